@@ -1,0 +1,54 @@
+"""The one small interface between solvers and data.
+
+A backend holds the rows (X, y, sample weights, offsets) somewhere — in
+memory, or in Dask partitions on workers — and answers two questions for
+given coefficients ``W`` (layout (d + fit_intercept, C), see
+:mod:`logitlab.kernels`):
+
+* :meth:`DataBackend.stats`: the weighted sums over all rows of the negative
+  log-likelihood, its gradient and (optionally) its Hessian, each computed
+  chunk by chunk with :func:`logitlab.kernels.chunk_stats` and added up;
+* :meth:`DataBackend.hessp`: the Hessian at the point of the last
+  ``stats(..., curvature=True)`` call times a direction ``V``.
+
+Only coefficients go to the data; only these small sums come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..kernels import Layout
+
+
+@dataclass
+class Stats:
+    """Sums over rows: ``loss`` = Σ s·nll, ``grad`` (n_rows, n_cols),
+    ``hess`` (size, size); ``grad``/``hess`` are None when not asked for."""
+
+    loss: float
+    grad: np.ndarray | None = None
+    hess: np.ndarray | None = None
+
+    def __add__(self, other: "Stats") -> "Stats":
+        def add(a, b):
+            return None if a is None else a + b
+        return Stats(self.loss + other.loss, add(self.grad, other.grad),
+                     add(self.hess, other.hess))
+
+
+class DataBackend(Protocol):
+    """What a solver may ask of the data."""
+
+    layout: Layout
+    n_rows: int          # number of observations
+    weight_sum: float    # Σ s, the denominator of the mean log-likelihood
+    n_passes: int        # reads of the data so far (for benchmarks)
+
+    def stats(self, W: np.ndarray, *, grad: bool = True, hess: bool = False,
+              curvature: bool = False) -> Stats: ...
+
+    def hessp(self, V: np.ndarray) -> np.ndarray: ...

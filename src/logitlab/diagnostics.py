@@ -1,0 +1,116 @@
+"""Why a fit failed: separation, collinearity, poor scaling or too few iterations.
+
+Called by the estimator after a solver returns. Each finding is a sentence
+with the cause, the columns involved and what to do.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
+
+from .losses import binary_nll_from_logits
+from .links import log_softmax
+
+_SATURATED_NLL = 1e-10    # p within 1e-10 of the observed label
+_DIVERGING_SCALED_COEF = 15.0  # |β_j| · sd(x_j): odds ratio of e^15 per SD
+
+
+class ConvergenceWarning(_SkConvergenceWarning):
+    """The solver stopped before the gradient reached ``tol``."""
+
+
+class SeparationWarning(UserWarning):
+    """Fitted probabilities are numerically 0 or 1: the MLE may not exist."""
+
+
+def column_sd(X) -> np.ndarray:
+    """Standard deviation of each column (dense or sparse), float64 (d,)."""
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        return np.sqrt(np.maximum(sq - mean ** 2, 0.0))
+    return np.std(X, axis=0, dtype=np.float64)
+
+
+def saturated_rows(objective, W) -> int:
+    """Rows whose fitted probability of the observed class is within 1e-10 of 1."""
+    data = objective.data
+    z = data.logits(W)
+    if objective.layout.multinomial:
+        nll = -log_softmax(z, axis=1)[np.arange(z.shape[0]), data.y]
+    else:
+        nll = binary_nll_from_logits(data.y, z)
+    return int(np.count_nonzero((nll < _SATURATED_NLL) & (data.s > 0)))
+
+
+def _names(feature_names, idx):
+    return ", ".join(repr(str(feature_names[j])) for j in idx[:5]) + (
+        f" and {len(idx) - 5} more" if len(idx) > 5 else "")
+
+
+def diverging_columns(W, sd, feature_names) -> list:
+    """Columns whose coefficient, per standard deviation, is implausibly large."""
+    d = sd.shape[0]
+    scaled = np.max(np.abs(W[:d]), axis=1) * sd
+    order = np.argsort(-scaled)
+    return [feature_names[j] for j in order if scaled[j] > _DIVERGING_SCALED_COEF]
+
+
+def explain_fit(objective, result, X, feature_names) -> list:
+    """Findings about a finished fit, as ``(warning_class, message)`` pairs."""
+    findings = []
+    layout = objective.layout
+    W = layout.matrix(result.coef)
+    sd = None
+    causes = []
+    if objective.alpha == 0.0 and np.all(np.isfinite(W)):
+        n_sat = saturated_rows(objective, W)
+        sd = column_sd(X) if n_sat else None
+        big = diverging_columns(W, sd, feature_names) if n_sat else []
+        if n_sat and (big or not result.converged):
+            where = f" driven by {_names(big, list(range(len(big))))}" if big else ""
+            msg = (f"fitted probabilities are numerically 0 or 1 for {n_sat} rows and the "
+                   f"coefficients grow without bound{where}: the data are (quasi-)completely "
+                   "separated, so the maximum-likelihood estimate does not exist and those "
+                   "coefficients (and any standard errors) are meaningless. Add a penalty "
+                   "(penalty='l2', alpha>0), or remove or merge the separating terms.")
+            findings.append((SeparationWarning, msg))
+            causes.append("separation")
+    if not result.converged:
+        sd = column_sd(X) if sd is None else sd
+        if "singular_hessian" in result.flags:
+            causes.append("collinearity: the Hessian is singular, so some columns are "
+                          "linear combinations of others (e.g. a full set of dummies plus an "
+                          "intercept); drop the redundant columns or add an L2 penalty")
+        nonconst = sd[sd > 0]
+        if nonconst.size >= 2 and nonconst.max() / nonconst.min() > 1e4:
+            hi, lo = int(np.argmax(np.where(sd > 0, sd, -np.inf))), int(np.argmin(np.where(sd > 0, sd, np.inf)))
+            causes.append(f"poor scaling: column {feature_names[hi]!r} has standard deviation "
+                          f"{sd[hi]:.3g} but {feature_names[lo]!r} {sd[lo]:.3g}; standardize the "
+                          "columns or use solver='newton'")
+        if "diverging" in result.flags:
+            causes.append("the learning rate is too large: the objective increased; use a "
+                          "smaller learning_rate or learning_rate='auto'")
+        if {"line_search_failed", "stalled"} & result.flags and not causes:
+            causes.append("ill-conditioning: the objective stopped changing at rounding "
+                          "level before the gradient reached tol (nearly collinear or poorly "
+                          "scaled columns); use solver='newton', standardize, or loosen tol")
+        if not causes:
+            causes.append(f"too few iterations: the objective was still decreasing when "
+                          f"max_iter={result.max_iter} was reached; raise max_iter or use "
+                          "solver='newton'")
+        hist = result.history["objective"]
+        findings.append((ConvergenceWarning,
+            f"solver {result.solver!r} did not converge in {result.n_iter} iterations: the "
+            f"gradient max-norm is {result.grad_norm:.3g} > tol={result.tol:.3g} (objective "
+            f"{hist[-1]:.10g}). Likely cause: {'; '.join(causes)}."))
+    return findings
+
+
+def warn_findings(findings) -> None:
+    for category, message in findings:
+        warnings.warn(message, category, stacklevel=3)

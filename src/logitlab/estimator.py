@@ -1,0 +1,291 @@
+"""``LogisticRegression``: the scikit-learn estimator on top of the solvers.
+
+Binary outcomes get one logit ``z = X β + b`` and ``P(y = classes_[1]) = sigmoid(z)``;
+K > 2 classes get K logits and ``softmax``. By default (``alpha=0``) the fit is
+plain maximum likelihood, as in R ``glm`` / ``nnet::multinom`` and statsmodels;
+``alpha > 0`` adds the elastic-net penalty of :mod:`logitlab.objective`.
+
+Multinomial parametrization: an unpenalized fit estimates K - 1 coefficient
+vectors against the reference class (default the first class), the
+identifiable MLE; its ``coef_`` row for the reference class is zero. A
+penalized fit estimates all K vectors (the symmetric softmax, as scikit-learn
+and glmnet do). Either way ``coef_vs_reference_`` gives the log relative-risk
+ratios of each other class against ``reference_class_``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import check_is_fitted
+
+from . import solvers
+from .backends import InMemoryData
+from .diagnostics import explain_fit, warn_findings
+from .kernels import Layout, logits as chunk_logits
+from .links import log_sigmoid, log_softmax, logit, sigmoid, softmax
+from .objective import Objective
+from .validation import check_offset, check_sample_weight, check_target, check_X
+
+_PENALTIES = (None, "none", "l2", "l1", "elasticnet")
+#: gradient tolerance floor when fitting in float32 (rounding of X products)
+FLOAT32_TOL = 1e-5
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression by (penalized) maximum likelihood.
+
+    Minimizes ``(1/S) Σ s_i nll_i + alpha (l1_ratio ‖β‖₁ + (1 - l1_ratio)/2 ‖β‖²)``
+    with ``S = Σ s_i``; intercepts are not penalized. From scikit-learn's
+    ``C``: ``alpha = 1 / (C * S)`` (``S = n_samples`` with unit weights).
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet", None}, default "l2"
+        Penalty applied when ``alpha > 0``. With ``alpha=0`` (the default) the
+        fit is unpenalized maximum likelihood whatever ``penalty`` says.
+    alpha : float >= 0, default 0.0
+        Penalty strength.
+    l1_ratio : float in [0, 1] or None
+        Share of L1 in the elastic net (``penalty="elasticnet"``; default 0.5).
+        Implied by ``penalty`` otherwise (l2: 0, l1: 1).
+    fit_intercept : bool, default True
+    solver : {"auto", "newton", "lbfgs", "newton-cg", "cd", "gd"}, default "auto"
+        ``auto`` picks by size, sparsity and penalty; ``solver_`` says which.
+    tol : float, default 1e-8
+        Convergence when the max-norm of the objective's (sub)gradient is at
+        most ``tol`` (at least 1e-5 when fitting in float32).
+    max_iter : int or None
+        Iteration limit; None uses the solver's default (newton 100, lbfgs
+        1000, newton-cg 200, cd 100, gd 10000).
+    class_weight : dict, "balanced" or None
+        Weights per class, multiplied into the sample weights.
+    reference_class : label or None
+        Baseline class for ``coef_vs_reference_`` (default ``classes_[0]``).
+    warm_start : bool, default False
+        Start from the previous fit's coefficients when the shapes agree.
+    dtype : None, "float32" or "float64"
+        None keeps float32 input in float32 (half the memory traffic) and
+        uses float64 otherwise.
+    solver_options : dict or None
+        Extra options for the solver, e.g. ``{"learning_rate": 0.5}`` for gd.
+    callback : callable or None
+        ``callback(iteration, objective, grad_norm)`` after every iteration.
+
+    Attributes
+    ----------
+    classes_ : (K,) the sorted labels. coef_ : (1, d) binary / (K, d) multinomial.
+    intercept_ : (1,) / (K,). coef_vs_reference_, intercept_vs_reference_ :
+    (K-1, d), (K-1,) against ``reference_class_`` for ``other_classes_``.
+    n_iter_, converged_, solver_, objective_, grad_norm_, n_passes_,
+    history_ : dict with arrays "objective" and "grad_norm" per iteration.
+    """
+
+    def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
+                 solver="auto", tol=1e-8, max_iter=None, class_weight=None,
+                 reference_class=None, warm_start=False, dtype=None,
+                 solver_options=None, callback=None):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.reference_class = reference_class
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.solver_options = solver_options
+        self.callback = callback
+
+    # ------------------------------------------------------------------ options
+    def _penalty_kind(self):
+        """``(kind, alpha, l1_ratio)`` after checking the options."""
+        if self.penalty not in _PENALTIES:
+            raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; "
+                             f"got {self.penalty!r}")
+        if not isinstance(self.alpha, numbers.Real) or not np.isfinite(self.alpha) or self.alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0; got {self.alpha!r}")
+        if self.penalty in (None, "none"):
+            if self.alpha > 0:
+                raise ValueError(f"penalty=None but alpha={self.alpha}; set penalty='l2', "
+                                 "'l1' or 'elasticnet', or alpha=0.")
+            return "none", 0.0, 0.0
+        ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty)
+        if self.penalty == "elasticnet":
+            ratio = 0.5 if self.l1_ratio is None else self.l1_ratio
+        elif self.l1_ratio is not None and self.l1_ratio != ratio:
+            raise ValueError(f"l1_ratio={self.l1_ratio} only applies to penalty='elasticnet' "
+                             f"(penalty={self.penalty!r} implies l1_ratio={ratio}).")
+        if not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
+            raise ValueError(f"l1_ratio must be in [0, 1]; got {ratio!r}")
+        if self.alpha == 0:
+            return "none", 0.0, 0.0
+        kind = {0.0: "l2", 1.0: "l1"}.get(float(ratio), "elasticnet")
+        return kind, float(self.alpha), float(ratio)
+
+    def _check_options(self, kind):
+        if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
+            raise ValueError(f"tol must be a positive number; got {self.tol!r}")
+        if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral)
+                                          or self.max_iter < 0):
+            raise ValueError(f"max_iter must be a non-negative integer or None; got {self.max_iter!r}")
+        if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
+            raise ValueError(f"dtype must be None, 'float32' or 'float64'; got {self.dtype!r}")
+        solvers.check_solver(self.solver, kind)
+
+    # ---------------------------------------------------------------- fitting
+    def _layout(self, n_features, n_classes, ref_index, kind) -> Layout:
+        if n_classes == 2:
+            free = (1,)
+        elif kind == "none":
+            free = tuple(k for k in range(n_classes) if k != ref_index)
+        else:
+            free = tuple(range(n_classes))
+        return Layout(n_features, n_classes, free, bool(self.fit_intercept))
+
+    def _reference_index(self, classes):
+        if self.reference_class is None:
+            return 0
+        hits = np.flatnonzero(classes == self.reference_class)
+        if hits.size != 1:
+            raise ValueError(f"reference_class={self.reference_class!r} is not one of the "
+                             f"classes {list(classes)}.")
+        return int(hits[0])
+
+    def _class_weights(self, classes, codes):
+        if self.class_weight is None:
+            return np.ones(classes.size)
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(classes.tolist())
+            if unknown:
+                raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}")
+        return compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
+
+    def _start(self, layout, y, s, n_classes):
+        """Warm start, or intercepts at the log-odds of the weighted base rates."""
+        if (self.warm_start and getattr(self, "_w", None) is not None
+                and self._w.size == layout.size and self._layout_ == layout):
+            return self._w.copy()
+        W = np.zeros((layout.n_rows, layout.n_cols))
+        if layout.fit_intercept:
+            if n_classes == 2:
+                W[-1, 0] = logit(np.clip(np.dot(s, y) / s.sum(), 1e-12, 1 - 1e-12))
+            else:
+                share = np.bincount(y, weights=s, minlength=n_classes) / s.sum()
+                logp = np.log(np.clip(share, 1e-12, None))
+                base = logp.mean() if layout.n_cols == n_classes else logp[
+                    [k for k in range(n_classes) if k not in layout.free_classes][0]]
+                W[-1] = logp[list(layout.free_classes)] - base
+        return W.ravel()
+
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit by (penalized) maximum likelihood.
+
+        X : (n, d) array-like or sparse matrix (numeric; DataFrame column names
+        become ``feature_names_in_``). y : (n,) labels of any hashable type.
+        sample_weight : (n,) non-negative. offset : (n,) binary or (n, K)
+        multinomial, added to the logits (coefficient fixed at 1).
+        """
+        kind, alpha, l1_ratio = self._penalty_kind()
+        self._check_options(kind)
+        X = check_X(self, X, reset=True, dtype=self.dtype)
+        classes, codes = check_target(y, X.shape[0])
+        s = check_sample_weight(sample_weight, X.shape[0])
+        s = s * self._class_weights(classes, codes)[codes]
+        if not s.sum() > 0:
+            raise ValueError("all rows have zero weight after applying class_weight.")
+        offset = check_offset(offset, X.shape[0], classes.size)
+        ref = self._reference_index(classes)
+        layout = self._layout(X.shape[1], classes.size, ref, kind)
+        y_internal = codes.astype(np.float64) if classes.size == 2 else codes
+        data = InMemoryData(X, y_internal, s, offset, layout)
+        objective = Objective(data, alpha, l1_ratio)
+        name = self.solver if self.solver != "auto" else solvers.select_solver(
+            layout.size, sp.issparse(X), kind)
+        tol = max(self.tol, FLOAT32_TOL) if X.dtype == np.float32 else self.tol
+        max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
+        w0 = self._start(layout, y_internal, s, classes.size)
+        result = solvers.SOLVERS[name](objective, w0, tol=tol, max_iter=max_iter,
+                                       callback=self.callback, **(self.solver_options or {}))
+        self.classes_ = classes
+        self.reference_class_ = classes[ref]
+        self._layout_ = layout
+        self._w = result.coef
+        self._store_result(result)
+        names = getattr(self, "feature_names_in_", None)
+        names = list(names) if names is not None else [f"x{j}" for j in range(X.shape[1])]
+        warn_findings(explain_fit(objective, result, X, names))
+        return self
+
+    def _store_result(self, result):
+        self.solver_ = result.solver
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.objective_ = result.objective
+        self.grad_norm_ = result.grad_norm
+        self.n_passes_ = result.n_passes
+        self.history_ = result.history
+        layout = self._layout_
+        W = layout.matrix(result.coef)
+        d = layout.n_features
+        b = W[d] if layout.fit_intercept else np.zeros(layout.n_cols)
+        if not layout.multinomial:
+            self.coef_ = W[:d].T.copy()
+            self.intercept_ = b.copy()
+        else:
+            self.coef_ = np.zeros((layout.n_classes, d))
+            self.intercept_ = np.zeros(layout.n_classes)
+            self.coef_[list(layout.free_classes)] = W[:d].T
+            self.intercept_[list(layout.free_classes)] = b
+        self._set_reference_view()
+
+    def _set_reference_view(self):
+        ref = int(np.flatnonzero(self.classes_ == self.reference_class_)[0])
+        others = [k for k in range(self.classes_.size) if k != ref]
+        self.other_classes_ = self.classes_[others]
+        if self.classes_.size == 2:
+            sign = 1.0 if ref == 0 else -1.0
+            self.coef_vs_reference_ = sign * self.coef_
+            self.intercept_vs_reference_ = sign * self.intercept_
+        else:
+            self.coef_vs_reference_ = self.coef_[others] - self.coef_[ref]
+            self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
+
+    # ------------------------------------------------------------- prediction
+    def decision_function(self, X, offset=None):
+        """Logits: (n,) of ``classes_[1]`` for binary models, (n, K) otherwise."""
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False, dtype=None)
+        offset = check_offset(offset, X.shape[0], self.classes_.size)
+        return chunk_logits(X, self._layout_.matrix(self._w), self._layout_, offset)
+
+    def predict_proba(self, X, offset=None):
+        """Class probabilities (n, K), columns in the order of ``classes_``."""
+        z = self.decision_function(X, offset)
+        if z.ndim == 1:
+            return np.column_stack([sigmoid(-z), sigmoid(z)])
+        return softmax(z, axis=1)
+
+    def predict_log_proba(self, X, offset=None):
+        """Log-probabilities (n, K), exact even where probabilities round to 0."""
+        z = self.decision_function(X, offset)
+        if z.ndim == 1:
+            return np.column_stack([log_sigmoid(-z), log_sigmoid(z)])
+        return log_softmax(z, axis=1)
+
+    def predict(self, X, offset=None):
+        """Most probable class (binary: ``classes_[1]`` when the logit is > 0)."""
+        z = self.decision_function(X, offset)
+        idx = (z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
+        return self.classes_[idx]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

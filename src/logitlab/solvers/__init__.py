@@ -1,0 +1,88 @@
+"""Solvers for the penalized logistic objective, and how one is chosen.
+
+Every solver has the signature
+``solve(objective, w0, *, tol, max_iter, callback, **options) -> SolverResult``
+and judges convergence the same way: the max-norm of the (minimum-norm sub)
+gradient of the full objective is at most ``tol``.
+
+What supports what (``SUPPORT``):
+
+=========== ====== ==== ==== ========== ======== ============
+solver      none   l2   l1   elasticnet sparse X multinomial
+=========== ====== ==== ==== ========== ======== ============
+newton      yes    yes  no   no         yes      yes
+lbfgs       yes    yes  no   no         yes      yes
+newton-cg   yes    yes  no   no         yes      yes
+cd          yes    yes  yes  yes        yes      yes
+gd          yes    yes  yes  yes        yes      yes
+=========== ====== ==== ==== ========== ======== ============
+
+``cd`` forms the full Hessian, so it needs at most ``cd.MAX_SIZE`` coefficients.
+"""
+
+from __future__ import annotations
+
+from . import cd, gd, lbfgs, newton, newton_cg
+from ._common import SolverResult
+
+SOLVERS = {
+    "newton": newton.solve,
+    "lbfgs": lbfgs.solve,
+    "newton-cg": newton_cg.solve,
+    "cd": cd.solve,
+    "gd": gd.solve,
+}
+
+#: penalties each solver can minimize
+SUPPORT = {
+    "newton": {"none", "l2"},
+    "lbfgs": {"none", "l2"},
+    "newton-cg": {"none", "l2"},
+    "cd": {"none", "l2", "l1", "elasticnet"},
+    "gd": {"none", "l2", "l1", "elasticnet"},
+}
+
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200, "cd": 100, "gd": 10000}
+
+#: largest number of coefficients for which ``auto`` forms the Hessian
+NEWTON_MAX_SIZE = 256
+
+
+def support_table() -> str:
+    """The table above as text, for error messages."""
+    cols = ["none", "l2", "l1", "elasticnet"]
+    lines = ["solver     " + " ".join(f"{c:>10}" for c in cols)]
+    for name, ok in SUPPORT.items():
+        lines.append(f"{name:<10} " + " ".join(f"{'yes' if c in ok else 'no':>10}" for c in cols))
+    return "\n".join(lines)
+
+
+def check_solver(solver: str, penalty_kind: str) -> None:
+    """Raise a ValueError when ``solver`` cannot minimize ``penalty_kind``."""
+    if solver == "auto":
+        return
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
+    if penalty_kind not in SUPPORT[solver]:
+        raise ValueError(
+            f"solver={solver!r} does not support penalty {penalty_kind!r} "
+            f"(it needs a smooth objective). Use solver='cd' or 'gd', or "
+            f"solver='auto'.\n{support_table()}")
+
+
+def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
+    """The solver ``auto`` picks, from the number of coefficients, sparsity and penalty.
+
+    * an L1 part → ``cd`` (exact zeros), or ``gd`` beyond ``cd.MAX_SIZE``;
+    * up to ``NEWTON_MAX_SIZE`` coefficients → ``newton`` (the Hessian is small);
+    * otherwise → ``newton-cg`` (Hessian-vector products only).
+    """
+    if penalty_kind in ("l1", "elasticnet"):
+        return "cd" if size <= cd.MAX_SIZE else "gd"
+    if size <= NEWTON_MAX_SIZE:
+        return "newton"
+    return "newton-cg"
+
+
+__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_solver", "select_solver",
+           "support_table", "DEFAULT_MAX_ITER"]

@@ -1,0 +1,96 @@
+"""What every solver shares: the result type, the history, the line search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+_EPS = np.finfo(np.float64).eps
+
+
+@dataclass
+class SolverResult:
+    """Outcome of a solver run.
+
+    coef : (size,) flat coefficients (see :class:`logitlab.kernels.Layout`)
+    objective : final value of the full objective F
+    grad_norm : max-norm of the (minimum-norm sub)gradient at ``coef``
+    n_iter : iterations taken; converged : ``grad_norm <= tol``
+    history : ``{"objective": (n_iter+1,), "grad_norm": (n_iter+1,)}``, the
+        values at the start point and after each iteration
+    n_passes : reads of the data; flags : events worth reporting, e.g.
+        ``"singular_hessian"``, ``"line_search_failed"``, ``"diverging"``,
+        ``"stalled"`` (the objective stopped changing before the gradient met tol)
+    """
+
+    coef: np.ndarray
+    objective: float
+    grad_norm: float
+    n_iter: int
+    converged: bool
+    solver: str
+    tol: float
+    max_iter: int = 0
+    history: dict = field(default_factory=dict)
+    n_passes: int = 0
+    flags: set = field(default_factory=set)
+
+
+class Recorder:
+    """Collects the history of a run and reports each iteration to a callback.
+
+    ``callback(iteration, objective, grad_norm)`` is called after every
+    iteration (iteration 0 is the start point).
+    """
+
+    def __init__(self, name: str, objective, tol: float, callback: Callable | None,
+                 max_iter: int = 0):
+        self.name = name
+        self.max_iter = max_iter
+        self.objective = objective
+        self.tol = tol
+        self.callback = callback
+        self.values: list[float] = []
+        self.norms: list[float] = []
+        self.flags: set = set()
+        self._passes0 = objective.data.n_passes
+
+    def record(self, value: float, grad_norm: float) -> bool:
+        """Store one iteration; return True when converged (grad_norm <= tol)."""
+        self.values.append(float(value))
+        self.norms.append(float(grad_norm))
+        if self.callback is not None:
+            self.callback(len(self.values) - 1, float(value), float(grad_norm))
+        return grad_norm <= self.tol
+
+    def result(self, w) -> SolverResult:
+        return SolverResult(
+            coef=np.asarray(w, dtype=np.float64), objective=self.values[-1],
+            grad_norm=self.norms[-1], n_iter=len(self.values) - 1,
+            converged=self.norms[-1] <= self.tol, solver=self.name, tol=self.tol,
+            max_iter=self.max_iter,
+            history={"objective": np.array(self.values), "grad_norm": np.array(self.norms)},
+            n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)
+
+
+def backtrack(evaluate, value0: float, decrease: float, gnorm0: float, max_halvings: int = 40):
+    """Armijo backtracking along a descent direction.
+
+    ``evaluate(t)`` returns ``(value, grad_norm, payload)`` at step ``t``;
+    ``decrease`` is the model decrease (negative: ``gᵀd`` for smooth problems).
+    A step is accepted when ``value <= value0 + 1e-4 t decrease``, or — once the
+    change in value is below rounding error — when the gradient norm shrank.
+    Returns ``(t, value, payload)`` or None when no step is accepted.
+    """
+    t = 1.0
+    for _ in range(max_halvings):
+        value, gnorm, payload = evaluate(t)
+        if np.isfinite(value):
+            if value <= value0 + 1e-4 * t * decrease:
+                return t, value, payload
+            if abs(value - value0) <= 64 * _EPS * max(abs(value0), 1.0) and gnorm < gnorm0:
+                return t, value, payload
+        t *= 0.5
+    return None

@@ -1,0 +1,169 @@
+"""Input checking for every entry point: one place that says what is wrong.
+
+Each check names the problem, where it is (column, row) and how to fix it,
+and raises ``ValueError`` or ``TypeError`` — never a bare numpy/scipy error,
+never a silent NaN downstream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d, validate_data
+
+_MAX_LISTED = 5
+
+
+def _column_label(names, j) -> str:
+    return repr(str(names[j])) if names is not None else str(j)
+
+
+def _listing(items, total=None) -> str:
+    shown = ", ".join(items[:_MAX_LISTED])
+    more = (total or len(items)) - _MAX_LISTED
+    return shown + (f", and {more} more" if more > 0 else "")
+
+
+def to_pandas_if_dataframe(X):
+    """polars DataFrames and pyarrow Tables become pandas (column names kept)."""
+    module = type(X).__module__
+    if module.startswith("polars") or module.startswith("pyarrow"):
+        if hasattr(X, "to_pandas"):
+            return X.to_pandas()
+    return X
+
+
+def check_dataframe_columns(X) -> None:
+    """A DataFrame must be numeric: name the columns that are not."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    bad = []
+    for name, dt in zip(X.columns, dtypes):
+        kind = getattr(dt, "kind", "O")
+        if kind not in "biuf":
+            bad.append(f"{str(name)!r} ({dt})")
+    if bad:
+        raise TypeError(
+            f"X has non-numeric columns: {_listing(bad)}. The estimator needs numbers; "
+            "encode categorical columns first (e.g. pandas.get_dummies, a scikit-learn "
+            "OneHotEncoder) or fit with a formula: logitlab.fit('y ~ x1 + C(group)', data).")
+
+
+def check_finite_matrix(X, names=None, what="X") -> None:
+    """Raise ValueError naming the columns (and counts of rows) holding NaN or inf."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0 or np.isfinite(values).all():
+        return
+    if sp.issparse(X):
+        coo = X.tocoo()
+        bad = ~np.isfinite(coo.data)
+        rows, cols = coo.row[bad], coo.col[bad]
+    else:
+        rows, cols = np.nonzero(~np.isfinite(X))
+    parts = []
+    for j in np.unique(cols):
+        r = rows[cols == j]
+        parts.append(f"column {_column_label(names, j)}: {np.unique(r).size} rows "
+                     f"(first row {int(r.min())})")
+    n_rows = np.unique(rows).size
+    kinds = "NaN" if np.isnan(values[~np.isfinite(values)]).all() else "NaN or inf"
+    raise ValueError(
+        f"{what} contains {kinds} in {n_rows} rows: {_listing(parts)}. Remove or impute "
+        "those rows (pandas: df.dropna()) before fitting.")
+
+
+def check_X(estimator, X, *, reset: bool, dtype=None):
+    """Validate a design matrix for ``estimator``.
+
+    Returns a C-ordered float ndarray or a CSR matrix. ``dtype=None`` keeps
+    float32 input as float32 and converts everything else to float64.
+    Records ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
+    """
+    X = to_pandas_if_dataframe(X)
+    check_dataframe_columns(X)
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    target = [np.float64, np.float32] if dtype is None else np.dtype(dtype).type
+    try:
+        X = validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
+                          dtype=target, order="C", ensure_all_finite=False,
+                          ensure_min_samples=1)
+    except ValueError as err:
+        if "could not convert" in str(err):
+            raise TypeError(f"X must be numeric: {err}. Encode text columns first, or "
+                            "fit with a formula.") from None
+        raise
+    if sp.issparse(X):
+        X = X.tocsr()
+        if not X.has_sorted_indices:
+            X.sort_indices()
+    check_finite_matrix(X, names)
+    return X
+
+
+def check_target(y, n_rows: int):
+    """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``."""
+    if y is None:
+        raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_rows:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows; they must match.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        rows = np.flatnonzero(~np.isfinite(y))
+        raise ValueError(f"y contains NaN or inf in {rows.size} rows (first row {rows[0]}); "
+                         "drop those rows first.")
+    if y.dtype.kind == "O" and any(v is None for v in y):
+        rows = [i for i, v in enumerate(y) if v is None]
+        raise ValueError(f"y contains missing values (None) in {len(rows)} rows "
+                         f"(first row {rows[0]}); drop those rows first.")
+    check_classification_targets(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(
+            f"y has only one class ({classes[0]!r}) in {n_rows} samples; logistic "
+            "regression needs at least 2 classes.")
+    return classes, codes.astype(np.intp)
+
+
+def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
+    """Validate weights: finite, non-negative, not all zero. Returns float64 (n,)."""
+    if sample_weight is None:
+        return np.ones(n_rows)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be numeric.") from None
+    if w.ndim == 0:
+        w = np.full(n_rows, float(w))
+    if w.shape != (n_rows,):
+        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n_rows},), one per row.")
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        raise ValueError(f"sample_weight contains NaN or inf in {bad.size} rows (first row {bad[0]}).")
+    neg = np.flatnonzero(w < 0)
+    if neg.size:
+        raise ValueError(f"sample_weight must be non-negative; {neg.size} rows are negative "
+                         f"(first row {neg[0]}: {w[neg[0]]}).")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight is zero for every row; at least one row needs a "
+                         "positive weight.")
+    return w
+
+
+def check_offset(offset, n_rows: int, n_classes: int):
+    """Validate an offset: (n,) for binary models, (n, K) for multinomial ones."""
+    if offset is None:
+        return None
+    try:
+        o = np.asarray(offset, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("offset must be numeric.") from None
+    expected = (n_rows,) if n_classes == 2 else (n_rows, n_classes)
+    if o.shape != expected:
+        raise ValueError(f"offset has shape {o.shape}; expected {expected} "
+                         f"({'one per row' if n_classes == 2 else 'one per row and class'}).")
+    bad = np.flatnonzero(~np.isfinite(o).reshape(n_rows, -1).all(axis=1))
+    if bad.size:
+        raise ValueError(f"offset contains NaN or inf in {bad.size} rows (first row {bad[0]}).")
+    return o
