@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy.special import expit, log_expit, log_softmax, softmax
+from scipy.special import expit, log_expit, softmax
 
 import logitlab
 from logitlab import LogisticRegression
@@ -37,6 +37,15 @@ DATA = Path(__file__).parent / "data"
 
 #: every solver of logitlab; all must reach the same unpenalized optimum
 SOLVERS = ["newton", "lbfgs", "newton-cg", "cd", "gd"]
+
+#: Gradient tolerance for comparisons with tables printed to 8-9 significant
+#: digits. The default ``tol=1e-8`` bounds the max-norm of the *mean* gradient,
+#: which bounds the coefficient error only by about tol / (smallest eigenvalue of
+#: the mean Hessian): e.g. ~1.4e-9 on the Titanic intercept, more than one unit
+#: in the 9th printed digit. So published tables are checked on a fit converged
+#: to rounding level, and the default fit separately at the project's 1e-6
+#: relative tolerance.
+TIGHT = 1e-12
 
 
 # ----------------------------------------------------------------- helpers
@@ -181,7 +190,7 @@ SPECTOR_LLNULL = -20.5917296966173
 def test_spector_matches_greene_stata():
     X, y = spector()
     m = fit_quietly(LogisticRegression(), X, y)
-    assert m.converged_ and m.grad_norm_ <= m.tol
+    assert m.converged_ and m.grad_norm_ <= m.tol_
     got = np.r_[m.intercept_, m.coef_[0]]
     expected = [SPECTOR_PUBLISHED[k] for k in ("const", "GPA", "TUCE", "PSI")]
     assert_rel(got, expected, 1e-6, "spector coef vs Greene/Stata")
@@ -222,18 +231,22 @@ MASS_DEVIANCE = "195.4755"
 
 def test_birthwt_hosmer_lemeshow_table_2_2():
     X, y = birthwt_hl()
-    m = fit_quietly(LogisticRegression(), X, y)
+    m = fit_quietly(LogisticRegression(tol=TIGHT), X, y)
     assert m.converged_
     assert_printed(np.r_[m.intercept_, m.coef_[0]], HL_COEF, "H&L Table 2.2 coef")
+    default = fit_quietly(LogisticRegression(), X, y)
+    assert_rel(np.r_[default.intercept_, default.coef_[0]], [float(v) for v in HL_COEF], 1e-6,
+               "H&L Table 2.2 coef, default tol")
     llf = -m.objective_ * len(y)
     assert_printed(llf, [HL_LLF], "H&L llf")
     # intercept-only model (X with zero columns is rejected by the input checks,
     # so the null model is a constant column without a separate intercept)
-    m0 = fit_quietly(LogisticRegression(fit_intercept=False), np.ones((len(y), 1)), y)
+    m0 = fit_quietly(LogisticRegression(fit_intercept=False, tol=TIGHT),
+                     np.ones((len(y), 1)), y)
     llnull = -m0.objective_ * len(y)
     assert_printed(llnull, [HL_LLNULL], "H&L null llf")
     # the closed form of the null model: intercept = log-odds of the base rate
-    assert m0.coef_[0, 0] == pytest.approx(np.log(y.mean() / (1 - y.mean())), rel=1e-8)
+    assert m0.coef_[0, 0] == pytest.approx(np.log(y.mean() / (1 - y.mean())), rel=1e-12)
     # printed -2 log L = 222.573 and the likelihood-ratio chi2 12.0991
     assert_printed(-2 * llf, ["222.573"], "H&L -2 log L")
     assert_printed(2 * (llf - llnull), ["12.0991"], "H&L LR chi2")
@@ -243,9 +256,14 @@ def test_birthwt_hosmer_lemeshow_table_2_2():
 
 def test_birthwt_mass_section_7_2():
     X, y = birthwt_mass()
-    m = fit_quietly(LogisticRegression(), X, y)
+    m = fit_quietly(LogisticRegression(tol=TIGHT), X, y)
     assert m.converged_
     assert_printed(np.r_[m.intercept_, m.coef_[0]], MASS_COEF, "MASS 7.2 coef")
+    default = fit_quietly(LogisticRegression(), X, y)
+    assert_rel(np.r_[default.intercept_, default.coef_[0]], [float(v) for v in MASS_COEF],
+               1e-6, "MASS 7.2 coef, default tol")
+    assert_printed(2 * len(y) * default.objective_, [MASS_DEVIANCE],
+                   "MASS residual deviance, default tol")
     deviance = 2 * len(y) * m.objective_
     assert_printed(deviance, [MASS_DEVIANCE], "MASS residual deviance")
     assert_printed(deviance + 2 * 11, ["217.4755"], "MASS AIC")
@@ -264,16 +282,29 @@ def test_titanic_frequency_weights(full, published):
     df = titanic()
     X, y, freq = titanic_design(df, full), df["Survived"], df["Freq"].to_numpy(float)
     assert freq.sum() == 2201
-    m = fit_quietly(LogisticRegression(), X, y, sample_weight=freq)
+    m = fit_quietly(LogisticRegression(tol=TIGHT), X, y, sample_weight=freq)
     np.testing.assert_array_equal(m.classes_, ["No", "Yes"])
     assert_printed(np.r_[m.intercept_, m.coef_[0]], published["coef"], "Titanic coef")
     assert_printed(-m.objective_ * freq.sum(), [published["llf"]], "Titanic llf")
+    default = fit_quietly(LogisticRegression(), X, y, sample_weight=freq)
+    assert_rel(np.r_[default.intercept_, default.coef_[0]],
+               [float(v) for v in published["coef"]], 1e-6, "Titanic coef, default tol")
+    assert_printed(-default.objective_ * freq.sum(), [published["llf"]],
+                   "Titanic llf, default tol")
+    if not full:
+        # Survived ~ Age is saturated (a 2x2 table): the MLE has a closed form,
+        # intercept = log odds of survival of children, Adult = log odds ratio
+        t = df.groupby(["Age", "Survived"])["Freq"].sum()
+        child = np.log(t["Child", "Yes"] / t["Child", "No"])
+        adult = np.log(t["Adult", "Yes"] / t["Adult", "No"])
+        assert_rel([m.intercept_[0], m.coef_[0, 0]], [child, adult - child], 1e-10,
+                   "Titanic Survived~Age vs closed form")
 
     # frequency weights = the 2,201 expanded rows
     rows = np.repeat(np.arange(len(df)), freq.astype(int))
     Xe, ye = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
     assert len(ye) == 2201
-    me = fit_quietly(LogisticRegression(), Xe, ye)
+    me = fit_quietly(LogisticRegression(tol=TIGHT), Xe, ye)
     np.testing.assert_allclose(np.r_[me.intercept_, me.coef_[0]],
                                np.r_[m.intercept_, m.coef_[0]], rtol=1e-7, atol=1e-9)
     assert me.objective_ == pytest.approx(m.objective_, rel=1e-10)
@@ -293,8 +324,11 @@ def test_iris_versicolor_vs_virginica_finite_mle():
     X, y = iris()
     keep = y > 0
     Xb, yb = X[keep], y[keep]
-    m = fit_quietly(LogisticRegression(), Xb, yb)
+    m = fit_quietly(LogisticRegression(tol=TIGHT), Xb, yb)
     np.testing.assert_array_equal(m.classes_, [1, 2])
+    default = fit_quietly(LogisticRegression(), Xb, yb)
+    assert_rel(np.r_[default.intercept_, default.coef_[0]], [float(v) for v in IRIS_BINARY],
+               1e-6, "iris binary coef, default tol")
     assert_printed(np.r_[m.intercept_, m.coef_[0]], IRIS_BINARY, "iris binary coef")
     assert_printed(-m.objective_ * len(yb), [IRIS_BINARY_LLF], "iris binary llf")
     ref = sm_logit(Xb, (yb == 2).astype(float))

@@ -56,9 +56,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     fit_intercept : bool, default True
     solver : {"auto", "newton", "lbfgs", "newton-cg", "cd", "gd"}, default "auto"
         ``auto`` picks by size, sparsity and penalty; ``solver_`` says which.
-    tol : float, default 1e-8
+    tol : float or None
         Convergence when the max-norm of the objective's (sub)gradient is at
-        most ``tol`` (at least 1e-5 when fitting in float32).
+        most ``tol`` (at least 1e-5 when fitting in float32). None uses the
+        solver's default (newton, newton-cg, cd 1e-10; lbfgs 1e-8; gd 1e-6).
     max_iter : int or None
         Iteration limit; None uses the solver's default (newton 100, lbfgs
         1000, newton-cg 200, cd 100, gd 10000).
@@ -82,11 +83,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : (1,) / (K,). coef_vs_reference_, intercept_vs_reference_ :
     (K-1, d), (K-1,) against ``reference_class_`` for ``other_classes_``.
     n_iter_, converged_, solver_, objective_, grad_norm_, n_passes_,
+    tol_ : the gradient tolerance used (after per-solver default / float32 floor),
     history_ : dict with arrays "objective" and "grad_norm" per iteration.
     """
 
     def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
-                 solver="auto", tol=1e-8, max_iter=None, class_weight=None,
+                 solver="auto", tol=None, max_iter=None, class_weight=None,
                  reference_class=None, warm_start=False, dtype=None,
                  solver_options=None, callback=None):
         self.penalty = penalty
@@ -130,7 +132,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return kind, float(self.alpha), float(ratio)
 
     def _check_options(self, kind):
-        if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
+        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or not self.tol > 0):
             raise ValueError(f"tol must be a positive number; got {self.tol!r}")
         if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral)
                                           or self.max_iter < 0):
@@ -208,7 +210,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         objective = Objective(data, alpha, l1_ratio)
         name = self.solver if self.solver != "auto" else solvers.select_solver(
             layout.size, sp.issparse(X), kind)
-        tol = max(self.tol, FLOAT32_TOL) if X.dtype == np.float32 else self.tol
+        tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
+        tol = max(tol, FLOAT32_TOL) if X.dtype == np.float32 else tol
         max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
         w0 = self._start(layout, y_internal, s, classes.size)
         result = solvers.SOLVERS[name](objective, w0, tol=tol, max_iter=max_iter,
@@ -225,6 +228,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _store_result(self, result):
         self.solver_ = result.solver
+        self.tol_ = result.tol
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.objective_ = result.objective

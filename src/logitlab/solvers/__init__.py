@@ -44,6 +44,10 @@ SUPPORT = {
 
 DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200, "cd": 100, "gd": 10000}
 
+#: default gradient tolerance: the (quasi-)Newton-type solvers converge fast at
+#: the end, so 1e-10 costs about one pass and gives coefficients to ~10 digits
+DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10, "cd": 1e-10, "gd": 1e-6}
+
 #: largest number of coefficients for which ``auto`` forms the Hessian
 NEWTON_MAX_SIZE = 256
 
@@ -85,4 +89,4 @@ def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
 
 
 __all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_solver", "select_solver",
-           "support_table", "DEFAULT_MAX_ITER"]
+           "support_table", "DEFAULT_MAX_ITER", "DEFAULT_TOL"]
