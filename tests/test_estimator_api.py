@@ -87,7 +87,25 @@ _ARRAY_API_SCRIPT = textwrap.dedent("""
 """)
 
 
-@parametrize_with_checks([LogisticRegression()])
+# The two sample-weight-equivalence checks fit 3 classes on 15 rows with 30+
+# features: the data are separable with more features than rows, so the
+# unpenalized MLE (our default) does not exist and both fits run off to infinity
+# along rounding-dependent paths (they differ by ~4e-9 > the check's 1e-9).
+# Weight equivalence where the MLE exists is tested for real in
+# test_reference_fits.py (weight 2 == duplicated row, weight 0 == removed row).
+_NO_MLE = ("separable toy data with more features than rows: the unpenalized MLE does "
+           "not exist, so weighted and repeated-row fits diverge along different paths")
+
+
+def _expected_failures(estimator):
+    if estimator.alpha == 0:
+        return {"check_sample_weight_equivalence_on_dense_data": _NO_MLE,
+                "check_sample_weight_equivalence_on_sparse_data": _NO_MLE}
+    return {}
+
+
+@parametrize_with_checks([LogisticRegression(), LogisticRegression(alpha=0.01)],
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     if _check_name(check) == "check_array_api_input":
         # scikit-learn skips this check unless SCIPY_ARRAY_API=1 is set before

@@ -4,7 +4,7 @@ The public API: :class:`LogisticRegression`, the link functions in
 :mod:`logitlab.links` and the losses in :mod:`logitlab.losses`.
 """
 
-from .diagnostics import ConvergenceWarning, SeparationWarning
+from .diagnostics import CollinearityWarning, ConvergenceWarning, SeparationWarning
 from .estimator import LogisticRegression
 from .links import log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds, sigmoid, softmax
 from .losses import log_loss, log_loss_from_logits
@@ -12,7 +12,7 @@ from .losses import log_loss, log_loss_from_logits
 __version__ = "0.1.0"
 
 __all__ = [
-    "LogisticRegression", "ConvergenceWarning", "SeparationWarning",
+    "LogisticRegression", "ConvergenceWarning", "SeparationWarning", "CollinearityWarning",
     "sigmoid", "logit", "log_odds", "odds", "softmax", "log_softmax", "log1pexp",
     "log_sigmoid", "log_loss", "log_loss_from_logits", "__version__",
 ]

@@ -27,6 +27,11 @@ class SeparationWarning(UserWarning):
     """Fitted probabilities are numerically 0 or 1: the MLE may not exist."""
 
 
+class CollinearityWarning(UserWarning):
+    """Some columns are linear combinations of others: their coefficients are
+    not identifiable (predictions are)."""
+
+
 def column_sd(X) -> np.ndarray:
     """Standard deviation of each column (dense or sparse), float64 (d,)."""
     if sp.issparse(X):
@@ -60,14 +65,32 @@ def diverging_columns(W, sd, feature_names) -> list:
     return [feature_names[j] for j in order if scaled[j] > _DIVERGING_SCALED_COEF]
 
 
+def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
+    """Names of the columns (or "(intercept)") in the null space of the Hessian
+    at the full coefficient vector ``w_full``."""
+    _, _, H = objective.smooth(objective.restrict(w_full), grad=False, hess=True)
+    vals, vecs = np.linalg.eigh(H)
+    null = vecs[:, vals <= rtol * max(vals.max(initial=0.0), 1e-300)]
+    if null.shape[1] == 0:
+        return []
+    layout = objective.layout
+    involved = objective.free[np.max(np.abs(null), axis=1) > 1e-6] // layout.n_cols
+    names = list(feature_names) + ["(intercept)"]
+    return [names[j] for j in sorted(set(involved.tolist()))]
+
+
 def explain_fit(objective, result, X, feature_names) -> list:
-    """Findings about a finished fit, as ``(warning_class, message)`` pairs."""
+    """Findings about a finished fit, as ``(warning_class, message)`` pairs.
+
+    ``result.coef`` is the full coefficient vector (see ``Objective.expand``)."""
     findings = []
     layout = objective.layout
     W = layout.matrix(result.coef)
     sd = None
     causes = []
-    if objective.alpha == 0.0 and np.all(np.isfinite(W)):
+    diverged = "diverging" in result.flags or (
+        result.history["objective"][-1] > result.history["objective"][0])
+    if objective.alpha == 0.0 and not diverged and np.all(np.isfinite(W)):
         n_sat = saturated_rows(objective, W)
         sd = column_sd(X) if n_sat else None
         big = diverging_columns(W, sd, feature_names) if n_sat else []
@@ -80,6 +103,15 @@ def explain_fit(objective, result, X, feature_names) -> list:
                    "(penalty='l2', alpha>0), or remove or merge the separating terms.")
             findings.append((SeparationWarning, msg))
             causes.append("separation")
+    if "singular_hessian" in result.flags and objective.l2 == 0.0:
+        aliased = aliased_columns(objective, result.coef, feature_names)
+        if aliased:
+            findings.append((CollinearityWarning,
+                f"the columns {_names(aliased, list(range(len(aliased))))} are (nearly) linear combinations "
+                "of each other (the Hessian is singular): their individual coefficients are "
+                "not identifiable and only their combination is estimated; predictions are "
+                "unaffected. Drop the redundant columns (e.g. one dummy per factor when "
+                "there is an intercept) or add an L2 penalty."))
     if not result.converged:
         sd = column_sd(X) if sd is None else sd
         if "singular_hessian" in result.flags:

@@ -157,7 +157,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         hits = np.flatnonzero(classes == self.reference_class)
         if hits.size != 1:
             raise ValueError(f"reference_class={self.reference_class!r} is not one of the "
-                             f"classes {list(classes)}.")
+                             f"classes {classes.tolist()}.")
         return int(hits[0])
 
     def _class_weights(self, classes, codes):
@@ -166,8 +166,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(classes.tolist())
             if unknown:
-                raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}")
+                raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}; "
+                                 f"the classes in y are {classes.tolist()}.")
         return compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
+
+    @staticmethod
+    def _pinned(layout):
+        """The symmetric softmax with intercepts has one flat direction (adding a
+        constant to every intercept): hold the first class's intercept fixed."""
+        if layout.multinomial and layout.fit_intercept and layout.n_cols == layout.n_classes:
+            fixed = np.zeros((layout.n_rows, layout.n_cols), dtype=bool)
+            fixed[-1, 0] = True
+            return (fixed.ravel(),)
+        return (None,)
+
+    @staticmethod
+    def _canonical(layout, w):
+        """Symmetric softmax: report intercepts centred to sum to zero (as
+        scikit-learn does); the probabilities are unchanged."""
+        if layout.multinomial and layout.fit_intercept and layout.n_cols == layout.n_classes:
+            W = layout.matrix(w).copy()
+            W[-1] -= W[-1].mean()
+            return W.ravel()
+        return w
 
     def _start(self, layout, y, s, n_classes):
         """Warm start, or intercepts at the log-odds of the weighted base rates."""
@@ -181,9 +202,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             else:
                 share = np.bincount(y, weights=s, minlength=n_classes) / s.sum()
                 logp = np.log(np.clip(share, 1e-12, None))
-                base = logp.mean() if layout.n_cols == n_classes else logp[
-                    [k for k in range(n_classes) if k not in layout.free_classes][0]]
-                W[-1] = logp[list(layout.free_classes)] - base
+                # log-odds against the reference (unpenalized) or against class 0
+                # (symmetric softmax, whose class-0 intercept is pinned)
+                missing = [k for k in range(n_classes) if k not in layout.free_classes]
+                W[-1] = logp[list(layout.free_classes)] - logp[missing[0] if missing else 0]
         return W.ravel()
 
     def fit(self, X, y, sample_weight=None, offset=None):
@@ -207,15 +229,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         layout = self._layout(X.shape[1], classes.size, ref, kind)
         y_internal = codes.astype(np.float64) if classes.size == 2 else codes
         data = InMemoryData(X, y_internal, s, offset, layout)
-        objective = Objective(data, alpha, l1_ratio)
+        w0 = self._start(layout, y_internal, s, classes.size)
+        objective = Objective(data, alpha, l1_ratio, *self._pinned(layout), fixed_values=w0)
         name = self.solver if self.solver != "auto" else solvers.select_solver(
-            layout.size, sp.issparse(X), kind)
+            objective.size, sp.issparse(X), kind)
         tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
         tol = max(tol, FLOAT32_TOL) if X.dtype == np.float32 else tol
         max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
-        w0 = self._start(layout, y_internal, s, classes.size)
-        result = solvers.SOLVERS[name](objective, w0, tol=tol, max_iter=max_iter,
-                                       callback=self.callback, **(self.solver_options or {}))
+        options = solvers.check_options(name, self.solver_options)
+        result = solvers.SOLVERS[name](objective, objective.restrict(w0), tol=tol,
+                                       max_iter=max_iter, callback=self.callback, **options)
+        result.coef = self._canonical(layout, objective.expand(result.coef))
         self.classes_ = classes
         self.reference_class_ = classes[ref]
         self._layout_ = layout

@@ -41,7 +41,12 @@ def sigmoid(z):
     probabilities keep full relative precision; never overflows.
     """
     a = _float_array(z)
-    return _scalar_or_array(special.expit(a), z)
+    out = np.asarray(special.expit(a))
+    neg = a < 0
+    if np.any(neg):  # expit's 1/(1 + e^-z) underflows to 0 below z = -709.78
+        e = np.exp(a[neg])
+        out[neg] = e / (1 + e)
+    return _scalar_or_array(out, z)
 
 
 def log_sigmoid(z):
@@ -86,14 +91,19 @@ def odds(p):
 def log_softmax(z, axis=-1):
     """``z_k - logsumexp(z)`` along ``axis``; shape of ``z``.
 
-    The maximum is subtracted first, so no exponential overflows.
+    The maximum is subtracted first, so no exponential overflows, and the
+    largest term (exactly 1) is taken out of the sum: ``log1p`` of the rest
+    keeps full precision when one class dominates (``-log softmax ≈ 1e-22``).
     """
-    a = _float_array(z)
-    m = np.max(a, axis=axis, keepdims=True)
+    a = np.moveaxis(_float_array(z), axis, -1)
+    idx = np.argmax(a, axis=-1)[..., None]
+    m = np.take_along_axis(a, idx, axis=-1)
     with np.errstate(over="ignore"):  # (-1e308) - (+1e308) is -inf: exp gives 0
         shifted = a - m
-        lse = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return shifted - lse
+        e = np.exp(shifted)
+    np.put_along_axis(e, idx, 0.0, axis=-1)
+    out = shifted - np.log1p(np.sum(e, axis=-1, keepdims=True))
+    return np.moveaxis(out, -1, axis)
 
 
 def softmax(z, axis=-1):

@@ -42,8 +42,9 @@ def _weighted_mean(values, sample_weight) -> float:
         raise ValueError(f"sample_weight has shape {w.shape}; expected {values.shape}")
     if np.any(w < 0) or not np.sum(w) > 0:
         raise ValueError("sample_weight must be non-negative with a positive sum")
-    # 0 * inf would be NaN: a zero-weight row contributes nothing
-    return float(np.sum(np.where(w > 0, w * values, 0.0)) / np.sum(w))
+    # a zero-weight row contributes nothing (never 0 * inf = NaN)
+    pos = w > 0
+    return float(np.dot(w[pos], values[pos]) / np.sum(w))
 
 
 def _class_indices(y, n_classes: int) -> np.ndarray:
@@ -61,7 +62,7 @@ def binary_nll_from_logits(y, z):
     """Per-row ``log(1 + exp(z)) - y z``, written as
     ``log1p(exp(-|z|)) + max(z, 0) - y z`` so that the term for a well-classified
     row (``y = 1``, ``z`` large) keeps its full relative precision."""
-    return np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - y * z
+    return np.log1p(np.exp(-np.abs(z))) + (np.maximum(z, 0) - y * z)
 
 
 def log_loss(y, p, *, base="e", sample_weight=None) -> float:

@@ -11,8 +11,13 @@ Hessian-vector products; the L1 term is handled by the solvers that support
 it (``cd``, ``gd``) through :meth:`Objective.l1_term` and
 :meth:`Objective.kkt_violation`.
 
-Vectors are flat: ``w`` has shape (size,) and is ``W.ravel()`` for the
-(n_rows, n_cols) coefficient matrix of :class:`logitlab.kernels.Layout`.
+Vectors are flat: the full vector is ``W.ravel()`` for the (n_rows, n_cols)
+coefficient matrix of :class:`logitlab.kernels.Layout`. Some coordinates may
+be held *fixed* at given values (``fixed``): the solvers then see only the
+free coordinates, ``w`` of shape (size,) = (number free,), and
+:meth:`Objective.expand` rebuilds the full vector. This pins a redundant
+intercept of the symmetric softmax, drops aliased columns (fixed at 0) and
+gives the constrained refits of profile-likelihood intervals.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from .backends.base import DataBackend
 class Objective:
     """Mean negative log-likelihood of ``data`` plus an elastic-net penalty."""
 
-    def __init__(self, data: DataBackend, alpha: float = 0.0, l1_ratio: float = 0.0):
+    def __init__(self, data: DataBackend, alpha: float = 0.0, l1_ratio: float = 0.0,
+                 fixed=None, fixed_values=None):
+        """``fixed``: optional boolean mask over the full vector of coordinates held
+        at ``fixed_values`` (a full-length vector; only its fixed entries are used)."""
         self.data = data
         self.layout = data.layout
         self.alpha = float(alpha)
@@ -35,37 +43,63 @@ class Objective:
         mask = np.ones((self.layout.n_rows, self.layout.n_cols), dtype=bool)
         if self.layout.fit_intercept:
             mask[-1] = False
-        self.penalized = mask.ravel()
+        self._penalized_full = mask.ravel()
+        fixed = np.zeros(self.layout.size, dtype=bool) if fixed is None else np.asarray(fixed, bool)
+        self.free = np.flatnonzero(~fixed)
+        self._all_free = self.free.size == self.layout.size
+        self._base = np.zeros(self.layout.size)
+        if fixed_values is not None:
+            self._base[fixed] = np.asarray(fixed_values, dtype=np.float64)[fixed]
+        self.penalized = self._penalized_full[self.free]
         self.scale = 1.0 / data.weight_sum
 
     @property
     def size(self) -> int:
-        return self.layout.size
+        """Number of free coordinates (the length of the solvers' vectors)."""
+        return self.free.size
+
+    def expand(self, w) -> np.ndarray:
+        """Full coefficient vector (layout.size,) from the free coordinates ``w``."""
+        if self._all_free:
+            return np.asarray(w, dtype=np.float64)
+        full = self._base.copy()
+        full[self.free] = w
+        return full
+
+    def restrict(self, w_full) -> np.ndarray:
+        """The free coordinates of a full vector."""
+        return np.asarray(w_full, dtype=np.float64)[self.free]
 
     def smooth(self, w, *, grad=True, hess=False, curvature=False):
         """Smooth part at ``w``: ``(f, g, H)``; ``g`` (size,) and ``H`` (size, size)
         are None unless asked for. One pass over the data."""
-        st = self.data.stats(self.layout.matrix(w), grad=grad, hess=hess,
+        full = self.expand(w)
+        st = self.data.stats(self.layout.matrix(full), grad=grad, hess=hess,
                              curvature=curvature)
-        beta = np.where(self.penalized, w, 0.0)
+        beta = np.where(self._penalized_full, full, 0.0)
         f = st.loss * self.scale + 0.5 * self.l2 * float(beta @ beta)
-        g = None if st.grad is None else st.grad.ravel() * self.scale + self.l2 * beta
+        g = None if st.grad is None else (st.grad.ravel() * self.scale + self.l2 * beta)[self.free]
         H = None
         if st.hess is not None:
             H = st.hess * self.scale
-            H[np.diag_indices_from(H)] += self.l2 * self.penalized
+            H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
+            if not self._all_free:
+                H = H[np.ix_(self.free, self.free)]
         return f, g, H
 
     def hessp(self, v) -> np.ndarray:
         """Hessian of the smooth part (at the last ``curvature=True`` point) · v."""
-        Hv = self.data.hessp(self.layout.matrix(v)).ravel() * self.scale
+        v_full = np.zeros(self.layout.size)
+        v_full[self.free] = v
+        Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
         return Hv + self.l2 * np.where(self.penalized, v, 0.0)
 
     def l1_term(self, w) -> float:
         """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""
         if self.l1 == 0.0:
             return 0.0
-        return self.l1 * float(np.abs(w[self.penalized]).sum())
+        full = self.expand(w)
+        return self.l1 * float(np.abs(full[self._penalized_full]).sum())
 
     def value(self, w) -> float:
         """Full objective ``F(w)`` (one pass)."""

@@ -7,7 +7,10 @@ never a silent NaN downstream.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
@@ -47,11 +50,11 @@ def check_dataframe_columns(X) -> None:
     if bad:
         raise TypeError(
             f"X has non-numeric columns: {_listing(bad)}. The estimator needs numbers; "
-            "encode categorical columns first (e.g. pandas.get_dummies, a scikit-learn "
-            "OneHotEncoder) or fit with a formula: logitlab.fit('y ~ x1 + C(group)', data).")
+            "encode categorical columns first (e.g. pandas.get_dummies(df, drop_first=True) "
+            "or a scikit-learn OneHotEncoder in a Pipeline).")
 
 
-def check_finite_matrix(X, names=None, what="X") -> None:
+def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
     """Raise ValueError naming the columns (and counts of rows) holding NaN or inf."""
     values = X.data if sp.issparse(X) else X
     if values.size == 0 or np.isfinite(values).all():
@@ -68,10 +71,12 @@ def check_finite_matrix(X, names=None, what="X") -> None:
         parts.append(f"column {_column_label(names, j)}: {np.unique(r).size} rows "
                      f"(first row {int(r.min())})")
     n_rows = np.unique(rows).size
-    kinds = "NaN" if np.isnan(values[~np.isfinite(values)]).all() else "NaN or inf"
+    bad = values[~np.isfinite(values)]
+    has_nan, has_inf = bool(np.isnan(bad).any()), bool(np.isinf(bad).any())
+    kinds = " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
     raise ValueError(
         f"{what} contains {kinds} in {n_rows} rows: {_listing(parts)}. Remove or impute "
-        "those rows (pandas: df.dropna()) before fitting.")
+        f"those rows (pandas: df.dropna()) {fix}.")
 
 
 def check_X(estimator, X, *, reset: bool, dtype=None):
@@ -91,21 +96,32 @@ def check_X(estimator, X, *, reset: bool, dtype=None):
                           ensure_min_samples=1)
     except ValueError as err:
         if "could not convert" in str(err):
-            raise TypeError(f"X must be numeric: {err}. Encode text columns first, or "
-                            "fit with a formula.") from None
+            raise TypeError(f"X must be numeric: {err}. Encode text columns first "
+                            "(e.g. a scikit-learn OneHotEncoder).") from None
         raise
     if sp.issparse(X):
         X = X.tocsr()
         if not X.has_sorted_indices:
             X.sort_indices()
-    check_finite_matrix(X, names)
+    check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting")
     return X
+
+
+def _raise_if_missing(mask) -> None:
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        raise ValueError(f"y contains missing values (None/NaN) in {rows.size} rows (first "
+                         f"row {rows[0]}); drop those rows first.")
 
 
 def check_target(y, n_rows: int):
     """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``."""
     if y is None:
         raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
+    if isinstance(y, (pd.Series, pd.Index, pd.Categorical)):
+        labels = pd.Series(y)
+        _raise_if_missing(labels.isna().to_numpy())
+        y = labels.to_numpy()
     y = column_or_1d(y, warn=True)
     if y.shape[0] != n_rows:
         raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows; they must match.")
@@ -113,15 +129,19 @@ def check_target(y, n_rows: int):
         rows = np.flatnonzero(~np.isfinite(y))
         raise ValueError(f"y contains NaN or inf in {rows.size} rows (first row {rows[0]}); "
                          "drop those rows first.")
-    if y.dtype.kind == "O" and any(v is None for v in y):
-        rows = [i for i, v in enumerate(y) if v is None]
-        raise ValueError(f"y contains missing values (None) in {len(rows)} rows "
-                         f"(first row {rows[0]}); drop those rows first.")
+    if y.dtype.kind == "O":
+        _raise_if_missing(pd.isna(y))
+        kinds = sorted({type(v).__name__ for v in y})
+        if len({"str" if isinstance(v, str) else "number" for v in y}) > 1:
+            raise TypeError(f"y mixes label types ({', '.join(kinds)}), which cannot be "
+                            "ordered; convert the labels to one type (e.g. all strings).")
+        if all(isinstance(v, (numbers.Number, np.generic)) for v in y):
+            y = np.asarray(y.tolist())  # numbers held as objects (e.g. pandas Int64)
     check_classification_targets(y)
     classes, codes = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise ValueError(
-            f"y has only one class ({classes[0]!r}) in {n_rows} samples; logistic "
+            f"y has only one class ({classes.tolist()[0]!r}) in {n_rows} samples; logistic "
             "regression needs at least 2 classes.")
     return classes, codes.astype(np.intp)
 

@@ -22,6 +22,8 @@ gd          yes    yes  yes  yes        yes      yes
 
 from __future__ import annotations
 
+import inspect
+
 from . import cd, gd, lbfgs, newton, newton_cg
 from ._common import SolverResult
 
@@ -74,6 +76,18 @@ def check_solver(solver: str, penalty_kind: str) -> None:
             f"solver='auto'.\n{support_table()}")
 
 
+def check_options(solver: str, options) -> dict:
+    """Validate ``solver_options`` against the options ``solver`` accepts."""
+    options = dict(options or {})
+    accepted = [p.name for p in inspect.signature(SOLVERS[solver]).parameters.values()
+                if p.kind == p.KEYWORD_ONLY and p.name not in ("tol", "max_iter", "callback")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"solver_options {unknown} are not options of solver {solver!r}; "
+                         f"it accepts {accepted or 'none'}.")
+    return options
+
+
 def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
     """The solver ``auto`` picks, from the number of coefficients, sparsity and penalty.
 
@@ -88,5 +102,5 @@ def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
     return "newton-cg"
 
 
-__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_solver", "select_solver",
+__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "check_solver", "select_solver",
            "support_table", "DEFAULT_MAX_ITER", "DEFAULT_TOL"]
