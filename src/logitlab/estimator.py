@@ -216,9 +216,27 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight : (n,) non-negative. offset : (n,) binary or (n, K)
         multinomial, added to the logits (coefficient fixed at 1).
         """
+        return self._fit(X, y, sample_weight, offset, min_features=1)
+
+    def _fit_design(self, design, X, y, sample_weight=None, offset=None):
+        """Fit on the numeric design ``X`` that ``design`` (a fitted
+        :class:`logitlab.formula.Design`) built from raw data. The design may have
+        no columns (``y ~ 1``); predictions then take raw data frames, which
+        ``design.transform`` encodes."""
+        self.design_ = design
+        return self._fit(X, y, sample_weight, offset, min_features=0)
+
+    def _design_input(self, X):
+        """Raw data frames go through the stored formula design, if any."""
+        design = getattr(self, "design_", None)
+        if design is not None and not isinstance(X, np.ndarray) and not sp.issparse(X):
+            return design.transform(X), 0
+        return X, 1
+
+    def _fit(self, X, y, sample_weight, offset, min_features):
         kind, alpha, l1_ratio = self._penalty_kind()
         self._check_options(kind)
-        X = check_X(self, X, reset=True, dtype=self.dtype)
+        X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
         classes, codes = check_target(y, X.shape[0])
         s = check_sample_weight(sample_weight, X.shape[0])
         s = s * self._class_weights(classes, codes)[codes]
@@ -285,11 +303,62 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_vs_reference_ = self.coef_[others] - self.coef_[ref]
             self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
 
+    # ------------------------------------------------------------ persistence
+    def _state(self) -> dict:
+        """What a fitted model is, as plain values and arrays (for model files).
+
+        Keys: classes, reference_class, feature_names (list or None), layout
+        (dict of :class:`Layout` fields), coef (full flat vector), fit (solver,
+        n_iter, converged, objective, grad_norm, tol, n_passes, history).
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        lay = self._layout_
+        return {
+            "classes": self.classes_, "reference_class": self.reference_class_,
+            "feature_names": None if names is None else [str(n) for n in names],
+            "layout": {"n_features": lay.n_features, "n_classes": lay.n_classes,
+                       "free_classes": list(lay.free_classes), "fit_intercept": lay.fit_intercept},
+            "coef": np.asarray(self._w, dtype=np.float64),
+            "fit": {"solver": self.solver_, "n_iter": int(self.n_iter_),
+                    "converged": bool(self.converged_), "objective": float(self.objective_),
+                    "grad_norm": float(self.grad_norm_), "tol": float(self.tol_),
+                    "n_passes": int(self.n_passes_),
+                    "history": {k: np.asarray(v) for k, v in self.history_.items()}},
+        }
+
+    @classmethod
+    def _from_state(cls, params: dict, state: dict, design=None):
+        """Rebuild a fitted estimator from ``get_params()`` and :meth:`_state`."""
+        from .solvers import SolverResult
+        model = cls(**params)
+        lay = state["layout"]
+        model._layout_ = Layout(int(lay["n_features"]), int(lay["n_classes"]),
+                                tuple(int(k) for k in lay["free_classes"]),
+                                bool(lay["fit_intercept"]))
+        model.classes_ = np.asarray(state["classes"])
+        model.reference_class_ = model.classes_[
+            int(np.flatnonzero(model.classes_ == state["reference_class"])[0])]
+        model.n_features_in_ = model._layout_.n_features
+        if state.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
+        if design is not None:
+            model.design_ = design
+        fit = state["fit"]
+        model._w = np.asarray(state["coef"], dtype=np.float64)
+        model._store_result(SolverResult(
+            coef=model._w, objective=fit["objective"], grad_norm=fit["grad_norm"],
+            n_iter=fit["n_iter"], converged=fit["converged"], solver=fit["solver"],
+            tol=fit["tol"], history={k: np.asarray(v) for k, v in fit["history"].items()},
+            n_passes=fit["n_passes"]))
+        return model
+
     # ------------------------------------------------------------- prediction
     def decision_function(self, X, offset=None):
         """Logits: (n,) of ``classes_[1]`` for binary models, (n, K) otherwise."""
         check_is_fitted(self)
-        X = check_X(self, X, reset=False, dtype=None)
+        X, min_features = self._design_input(X)
+        X = check_X(self, X, reset=False, dtype=None, min_features=min_features)
         offset = check_offset(offset, X.shape[0], self.classes_.size)
         return chunk_logits(X, self._layout_.matrix(self._w), self._layout_, offset)
 

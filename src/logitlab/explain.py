@@ -52,7 +52,8 @@ def _feature_names(model, d):
 def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
     """Explain the prediction of ``model`` for ``X[row]`` step by step."""
     check_is_fitted(model)
-    Xv = check_X(model, X, reset=False)
+    X, min_features = model._design_input(X)
+    Xv = check_X(model, X, reset=False, min_features=min_features)
     if not 0 <= row < Xv.shape[0]:
         raise ValueError(f"row {row} is out of range: the data have {Xv.shape[0]} rows.")
     x = np.asarray(Xv[row].toarray()).ravel() if hasattr(Xv, "toarray") else Xv[row]

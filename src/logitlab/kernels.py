@@ -131,7 +131,7 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
     G = np.empty((m, m))
     if sp.issparse(X):
         G[:d, :d] = (X.T @ X.multiply(c[:, None]).tocsr()).toarray()
-    elif nonneg and X.dtype in (np.float32, np.float64) and X.shape[0] > 0:
+    elif nonneg and X.dtype in (np.float32, np.float64) and X.shape[0] > 0 and d > 0:
         A = np.asarray(X * np.sqrt(c, dtype=np.float64).astype(X.dtype)[:, None])
         syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
         upper = syrk(1.0, np.asfortranarray(A), trans=1, lower=0)

@@ -79,21 +79,24 @@ def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
         f"those rows (pandas: df.dropna()) {fix}.")
 
 
-def check_X(estimator, X, *, reset: bool, dtype=None):
+def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
     """Validate a design matrix for ``estimator``.
 
     Returns a C-ordered float ndarray or a CSR matrix. ``dtype=None`` keeps
     float32 input as float32 and converts everything else to float64.
     Records ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
+    ``min_features=0`` admits a design with no columns (an intercept-only model).
     """
     X = to_pandas_if_dataframe(X)
     check_dataframe_columns(X)
     names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    if names == [] and min_features == 0:   # an intercept-only design
+        X = np.empty((len(X), 0))
     target = [np.float64, np.float32] if dtype is None else np.dtype(dtype).type
     try:
         X = validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
                           dtype=target, order="C", ensure_all_finite=False,
-                          ensure_min_samples=1)
+                          ensure_min_samples=1, ensure_min_features=min_features)
     except ValueError as err:
         if "could not convert" in str(err):
             raise TypeError(f"X must be numeric: {err}. Encode text columns first "
