@@ -16,6 +16,7 @@ ratios of each other class against ``reference_class_``.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,15 +26,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import solvers
 from .backends import InMemoryData
-from .diagnostics import explain_fit, warn_findings
+from . import fitstats
+from .diagnostics import CollinearityWarning, explain_fit, warn_findings
 from .kernels import Layout, logits as chunk_logits
 from .links import log_sigmoid, log_softmax, logit, sigmoid, softmax
 from .objective import Objective
-from .validation import check_offset, check_sample_weight, check_target, check_X
+from .validation import (_listing, check_groups, check_offset, check_sample_weight,
+                         check_target, check_X)
 
 _PENALTIES = (None, "none", "l2", "l1", "elasticnet")
 #: gradient tolerance floor when fitting in float32 (rounding of X products)
 FLOAT32_TOL = 1e-5
+#: largest number of coefficients for which the information matrix is kept
+INFERENCE_MAX_SIZE = 2000
+_COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -76,6 +82,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Extra options for the solver, e.g. ``{"learning_rate": 0.5}`` for gd.
     callback : callable or None
         ``callback(iteration, objective, grad_norm)`` after every iteration.
+    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default "nonrobust"
+        Covariance of the estimates for inference (unpenalized fits): the
+        inverse Fisher information, or a sandwich (cluster needs ``groups``
+        in ``fit``).
 
     Attributes
     ----------
@@ -85,12 +95,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     n_iter_, converged_, solver_, objective_, grad_norm_, n_passes_,
     tol_ : the gradient tolerance used (after per-solver default / float32 floor),
     history_ : dict with arrays "objective" and "grad_norm" per iteration.
+    aliased_ : names of columns dropped as linear combinations of earlier ones
+    (unpenalized fits; their coefficients are reported as aliased and held at 0).
+    inference_state_ : JSON-safe dict of what inference needs (information
+    matrix, log-likelihoods, ...) or None for penalized or very wide fits.
     """
 
     def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
                  solver="auto", tol=None, max_iter=None, class_weight=None,
                  reference_class=None, warm_start=False, dtype=None,
-                 solver_options=None, callback=None):
+                 solver_options=None, callback=None, cov_type="nonrobust"):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -104,6 +118,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.solver_options = solver_options
         self.callback = callback
+        self.cov_type = cov_type
 
     # ------------------------------------------------------------------ options
     def _penalty_kind(self):
@@ -137,6 +152,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral)
                                           or self.max_iter < 0):
             raise ValueError(f"max_iter must be a non-negative integer or None; got {self.max_iter!r}")
+        if self.cov_type not in _COV_TYPES:
+            raise ValueError(f"cov_type must be one of {list(_COV_TYPES)}; got {self.cov_type!r}")
         if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
             raise ValueError(f"dtype must be None, 'float32' or 'float64'; got {self.dtype!r}")
         solvers.check_solver(self.solver, kind)
@@ -177,8 +194,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if layout.multinomial and layout.fit_intercept and layout.n_cols == layout.n_classes:
             fixed = np.zeros((layout.n_rows, layout.n_cols), dtype=bool)
             fixed[-1, 0] = True
-            return (fixed.ravel(),)
-        return (None,)
+            return fixed.ravel()
+        return None
 
     @staticmethod
     def _canonical(layout, w):
@@ -208,23 +225,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 W[-1] = logp[list(layout.free_classes)] - logp[missing[0] if missing else 0]
         return W.ravel()
 
-    def fit(self, X, y, sample_weight=None, offset=None):
+    def fit(self, X, y, sample_weight=None, offset=None, groups=None):
         """Fit by (penalized) maximum likelihood.
 
         X : (n, d) array-like or sparse matrix (numeric; DataFrame column names
         become ``feature_names_in_``). y : (n,) labels of any hashable type.
         sample_weight : (n,) non-negative. offset : (n,) binary or (n, K)
-        multinomial, added to the logits (coefficient fixed at 1).
+        multinomial, added to the logits (coefficient fixed at 1). groups :
+        (n,) cluster labels for ``cov_type="cluster"``.
         """
-        return self._fit(X, y, sample_weight, offset, min_features=1)
+        return self._fit(X, y, sample_weight, offset, min_features=1, groups=groups)
 
-    def _fit_design(self, design, X, y, sample_weight=None, offset=None):
+    def _fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):
         """Fit on the numeric design ``X`` that ``design`` (a fitted
         :class:`logitlab.formula.Design`) built from raw data. The design may have
         no columns (``y ~ 1``); predictions then take raw data frames, which
         ``design.transform`` encodes."""
         self.design_ = design
-        return self._fit(X, y, sample_weight, offset, min_features=0)
+        return self._fit(X, y, sample_weight, offset, min_features=0, groups=groups)
 
     def _design_input(self, X):
         """Raw data frames go through the stored formula design, if any."""
@@ -233,10 +251,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return design.transform(X), 0
         return X, 1
 
-    def _fit(self, X, y, sample_weight, offset, min_features):
+    def _fit(self, X, y, sample_weight, offset, min_features, groups=None):
         kind, alpha, l1_ratio = self._penalty_kind()
         self._check_options(kind)
         X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
+        group_codes = check_groups(groups, X.shape[0], self.cov_type)
         classes, codes = check_target(y, X.shape[0])
         s = check_sample_weight(sample_weight, X.shape[0])
         s = s * self._class_weights(classes, codes)[codes]
@@ -248,7 +267,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         y_internal = codes.astype(np.float64) if classes.size == 2 else codes
         data = InMemoryData(X, y_internal, s, offset, layout)
         w0 = self._start(layout, y_internal, s, classes.size)
-        objective = Objective(data, alpha, l1_ratio, *self._pinned(layout), fixed_values=w0)
+        names = getattr(self, "feature_names_in_", None)
+        names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
+        with_inference = kind == "none" and layout.size <= INFERENCE_MAX_SIZE
+        fixed, aliased = self._pinned(layout), []
+        if with_inference:
+            aliased = fitstats.aliased_features(Objective(data), w0)
+            fixed = self._aliased_mask(layout, aliased)
+            w0 = np.where(fixed, 0.0, w0) if fixed is not None else w0
+        objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
         name = self.solver if self.solver != "auto" else solvers.select_solver(
             objective.size, sp.issparse(X), kind)
         tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
@@ -263,10 +290,53 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._layout_ = layout
         self._w = result.coef
         self._store_result(result)
-        names = getattr(self, "feature_names_in_", None)
-        names = list(names) if names is not None else [f"x{j}" for j in range(X.shape[1])]
+        all_names = names + ["(intercept)"]
+        self.aliased_ = [all_names[j] for j in aliased]
+        if aliased:
+            warnings.warn(
+                f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
+                "combination of earlier columns (or the intercept) and "
+                f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
+                "reported as aliased, held at 0. Drop the redundant columns to silence this.",
+                CollinearityWarning, stacklevel=3)
+        self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes)
+                                 if with_inference else None)
+        self._fit_objective_ = objective
         warn_findings(explain_fit(objective, result, X, names))
         return self
+
+    @staticmethod
+    def _aliased_mask(layout, aliased):
+        if not aliased:
+            return None
+        fixed = np.zeros((layout.n_rows, layout.n_cols), dtype=bool)
+        fixed[aliased] = True
+        return fixed.ravel()
+
+    def _inference_state(self, objective, result, w0, aliased, group_codes) -> dict:
+        """JSON-safe record of what Wald inference needs (see logitlab.inference)."""
+        w = result.coef
+        info = fitstats.information(objective, w)[np.ix_(objective.free, objective.free)]
+        state = {
+            "method": "mle", "cov_type": self.cov_type,
+            "n_obs": float(objective.data.weight_sum), "n_rows": int(objective.data.n_rows),
+            "loglik": -float(result.objective) * float(objective.data.weight_sum),
+            "loglik_null": fitstats.null_loglik(objective, w0),
+            "estimated": objective.free.tolist(),
+            "aliased": [int(j) for j in aliased],
+            "information": info.tolist(),
+            "meat": None, "n_clusters": None,
+        }
+        if self.cov_type != "nonrobust":
+            meat, n_clusters = fitstats.score_meat(objective, w, group_codes)
+            state["meat"] = meat[np.ix_(objective.free, objective.free)].tolist()
+            state["n_clusters"] = n_clusters
+        return state
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_fit_objective_", None)   # holds the training rows: never pickled
+        return state
 
     def _store_result(self, result):
         self.solver_ = result.solver

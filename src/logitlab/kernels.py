@@ -236,3 +236,43 @@ def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
     else:
         T = curv.h[:, None] * U
     return _grad_matrix(X, T, layout.fit_intercept)
+
+
+def chunk_scores(X, y, s, offset, W, layout: Layout) -> np.ndarray:
+    """Per-row weighted scores ``s_i (p_i - y_i) ⊗ [x_i, 1]``: (n, size).
+
+    Column ``j * C + k`` (feature row j, class column k) matches the flat
+    parameter order; summing the rows gives the gradient of Σ s·nll. Used for
+    sandwich (robust / cluster) covariances.
+    """
+    z = logits(X, W, layout, offset)
+    if layout.multinomial:
+        P = np.exp(z - np.max(z, axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        R = P[:, list(layout.free_classes)]
+        for col, k in enumerate(layout.free_classes):
+            R[:, col] -= (y == k)
+    else:
+        R = (special.expit(z) - y)[:, None]
+    R = R * s[:, None]
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    if layout.fit_intercept:
+        Xd = np.column_stack([Xd, np.ones(Xd.shape[0])])
+    return (Xd[:, :, None] * R[:, None, :]).reshape(Xd.shape[0], layout.size)
+
+
+def chunk_hat_correction(X, y, s, offset, W, layout: Layout, info_inv) -> np.ndarray:
+    """Firth's correction to the score of a binary model, summed over a chunk.
+
+    With ``w_i = s_i p_i (1 - p_i)`` and the hat values
+    ``h_i = w_i [x_i, 1]ᵀ I⁻¹ [x_i, 1]`` (``info_inv`` = I⁻¹, (size, size)),
+    returns ``Σ_i h_i (1/2 - p_i) [x_i, 1]`` (size,), the gradient of
+    ``½ log det I(β)``.
+    """
+    z = logits(X, W, layout, offset)
+    p = special.expit(z)
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    if layout.fit_intercept:
+        Xd = np.column_stack([Xd, np.ones(Xd.shape[0])])
+    h = s * p * (1.0 - p) * np.sum((Xd @ info_inv) * Xd, axis=1)
+    return Xd.T @ (h * (0.5 - p))

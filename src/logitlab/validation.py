@@ -190,3 +190,22 @@ def check_offset(offset, n_rows: int, n_classes: int):
     if bad.size:
         raise ValueError(f"offset contains NaN or inf in {bad.size} rows (first row {bad[0]}).")
     return o
+
+
+def check_groups(groups, n_rows: int, cov_type: str):
+    """Cluster labels for ``cov_type="cluster"``: returns integer codes (n,) or None."""
+    if cov_type != "cluster":
+        if groups is not None:
+            raise ValueError("groups are only used with cov_type='cluster'.")
+        return None
+    if groups is None:
+        raise ValueError("cov_type='cluster' needs the cluster of every row: fit(..., groups=...).")
+    g = np.asarray(groups)
+    if g.shape != (n_rows,):
+        raise ValueError(f"groups has shape {g.shape}; expected ({n_rows},), one label per row.")
+    if np.asarray(pd.isna(g)).any():
+        raise ValueError("groups contains missing values; every row needs a cluster.")
+    codes = pd.factorize(g, sort=True)[0]
+    if codes.max() < 1:
+        raise ValueError("cov_type='cluster' needs at least 2 clusters.")
+    return codes.astype(np.intp)

@@ -9,7 +9,9 @@ given coefficients ``W`` (layout (d + fit_intercept, C), see
   log-likelihood, its gradient and (optionally) its Hessian, each computed
   chunk by chunk with :func:`logitlab.kernels.chunk_stats` and added up;
 * :meth:`DataBackend.hessp`: the Hessian at the point of the last
-  ``stats(..., curvature=True)`` call times a direction ``V``.
+  ``stats(..., curvature=True)`` call times a direction ``V``;
+* :meth:`DataBackend.reduce_chunks`: the sum over chunks of any other chunk
+  statistic (Firth's correction, the sandwich "meat", ...).
 
 Only coefficients go to the data; only these small sums come back.
 """
@@ -52,3 +54,7 @@ class DataBackend(Protocol):
               curvature: bool = False) -> Stats: ...
 
     def hessp(self, V: np.ndarray) -> np.ndarray: ...
+
+    def reduce_chunks(self, fn, *args):
+        """Σ over chunks of ``fn(X, y, s, offset, *args)``."""
+        ...

@@ -8,6 +8,8 @@ X is never copied, centred or scaled.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -82,6 +84,29 @@ class InMemoryData:
             part = chunk_hessp(self.X[sl], curv, V, self.layout)
             out = part if out is None else out + part
         return out
+
+    def reduce_chunks(self, fn, *args):
+        """Σ over chunks of ``fn(X, y, s, offset, *args)`` (one pass).
+
+        ``fn`` may instead take a keyword ``rows`` (the chunk's slice of row
+        positions) when it needs to line rows up with other per-row data.
+
+        ``fn`` returns anything that adds up (floats, arrays, tuples of arrays
+        are summed element-wise). The generic chunk statistic: Firth's hat
+        correction, the robust covariance's "meat" and similar use it.
+        """
+        self.n_passes += 1
+        total = None
+        wants_rows = "rows" in inspect.signature(fn).parameters
+        for sl in self.blocks:
+            part = fn(*self._chunk(sl), *args, **({"rows": sl} if wants_rows else {}))
+            if total is None:
+                total = part
+            elif isinstance(part, tuple):
+                total = tuple(a + b for a, b in zip(total, part))
+            else:
+                total = total + part
+        return total
 
     def logits(self, W) -> np.ndarray:
         """Logits of every row: (n,) binary or (n, K) multinomial."""
