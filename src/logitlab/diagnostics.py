@@ -79,7 +79,7 @@ def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
     return [names[j] for j in sorted(set(involved.tolist()))]
 
 
-def explain_fit(objective, result, X, feature_names) -> list:
+def explain_fit(objective, result, X, feature_names, n_saturated=None, separation=None) -> list:
     """Findings about a finished fit, as ``(warning_class, message)`` pairs.
 
     ``result.coef`` is the full coefficient vector (see ``Objective.expand``)."""
@@ -90,8 +90,25 @@ def explain_fit(objective, result, X, feature_names) -> list:
     causes = []
     diverged = "diverging" in result.flags or (
         result.history["objective"][-1] > result.history["objective"][0])
-    if objective.alpha == 0.0 and not diverged and np.all(np.isfinite(W)):
-        n_sat = saturated_rows(objective, W)
+    if separation is not None and separation.separated:
+        names = list(feature_names) + ["(intercept)"]
+        signed = {}
+        for i, sign in separation.infinite.items():
+            signed.setdefault(names[i // layout.n_cols], set()).add(sign)
+        driving = [f"{t!r} ({'+' if 1 in v else '-'}inf)" for t, v in signed.items()
+                   if 0 not in v]
+        loose = [repr(t) for t, v in signed.items() if 0 in v]
+        text = (f", driven by {', '.join(driving)}" if driving else "") + (
+            f"{';' if driving else ','} the estimates of {', '.join(loose)} are unbounded"
+            f"{' too' if driving else ''}" if loose else "")
+        findings.append((SeparationWarning,
+            f"the data are (quasi-)completely separated (linear-programming check){text}: "
+            "the maximum-likelihood estimate does not exist, so these finite values (and any "
+            "standard errors) are meaningless. Use penalty='firth' (bias-reduced, finite "
+            "estimates with valid intervals), an L2 penalty, or remove the separating terms."))
+        causes.append("separation")
+    elif separation is None and objective.alpha == 0.0 and not diverged and np.all(np.isfinite(W)):
+        n_sat = saturated_rows(objective, W) if n_saturated is None else n_saturated
         sd = column_sd(X) if n_sat else None
         big = diverging_columns(W, sd, feature_names) if n_sat else []
         if n_sat and (big or not result.converged):

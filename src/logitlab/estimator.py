@@ -27,10 +27,11 @@ from sklearn.utils.validation import check_is_fitted
 from . import solvers
 from .backends import InMemoryData
 from . import fitstats
-from .diagnostics import CollinearityWarning, explain_fit, warn_findings
+from .diagnostics import CollinearityWarning, explain_fit, saturated_rows, warn_findings
 from .kernels import Layout, logits as chunk_logits
 from .links import log_sigmoid, log_softmax, logit, sigmoid, softmax
 from .objective import Objective
+from .separation import detect_separation
 from .validation import (_listing, check_groups, check_offset, check_sample_weight,
                          check_target, check_X)
 
@@ -299,10 +300,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
                 "reported as aliased, held at 0. Drop the redundant columns to silence this.",
                 CollinearityWarning, stacklevel=3)
-        self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes)
-                                 if with_inference else None)
+        separation = None
+        if with_inference and saturated_rows(objective, layout.matrix(result.coef)):
+            separation = detect_separation(X, codes, s, layout, aliased)
+            separation = separation if separation.checked else None
+        self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
+                                                       separation) if with_inference else None)
         self._fit_objective_ = objective
-        warn_findings(explain_fit(objective, result, X, names))
+        warn_findings(explain_fit(objective, result, X, names,
+                                  n_saturated=0 if with_inference and separation is None else None,
+                                  separation=separation))
         return self
 
     @staticmethod
@@ -313,7 +320,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         fixed[aliased] = True
         return fixed.ravel()
 
-    def _inference_state(self, objective, result, w0, aliased, group_codes) -> dict:
+    def _inference_state(self, objective, result, w0, aliased, group_codes, separation) -> dict:
         """JSON-safe record of what Wald inference needs (see logitlab.inference)."""
         w = result.coef
         info = fitstats.information(objective, w)[np.ix_(objective.free, objective.free)]
@@ -326,6 +333,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             "aliased": [int(j) for j in aliased],
             "information": info.tolist(),
             "meat": None, "n_clusters": None,
+            "separated": bool(separation is not None and separation.separated),
+            "infinite": {} if separation is None else {
+                str(k): v for k, v in separation.infinite.items()},
         }
         if self.cov_type != "nonrobust":
             meat, n_clusters = fitstats.score_meat(objective, w, group_codes)
