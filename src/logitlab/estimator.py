@@ -35,7 +35,7 @@ from .separation import detect_separation
 from .validation import (_listing, check_groups, check_offset, check_sample_weight,
                          check_target, check_X)
 
-_PENALTIES = (None, "none", "l2", "l1", "elasticnet")
+_PENALTIES = (None, "none", "l2", "l1", "elasticnet", "firth")
 #: gradient tolerance floor when fitting in float32 (rounding of X products)
 FLOAT32_TOL = 1e-5
 #: largest number of coefficients for which the information matrix is kept
@@ -125,10 +125,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _penalty_kind(self):
         """``(kind, alpha, l1_ratio)`` after checking the options."""
         if self.penalty not in _PENALTIES:
-            raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None; "
+            raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet', 'firth' or None; "
                              f"got {self.penalty!r}")
         if not isinstance(self.alpha, numbers.Real) or not np.isfinite(self.alpha) or self.alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0; got {self.alpha!r}")
+        if self.penalty == "firth":
+            if self.alpha != 0 or self.l1_ratio is not None:
+                raise ValueError("penalty='firth' has no strength or mix: leave alpha=0 and "
+                                 "l1_ratio=None (Firth's penalty is ½ log det I(β)).")
+            return "firth", 0.0, 0.0
         if self.penalty in (None, "none"):
             if self.alpha > 0:
                 raise ValueError(f"penalty=None but alpha={self.alpha}; set penalty='l2', "
@@ -270,7 +275,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         w0 = self._start(layout, y_internal, s, classes.size)
         names = getattr(self, "feature_names_in_", None)
         names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
-        with_inference = kind == "none" and layout.size <= INFERENCE_MAX_SIZE
+        if kind == "firth" and layout.multinomial:
+            raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
+                             f"{classes.size} classes.")
+        with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
         fixed, aliased = self._pinned(layout), []
         if with_inference:
             aliased = fitstats.aliased_features(Objective(data), w0)
@@ -283,6 +291,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tol = max(tol, FLOAT32_TOL) if X.dtype == np.float32 else tol
         max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
         options = solvers.check_options(name, self.solver_options)
+        if name == "firth":
+            options["penalty_coords"] = objective.free
         result = solvers.SOLVERS[name](objective, objective.restrict(w0), tol=tol,
                                        max_iter=max_iter, callback=self.callback, **options)
         result.coef = self._canonical(layout, objective.expand(result.coef))
@@ -301,7 +311,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "reported as aliased, held at 0. Drop the redundant columns to silence this.",
                 CollinearityWarning, stacklevel=3)
         separation = None
-        if with_inference and saturated_rows(objective, layout.matrix(result.coef)):
+        if with_inference and kind == "none" and saturated_rows(objective, layout.matrix(result.coef)):
             separation = detect_separation(X, codes, s, layout, aliased)
             separation = separation if separation.checked else None
         self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
@@ -324,10 +334,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """JSON-safe record of what Wald inference needs (see logitlab.inference)."""
         w = result.coef
         info = fitstats.information(objective, w)[np.ix_(objective.free, objective.free)]
+        n = float(objective.data.weight_sum)
+        firth = result.solver == "firth"
         state = {
-            "method": "mle", "cov_type": self.cov_type,
-            "n_obs": float(objective.data.weight_sum), "n_rows": int(objective.data.n_rows),
-            "loglik": -float(result.objective) * float(objective.data.weight_sum),
+            "method": "firth" if firth else "mle", "cov_type": self.cov_type,
+            "n_obs": n, "n_rows": int(objective.data.n_rows),
+            "loglik": -float(result.objective) * n if not firth else fitstats.loglik(objective, w),
             "loglik_null": fitstats.null_loglik(objective, w0),
             "estimated": objective.free.tolist(),
             "aliased": [int(j) for j in aliased],
@@ -337,6 +349,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             "infinite": {} if separation is None else {
                 str(k): v for k, v in separation.infinite.items()},
         }
+        if firth:
+            # logistf's convention: the restricted model keeps the full model's penalty
+            state["penalized_loglik"] = -float(result.objective) * n
+            state["penalized_loglik_null"] = fitstats.firth_null_loglik(objective, w0)
         if self.cov_type != "nonrobust":
             meat, n_clusters = fitstats.score_meat(objective, w, group_codes)
             state["meat"] = meat[np.ix_(objective.free, objective.free)].tolist()

@@ -16,7 +16,7 @@ from scipy import linalg
 
 from .kernels import chunk_scores
 from .objective import Objective
-from .solvers import newton
+from .solvers import firth, newton
 
 #: relative squared residual norm below which a column counts as aliased
 ALIAS_RTOL = 1e-9
@@ -123,3 +123,12 @@ def score_meat(objective: Objective, w_full, groups=None) -> tuple:
         return sums
     sums = objective.data.reduce_chunks(cluster_sums)
     return sums.T @ sums, n_groups
+
+
+def firth_null_loglik(objective: Objective, w0_full) -> float:
+    """Penalized log-likelihood of the intercept-only Firth model whose penalty
+    is the full model's ``½ log det I`` (R ``logistf``'s likelihood-ratio test)."""
+    null = null_objective(objective)
+    res = firth.solve(null, null.restrict(w0_full), tol=1e-10, max_iter=200,
+                      penalty_coords=objective.free)
+    return -float(res.objective) * float(objective.data.weight_sum)

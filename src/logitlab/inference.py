@@ -147,6 +147,8 @@ def model_statistics(model) -> dict:
     k = len(state["estimated"])
     k_null = model._layout_.n_cols if model._layout_.fit_intercept else 0
     ll, ll0, n = state["loglik"], state["loglik_null"], state["n_obs"]
+    if state["method"] == "firth":   # logistf reports the penalized likelihoods
+        ll, ll0 = state["penalized_loglik"], state["penalized_loglik_null"]
     lr = 2.0 * (ll - ll0)
     df = k - k_null
     return {

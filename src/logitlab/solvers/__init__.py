@@ -15,6 +15,7 @@ lbfgs       yes    yes  no   no         yes      yes
 newton-cg   yes    yes  no   no         yes      yes
 cd          yes    yes  yes  yes        yes      yes
 gd          yes    yes  yes  yes        yes      yes
+firth       penalty="firth" only (binary)
 =========== ====== ==== ==== ========== ======== ============
 
 ``cd`` forms the full Hessian, so it needs at most ``cd.MAX_SIZE`` coefficients.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import cd, gd, lbfgs, newton, newton_cg
+from . import cd, firth, gd, lbfgs, newton, newton_cg
 from ._common import SolverResult
 
 SOLVERS = {
@@ -33,6 +34,7 @@ SOLVERS = {
     "newton-cg": newton_cg.solve,
     "cd": cd.solve,
     "gd": gd.solve,
+    "firth": firth.solve,
 }
 
 #: penalties each solver can minimize
@@ -42,13 +44,16 @@ SUPPORT = {
     "newton-cg": {"none", "l2"},
     "cd": {"none", "l2", "l1", "elasticnet"},
     "gd": {"none", "l2", "l1", "elasticnet"},
+    "firth": {"firth"},
 }
 
-DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200, "cd": 100, "gd": 10000}
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200, "cd": 100, "gd": 10000,
+                    "firth": 100}
 
 #: default gradient tolerance: the (quasi-)Newton-type solvers converge fast at
 #: the end, so 1e-10 costs about one pass and gives coefficients to ~10 digits
-DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10, "cd": 1e-10, "gd": 1e-6}
+DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10, "cd": 1e-10, "gd": 1e-6,
+               "firth": 1e-10}
 
 #: largest number of coefficients for which ``auto`` forms the Hessian
 NEWTON_MAX_SIZE = 256
@@ -56,7 +61,7 @@ NEWTON_MAX_SIZE = 256
 
 def support_table() -> str:
     """The table above as text, for error messages."""
-    cols = ["none", "l2", "l1", "elasticnet"]
+    cols = ["none", "l2", "l1", "elasticnet", "firth"]
     lines = ["solver     " + " ".join(f"{c:>10}" for c in cols)]
     for name, ok in SUPPORT.items():
         lines.append(f"{name:<10} " + " ".join(f"{'yes' if c in ok else 'no':>10}" for c in cols))
@@ -80,7 +85,8 @@ def check_options(solver: str, options) -> dict:
     """Validate ``solver_options`` against the options ``solver`` accepts."""
     options = dict(options or {})
     accepted = [p.name for p in inspect.signature(SOLVERS[solver]).parameters.values()
-                if p.kind == p.KEYWORD_ONLY and p.name not in ("tol", "max_iter", "callback")]
+                if p.kind == p.KEYWORD_ONLY
+                and p.name not in ("tol", "max_iter", "callback", "penalty_coords")]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"solver_options {unknown} are not options of solver {solver!r}; "
@@ -95,6 +101,8 @@ def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
     * up to ``NEWTON_MAX_SIZE`` coefficients → ``newton`` (the Hessian is small);
     * otherwise → ``newton-cg`` (Hessian-vector products only).
     """
+    if penalty_kind == "firth":
+        return "firth"
     if penalty_kind in ("l1", "elasticnet"):
         return "cd" if size <= cd.MAX_SIZE else "gd"
     if size <= NEWTON_MAX_SIZE:
