@@ -323,7 +323,7 @@ def test_penalty_solver_mismatch_shows_the_support_table(solver, penalty):
     lines = msg.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["solver"])
     cols = lines[header].split()[1:]
-    assert cols == ["none", "l2", "l1", "elasticnet"]
+    assert cols == ["none", "l2", "l1", "elasticnet", "firth"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1:]}
     assert set(rows) == set(SUPPORT)
     for name, cells in rows.items():
