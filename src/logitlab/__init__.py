@@ -7,6 +7,7 @@ The public API: :class:`LogisticRegression`, the link functions in
 from .diagnostics import CollinearityWarning, ConvergenceWarning, SeparationWarning
 from .estimator import LogisticRegression
 from .links import log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds, sigmoid, softmax
+from .inference import lr_test, wald_test
 from .losses import log_loss, log_loss_from_logits
 
 __version__ = "0.1.0"
@@ -14,5 +15,11 @@ __version__ = "0.1.0"
 __all__ = [
     "LogisticRegression", "ConvergenceWarning", "SeparationWarning", "CollinearityWarning",
     "sigmoid", "logit", "log_odds", "odds", "softmax", "log_softmax", "log1pexp",
-    "log_sigmoid", "log_loss", "log_loss_from_logits", "__version__",
+    "log_sigmoid", "log_loss", "log_loss_from_logits", "lr_test", "wald_test", "__version__",
 ]
+
+from .formula import fit  # noqa: E402
+from .io import read_table  # noqa: E402
+from .persist import load, save  # noqa: E402
+
+__all__ += ["fit", "save", "load", "read_table"]

@@ -31,7 +31,7 @@ from .diagnostics import CollinearityWarning, explain_fit, saturated_rows, warn_
 from .kernels import Layout, logits as chunk_logits
 from .links import log_sigmoid, log_softmax, logit, sigmoid, softmax
 from .objective import Objective
-from .separation import detect_separation
+from .separation import detect_separation, separation_check_is_cheap
 from .validation import (_listing, check_groups, check_offset, check_sample_weight,
                          check_target, check_X)
 
@@ -311,7 +311,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "reported as aliased, held at 0. Drop the redundant columns to silence this.",
                 CollinearityWarning, stacklevel=3)
         separation = None
-        if with_inference and kind == "none" and saturated_rows(objective, layout.matrix(result.coef)):
+        if with_inference and kind == "none" and (
+                separation_check_is_cheap(X, layout)
+                or saturated_rows(objective, layout.matrix(result.coef))):
             separation = detect_separation(X, codes, s, layout, aliased)
             separation = separation if separation.checked else None
         self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
@@ -398,6 +400,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             self.coef_vs_reference_ = self.coef_[others] - self.coef_[ref]
             self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
+
+    # -------------------------------------------------------------- inference
+    def summary(self, level: float = 0.95, ci: str = "wald"):
+        """Summary table like R's ``summary(glm)``: coefficients, standard errors, z,
+        p-values, intervals (``ci="wald"`` or ``"profile"``), odds ratios and the
+        model statistics. Returns a :class:`logitlab.summary.Summary` (prints in a
+        terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
+        from .summary import Summary
+        return Summary(self, level=level, ci=ci)
+
+    def conf_int(self, level: float = 0.95, method: str = "wald", terms=None):
+        """Confidence intervals of the coefficients as a DataFrame (``ci_low``,
+        ``ci_high`` and the odds-ratio bounds); ``method="profile"`` for
+        profile-likelihood intervals (as R's ``confint``)."""
+        from .inference import coef_table
+        from .profile import profile_ci
+        if method == "profile":
+            return profile_ci(self, terms=terms, level=level)
+        if method != "wald":
+            raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
+        table = coef_table(self, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
+        return table if terms is None else table.loc[list(terms)]
 
     # ------------------------------------------------------------ persistence
     def _state(self) -> dict:

@@ -79,6 +79,19 @@ def _constraint_matrix(X, codes, s, layout: Layout, variables):
     return A[:, variables]
 
 
+#: below this many constraint nonzeros every unpenalized fit is checked
+ALWAYS_CHECK_NONZEROS = 2_000_000
+
+
+def _constraint_nonzeros(X, layout: Layout) -> int:
+    return (X.nnz if sp.issparse(X) else X.size) * max(layout.n_classes - 1, 1) * 2
+
+
+def separation_check_is_cheap(X, layout: Layout) -> bool:
+    """Small enough to run the LP after every unpenalized fit (milliseconds)."""
+    return _constraint_nonzeros(X, layout) <= ALWAYS_CHECK_NONZEROS
+
+
 def detect_separation(X, codes, s, layout: Layout, aliased=()) -> SeparationResult:
     """Test for separation; ``aliased`` feature rows are left out."""
     fixed_rows = set(aliased)
@@ -86,8 +99,7 @@ def detect_separation(X, codes, s, layout: Layout, aliased=()) -> SeparationResu
                           for c in range(layout.n_cols) if j not in fixed_rows], dtype=np.intp)
     if variables.size == 0:
         return SeparationResult(False)
-    nnz_estimate = (X.nnz if sp.issparse(X) else X.size) * max(layout.n_classes - 1, 1) * 2
-    if nnz_estimate > MAX_LP_NONZEROS:
+    if _constraint_nonzeros(X, layout) > MAX_LP_NONZEROS:
         return SeparationResult(False, checked=False)
     A = _constraint_matrix(X, codes, s, layout, variables)
     bounds = [(-1.0, 1.0)] * variables.size
