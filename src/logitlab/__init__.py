@@ -17,3 +17,9 @@ __all__ = [
     "sigmoid", "logit", "log_odds", "odds", "softmax", "log_softmax", "log1pexp",
     "log_sigmoid", "log_loss", "log_loss_from_logits", "lr_test", "wald_test", "__version__",
 ]
+
+from .formula import fit  # noqa: E402
+from .io import read_table  # noqa: E402
+from .persist import load, save  # noqa: E402
+
+__all__ += ["fit", "save", "load", "read_table"]
