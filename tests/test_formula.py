@@ -409,6 +409,17 @@ def test_disallowed_call_message_lists_the_allowed_functions():
         "numpy functions listed in logitlab.formula.NUMPY_FUNCTIONS as np.<name>.")
 
 
+def test_columns_named_like_python_builtins_are_data():
+    df = birthwt()
+    df["max"], df["type"], df["id"] = df.lwt, df.smoke, df.age
+    model = logitlab.fit("low ~ np.log(max) + type + I(id / 10)", df, tol=TIGHT)
+    result = sm_logit("low ~ np.log(lwt) + smoke + I(age / 10)", df)
+    np.testing.assert_allclose(model.coef_[0], result.params[["np.log(lwt)", "smoke",
+                                                               "I(age / 10)"]], rtol=RTOL)
+    with pytest.raises(ValueError, match=re.escape("the formula uses 'len', which is not a column")):
+        logitlab.fit("low ~ I(age + len)", birthwt())
+
+
 def test_option_errors():
     df = birthwt()
     with pytest.raises(ValueError) as err:

@@ -35,6 +35,7 @@ factor's reference level.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import warnings
 
@@ -75,7 +76,11 @@ _PLACEHOLDER = "_logitlab_quoted_{}_"
 
 
 def _context():
-    return {"np": np, "numpy": np}
+    """Names formula terms see besides the data and formulaic's transforms:
+    numpy, and every Python builtin shadowed by None (defence in depth: the
+    expression check already refuses calls to them)."""
+    shadow = {name: None for name in dir(builtins) if not name.startswith("_")}
+    return {**shadow, "np": np, "numpy": np}
 
 
 class FormulaError(ValueError):
