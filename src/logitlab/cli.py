@@ -1,23 +1,51 @@
-"""The ``logitlab`` command line.
+"""The ``logitlab`` command line: fit, predict, explain, demo.
 
-Commands print with rich on a terminal; errors are one line on stderr with a
-non-zero exit code, never a traceback.
+Tables go to stdout (rich on a terminal, plain when piped); warnings and the
+per-iteration progress go to stderr (progress only on a terminal). Bad input
+is one line ``error: ...`` on stderr with exit code 2 — never a traceback.
+``--json`` prints one machine-readable JSON document on stdout (schema in the
+README: the summary of :mod:`logitlab.summary`, or predictions/explanations).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="logitlab: logistic regression, done properly.")
-console = Console()
+# piped output gets a wide, colourless page so that term names are never cut
+console = Console() if sys.stdout.isatty() else Console(width=160, color_system=None)
+err_console = Console(stderr=True)
+
+
+class Penalty(str, Enum):
+    none = "none"
+    l2 = "l2"
+    l1 = "l1"
+    elasticnet = "elasticnet"
+    firth = "firth"
+
+
+class Missing(str, Enum):
+    raise_ = "raise"
+    drop = "drop"
+
+
+class CI(str, Enum):
+    wald = "wald"
+    profile = "profile"
 
 
 @app.callback()
@@ -29,6 +57,34 @@ def _fmt(x: float, digits: int = 6) -> str:
     return f"{x:.{digits}g}" if np.isfinite(x) else str(x)
 
 
+def _progress(enabled: bool):
+    """A solver callback printing iteration, objective and gradient norm to stderr."""
+    if not enabled:
+        return None
+
+    def report(iteration, objective, grad_norm):
+        err_console.print(f"  iteration {iteration:>4}  objective {objective:.12g}  "
+                          f"max|gradient| {grad_norm:.3e}", highlight=False)
+    return report
+
+
+def _emit_warnings(caught) -> None:
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
+
+
+def _print_json(doc) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+# ----------------------------------------------------------------- tables
 def coefficient_table(model, title: str) -> Table:
     """Coefficients and odds ratios of a binary model as a rich table."""
     names = getattr(model, "feature_names_in_", None)
@@ -57,21 +113,188 @@ def history_table(model, every: int = 1) -> Table:
 
 
 def explanation_table(expl, title: str) -> Table:
-    """A binary explanation: the terms, then logit → odds → probability."""
+    """An explanation: the terms per class, then logit → odds → probability."""
     table = Table(title=title)
     table.add_column("term")
     table.add_column("x", justify="right")
-    table.add_column("coef × x", justify="right")
-    col = expl.terms.columns[1]
+    cols = list(expl.terms.columns[1:])
+    binary = len(cols) == 1
+    for c in cols:
+        table.add_column("coef × x" if binary else f"{c}: coef × x", justify="right")
     for name, row in expl.terms.iterrows():
         x = "" if np.isnan(row["value"]) else _fmt(row["value"])
-        table.add_row(str(name), x, f"{row[col] + 0.0:+.6f}")
+        table.add_row(str(name), x, *[f"{row[c] + 0.0:+.6f}" for c in cols])
     table.add_section()
-    table.add_row("logit (sum)", "", f"{expl.logits[0]:+.6f}")
-    table.add_row("odds = e^logit", "", _fmt(expl.odds[0]))
-    table.add_row(f"P({expl.logit_classes[0]}) = odds/(1+odds)", "", f"{expl.probabilities[1]:.6f}")
-    table.add_row(f"decision (P > {expl.threshold})", "", str(expl.decision))
+    table.add_row("logit (sum)", "", *[f"{z:+.6f}" for z in expl.logits])
+    if binary:
+        table.add_row("odds = e^logit", "", _fmt(expl.odds[0]))
+        table.add_row(f"P({expl.logit_classes[0]}) = odds/(1+odds)", "", f"{expl.probabilities[1]:.6f}")
+        table.add_row(f"decision (P > {expl.threshold})", "", str(expl.decision))
+    else:
+        table.add_row("softmax: P(class)", "", *[f"{p:.6f}" for p in expl.probabilities])
+        table.add_row("decision (argmax)", "", *[str(expl.decision) if k == int(np.argmax(
+            expl.probabilities)) else "" for k in range(len(cols))])
     return table
+
+
+def explanation_dict(expl, row: int) -> dict:
+    """An explanation as plain values (the ``explain --json`` document)."""
+    cols = list(expl.terms.columns[1:])
+    terms = [{"name": str(name), "value": None if np.isnan(r["value"]) else float(r["value"]),
+              "contribution": {c: float(r[c]) for c in cols}}
+             for name, r in expl.terms.iterrows()]
+    return {"row": row, "terms": terms,
+            "logits": {c: float(z) for c, z in zip(cols, expl.logits)},
+            "odds": {c: _finite(o) for c, o in zip(cols, expl.odds)},
+            "probabilities": {str(c): float(p) for c, p in zip(expl.classes, expl.probabilities)},
+            "decision": _json_default(expl.decision) if isinstance(expl.decision, np.generic)
+            else expl.decision,
+            "threshold": expl.threshold if len(cols) == 1 else None}
+
+
+def _finite(x):
+    return float(x) if math.isfinite(x) else None
+
+
+# ----------------------------------------------------------------- commands
+@app.command()
+def fit(
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    formula: Optional[str] = typer.Option(None, "--formula", "-f",
+                                          help='R-style formula, e.g. "low ~ age + C(race)".'),
+    target: Optional[str] = typer.Option(None, "--target", "-t",
+                                         help="Outcome column; all other columns are predictors."),
+    penalty: Penalty = typer.Option(Penalty.l2, help="Penalty (active when --alpha > 0; firth: "
+                                    "bias-reduced, no alpha)."),
+    alpha: float = typer.Option(0.0, help="Penalty strength; 0 = maximum likelihood."),
+    l1_ratio: Optional[float] = typer.Option(None, help="Elastic-net mix (penalty elasticnet)."),
+    solver: str = typer.Option("auto", help="auto, newton, lbfgs, newton-cg, cd, gd, firth."),
+    tol: Optional[float] = typer.Option(None, help="Gradient tolerance (default per solver)."),
+    max_iter: Optional[int] = typer.Option(None, help="Iteration limit (default per solver)."),
+    class_weight: Optional[str] = typer.Option(None, help='"balanced" or none.'),
+    reference_class: Optional[str] = typer.Option(None, help="Baseline class of the outcome."),
+    weights: Optional[str] = typer.Option(None, help="Column of sample (frequency) weights."),
+    offset: Optional[str] = typer.Option(None, help="Column added to the logit (binary)."),
+    missing: Missing = typer.Option(Missing.raise_, help="raise: error on missing values; "
+                                    "drop: drop incomplete rows and say how many."),
+    cov_type: str = typer.Option("nonrobust", help="nonrobust, HC0, HC1 or cluster."),
+    groups: Optional[str] = typer.Option(None, help="Cluster column for --cov-type cluster."),
+    level: float = typer.Option(0.95, help="Confidence level of the intervals."),
+    ci: CI = typer.Option(CI.wald, help="Interval method: wald or profile (likelihood)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Fit a logistic regression to a data file and print its summary."""
+    from .formula import fit as fit_formula
+    from .persist import save
+
+    if (formula is None) == (target is None):
+        raise ValueError("give exactly one of --formula 'y ~ x1 + x2' or --target y.")
+    if not 0 < level < 1:
+        raise ValueError(f"--level must be between 0 and 1; got {level}.")
+    spec = formula if formula is not None else f"{_quote(target)} ~ ."
+    params = dict(penalty=None if penalty == Penalty.none else penalty.value, alpha=alpha,
+                  l1_ratio=l1_ratio, solver=solver, tol=tol, max_iter=max_iter,
+                  class_weight=class_weight, cov_type=cov_type,
+                  callback=_progress(sys.stderr.isatty() and not as_json))
+    if reference_class is not None:
+        params["reference_class"] = _label(reference_class)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
+                            offset=offset, groups=groups, **params)
+        summary = model.summary(level=level, ci=ci.value)
+    _emit_warnings(caught)
+    if out is not None:
+        save(model, out)
+    if as_json:
+        doc = summary.to_dict()
+        doc.update(formula=model.design_.formula, n_dropped=int(model.design_.n_dropped),
+                   model_file=None if out is None else str(out))
+        _print_json(doc)
+        return
+    console.print(summary)
+    if out is not None:
+        console.print(f"model saved to {out}")
+
+
+def _quote(name: str) -> str:
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _label(text: str):
+    """A class label typed on the command line: a number when it reads as one."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text)
+
+
+def _load(model_path: Path, data: Path):
+    from .io import read_table
+    from .persist import load
+    model = load(model_path)
+    return model, read_table(data)
+
+
+@app.command()
+def predict(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions (CSV)."),
+    id_column: Optional[str] = typer.Option(None, "--id", help="Column to copy to the output."),
+    as_json: bool = typer.Option(False, "--json", help="Print predictions as JSON records."),
+) -> None:
+    """Predict probabilities, labels and logits for every row of a data file."""
+    model, df = _load(model_path, data)
+    if id_column is not None and id_column not in df.columns:
+        raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
+                         f"{', '.join(map(repr, map(str, df.columns)))}.")
+    X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    proba = model.predict_proba(X)
+    logits = model.decision_function(X)
+    result = pd.DataFrame(index=df.index)
+    if id_column is not None:
+        result[id_column] = df[id_column]
+    result["predicted"] = model.classes_[np.argmax(proba, axis=1)] if proba.shape[1] > 2 \
+        else model.predict(X)
+    for k, c in enumerate(model.classes_):
+        result[f"prob_{c}"] = proba[:, k]
+    if logits.ndim == 1:
+        result["logit"] = logits
+    else:
+        for k, c in enumerate(model.classes_):
+            result[f"logit_{c}"] = logits[:, k]
+    if out is not None:
+        result.to_csv(out, index=False)
+        if not as_json:
+            console.print(f"{len(result)} predictions written to {out}")
+    if as_json:
+        _print_json(json.loads(result.to_json(orient="records")))
+    elif out is None:
+        sys.stdout.write(result.to_csv(index=False))
+
+
+@app.command()
+def explain(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
+    row: int = typer.Option(..., "--row", "-r", help="Row to explain (0-based)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the worked steps as JSON."),
+) -> None:
+    """Explain one prediction: contributions → logit → odds → probability."""
+    from .explain import explain_row
+    model, df = _load(model_path, data)
+    if not 0 <= row < len(df):
+        raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
+    X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    expl = explain_row(model, X.iloc[[row]], 0)
+    if as_json:
+        _print_json(explanation_dict(expl, row))
+        return
+    console.print(explanation_table(expl, f"Row {row} explained"))
 
 
 @app.command()
@@ -88,12 +311,12 @@ def demo() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = LogisticRegression().fit(X, df["Survived"], sample_weight=df["Freq"])
-    for w in caught:
-        console.print(f"[yellow]warning:[/yellow] {w.message}")
+    _emit_warnings(caught)
     n = float(df["Freq"].sum())
     console.print(coefficient_table(model, "Maximum-likelihood fit: log-odds of survival"))
     console.print(f"log-likelihood {-model.objective_ * n:.6f}   converged {model.converged_} "
                   f"in {model.n_iter_} iterations ({model.solver_})")
+    console.print(model.summary())
     console.print(history_table(model))
     row = int(np.flatnonzero((df["Class"] == "3rd") & (df["Sex"] == "Female")
                              & (df["Age"] == "Adult"))[0])
@@ -105,8 +328,9 @@ def main() -> None:
     """Entry point: run the app; bad input becomes a one-line error."""
     try:
         app()  # usage errors and Ctrl-C are handled by typer (exit 2 / 1)
-    except (ValueError, TypeError, OSError) as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
+    except (ValueError, TypeError, OSError, KeyError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
         sys.exit(2)
 
 

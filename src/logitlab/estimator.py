@@ -240,6 +240,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         multinomial, added to the logits (coefficient fixed at 1). groups :
         (n,) cluster labels for ``cov_type="cluster"``.
         """
+        self.__dict__.pop("design_", None)   # a plain fit has no formula design
         return self._fit(X, y, sample_weight, offset, min_features=1, groups=groups)
 
     def _fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):
@@ -464,6 +465,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             model.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
         if design is not None:
             model.design_ = design
+        model.inference_state_ = state.get("inference")
+        all_names = ([str(n) for n in getattr(model, "feature_names_in_", [])]
+                     or [f"x{j}" for j in range(model.n_features_in_)]) + ["(intercept)"]
+        model.aliased_ = [all_names[j] for j in (model.inference_state_ or {}).get("aliased", [])]
         fit = state["fit"]
         model._w = np.asarray(state["coef"], dtype=np.float64)
         model._store_result(SolverResult(

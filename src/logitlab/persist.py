@@ -517,12 +517,10 @@ def load(path):
             inference = from_json_value(doc["inference"])
         except ValueError as err:
             raise _Invalid(f"'inference': {err}") from None
-        model = LogisticRegression._from_state(params, state, design)
+        model = LogisticRegression._from_state(params, {**state, "inference": inference}, design)
     except _Invalid as err:
         raise ValueError(f"cannot load {str(path)!r}: {err}; the file is corrupted or was "
                          "edited and cannot be trusted.") from None
-    if inference is not None:
-        model.inference_state_ = inference
     return model
 
 
