@@ -116,9 +116,10 @@ def coef_table(model, level: float = 0.95) -> pd.DataFrame:
         "coef": beta, "std_err": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
         "ci_low": beta - q * se, "ci_high": beta + q * se,
     }, index=_index(labels))
-    table["odds_ratio"] = np.exp(table["coef"])
-    table["or_ci_low"] = np.exp(table["ci_low"])
-    table["or_ci_high"] = np.exp(table["ci_high"])
+    with np.errstate(over="ignore"):   # a diverging estimate's bound is e^big = inf
+        table["odds_ratio"] = np.exp(table["coef"])
+        table["or_ci_low"] = np.exp(table["ci_low"])
+        table["or_ci_high"] = np.exp(table["ci_high"])
     table["aliased"] = False
     return _with_aliased(model, table)
 

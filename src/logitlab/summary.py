@@ -18,6 +18,7 @@ aliased term) are ``null`` in JSON, with a note saying why.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -30,6 +31,10 @@ from .inference import (InferenceUnavailable, coef_table, model_statistics, term
 
 _COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
+#: header keys from logitlab.inference.model_statistics (null when not available)
+_STATISTICS = ["n_obs", "n_params", "df_model", "df_resid", "log_likelihood",
+               "null_log_likelihood", "deviance", "null_deviance", "aic", "bic", "pseudo_r2",
+               "lr_stat", "lr_df", "lr_p_value", "cov_type", "method"]
 
 
 def _plain(x):
@@ -64,6 +69,7 @@ class Summary:
         except InferenceUnavailable as why:
             self.table = self._coefficients_only(model)
             self.header["ci_method"] = None
+            self.header.update({key: None for key in _STATISTICS})   # one schema for all fits
             self.notes.append(str(why))
 
     # ----------------------------------------------------------- building
@@ -87,7 +93,8 @@ class Summary:
                if index and isinstance(index[0], tuple) else pd.Index(index, name="term"))
         table = pd.DataFrame(np.nan, index=idx, columns=_COLUMNS)
         table["coef"] = np.asarray(model._w)[order]
-        table["odds_ratio"] = np.exp(table["coef"])
+        with np.errstate(over="ignore"):
+            table["odds_ratio"] = np.exp(table["coef"])
         table["aliased"] = False
         return table
 
@@ -157,7 +164,7 @@ class Summary:
         if h["model"] == "multinomial":
             lines.append(f"Classes {h['classes']}; coefficients against reference class "
                          f"{h['reference_class']!r}")
-        if "log_likelihood" in h:
+        if h.get("log_likelihood") is not None:
             lines.append(f"n = {h['n_obs']:g}   log-likelihood = {h['log_likelihood']:.6f}   "
                          f"null = {h['null_log_likelihood']:.6f}   pseudo-R² = {h['pseudo_r2']:.4f}")
             lines.append(f"deviance = {h['deviance']:.4f}   null deviance = {h['null_deviance']:.4f}"
@@ -213,17 +220,18 @@ class Summary:
         return str(self)
 
     def _repr_html_(self) -> str:
+        esc = html.escape
         cols = self._display_columns()
-        head = "".join(f"<th>{t}</th>" for _, t in cols)
+        head = "".join(f"<th>{esc(t)}</th>" for _, t in cols)
         rows = []
         for label, row in self.table.iterrows():
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
             special = ("(aliased)" if row.get("aliased") else
                        row.get("infinite") if isinstance(row.get("infinite"), str) else None)
-            cells = (f"<td colspan='7'>{special}</td>" if special else
-                     "".join(f"<td>{self._cell(row[c], c)}</td>" for c, _ in cols))
-            rows.append(f"<tr><th>{name}</th>{cells}</tr>")
-        header = "".join(f"<div>{line}</div>" for line in self._header_lines())
-        notes = "".join(f"<p><em>Note: {n}</em></p>" for n in self.notes)
+            cells = (f"<td colspan='7'>{esc(special)}</td>" if special else
+                     "".join(f"<td>{esc(self._cell(row[c], c))}</td>" for c, _ in cols))
+            rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
+        header = "".join(f"<div>{esc(line)}</div>" for line in self._header_lines())
+        notes = "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in self.notes)
         return (f"<div class='logitlab-summary'>{header}<table><thead><tr><th>term</th>{head}"
                 f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>")
