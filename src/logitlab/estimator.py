@@ -424,6 +424,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         table = coef_table(self, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
         return table if terms is None else table.loc[list(terms)]
 
+    def explain(self, X, offset=None):
+        """Each row's prediction worked out: contributions ``β_j x_j``, intercept,
+        logit, odds, probability and decision, as a DataFrame (see
+        :func:`logitlab.explain.explain_frame`); the contributions sum to the logit."""
+        from .explain import explain_frame
+        return explain_frame(self, X, offset)
+
     # ------------------------------------------------------------ persistence
     def _state(self) -> dict:
         """What a fitted model is, as plain values and arrays (for model files).

@@ -82,3 +82,55 @@ def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
     with np.errstate(over="ignore"):
         odds = np.exp(logits)
     return Explanation(table, model.classes_, logit_classes, logits, odds, probs, decision)
+
+
+def explain_frame(model, X, offset=None) -> pd.DataFrame:
+    """Explain many rows at once: one row per input row.
+
+    Binary models: one column per feature with its contribution ``β_j x_j``,
+    ``(intercept)``, ``(offset)`` when given, then ``logit`` (the exact sum of
+    those columns), ``odds``, ``probability`` (of ``classes_[1]``) and
+    ``predicted``. Multinomial models: columns ``(class, term)`` for every
+    class's contributions and ``(class, "logit")``, then
+    ``("probability", class)`` and ``("predicted", "")``.
+    """
+    first = explain_row(model, X, 0, offset)
+    design, min_features = model._design_input(X)
+    Xv = check_X(model, design, reset=False, min_features=min_features)
+    Xd = Xv.toarray() if hasattr(Xv, "toarray") else np.asarray(Xv, dtype=np.float64)
+    binary = model.classes_.size == 2
+    coef = model.coef_[[0]] if binary else model.coef_
+    intercept = model.intercept_[[0]] if binary else model.intercept_
+    classes = first.logit_classes
+    off = None if offset is None else np.asarray(offset, dtype=np.float64).reshape(len(Xd), -1)
+    parts = {}
+    logits = np.empty((len(Xd), len(classes)))
+    for k, c in enumerate(classes):
+        terms = Xd * coef[k]
+        columns = [terms, np.full((len(Xd), 1), intercept[k])]
+        if off is not None:
+            columns.append(off[:, [min(k, off.shape[1] - 1)]])
+        block = np.hstack(columns)
+        logits[:, k] = [math.fsum(r) for r in block]
+        names = list(first.terms.index)
+        for j, name in enumerate(names):
+            parts[(str(c), name) if not binary else name] = block[:, j]
+        parts[(str(c), "logit") if not binary else "logit"] = logits[:, k]
+    if binary:
+        parts["odds"] = _exp(logits[:, 0])
+        parts["probability"] = sigmoid(logits[:, 0])
+        parts["predicted"] = model.classes_[(parts["probability"] > 0.5).astype(int)]
+    else:
+        probs = softmax(logits, axis=1)
+        for k, c in enumerate(model.classes_):
+            parts[("probability", str(c))] = probs[:, k]
+        parts[("predicted", "")] = model.classes_[np.argmax(logits, axis=1)]
+    out = pd.DataFrame(parts)
+    if not binary:
+        out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out
+
+
+def _exp(z):
+    with np.errstate(over="ignore"):
+        return np.exp(z)
