@@ -33,36 +33,14 @@ import logitlab
 from logitlab import LogisticRegression
 from logitlab.inference import coef_table, model_statistics
 
+from refcheck import assert_printed, assert_rel, load  # noqa: E402
+
 DATA = Path(__file__).parent / "data"
 INTERCEPT = "(Intercept)"
 SEX2_TERMS = ["age", "oc", "vic", "vicl", "vis", "dia"]
 
 
 # ----------------------------------------------------------------- helpers
-def load(name):
-    return pd.read_csv(DATA / name)
-
-
-def assert_rel(actual, expected, what, rtol=1e-6):
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    diff = float(np.max(np.abs(actual - expected) / np.abs(expected)))
-    print(f"{what}: max relative difference {diff:.3g}")
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0, err_msg=what)
-
-
-def assert_printed(actual, printed, what):
-    """Within one unit in the last printed digit of each printed number (strings)."""
-    actual = np.atleast_1d(np.asarray(actual, dtype=float))
-    printed = list(np.atleast_1d(printed))
-    assert actual.shape == (len(printed),), what
-    worst = 0.0
-    for a, p in zip(actual, printed):
-        unit = float(Decimal(1).scaleb(Decimal(p).as_tuple().exponent))
-        err = abs(a - float(p))
-        worst = max(worst, err / unit)
-        assert err <= unit, f"{what}: {a!r} vs printed {p} (unit {unit:g})"
-    print(f"{what}: worst difference {worst:.3g} units of the last printed digit")
 
 
 def design(X):

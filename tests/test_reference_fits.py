@@ -33,6 +33,8 @@ from scipy.special import expit, log_expit, softmax
 import logitlab
 from logitlab import LogisticRegression
 
+from refcheck import assert_printed, load  # noqa: E402
+
 DATA = Path(__file__).parent / "data"
 
 #: every solver of logitlab; all must reach the same unpenalized optimum
@@ -49,8 +51,6 @@ TIGHT = 1e-12
 
 
 # ----------------------------------------------------------------- helpers
-def load(name: str) -> pd.DataFrame:
-    return pd.read_csv(DATA / name)
 
 
 def max_rel(actual, expected) -> float:
@@ -66,22 +66,6 @@ def assert_rel(actual, expected, rtol, what):
     np.testing.assert_allclose(np.asarray(actual, dtype=float),
                                np.asarray(expected, dtype=float), rtol=rtol, atol=0,
                                err_msg=what)
-
-
-def assert_printed(actual, printed, what):
-    """Compare with numbers printed in a table (strings): one unit in the last
-    printed digit, i.e. |actual - printed| <= 10**exponent_of_last_digit."""
-    actual = np.atleast_1d(np.asarray(actual, dtype=float))
-    printed = list(np.atleast_1d(printed))
-    assert actual.shape == (len(printed),), what
-    worst = 0.0
-    for a, p in zip(actual, printed):
-        unit = float(Decimal(1).scaleb(Decimal(p).as_tuple().exponent))
-        err = abs(a - float(p))
-        worst = max(worst, err / unit)
-        assert err <= unit, (f"{what}: {a!r} differs from the printed {p} by {err:.3g}, "
-                             f"more than one unit in the last printed digit ({unit:g})")
-    print(f"{what}: worst difference {worst:.3g} units in the last printed digit")
 
 
 def binary_loglik(X, y, coef, intercept, sample_weight=None, offset=None):

@@ -31,6 +31,8 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from logitlab import CollinearityWarning, LogisticRegression, SeparationWarning
 from logitlab.inference import coef_table, model_statistics, term_labels
 
+from refcheck import assert_rel, load  # noqa: E402
+
 DATA = Path(__file__).parent / "data"
 INTERCEPT = "(Intercept)"
 
@@ -43,16 +45,6 @@ OVERFLOW_OK = pytest.mark.filterwarnings("ignore:overflow encountered in exp:Run
 
 
 # ----------------------------------------------------------------- helpers
-def load(name):
-    return pd.read_csv(DATA / name)
-
-
-def assert_rel(actual, expected, what, rtol=1e-6):
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    diff = float(np.max(np.abs(actual - expected) / np.abs(expected)))
-    print(f"{what}: max relative difference {diff:.3g}")
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0, err_msg=what)
 
 
 def assert_printed(actual, printed, what):
