@@ -91,7 +91,18 @@ def null_objective(objective: Objective) -> Objective:
 
 
 def null_loglik(objective: Objective, w0_full) -> float:
-    """Log-likelihood of the intercept-only model (with the same offsets)."""
+    """Log-likelihood of the intercept-only model (with the same offsets).
+
+    Without offsets it is the closed form ``Σ_k S_k log(S_k / S)`` over the
+    weighted class totals ``S_k``; with offsets the intercepts are refitted.
+    """
+    data, layout = objective.data, objective.layout
+    if getattr(data, "offset", None) is None and layout.fit_intercept:
+        def class_totals(X, y, s, offset):
+            return np.bincount(np.asarray(y, dtype=np.intp), weights=s, minlength=layout.n_classes)
+        totals = data.reduce_chunks(class_totals)
+        totals = totals[totals > 0]
+        return float(np.sum(totals * np.log(totals / totals.sum())))
     null = null_objective(objective)
     if null.size == 0:
         return loglik(objective, np.zeros(objective.layout.size))
