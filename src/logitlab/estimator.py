@@ -259,11 +259,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, 1
 
     def _fit(self, X, y, sample_weight, offset, min_features, groups=None):
+        """Validate, build the objective, solve, then record and diagnose the fit."""
         kind, alpha, l1_ratio = self._penalty_kind()
         self._check_options(kind)
         X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
         group_codes = check_groups(groups, X.shape[0], self.cov_type)
         classes, codes = check_target(y, X.shape[0])
+        if kind == "firth" and classes.size > 2:
+            raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
+                             f"{classes.size} classes.")
         s = check_sample_weight(sample_weight, X.shape[0])
         s = s * self._class_weights(classes, codes)[codes]
         if not s.sum() > 0:
@@ -274,48 +278,59 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         y_internal = codes.astype(np.float64) if classes.size == 2 else codes
         data = InMemoryData(X, y_internal, s, offset, layout)
         w0 = self._start(layout, y_internal, s, classes.size)
-        names = getattr(self, "feature_names_in_", None)
-        names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
-        if kind == "firth" and layout.multinomial:
-            raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
-                             f"{classes.size} classes.")
         with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
-        fixed, aliased = self._pinned(layout), []
-        if with_inference:
-            aliased = fitstats.aliased_features(Objective(data), w0)
-            fixed = self._aliased_mask(layout, aliased)
-            w0 = np.where(fixed, 0.0, w0) if fixed is not None else w0
+        aliased = fitstats.aliased_features(Objective(data), w0) if with_inference else []
+        fixed = self._aliased_mask(layout, aliased) if aliased else self._pinned(layout)
+        if aliased:
+            w0 = np.where(fixed, 0.0, w0)
         objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
+        result = self._solve(objective, w0, kind, sparse=sp.issparse(X), float32=X.dtype == np.float32)
+        self.classes_ = classes
+        self.reference_class_ = classes[ref]
+        self._layout_ = layout
+        self._w = result.coef
+        self._store_result(result)
+        self._report(objective, result, X, codes, w0, aliased, group_codes,
+                     with_inference and kind == "none", with_inference)
+        return self
+
+    def _solve(self, objective, w0, kind, sparse, float32):
+        """Run the chosen solver from the full start vector ``w0``; the result's
+        ``coef`` is the full (canonical) coefficient vector."""
         name = self.solver if self.solver != "auto" else solvers.select_solver(
-            objective.size, sp.issparse(X), kind)
+            objective.size, sparse, kind)
         tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
-        tol = max(tol, FLOAT32_TOL) if X.dtype == np.float32 else tol
+        tol = max(tol, FLOAT32_TOL) if float32 else tol
         max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
         options = solvers.check_options(name, self.solver_options)
         if name == "firth":
             options["penalty_coords"] = objective.free
         result = solvers.SOLVERS[name](objective, objective.restrict(w0), tol=tol,
                                        max_iter=max_iter, callback=self.callback, **options)
-        result.coef = self._canonical(layout, objective.expand(result.coef))
-        self.classes_ = classes
-        self.reference_class_ = classes[ref]
-        self._layout_ = layout
-        self._w = result.coef
-        self._store_result(result)
-        all_names = names + ["(intercept)"]
-        self.aliased_ = [all_names[j] for j in aliased]
+        result.coef = self._canonical(objective.layout, objective.expand(result.coef))
+        return result
+
+    def _feature_names(self, n_features) -> list:
+        names = getattr(self, "feature_names_in_", None)
+        return [str(n) for n in names] if names is not None else [f"x{j}" for j in range(n_features)]
+
+    def _report(self, objective, result, X, codes, w0, aliased, group_codes, check_separation,
+                with_inference):
+        """Aliased columns, separation, the inference state and the warnings."""
+        layout = objective.layout
+        names = self._feature_names(X.shape[1])
+        self.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
         if aliased:
             warnings.warn(
                 f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
                 "combination of earlier columns (or the intercept) and "
                 f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
                 "reported as aliased, held at 0. Drop the redundant columns to silence this.",
-                CollinearityWarning, stacklevel=3)
+                CollinearityWarning, stacklevel=4)
         separation = None
-        if with_inference and kind == "none" and (
-                separation_check_is_cheap(X, layout)
-                or saturated_rows(objective, layout.matrix(result.coef))):
-            separation = detect_separation(X, codes, s, layout, aliased)
+        if check_separation and (separation_check_is_cheap(X, layout)
+                                 or saturated_rows(objective, layout.matrix(result.coef))):
+            separation = detect_separation(X, codes, objective.data.s, layout, aliased)
             separation = separation if separation.checked else None
         self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
                                                        separation) if with_inference else None)
@@ -323,7 +338,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warn_findings(explain_fit(objective, result, X, names,
                                   n_saturated=0 if with_inference and separation is None else None,
                                   separation=separation))
-        return self
 
     @staticmethod
     def _aliased_mask(layout, aliased):
