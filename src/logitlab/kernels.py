@@ -238,6 +238,13 @@ def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
     return _grad_matrix(X, T, layout.fit_intercept)
 
 
+def _augmented_dense(X, fit_intercept: bool) -> np.ndarray:
+    """The chunk as a dense float64 ``[X, 1]`` (only for per-row statistics of
+    one block, never for the whole data)."""
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    return np.column_stack([Xd, np.ones(Xd.shape[0])]) if fit_intercept else Xd
+
+
 def chunk_scores(X, y, s, offset, W, layout: Layout) -> np.ndarray:
     """Per-row weighted scores ``s_i (p_i - y_i) ⊗ [x_i, 1]``: (n, size).
 
@@ -255,9 +262,7 @@ def chunk_scores(X, y, s, offset, W, layout: Layout) -> np.ndarray:
     else:
         R = (special.expit(z) - y)[:, None]
     R = R * s[:, None]
-    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    if layout.fit_intercept:
-        Xd = np.column_stack([Xd, np.ones(Xd.shape[0])])
+    Xd = _augmented_dense(X, layout.fit_intercept)
     return (Xd[:, :, None] * R[:, None, :]).reshape(Xd.shape[0], layout.size)
 
 
@@ -271,8 +276,6 @@ def chunk_hat_correction(X, y, s, offset, W, layout: Layout, info_inv) -> np.nda
     """
     z = logits(X, W, layout, offset)
     p = special.expit(z)
-    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    if layout.fit_intercept:
-        Xd = np.column_stack([Xd, np.ones(Xd.shape[0])])
+    Xd = _augmented_dense(X, layout.fit_intercept)
     h = s * p * (1.0 - p) * np.sum((Xd @ info_inv) * Xd, axis=1)
     return Xd.T @ (h * (0.5 - p))
