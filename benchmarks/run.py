@@ -584,14 +584,15 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n=== summary (converged = relative objective gap <= 1e-9)")
+    def x(v):
+        return "-" if v is None else f"{v:.2f}x"
     for nm, res in results["shapes"].items():
         s = res["summary"]
         print(f"  {nm:<7} fastest peer {s.get('fastest_peer', '-')} {s.get('peer_time', float('nan')):.2f} s; "
-              f"logitlab auto/peer {s.get('auto_ratio', float('nan')):.2f}x"
+              f"logitlab auto/peer {x(s.get('auto_ratio'))}"
               f"{'' if s.get('auto_converged', True) else ' (NOT converged)'}; "
-              f"best logitlab/peer {s.get('best_ratio', float('nan')):.2f}x; "
-              f"f32/f64 {s.get('f32_over_f64', float('nan')):.2f}x"
-              + (f"; MLE+SE vs statsmodels {s['inference_ratio']:.2f}x" if s.get("inference_ratio") else ""))
+              f"best logitlab/peer {x(s.get('best_ratio'))}; auto f32/f64 {x(s.get('f32_over_f64'))}"
+              + (f"; MLE+SE vs statsmodels {x(s['inference_ratio'])}" if s.get("inference_ratio") else ""))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
     with open(path, "w") as f:
