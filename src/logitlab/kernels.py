@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from scipy import special
 from scipy.linalg import blas
 
+from . import _fused
 from .losses import binary_nll_from_logits
 
 
@@ -89,14 +90,22 @@ class Curvature:
 
 
 def _xdot(X, M):
-    """``X @ M`` for dense or sparse ``X``, computed in ``X``'s float type."""
-    return X @ M.astype(X.dtype, copy=False)
+    """``X @ M`` for dense or sparse ``X``, computed in ``X``'s float type.
+
+    A single column goes through matrix-vector code (gemv), which is faster
+    than a one-column matrix product."""
+    M = M.astype(X.dtype, copy=False)
+    if M.ndim == 2 and M.shape[1] == 1:
+        return (X @ M[:, 0])[:, None]
+    return X @ M
 
 
 def _xtdot(X, R):
     """``Xᵀ @ R`` in ``X``'s float type, returned as float64."""
-    out = X.T @ R.astype(X.dtype, copy=False)
-    return np.asarray(out, dtype=np.float64)
+    R = R.astype(X.dtype, copy=False)
+    if R.ndim == 2 and R.shape[1] == 1:
+        return np.asarray(X.T @ R[:, 0], dtype=np.float64)[:, None]
+    return np.asarray(X.T @ R, dtype=np.float64)
 
 
 def logits(X, W, layout: Layout, offset=None) -> np.ndarray:
@@ -132,9 +141,10 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
     if sp.issparse(X):
         G[:d, :d] = (X.T @ X.multiply(c[:, None]).tocsr()).toarray()
     elif nonneg and X.dtype in (np.float32, np.float64) and X.shape[0] > 0 and d > 0:
-        A = np.asarray(X * np.sqrt(c, dtype=np.float64).astype(X.dtype)[:, None])
+        A = np.ascontiguousarray(X * np.sqrt(c, dtype=np.float64).astype(X.dtype)[:, None])
         syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
-        upper = syrk(1.0, np.asfortranarray(A), trans=1, lower=0)
+        # Aᵀ of a C-ordered A is Fortran-ordered: syrk reads it in place
+        upper = syrk(1.0, A.T, trans=0, lower=0)
         upper = np.asarray(upper, dtype=np.float64)
         G[:d, :d] = np.triu(upper) + np.triu(upper, 1).T
     else:
@@ -171,19 +181,27 @@ def _binary_stats(X, y, s, z, layout, want_grad, want_hess, want_curv):
     return loss, grad, hess, curv
 
 
-def _multinomial_hessian(X, P, s, layout) -> np.ndarray:
-    """Hessian (size, size) from free-class probabilities ``P`` (n, C)."""
+def _multinomial_hessian(X, P, s, layout, rows: int = 1024) -> np.ndarray:
+    """Hessian (size, size) from free-class probabilities ``P`` (n, C).
+
+    Per row the Hessian is ``s (diag(p) - p pᵀ) ⊗ x xᵀ`` (x with the 1 of the
+    intercept). The ``p pᵀ`` part for all class pairs is one symmetric
+    rank-k update of ``Y = √s (x ⊗ p)`` (n, size); the diagonal class blocks
+    are then set from ``s p_k (1 - p_k)`` directly (no cancellation).
+    """
     C, m = layout.n_cols, layout.n_rows
-    H4 = np.empty((m, C, m, C))
-    for a in range(C):
-        for b in range(a, C):
-            c = -s * P[:, a] * P[:, b]
-            if a == b:
-                c = c + s * P[:, a]
-            G = weighted_gram(X, c, layout.fit_intercept, nonneg=(a == b))
-            H4[:, a, :, b] = G
-            H4[:, b, :, a] = G.T
-    return H4.reshape(layout.size, layout.size)
+    out = np.zeros((layout.size, layout.size))
+    for i in range(0, max(X.shape[0], 1), rows):
+        Xa = _augmented_dense(X[i:i + rows], layout.fit_intercept)
+        Pb, sb = P[i:i + rows], s[i:i + rows]
+        Y = (Xa[:, :, None] * (np.sqrt(sb)[:, None] * Pb)[:, None, :]).reshape(Xa.shape[0], -1)
+        out -= blas.dsyrk(1.0, np.ascontiguousarray(Y).T, trans=0, lower=0)
+    out = np.triu(out) + np.triu(out, 1).T
+    H4 = out.reshape(m, C, m, C)
+    for k in range(C):
+        H4[:, k, :, k] = weighted_gram(X, s * P[:, k] * (1.0 - P[:, k]),
+                                       layout.fit_intercept, nonneg=True)
+    return out
 
 
 def _multinomial_stats(X, y, s, Z, layout, want_grad, want_hess, want_curv):
@@ -215,9 +233,22 @@ def chunk_stats(X, y, s, offset, W, layout: Layout, *, grad=True, hess=False,
     ``grad`` (n_rows, n_cols) or None, ``hess`` (size, size) or None and the
     per-row :class:`Curvature` for :func:`chunk_hessp` or None.
     """
+    if not layout.multinomial and _fused.supports(X):
+        return _fused_binary_stats(X, y, s, offset, W, layout, grad, hess, curvature)
     z = logits(X, W, layout, offset)
     kernel = _multinomial_stats if layout.multinomial else _binary_stats
     return kernel(X, y, s, z, layout, grad, hess, curvature)
+
+
+def _fused_binary_stats(X, y, s, offset, W, layout, want_grad, want_hess, want_curv):
+    """Binary chunk statistics through the fused kernels (one read of X)."""
+    d = layout.n_features
+    b = W[d, 0] if layout.fit_intercept else 0.0
+    loss, g, h = _fused.binary_chunk(X, y, s, offset, np.ascontiguousarray(W[:d, 0]), b,
+                                     grad=want_grad, curvature=want_hess or want_curv)
+    grad = None if g is None else (g if layout.fit_intercept else g[:d])[:, None]
+    hess = weighted_gram(X, h, layout.fit_intercept, nonneg=True) if want_hess else None
+    return loss, grad, hess, (Curvature(h=h) if want_curv else None)
 
 
 def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
@@ -227,6 +258,10 @@ def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
     (``U = [X, 1] V`` then ``[X, 1]ᵀ (weights * U)``).
     """
     d = layout.n_features
+    if not layout.multinomial and _fused.supports(X):
+        bv = V[d, 0] if layout.fit_intercept else 0.0
+        g = _fused.binary_hessp(X, curv.h, np.ascontiguousarray(V[:d, 0]), bv)
+        return (g if layout.fit_intercept else g[:d])[:, None]
     U = np.asarray(_xdot(X, V[:d]), dtype=np.float64)
     if layout.fit_intercept:
         U = U + V[d]
@@ -236,6 +271,25 @@ def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
     else:
         T = curv.h[:, None] * U
     return _grad_matrix(X, T, layout.fit_intercept)
+
+
+def chunk_hess_diag(X, curv: Curvature, layout: Layout) -> np.ndarray:
+    """Diagonal of the chunk's Hessian, shaped like ``W`` (n_rows, n_cols).
+
+    Entry (j, k) is ``Σ_i c_ik x_ij²`` with ``c_ik = s_i p_ik (1 - p_ik)``
+    (binary: ``h_i``); the intercept row is ``Σ_i c_ik``. One read of the chunk.
+    """
+    c = (curv.h[:, None] if not layout.multinomial
+         else curv.s[:, None] * curv.p * (1.0 - curv.p))
+    if sp.issparse(X):
+        X2 = X.copy()
+        X2.data = X2.data.astype(np.float64) ** 2
+        D = np.asarray(X2.T @ c)
+    else:
+        D = np.einsum("ij,ik->jk", np.square(X, dtype=np.float64), c)
+    if layout.fit_intercept:
+        D = np.vstack([D, c.sum(axis=0)[None, :]])
+    return D
 
 
 def _augmented_dense(X, fit_intercept: bool) -> np.ndarray:

@@ -94,6 +94,28 @@ class Objective:
         Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
         return Hv + self.l2 * np.where(self.penalized, v, 0.0)
 
+    def hess_diag(self):
+        """Diagonal (size,) of the smooth part's Hessian at the last curvature
+        point, or None when the data backend cannot give it (one pass)."""
+        fn = getattr(self.data, "hess_diag", None)
+        if fn is None:
+            return None
+        D = np.asarray(fn()).ravel() * self.scale + self.l2 * self._penalized_full
+        return D[self.free]
+
+    def sampled_hessian(self, w, max_rows: int):
+        """Hessian (size, size) of the smooth part at ``w`` estimated from about
+        ``max_rows`` spread-out rows, or None when the backend cannot sample."""
+        fn = getattr(self.data, "hessian_sample", None)
+        if fn is None:
+            return None
+        H, weight = fn(self.layout.matrix(self.expand(w)), max_rows)
+        if H is None or weight <= 0:
+            return None
+        H = H / weight
+        H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
+        return H if self._all_free else H[np.ix_(self.free, self.free)]
+
     def l1_term(self, w) -> float:
         """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""
         if self.l1 == 0.0:

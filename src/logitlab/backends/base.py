@@ -58,3 +58,16 @@ class DataBackend(Protocol):
     def reduce_chunks(self, fn, *args):
         """Σ over chunks of ``fn(X, y, s, offset, *args)``."""
         ...
+
+
+class Preconditionable(Protocol):
+    """Optional extras a backend may offer to precondition truncated Newton
+    (:mod:`logitlab.solvers.precondition` uses what is there)."""
+
+    def hess_diag(self) -> np.ndarray:
+        """Diagonal of the Hessian at the last curvature point, shaped like W."""
+        ...
+
+    def hessian_sample(self, W: np.ndarray, max_rows: int) -> tuple:
+        """``(H_sum, weight_sum)`` over a spread-out subset of about max_rows rows."""
+        ...

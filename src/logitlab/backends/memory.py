@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 
-from ..kernels import Curvature, Layout, chunk_hessp, chunk_stats, logits
+from ..kernels import Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
@@ -84,6 +84,43 @@ class InMemoryData:
             part = chunk_hessp(self.X[sl], curv, V, self.layout)
             out = part if out is None else out + part
         return out
+
+    def hess_diag(self) -> np.ndarray:
+        """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
+        shaped like ``W``. One pass; used by diagonal preconditioners."""
+        if self._curvature is None:
+            raise RuntimeError("hess_diag needs a prior stats(..., curvature=True) call")
+        self.n_passes += 1
+        return sum(chunk_hess_diag(self.X[sl], curv, self.layout)
+                   for sl, curv in zip(self.blocks, self._curvature))
+
+    def hessian_sample(self, W, max_rows: int):
+        """Hessian of Σ s·nll over an evenly spread subset of row blocks.
+
+        Returns ``(H, weight)``: the (size, size) sum over at most about
+        ``max_rows`` rows and the sum of their weights, so ``H / weight``
+        estimates the Hessian of the mean. Reads only the sampled blocks (a
+        preconditioner for truncated Newton; never used for inference).
+        """
+        blocks = self.sample_blocks(max_rows)
+        H, weight = None, 0.0
+        for sl in blocks:
+            X, y, s, off = self._chunk(sl)
+            part = chunk_stats(X, y, s, off, W, self.layout, grad=False, hess=True)[2]
+            H = part if H is None else H + part
+            weight += float(np.sum(s))
+        self.n_passes += sum(sl.stop - sl.start for sl in blocks) / max(self.n_rows, 1)
+        return H, weight
+
+    def sample_blocks(self, max_rows: int) -> list:
+        """Evenly spaced row blocks holding about ``max_rows`` rows in all."""
+        if max_rows >= self.n_rows:
+            return self.blocks
+        rows = max(self.blocks[0].stop - self.blocks[0].start, 1)
+        size = max(min(rows, max_rows // 8), 64)          # at least 8 pieces
+        count = -(-max_rows // size)
+        starts = np.linspace(0, self.n_rows - size, count).astype(np.int64)
+        return [slice(int(a), int(a) + size) for a in np.unique(starts)]
 
     def reduce_chunks(self, fn, *args):
         """Σ over chunks of ``fn(X, y, s, offset, *args)`` (one pass).

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import Recorder
+from ._common import _EPS, Recorder
 
 
 def _prox(u, c, penalized):
@@ -46,7 +46,8 @@ def solve(objective, w0, *, tol, max_iter=10000, callback=None, learning_rate="a
             step = w_new - w
             f_new, g_new, _ = objective.smooth(w_new)
             bound = f + float(g @ step) + float(step @ step) / (2 * eta)
-            if not auto or f_new <= bound * (1 + 1e-15) + 1e-300 or eta < 1e-20:
+            # below 64 ulps of f the test cannot tell a too-long step from rounding
+            if not auto or f_new <= bound + 64 * _EPS * max(abs(f), 1e-300) or eta < 1e-20:
                 break
             eta *= 0.5
         F_new = f_new + objective.l1_term(w_new)

@@ -1,0 +1,85 @@
+"""Preconditioners for truncated Newton (:mod:`logitlab.solvers.newton_cg`).
+
+Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
+κ the condition number of ``H``; with a preconditioner ``M ≈ H`` it needs
+``√κ(M⁻¹H)`` instead. Two approximations of the Hessian are used:
+
+* ``"sample"`` — the Hessian of the mean log-likelihood estimated from an
+  evenly spread subset of ``m`` rows, ``M = (1/S_m) Σ_{i∈sample} s_i h_i x_i x_iᵀ
+  + λI``, factored once by Cholesky. Its relative error is about ``√(p/m)``
+  for p coefficients, so with ``m ≥ 10 p`` the preconditioned system has
+  condition number ~2 and CG gains a digit every two or three products. It
+  costs ``m p²`` flops, which the row budget keeps to a few passes' worth;
+* ``"diag"`` — the Hessian's diagonal (Jacobi), one pass; for sparse or very
+  wide X where no p × p matrix fits.
+
+``M`` is rebuilt at the first iterations (the curvature moves most there) and
+whenever CG needed many products, then kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import linalg
+
+#: largest number of coefficients for a sampled (dense) preconditioner
+SAMPLE_MAX_SIZE = 4000
+
+
+def sample_rows(n_rows: int, size: int) -> int:
+    """Rows for the sampled Hessian: 10–100 per coefficient, within a flop
+    budget of about eight gradient evaluations (``m·p² ≲ 8·n·p``)."""
+    budget = 8 * n_rows // max(size, 1)
+    return int(min(n_rows, max(10 * size, min(100 * size, budget))))
+
+
+class Preconditioner:
+    """``apply(r)`` returns ``M⁻¹ r``; ``kind`` says which ``M`` is in use."""
+
+    def __init__(self, kind: str, factor=None, diag=None):
+        self.kind = kind
+        self.factor = factor
+        self.diag = diag
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        if self.kind == "sample":
+            return linalg.cho_solve(self.factor, r, check_finite=False)
+        if self.kind == "diag":
+            return r / self.diag
+        return r
+
+
+IDENTITY = Preconditioner("none")
+
+
+def choose_kind(objective, requested: str) -> str:
+    """``"sample"`` for dense data of moderate size, else ``"diag"``."""
+    if requested != "auto":
+        return requested
+    sparse = sp.issparse(getattr(objective.data, "X", None))
+    if not sparse and objective.size <= SAMPLE_MAX_SIZE and \
+            hasattr(objective.data, "hessian_sample"):
+        return "sample"
+    return "diag" if hasattr(objective.data, "hess_diag") else "none"
+
+
+def build(objective, w, kind: str) -> Preconditioner:
+    """A preconditioner of ``kind`` at ``w`` (``"diag"`` uses the curvature of
+    the last ``smooth(..., curvature=True)`` call, which must be at ``w``)."""
+    if kind == "sample":
+        m = sample_rows(objective.data.n_rows, objective.size)
+        H = objective.sampled_hessian(w, m)
+        if H is not None:
+            H[np.diag_indices_from(H)] += 1e-10 * max(float(np.max(np.diag(H))), 1e-300)
+            try:
+                return Preconditioner("sample", factor=linalg.cho_factor(
+                    H, lower=True, check_finite=False))
+            except linalg.LinAlgError:
+                kind = "diag"
+    if kind == "diag":
+        D = objective.hess_diag()
+        if D is not None:
+            floor = 1e-8 * max(float(np.max(D)), 1e-300)
+            return Preconditioner("diag", diag=np.maximum(D, floor))
+    return IDENTITY
