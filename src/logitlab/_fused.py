@@ -25,6 +25,8 @@ import numba as nb
 import numpy as np
 
 _OPTS = dict(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"}, boundscheck=False)
+#: CSR loops gather and scatter; reassociation only slows them down
+_CSR_OPTS = dict(nogil=True, cache=True, boundscheck=False)
 
 
 @nb.njit(**_OPTS)
@@ -82,7 +84,7 @@ def dense_hessp(X, h, v, bv, g):
         g[d] += t
 
 
-@nb.njit(**_OPTS)
+@nb.njit(**_CSR_OPTS)
 def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
     """:func:`dense_binary` for CSR ``(data, indices, indptr)`` with d = w.size."""
     n = indptr.shape[0] - 1
@@ -107,17 +109,18 @@ def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
     return loss
 
 
-@nb.njit(**_OPTS)
+@nb.njit(**_CSR_OPTS)
 def csr_hessp(data, indices, indptr, h, v, bv, g):
     """:func:`dense_hessp` for CSR X."""
     n = indptr.shape[0] - 1
     d = v.shape[0]
     for i in range(n):
+        a, b = indptr[i], indptr[i + 1]
         u = bv
-        for k in range(indptr[i], indptr[i + 1]):
+        for k in range(a, b):
             u += data[k] * v[indices[k]]
         t = h[i] * u
-        for k in range(indptr[i], indptr[i + 1]):
+        for k in range(a, b):
             g[indices[k]] += t * data[k]
         g[d] += t
 
@@ -166,3 +169,47 @@ def supports(X) -> bool:
     if hasattr(X, "indptr"):
         return getattr(X, "format", "") == "csr"
     return isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+
+
+@nb.njit(**_OPTS)
+def softmax_rows(Z, y, s, free, P, R):
+    """Multinomial per-row terms from full logits ``Z`` (n, K).
+
+    Returns Σ s (logsumexp(z) - z_y); writes the free classes' probabilities
+    into ``P`` (n, C) and the weighted residuals ``s (p - [y = k])`` into
+    ``R`` (n, C) when they have n rows. ``free`` (C,) lists the free classes.
+    """
+    n, K = Z.shape
+    C = free.shape[0]
+    keep_p = P.shape[0] == n
+    keep_r = R.shape[0] == n
+    loss = 0.0
+    for i in range(n):
+        m = Z[i, 0]
+        for k in range(1, K):
+            m = max(m, Z[i, k])
+        total = 0.0
+        for k in range(K):
+            total += math.exp(Z[i, k] - m)
+        loss += s[i] * (math.log(total) + m - Z[i, y[i]])
+        if keep_p or keep_r:
+            for c in range(C):
+                p = math.exp(Z[i, free[c]] - m) / total
+                if keep_p:
+                    P[i, c] = p
+                if keep_r:
+                    R[i, c] = s[i] * (p - (1.0 if y[i] == free[c] else 0.0))
+    return loss
+
+
+@nb.njit(**_OPTS)
+def softmax_hessp_rows(P, s, U, T):
+    """``T = s (P∘U - P (Σ_c P∘U))`` row by row (the multinomial curvature
+    applied to ``U = [X, 1] V``); all (n, C)."""
+    n, C = P.shape
+    for i in range(n):
+        acc = 0.0
+        for c in range(C):
+            acc += P[i, c] * U[i, c]
+        for c in range(C):
+            T[i, c] = s[i] * P[i, c] * (U[i, c] - acc)

@@ -36,8 +36,6 @@ from .validation import (_listing, check_groups, check_offset, check_sample_weig
                          check_target, check_X)
 
 _PENALTIES = (None, "none", "l2", "l1", "elasticnet", "firth")
-#: gradient tolerance floor when fitting in float32 (rounding of X products)
-FLOAT32_TOL = 1e-5
 #: largest number of coefficients for which the information matrix is kept
 INFERENCE_MAX_SIZE = 2000
 _COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
@@ -65,7 +63,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``auto`` picks by size, sparsity and penalty; ``solver_`` says which.
     tol : float or None
         Convergence when the max-norm of the objective's (sub)gradient is at
-        most ``tol`` (at least 1e-5 when fitting in float32). None uses the
+        most ``tol``. None uses the
         solver's default (newton, newton-cg, cd 1e-10; lbfgs 1e-8; gd 1e-6).
     max_iter : int or None
         Iteration limit; None uses the solver's default (newton 100, lbfgs
@@ -78,7 +76,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Start from the previous fit's coefficients when the shapes agree.
     dtype : None, "float32" or "float64"
         None keeps float32 input in float32 (half the memory traffic) and
-        uses float64 otherwise.
+        uses float64 otherwise. Arithmetic is float64 either way, so a
+        float32 fit is the float64 fit of the same (float32) numbers.
     solver_options : dict or None
         Extra options for the solver, e.g. ``{"learning_rate": 0.5}`` for gd.
     callback : callable or None
@@ -94,7 +93,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : (1,) / (K,). coef_vs_reference_, intercept_vs_reference_ :
     (K-1, d), (K-1,) against ``reference_class_`` for ``other_classes_``.
     n_iter_, converged_, solver_, objective_, grad_norm_, n_passes_,
-    tol_ : the gradient tolerance used (after per-solver default / float32 floor),
+    tol_ : the gradient tolerance used (after the per-solver default),
     history_ : dict with arrays "objective" and "grad_norm" per iteration.
     aliased_ : names of columns dropped as linear combinations of earlier ones
     (unpenalized fits; their coefficients are reported as aliased and held at 0).
@@ -298,9 +297,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Run the chosen solver from the full start vector ``w0``; the result's
         ``coef`` is the full (canonical) coefficient vector."""
         name = self.solver if self.solver != "auto" else solvers.select_solver(
-            objective.size, sparse, kind)
+            objective.size, sparse, kind, objective.data.n_rows)
         tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
-        tol = max(tol, FLOAT32_TOL) if float32 else tol
         max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
         options = solvers.check_options(name, self.solver_options)
         if name == "firth":

@@ -89,23 +89,43 @@ class Curvature:
     s: np.ndarray | None = None
 
 
-def _xdot(X, M):
-    """``X @ M`` for dense or sparse ``X``, computed in ``X``'s float type.
+_UPCAST_ROWS = 1 << 14  # float32 rows converted to float64 at a time
 
-    A single column goes through matrix-vector code (gemv), which is faster
-    than a one-column matrix product."""
-    M = M.astype(X.dtype, copy=False)
-    if M.ndim == 2 and M.shape[1] == 1:
-        return (X @ M[:, 0])[:, None]
-    return X @ M
+
+def _as64(X):
+    """A float64 copy of a (small) chunk; float64 X is returned as is."""
+    return X if X.dtype == np.float64 else X.astype(np.float64)
+
+
+def _xdot(X, M):
+    """``X @ M`` in float64 for dense or sparse ``X`` of any float type.
+
+    float32 X is converted a few thousand rows at a time (storage in
+    float32, arithmetic in float64: the result is that of the float64 data).
+    A single column goes through matrix-vector code (gemv)."""
+    M = np.asarray(M, dtype=np.float64)
+    vec = M.ndim == 2 and M.shape[1] == 1
+    Mv = M[:, 0] if vec else M
+    if X.dtype == np.float64 or X.shape[0] <= _UPCAST_ROWS:
+        out = _as64(X) @ Mv
+    else:
+        out = np.concatenate([_as64(X[i:i + _UPCAST_ROWS]) @ Mv
+                              for i in range(0, X.shape[0], _UPCAST_ROWS)])
+    out = np.asarray(out)
+    return out[:, None] if vec else out
 
 
 def _xtdot(X, R):
-    """``Xᵀ @ R`` in ``X``'s float type, returned as float64."""
-    R = R.astype(X.dtype, copy=False)
-    if R.ndim == 2 and R.shape[1] == 1:
-        return np.asarray(X.T @ R[:, 0], dtype=np.float64)[:, None]
-    return np.asarray(X.T @ R, dtype=np.float64)
+    """``Xᵀ @ R`` in float64 (float32 X converted chunk by chunk)."""
+    R = np.asarray(R, dtype=np.float64)
+    vec = R.ndim == 2 and R.shape[1] == 1
+    Rv = R[:, 0] if vec else R
+    if X.dtype == np.float64 or X.shape[0] <= _UPCAST_ROWS:
+        out = np.asarray(_as64(X).T @ Rv)
+    else:
+        out = sum(np.asarray(_as64(X[i:i + _UPCAST_ROWS]).T @ Rv[i:i + _UPCAST_ROWS])
+                  for i in range(0, X.shape[0], _UPCAST_ROWS))
+    return out[:, None] if vec else out
 
 
 def logits(X, W, layout: Layout, offset=None) -> np.ndarray:
@@ -139,13 +159,13 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
     m = d + int(fit_intercept)
     G = np.empty((m, m))
     if sp.issparse(X):
+        X = _as64(X)
         G[:d, :d] = (X.T @ X.multiply(c[:, None]).tocsr()).toarray()
     elif nonneg and X.dtype in (np.float32, np.float64) and X.shape[0] > 0 and d > 0:
-        A = np.ascontiguousarray(X * np.sqrt(c, dtype=np.float64).astype(X.dtype)[:, None])
-        syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
-        # Aᵀ of a C-ordered A is Fortran-ordered: syrk reads it in place
-        upper = syrk(1.0, A.T, trans=0, lower=0)
-        upper = np.asarray(upper, dtype=np.float64)
+        # float64 even for float32 X; Aᵀ of a C-ordered A is Fortran-ordered,
+        # so syrk reads it in place
+        A = np.ascontiguousarray(X * np.sqrt(c, dtype=np.float64)[:, None], dtype=np.float64)
+        upper = blas.dsyrk(1.0, A.T, trans=0, lower=0)
         G[:d, :d] = np.triu(upper) + np.triu(upper, 1).T
     else:
         G[:d, :d] = _xtdot(X, X * c[:, None]) if d else 0.0
@@ -205,24 +225,18 @@ def _multinomial_hessian(X, P, s, layout, rows: int = 1024) -> np.ndarray:
 
 
 def _multinomial_stats(X, y, s, Z, layout, want_grad, want_hess, want_curv):
-    m_ = np.max(Z, axis=1, keepdims=True)
-    shifted = Z - m_
-    lse = np.log(np.sum(np.exp(shifted), axis=1))
-    rows = np.arange(Z.shape[0])
-    loss = float(np.dot(s, lse - shifted[rows, y]))
-    grad = hess = curv = None
-    if want_grad or want_hess or want_curv:
-        P = np.exp(shifted - lse[:, None])[:, list(layout.free_classes)]
-        if want_grad:
-            R = P.copy()
-            for col, k in enumerate(layout.free_classes):
-                R[:, col] -= (y == k)
-            grad = _grad_matrix(X, R * s[:, None], layout.fit_intercept)
-        if want_hess:
-            hess = _multinomial_hessian(X, P, s, layout)
-        if want_curv:
-            curv = Curvature(p=P, s=s)
-    return loss, grad, hess, curv
+    n, C = Z.shape[0], layout.n_cols
+    keep_p = want_hess or want_curv
+    P = np.empty((n, C)) if keep_p else np.empty((0, C))
+    R = np.empty((n, C)) if want_grad else np.empty((0, C))
+    loss = _fused.softmax_rows(np.ascontiguousarray(Z, dtype=np.float64),
+                               np.ascontiguousarray(y, dtype=np.int64),
+                               np.ascontiguousarray(s, dtype=np.float64),
+                               np.asarray(layout.free_classes, dtype=np.int64), P, R)
+    grad = _grad_matrix(X, R, layout.fit_intercept) if want_grad else None
+    hess = _multinomial_hessian(X, P, s, layout) if want_hess else None
+    curv = Curvature(p=P, s=s) if want_curv else None
+    return float(loss), grad, hess, curv
 
 
 def chunk_stats(X, y, s, offset, W, layout: Layout, *, grad=True, hess=False,
@@ -266,8 +280,9 @@ def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
     if layout.fit_intercept:
         U = U + V[d]
     if layout.multinomial:
-        PU = curv.p * U
-        T = curv.s[:, None] * (PU - curv.p * PU.sum(axis=1, keepdims=True))
+        T = np.empty_like(U)
+        _fused.softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64),
+                                  np.ascontiguousarray(U), T)
     else:
         T = curv.h[:, None] * U
     return _grad_matrix(X, T, layout.fit_intercept)

@@ -54,10 +54,21 @@ def check_dataframe_columns(X) -> None:
             "or a scikit-learn OneHotEncoder in a Pipeline).")
 
 
+def _all_finite(values) -> bool:
+    """True when every entry is finite: a finite sum proves it in one read
+    (NaN and ±inf propagate); a non-finite sum (or overflow) is checked
+    entry by entry."""
+    if values.dtype.kind not in "fc":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(values, dtype=np.float64)
+    return bool(np.isfinite(total)) or bool(np.isfinite(values).all())
+
+
 def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
     """Raise ValueError naming the columns (and counts of rows) holding NaN or inf."""
     values = X.data if sp.issparse(X) else X
-    if values.size == 0 or np.isfinite(values).all():
+    if values.size == 0 or _all_finite(values):
         return
     if sp.issparse(X):
         coo = X.tocoo()

@@ -3,12 +3,18 @@
 Each call to :meth:`InMemoryData.stats` walks the rows once, block by block;
 within a block the logits, the residuals and the block's contribution to
 ``Xᵀ r`` (and ``Xᵀ diag(h) X``) are computed while the block is in cache.
-X is never copied, centred or scaled.
+X is never copied, centred or scaled (sparse blocks are views of X's arrays).
+
+Blocks run on ``n_threads`` threads (the fused kernels and BLAS release the
+GIL; BLAS is held to one thread meanwhile). The per-block results are added
+in block order, so a fit gives the same bits whatever the number of threads.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,12 +23,48 @@ from ..kernels import Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_sta
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
+_SPARSE_BLOCK_BYTES = 1 << 23  # sparse rows are read once per kernel: larger blocks
+
+
+def default_threads() -> int:
+    """``LOGITLAB_NUM_THREADS`` if set, else the CPUs this process may use."""
+    env = os.environ.get("LOGITLAB_NUM_THREADS")
+    if env:
+        return max(int(env), 1)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES):
     """Contiguous row ranges of about ``block_bytes`` each."""
     rows = int(min(max(block_bytes // max(bytes_per_row, 1), 256), 1 << 16))
     return [slice(i, min(i + rows, n_rows)) for i in range(0, n_rows, rows)] or [slice(0, 0)]
+
+
+def _csr_view(X, sl):
+    """Rows ``sl`` of CSR ``X`` sharing its data and indices (no copy)."""
+    a, b = int(X.indptr[sl.start]), int(X.indptr[sl.stop])
+    indptr = X.indptr[sl.start:sl.stop + 1] - X.indptr[sl.start]
+    return sp.csr_matrix((X.data[a:b], X.indices[a:b], indptr),
+                         shape=(sl.stop - sl.start, X.shape[1]), copy=False)
+
+
+class _BlasOneThread:
+    """Context: BLAS on one thread while our threads run blocks."""
+
+    _controller = None
+
+    def __enter__(self):
+        if _BlasOneThread._controller is None:
+            from threadpoolctl import ThreadpoolController
+            _BlasOneThread._controller = ThreadpoolController()
+        self._limit = _BlasOneThread._controller.limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        self._limit.restore_original_limits()
 
 
 class InMemoryData:
@@ -35,9 +77,11 @@ class InMemoryData:
     sample_weight : (n,) non-negative float64
     offset : None, (n,) (binary) or (n, K) (multinomial)
     layout : :class:`logitlab.kernels.Layout`
+    n_threads : threads for the blocks (default :func:`default_threads`)
     """
 
-    def __init__(self, X, y, sample_weight, offset, layout: Layout, block_bytes=_BLOCK_BYTES):
+    def __init__(self, X, y, sample_weight, offset, layout: Layout, block_bytes=None,
+                 n_threads=None):
         self.X = X
         self.y = y
         self.s = sample_weight
@@ -48,74 +92,99 @@ class InMemoryData:
         self.n_passes = 0
         if sp.issparse(X):
             per_row = X.nnz / max(self.n_rows, 1) * (X.dtype.itemsize + 4) + 8
+            block_bytes = block_bytes or _SPARSE_BLOCK_BYTES
         else:
             per_row = X.shape[1] * X.dtype.itemsize
+            block_bytes = block_bytes or _BLOCK_BYTES
         self.blocks = block_slices(self.n_rows, per_row, block_bytes)
+        self._views = ([_csr_view(X, sl) for sl in self.blocks]
+                       if sp.issparse(X) and X.format == "csr" else None)
+        self.n_threads = min(n_threads or default_threads(), len(self.blocks))
+        self._pool = None
         self._curvature: list[Curvature] | None = None
 
-    def _chunk(self, sl):
+    def _x(self, i):
+        return self.X[self.blocks[i]] if self._views is None else self._views[i]
+
+    def _chunk(self, i):
+        sl = self.blocks[i]
         off = None if self.offset is None else self.offset[sl]
-        return self.X[sl], self.y[sl], self.s[sl], off
+        return self._x(i), self.y[sl], self.s[sl], off
+
+    def _map(self, fn, indices=None):
+        """``[fn(i) for i in indices]`` (default all blocks), on the threads."""
+        indices = range(len(self.blocks)) if indices is None else indices
+        if self.n_threads <= 1 or len(indices) < 2:
+            return [fn(i) for i in indices]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="logitlab")
+        with _BlasOneThread():
+            return list(self._pool.map(fn, indices))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_pool"] = None
+        return state
 
     def stats(self, W, *, grad=True, hess=False, curvature=False) -> Stats:
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""
         self.n_passes += 1
-        total = None
-        curv = [] if curvature else None
-        for sl in self.blocks:
-            X, y, s, off = self._chunk(sl)
-            loss, g, h, c = chunk_stats(X, y, s, off, W, self.layout, grad=grad,
-                                        hess=hess, curvature=curvature)
-            part = Stats(loss, g, h)
-            total = part if total is None else total + part
-            if curvature:
-                curv.append(c)
+        parts = self._map(lambda i: chunk_stats(*self._chunk(i), W, self.layout, grad=grad,
+                                                hess=hess, curvature=curvature))
+        total = Stats(parts[0][0], parts[0][1], parts[0][2])
+        for loss, g, h, _ in parts[1:]:
+            total = total + Stats(loss, g, h)
         if curvature:
-            self._curvature = curv
+            self._curvature = [p[3] for p in parts]
         return total
+
+    def _curvature_pass(self, kernel, *args):
+        if self._curvature is None:
+            raise RuntimeError("needs a prior stats(..., curvature=True) call")
+        self.n_passes += 1
+        parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, self.layout))
+        out = parts[0]
+        for part in parts[1:]:
+            out = out + part
+        return out
 
     def hessp(self, V) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
-        if self._curvature is None:
-            raise RuntimeError("hessp needs a prior stats(..., curvature=True) call")
-        self.n_passes += 1
-        out = None
-        for sl, curv in zip(self.blocks, self._curvature):
-            part = chunk_hessp(self.X[sl], curv, V, self.layout)
-            out = part if out is None else out + part
-        return out
+        return self._curvature_pass(chunk_hessp, V)
 
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
         shaped like ``W``. One pass; used by diagonal preconditioners."""
-        if self._curvature is None:
-            raise RuntimeError("hess_diag needs a prior stats(..., curvature=True) call")
-        self.n_passes += 1
-        return sum(chunk_hess_diag(self.X[sl], curv, self.layout)
-                   for sl, curv in zip(self.blocks, self._curvature))
+        return self._curvature_pass(chunk_hess_diag)
 
     def hessian_sample(self, W, max_rows: int):
-        """Hessian of Σ s·nll over an evenly spread subset of row blocks.
+        """Hessian of Σ s·nll over an evenly spread subset of rows.
 
         Returns ``(H, weight)``: the (size, size) sum over at most about
         ``max_rows`` rows and the sum of their weights, so ``H / weight``
-        estimates the Hessian of the mean. Reads only the sampled blocks (a
+        estimates the Hessian of the mean. Reads only the sampled rows (a
         preconditioner for truncated Newton; never used for inference).
         """
-        blocks = self.sample_blocks(max_rows)
-        H, weight = None, 0.0
-        for sl in blocks:
-            X, y, s, off = self._chunk(sl)
-            part = chunk_stats(X, y, s, off, W, self.layout, grad=False, hess=True)[2]
-            H = part if H is None else H + part
-            weight += float(np.sum(s))
-        self.n_passes += sum(sl.stop - sl.start for sl in blocks) / max(self.n_rows, 1)
-        return H, weight
+        pieces = self.sample_slices(max_rows)
 
-    def sample_blocks(self, max_rows: int) -> list:
-        """Evenly spaced row blocks holding about ``max_rows`` rows in all."""
+        def one(sl):
+            off = None if self.offset is None else self.offset[sl]
+            X = self.X[sl]
+            H = chunk_stats(X, self.y[sl], self.s[sl], off, W, self.layout, grad=False,
+                            hess=True)[2]
+            return H, float(np.sum(self.s[sl]))
+
+        parts = self._map(lambda i: one(pieces[i]), range(len(pieces)))
+        self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)
+        H = parts[0][0]
+        for part in parts[1:]:
+            H = H + part[0]
+        return H, sum(p[1] for p in parts)
+
+    def sample_slices(self, max_rows: int) -> list:
+        """Evenly spaced row ranges holding about ``max_rows`` rows in all."""
         if max_rows >= self.n_rows:
-            return self.blocks
+            return list(self.blocks)
         rows = max(self.blocks[0].stop - self.blocks[0].start, 1)
         size = max(min(rows, max_rows // 8), 64)          # at least 8 pieces
         count = -(-max_rows // size)
@@ -133,13 +202,12 @@ class InMemoryData:
         correction, the robust covariance's "meat" and similar use it.
         """
         self.n_passes += 1
-        total = None
         wants_rows = "rows" in inspect.signature(fn).parameters
-        for sl in self.blocks:
-            part = fn(*self._chunk(sl), *args, **({"rows": sl} if wants_rows else {}))
-            if total is None:
-                total = part
-            elif isinstance(part, tuple):
+        parts = self._map(lambda i: fn(*self._chunk(i), *args,
+                                       **({"rows": self.blocks[i]} if wants_rows else {})))
+        total = parts[0]
+        for part in parts[1:]:
+            if isinstance(part, tuple):
                 total = tuple(a + b for a, b in zip(total, part))
             else:
                 total = total + part

@@ -57,6 +57,10 @@ DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10, "cd": 1e-10, 
 
 #: largest number of coefficients for which ``auto`` forms the Hessian
 NEWTON_MAX_SIZE = 256
+#: ... and the most flops (rows × coefficients²) one Hessian may cost: above
+#: this a full Hessian per iteration costs more than the handful of passes of
+#: preconditioned truncated Newton
+NEWTON_MAX_FLOPS = 5e8
 
 
 def support_table() -> str:
@@ -94,18 +98,23 @@ def check_options(solver: str, options) -> dict:
     return options
 
 
-def select_solver(size: int, sparse: bool, penalty_kind: str) -> str:
-    """The solver ``auto`` picks, from the number of coefficients, sparsity and penalty.
+def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -> str:
+    """The solver ``auto`` picks, from the number of coefficients and rows,
+    sparsity and penalty.
 
     * an L1 part → ``cd`` (exact zeros), or ``gd`` beyond ``cd.MAX_SIZE``;
-    * up to ``NEWTON_MAX_SIZE`` coefficients → ``newton`` (the Hessian is small);
-    * otherwise → ``newton-cg`` (Hessian-vector products only).
+    * dense X with at most ``NEWTON_MAX_SIZE`` coefficients and a cheap Hessian
+      (``n_rows · size² ≤ NEWTON_MAX_FLOPS``) → ``newton``: quadratic
+      convergence to machine precision in a few passes;
+    * otherwise → ``newton-cg``, truncated Newton preconditioned by a sampled
+      Hessian (dense X) or the Hessian's diagonal (sparse X): about 20 passes
+      over the data, never a full Hessian.
     """
     if penalty_kind == "firth":
         return "firth"
     if penalty_kind in ("l1", "elasticnet"):
         return "cd" if size <= cd.MAX_SIZE else "gd"
-    if size <= NEWTON_MAX_SIZE:
+    if not sparse and size <= NEWTON_MAX_SIZE and n_rows * size ** 2 <= NEWTON_MAX_FLOPS:
         return "newton"
     return "newton-cg"
 
