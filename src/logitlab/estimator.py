@@ -278,20 +278,41 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         data = InMemoryData(X, y_internal, s, offset, layout)
         w0 = self._start(layout, y_internal, s, classes.size)
         with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
-        aliased = fitstats.aliased_features(Objective(data), w0) if with_inference else []
-        fixed = self._aliased_mask(layout, aliased) if aliased else self._pinned(layout)
+        # when a Hessian is dear, aliasing is read off the information at the
+        # optimum (needed for inference anyway), refitting only if columns alias
+        defer = (with_inference and kind == "none"
+                 and data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
+        aliased = (fitstats.aliased_features(Objective(data), w0)
+                   if with_inference and not defer else [])
+        objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha, l1_ratio, X)
+        info = None
+        if defer:
+            info = fitstats.information(objective, result.coef)
+            aliased = fitstats.aliased_from_information(info, layout)
+            if aliased:
+                info = None
+                objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha,
+                                                     l1_ratio, X)
         if aliased:
-            w0 = np.where(fixed, 0.0, w0)
-        objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
-        result = self._solve(objective, w0, kind, sparse=sp.issparse(X), float32=X.dtype == np.float32)
+            w0 = np.where(self._aliased_mask(layout, aliased), 0.0, w0)
         self.classes_ = classes
         self.reference_class_ = classes[ref]
         self._layout_ = layout
         self._w = result.coef
         self._store_result(result)
         self._report(objective, result, X, codes, w0, aliased, group_codes,
-                     with_inference and kind == "none", with_inference)
+                     with_inference and kind == "none", with_inference, info)
         return self
+
+    def _solve_with(self, data, layout, w0, aliased, kind, alpha, l1_ratio, X):
+        """The objective (aliased columns held at 0, or the pinned intercept) and
+        the solver's result from ``w0``."""
+        fixed = self._aliased_mask(layout, aliased) if aliased else self._pinned(layout)
+        if aliased:
+            w0 = np.where(fixed, 0.0, w0)
+        objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
+        return objective, self._solve(objective, w0, kind, sparse=sp.issparse(X),
+                                      float32=X.dtype == np.float32)
 
     def _solve(self, objective, w0, kind, sparse, float32):
         """Run the chosen solver from the full start vector ``w0``; the result's
@@ -313,7 +334,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return [str(n) for n in names] if names is not None else [f"x{j}" for j in range(n_features)]
 
     def _report(self, objective, result, X, codes, w0, aliased, group_codes, check_separation,
-                with_inference):
+                with_inference, info=None):
         """Aliased columns, separation, the inference state and the warnings."""
         layout = objective.layout
         names = self._feature_names(X.shape[1])
@@ -331,7 +352,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             separation = detect_separation(X, codes, objective.data.s, layout, aliased)
             separation = separation if separation.checked else None
         self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
-                                                       separation) if with_inference else None)
+                                                       separation, info)
+                                 if with_inference else None)
         self._fit_objective_ = objective
         warn_findings(explain_fit(objective, result, X, names,
                                   n_saturated=0 if with_inference and separation is None else None,
@@ -345,10 +367,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         fixed[aliased] = True
         return fixed.ravel()
 
-    def _inference_state(self, objective, result, w0, aliased, group_codes, separation) -> dict:
-        """JSON-safe record of what Wald inference needs (see logitlab.inference)."""
+    def _inference_state(self, objective, result, w0, aliased, group_codes, separation,
+                         info=None) -> dict:
+        """JSON-safe record of what Wald inference needs (see logitlab.inference);
+        ``info``: the full information at ``result.coef`` if already computed."""
         w = result.coef
-        info = fitstats.information(objective, w)[np.ix_(objective.free, objective.free)]
+        info = fitstats.information(objective, w) if info is None else info
+        info = info[np.ix_(objective.free, objective.free)]
         n = float(objective.data.weight_sum)
         firth = result.solver == "firth"
         state = {

@@ -72,8 +72,13 @@ def aliased_features(objective: Objective, w0_full) -> list:
     that are aliased, from the Hessian at the start point (positive weights,
     so it has the null space of the weighted Gram matrix ``[X, 1]ᵀ S [X, 1]``).
     Intercept first, then the columns in order, as R checks them."""
-    layout = objective.layout
-    H = information(objective, w0_full)
+    return aliased_from_information(information(objective, w0_full), objective.layout)
+
+
+def aliased_from_information(H: np.ndarray, layout) -> list:
+    """Aliased feature rows from a full information matrix (size, size) at any
+    point where every row has positive weight: its first class block has the
+    null space of ``[X, 1]ᵀ S [X, 1]``."""
     m, C = layout.n_rows, layout.n_cols
     block = H.reshape(m, C, m, C)[:, 0, :, 0]
     d = layout.n_features
