@@ -33,13 +33,12 @@ _CSR_OPTS = dict(nogil=True, cache=True, boundscheck=False)
 def _row_terms(z, y, s):
     """(weighted loss, residual r = s (p - y), curvature s p (1 - p)) of one row."""
     e = math.exp(-abs(z))
+    a = 1.0 / (1.0 + e)
     if z >= 0.0:
-        p = 1.0 / (1.0 + e)
-        q = e / (1.0 + e)
+        p, q = a, e * a
         nll = z + math.log1p(e) - y * z
     else:
-        p = e / (1.0 + e)
-        q = 1.0 / (1.0 + e)
+        p, q = e * a, a
         nll = math.log1p(e) - y * z
     return s * nll, s * (p - y), s * p * q
 

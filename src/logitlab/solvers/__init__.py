@@ -60,7 +60,7 @@ NEWTON_MAX_SIZE = 256
 #: ... and the most flops (rows × coefficients²) one Hessian may cost: above
 #: this a full Hessian per iteration costs more than the handful of passes of
 #: preconditioned truncated Newton
-NEWTON_MAX_FLOPS = 5e8
+NEWTON_MAX_FLOPS = 5e7
 
 
 def support_table() -> str:
