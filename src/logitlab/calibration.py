@@ -38,6 +38,7 @@ of predictive analytics. BMC Medicine 2019;17:230.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -60,7 +61,7 @@ def _binary_inputs(y_true, proba, sample_weight, labels, what):
     return (prep.codes == 1).astype(np.float64), prep.P[:, 1], prep.w
 
 
-def _logistic_fit(y, x, w, slope_free: bool, tol=1e-10, max_iter=100):
+def _logistic_fit(y, x, w, slope_free: bool, tol=1e-14, max_iter=100):
     """Weighted ML of ``logit P(y=1) = a + b x`` (b fixed at 1 unless
     ``slope_free``) by Newton's method with step halving; returns (a, b, converged)."""
     theta = np.array([0.0, 1.0])
@@ -94,9 +95,11 @@ def _logistic_fit(y, x, w, slope_free: bool, tol=1e-10, max_iter=100):
         else:
             break
         theta, current = trial, value
+        if np.max(np.abs(t * step)) <= 1e-13 * (1 + np.max(np.abs(theta))):
+            break
     eta = theta[0] + theta[1] * x
     grad = Z.T @ (w * (sigmoid(eta) - y))
-    return theta[0], theta[1], bool(np.max(np.abs(grad)) <= 1e-6)
+    return theta[0], theta[1], bool(np.max(np.abs(grad)) <= 1e-8)
 
 
 def calibration_intercept_slope(y_true, proba, *, sample_weight=None, labels=None):
@@ -105,8 +108,20 @@ def calibration_intercept_slope(y_true, proba, *, sample_weight=None, labels=Non
     ``logit P(y=1) = a + logit(p)`` (offset). Perfect calibration: (0, 1).
 
     Needs p strictly inside (0, 1) and both classes. If the predictions separate
-    the outcome perfectly the fit diverges: a warning, and the last iterate.
+    the outcome (all events on one side of some p, ties allowed) the slope's
+    maximum-likelihood estimate is infinite: ``±inf`` with a warning.
     """
+    a, b, converged = fit_intercept_slope(y_true, proba, sample_weight=sample_weight,
+                                          labels=labels)
+    if not converged:
+        warnings.warn("the logistic recalibration fit did not converge (the predictions "
+                      "separate the outcome): the slope is infinite or unreliable.",
+                      RuntimeWarning, stacklevel=2)
+    return a, b
+
+
+def fit_intercept_slope(y_true, proba, *, sample_weight=None, labels=None):
+    """:func:`calibration_intercept_slope` without the warning: ``(a, b, converged)``."""
     y, p, w = _binary_inputs(y_true, proba, sample_weight, labels, "calibration_intercept_slope")
     keep = w > 0
     y, p, w = y[keep], p[keep], w[keep] / w[keep].sum()
@@ -121,12 +136,12 @@ def calibration_intercept_slope(y_true, proba, *, sample_weight=None, labels=Non
                          "positive weight).")
     x = np.log(p) - np.log1p(-p)
     a_off, _, ok_a = _logistic_fit(y, x, w, slope_free=False)
-    a, b, ok_b = _logistic_fit(y, x, w, slope_free=True)
-    if not (ok_a and ok_b):
-        warnings.warn("the logistic recalibration fit did not converge (the predictions may "
-                      "separate the outcome perfectly); the slope is unreliable.",
-                      RuntimeWarning, stacklevel=2)
-    return float(a_off), float(b)
+    x1, x0 = x[y == 1], x[y == 0]
+    if x0.max() <= x1.min() or x1.max() <= x0.min():
+        # (quasi-)complete separation by x: the slope's MLE is infinite
+        return float(a_off), math.copysign(math.inf, x1.max() - x0.max()), False
+    _, b, ok_b = _logistic_fit(y, x, w, slope_free=True)
+    return float(a_off), float(b), ok_a and ok_b
 
 
 def _event_and_prediction(y_true, proba, sample_weight, labels):

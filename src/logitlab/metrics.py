@@ -25,7 +25,8 @@ import warnings
 
 import numpy as np
 
-from .calibration import calibration_intercept_slope, calibration_table, expected_calibration_error
+from .calibration import (calibration_intercept_slope, calibration_table,
+                          expected_calibration_error, fit_intercept_slope)
 from .losses import _base_factor
 from .metric_inputs import as_labels, binary_score, check_lengths, encode, prepare, weights
 
@@ -278,7 +279,8 @@ def evaluate(y_true, proba, *, threshold=0.5, sample_weight=None, labels=None) -
 
     Binary keys: n, weight_sum, prevalence, threshold, log_loss, log_loss_bits,
     brier, accuracy, balanced_accuracy, precision, recall, f1, roc_auc,
-    calibration_intercept, calibration_slope, ece. K classes: n, weight_sum,
+    calibration_intercept, calibration_slope (None when the recalibration fit
+    diverges: predictions separating the outcome), ece. K classes: n, weight_sum,
     n_classes, log_loss, log_loss_bits, brier, accuracy, balanced_accuracy,
     precision_macro, recall_macro, f1_macro, roc_auc (one-vs-rest, macro) and
     ece (top-label).
@@ -299,10 +301,10 @@ def evaluate(y_true, proba, *, threshold=0.5, sample_weight=None, labels=None) -
         prf = precision_recall_f1(*args, threshold=threshold, **kw)
         out.update({k: prf[k] for k in ("precision", "recall", "f1")})
         out["roc_auc"] = _try(roc_auc, *args, **kw)
-        cal = _try(calibration_intercept_slope, args[0] == prep.classes[1], args[1],
-                   sample_weight=prep.w)
-        out["calibration_intercept"], out["calibration_slope"] = (
-            (None, None) if cal is None else (_finite(cal[0]), _finite(cal[1])))
+        cal = _try(fit_intercept_slope, args[0] == prep.classes[1], args[1], sample_weight=prep.w)
+        ok = cal is not None and cal[2]      # None when the recalibration fit diverges
+        out["calibration_intercept"] = _finite(cal[0]) if ok else None
+        out["calibration_slope"] = _finite(cal[1]) if ok else None
     else:
         out["n_classes"] = prep.n_classes
         prf = precision_recall_f1(*args, threshold=threshold, average="macro", **kw)
