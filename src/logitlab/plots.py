@@ -347,6 +347,81 @@ def convergence_plot(model):
     return fig
 
 
+# ------------------------------------------------------------------ regularization path
+def path_plot(cv_model, max_labels: int = 12):
+    """Regularization path and cross-validation curve of a ``LogisticRegressionCV``.
+
+    ``cv_model`` is a fitted :class:`logitlab.cv.LogisticRegressionCV` or a
+    model from ``logitlab.fit(..., cv=k)`` (its ``cv_``). Left: every
+    coefficient of the refit on all rows (``coefs_path_``) against alpha (log
+    scale; multinomial: one colour per class). Right: the mean held-out score
+    per alpha (``mean_scores_``) with ± one standard error (``se_scores_``);
+    dotted lines at ``alpha_min_`` and ``alpha_1se_``, a solid line at the
+    chosen ``alpha_``. Artists: ``gid="path:<class>:<feature>"``,
+    ``gid="cv_mean"`` (x = alphas_, y = mean), ``gid="cv_se"`` (one segment
+    [(a, mean − se), (a, mean + se)] per alpha), ``gid="alpha_chosen"``.
+    """
+    cv = getattr(cv_model, "cv_", cv_model)
+    if not hasattr(cv, "alphas_") or not hasattr(cv, "scores_"):
+        raise ValueError("path_plot needs a fitted LogisticRegressionCV (or a model from "
+                         "logitlab.fit(..., cv=k)); this model did not choose its penalty by "
+                         "cross-validation.")
+    alphas = np.asarray(cv.alphas_, dtype=float)
+    fig, axes = new_figure(9.6, 3.9, 1, 2)
+    ax_c, ax_s = axes[0]
+    _coefficient_paths(ax_c, cv, alphas, max_labels)
+    mean, se = np.asarray(cv.mean_scores_, dtype=float), np.asarray(cv.se_scores_, dtype=float)
+    ax_s.vlines(alphas, mean - se, mean + se, color="#999999", lw=1, gid="cv_se")
+    ax_s.plot(alphas, mean, "o-", color=NEGATIVE, ms=3, lw=1.5, gid="cv_mean",
+              label="mean over folds ± SE")
+    scoring = cv.scoring if isinstance(cv.scoring, str) else "score"
+    better = "higher" if getattr(cv, "greater_is_better_", False) else "lower"
+    ax_s.set_ylabel(f"held-out {scoring.replace('_', ' ')} ({better} is better)")
+    ax_s.set_title(f"{cv.scores_.shape[0]}-fold cross-validation", fontsize=10)
+    for ax in (ax_c, ax_s):
+        _mark_alphas(ax, cv, labels=ax is ax_s)
+        ax.set_xscale("log")
+        ax.set_xlabel("alpha (penalty strength)")
+        ax.grid(color="#eeeeee")
+        ax.set_axisbelow(True)
+    ax_s.legend(fontsize=8, loc="best")
+    fig.suptitle(f"Regularization path ({getattr(cv, 'penalty', '')}); chosen alpha = "
+                 f"{cv.alpha_:.4g} (rule '{getattr(cv, 'rule', 'min')}')", fontsize=11)
+    return fig
+
+
+def _coefficient_paths(ax, cv, alphas, max_labels: int):
+    """One line per coefficient along the path (labels for the largest ones)."""
+    path = np.asarray(cv.coefs_path_, dtype=float)          # (A, C, d)
+    from .explain import _feature_names
+    names = _feature_names(cv, path.shape[2])
+    classes = list(cv.classes_[1:]) if path.shape[1] == 1 else list(cv.classes_)
+    size = np.abs(path[-1]).ravel()
+    labelled = set(np.argsort(-size, kind="stable")[:max_labels])
+    for c, cls in enumerate(classes):
+        for j, name in enumerate(names):
+            colour = PALETTE[(j if len(classes) == 1 else c) % len(PALETTE)]
+            flat = c * len(names) + j
+            if len(classes) == 1:
+                label = name if flat in labelled else None
+            else:
+                label = f"class {cls}" if j == 0 else None
+            ax.plot(alphas, path[:, c, j], color=colour, lw=1.2, label=label,
+                    gid=f"path:{cls}:{name}")
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.set_ylabel("coefficient" + (f" (log-odds of {classes[0]})" if len(classes) == 1 else ""))
+    ax.set_title("Coefficients on all rows", fontsize=10)
+    ax.legend(fontsize=7, loc="best", ncol=1 + (len(labelled) > 6))
+
+
+def _mark_alphas(ax, cv, labels: bool):
+    ax.axvline(cv.alpha_min_, color="#555555", ls=":", lw=1,
+               label="best mean (min) and one-SE alphas" if labels else None)
+    ax.axvline(cv.alpha_1se_, color="#555555", ls=":", lw=1)
+    ax.axvline(cv.alpha_, color=TOTAL, lw=1.5, gid="alpha_chosen",
+               label=f"chosen alpha = {cv.alpha_:.3g}" if labels else None)
+
+
 # ------------------------------------------------------------------ probabilities
 def proba_plot(model, X, y, sample_weight=None, bins: int = 20, offset=None):
     """Distribution of the predicted probabilities, one histogram per true class.
@@ -354,7 +429,8 @@ def proba_plot(model, X, y, sample_weight=None, bins: int = 20, offset=None):
     Binary: P(``classes_[1]``) for the rows of each true class, with the
     decision threshold. K classes: one panel per class k showing P(k) by true
     class. Each histogram is the class's share of (weighted) rows per bin, so
-    rare classes stay visible. Artists: bar patches with ``gid="hist:<true>"``.
+    rare classes stay visible. Artists: a StepPatch per true class,
+    ``gid="hist:<true>"`` (``get_data()``: shares and bin edges).
     """
     y, P, w = _predictions(model, X, y, sample_weight, offset)
     classes = model.classes_
@@ -373,9 +449,11 @@ def proba_plot(model, X, y, sample_weight=None, bins: int = 20, offset=None):
             total = w[rows].sum()
             if total <= 0:
                 continue
-            ax.hist(P[rows, k], bins=edges, weights=w[rows] / total, histtype="stepfilled",
-                    alpha=0.35, color=PALETTE[j % len(PALETTE)], edgecolor=PALETTE[j % len(PALETTE)],
-                    lw=1.2, label=f"true {c} (n={_count(total)})", gid=f"hist:{c}")
+            share, _ = np.histogram(P[rows, k], bins=edges, weights=w[rows] / total)
+            colour = PALETTE[j % len(PALETTE)]
+            ax.stairs(share, edges, fill=True, alpha=0.35, color=colour, gid=f"hist:{c}",
+                      label=f"true {c} (n={_count(total)})")
+            ax.stairs(share, edges, color=colour, lw=1.2)
         if classes.size == 2:
             ax.axvline(_threshold(model), color="#555555", ls="--", lw=1,
                        label=f"threshold {_threshold(model):g}")
@@ -508,5 +586,5 @@ def _explain_caption(expl, shown: list, binary: bool) -> list:
     return [f"logits: {logits}", f"softmax: P = ({probs})  →  decision: {expl.decision}"]
 
 
-__all__ = ["forest_plot", "roc_plot", "calibration_plot", "convergence_plot", "proba_plot", "explain_plot", "new_figure",
-           "figure_png", "PALETTE"]
+__all__ = ["forest_plot", "roc_plot", "calibration_plot", "convergence_plot", "path_plot",
+           "proba_plot", "explain_plot", "new_figure", "figure_png", "PALETTE"]

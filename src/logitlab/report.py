@@ -372,17 +372,17 @@ def metrics_section(rd: ReportData, threshold: float, in_sample: bool) -> str:
             for key, label in _METRIC_LABELS if key in values]
     where = ("on the data the model was fitted on (in-sample: expect worse on new data)"
              if in_sample else "on the data given")
+    decide = (f"decisions at P &gt; {num(threshold)}" if binary
+              else "decisions by the largest probability")
+    text = f"<p>Computed {where}, from the predicted probabilities; {decide}.</p>"
     model = rd.model
     if in_sample and binary and model.alpha == 0 and model.penalty != "firth" \
             and model.fit_intercept:
-        where += (". In-sample, a maximum-likelihood fit with an intercept has calibration "
-                  "intercept 0 and slope 1 by construction (its score equations); judge "
-                  "calibration on new data")
+        text += ("<p class='note'>In-sample, a maximum-likelihood fit with an intercept has "
+                 "calibration intercept 0 and slope 1 by construction (its score equations): "
+                 "judge calibration on new data.</p>")
     return _section("metrics", "How good are the predictions?",
-                    f"<p>Computed {where}, from the predicted probabilities"
-                    + (f"; decisions at P &gt; {num(threshold)}" if binary else
-                       "; decisions by the largest probability") + ".</p>"
-                    + table_html(["metric", "value"], rows, table_id="metrics"))
+                    text + table_html(["metric", "value"], rows, table_id="metrics"))
 
 
 def _figure_section(sid: str, title: str, intro: str, make, alt: str, caption: str) -> str:
@@ -477,24 +477,29 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     example_row : the row (0-based, of ``data``) explained step by step (default:
         the first complete row).
     cv_model : a fitted ``LogisticRegressionCV`` whose regularization path to show
-        (default: ``model`` itself when it is one).
-    in_sample : whether ``data`` are the fitting data (default: True when the
-        report fitted the model or the row counts agree).
+        (default: ``model.cv_`` of a ``logitlab.fit(..., cv=k)`` model; a
+        ``LogisticRegressionCV`` passed as ``model`` reports its ``best_estimator_``
+        and shows its path).
+    in_sample : whether ``data`` are the fitting data: True says so next to the
+        metrics (in-sample numbers flatter a model). Default: True when the report
+        fitted the model itself, otherwise False ("on the data given").
     """
     if data is None:
         raise ValueError("pass the data to report on (a table, a file path or an array).")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1; got {level}.")
     from .plots import calibration_plot, convergence_plot, forest_plot, proba_plot, roc_plot
+    if hasattr(model, "alphas_") and hasattr(model, "best_estimator_"):   # LogisticRegressionCV
+        cv_model, model = (cv_model if cv_model is not None else model), model.best_estimator_
     fitted_here = formula is not None or not _is_fitted(model)
     rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight, offset=offset,
                  missing=missing)
     model = rd.model
-    cv_model = cv_model if cv_model is not None else (model if hasattr(model, "alphas_") else None)
-    if in_sample is None:
-        design = getattr(model, "design_", None)
-        in_sample = fitted_here or (design is not None and design.n_rows == len(rd.frame))
-    threshold = float(getattr(model, "threshold", None) or 0.5)
+    if cv_model is None:
+        cv_model = getattr(model, "cv_", None)        # logitlab.fit(..., cv=k)
+    in_sample = fitted_here if in_sample is None else bool(in_sample)
+    threshold = getattr(model, "threshold", None)
+    threshold = 0.5 if threshold is None else float(threshold)
     args = (model, rd.X, rd.y)
     kw = {"sample_weight": rd.w, "offset": rd.offset}
     sections = [
