@@ -6,6 +6,8 @@ statsmodels' Wilson intervals, histograms against numpy, the waterfall against
 statsmodels' linear predictor, the convergence trace against ``history_``.
 """
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,6 +209,7 @@ def test_figures_leave_pyplot_alone_and_render_in_notebooks(birthwt):
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
         assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert pickle.loads(pickle.dumps(fig))._repr_png_()[:4] == b"\x89PNG"
 
 
 def test_bad_labels_are_a_clear_error(birthwt):

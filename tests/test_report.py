@@ -23,7 +23,7 @@ from sklearn import metrics as skm
 
 import logitlab as ll
 from logitlab.report import render_report, write_report
-from refcheck import load
+from refcheck import assert_printed, load
 
 OUTPUT = Path(__file__).parent / "output"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -288,6 +288,27 @@ def test_report_cli_writes_a_page_and_errors_are_one_line(tmp_path, browser):
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
     assert "nosuch" in bad.stderr and not (tmp_path / "x.html").exists()
+
+
+def test_demo_writes_a_report_with_the_published_titanic_fit(tmp_path, browser):
+    src = str(Path(ll.__file__).resolve().parents[1])      # this logitlab, from any cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    run = subprocess.run([sys.executable, "-m", "logitlab.cli", "demo", "--report", "t.html"],
+                         capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "report written to t.html" in run.stdout
+    opened = Opened(browser, tmp_path / "t.html")
+    assert opened.console == []
+    assert all(c and w > 0 and ok for c, w, ok, _ in opened.images())
+    rows = _rows(opened, "coefficients")
+    # R: glm(Survived ~ Class + Sex + Age, binomial, weights = Freq) (tests/data/README.md)
+    assert_printed(float(rows["Sex[T.Male]"]["coef"][1]), "-2.420060", "SexMale")
+    assert_printed(float(rows["Age[T.Adult]"]["coef"][1]), "-1.061542", "AgeAdult")
+    facts = opened.js("() => document.querySelector('#model ul.facts').innerText")
+    assert "log-likelihood = -1105.030553" in facts
+    assert float(opened.values("#data-facts")["weight_sum"]) == 2201
+    opened.page.close()
 
 
 def test_python_api_fits_by_formula_and_explains_errors(tmp_path):

@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 #: colours of the classes / series (colour-blind safe, Okabe & Ito)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
@@ -34,30 +36,16 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 POSITIVE, NEGATIVE, TOTAL = "#D55E00", "#0072B2", "#444444"
 
 
-def _require_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as err:      # pragma: no cover - matplotlib is a core dependency
-        raise ImportError("plots need matplotlib: pip install matplotlib") from err
+class ReportFigure(Figure):
+    """A matplotlib Figure that shows itself in notebooks without pyplot (``_repr_png_``)."""
 
-
-def _figure_class():
-    from matplotlib.figure import Figure
-
-    class ReportFigure(Figure):
-        """A Figure that shows itself in notebooks without pyplot."""
-
-        def _repr_png_(self):
-            return figure_png(self)
-
-    return ReportFigure
+    def _repr_png_(self):
+        return figure_png(self)
 
 
 def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
     """A pyplot-free figure (Agg canvas, constrained layout) and its axes array."""
-    _require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    fig = _figure_class()(figsize=(width, height), layout="constrained")
+    fig = ReportFigure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
@@ -68,11 +56,6 @@ def figure_png(fig, dpi: int = 150) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
-
-
-def _find(ax, gid):
-    """Artists of ``ax`` whose gid is ``gid`` (lines, collections, patches)."""
-    return [a for a in ax.get_children() if a.get_gid() == gid]
 
 
 # ------------------------------------------------------------------ inputs
@@ -170,12 +153,16 @@ def _versus_reference(model) -> pd.DataFrame:
                             index=index)
 
 
+def _plain_tick(value, _pos) -> str:
+    return f"{value:g}"
+
+
 def _log_ticks(ax, axis: str = "x"):
     """Log-axis ticks at 1, 2, 5 × 10^k written as plain numbers."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_major_formatter(FuncFormatter(_plain_tick))
     target.set_minor_formatter(NullFormatter())
 
 
@@ -586,5 +573,5 @@ def _explain_caption(expl, shown: list, binary: bool) -> list:
     return [f"logits: {logits}", f"softmax: P = ({probs})  →  decision: {expl.decision}"]
 
 
-__all__ = ["forest_plot", "roc_plot", "calibration_plot", "convergence_plot", "path_plot",
+__all__ = ["ReportFigure", "forest_plot", "roc_plot", "calibration_plot", "convergence_plot", "path_plot",
            "proba_plot", "explain_plot", "new_figure", "figure_png", "PALETTE"]
