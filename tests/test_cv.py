@@ -214,3 +214,10 @@ def test_bad_options():
         LogisticRegressionCV(alphas=[0.1, -1]).fit(X, y)
     with pytest.raises(ValueError, match="refit=False"):
         LogisticRegressionCV(alphas=3, refit=False).fit(X, y).predict(X)
+
+
+def test_passes_sklearn_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(LogisticRegressionCV(alphas=3, cv=3))

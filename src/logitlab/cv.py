@@ -241,6 +241,10 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         labels = classes[codes]
         s = check_sample_weight(sample_weight, Xc.shape[0])
         fit_s = s * base._class_weights(classes, codes)[codes]
+        totals = np.bincount(codes, weights=fit_s, minlength=classes.size)
+        if np.count_nonzero(totals > 0) < 2:
+            raise ValueError(f"only the class {classes[totals > 0].tolist()} has positive sample "
+                             "weight; cross-validating a classifier needs at least 2 classes.")
         self.classes_ = classes
         self.alphas_ = self._grid(Xc, codes, fit_s, classes.size, ratio)
         folds = list(check_cv(self.cv, labels, classifier=True).split(Xc, labels, groups))
