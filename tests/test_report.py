@@ -311,6 +311,28 @@ def test_demo_writes_a_report_with_the_published_titanic_fit(tmp_path, browser):
     opened.page.close()
 
 
+def test_cross_validated_model_report_shows_the_path(browser, tmp_path):
+    from logitlab import LogisticRegressionCV
+    df = load("birthwt.csv")
+    model = ll.fit(BIRTHWT, df, cv=3, penalty="l1", cv_options={"alphas": 6})
+    path = write_report(model, df, out=tmp_path / "cv.html")
+    X = model.design_.transform(df)
+    searcher = LogisticRegressionCV(cv=3, penalty="l1", alphas=6).fit(X, df["low"])
+    path2 = write_report(searcher, X.assign(low=df["low"]), y="low", out=tmp_path / "cv2.html")
+    for p in (path, path2):
+        opened = Opened(browser, p)
+        assert opened.console == []
+        images = opened.images()
+        assert "fig-path" in {fid for *_, fid in images}
+        assert all(c and w > 0 and ok for c, w, ok, _ in images)
+        coefs = {t: float(r["coef"][1]) for t, r in _rows(opened, "coefficients").items()}
+        # the page shows the refit at the chosen alpha (the L1 fit itself: tests/test_cv.py)
+        assert coefs == {"(Intercept)": model.intercept_[0],
+                         **dict(zip(X.columns, model.coef_[0]))}
+        opened.page.close()
+    assert searcher.alpha_ == pytest.approx(model.alpha)
+
+
 def test_python_api_fits_by_formula_and_explains_errors(tmp_path):
     df = load("birthwt.csv")
     page = render_report(None, df, formula=BIRTHWT)

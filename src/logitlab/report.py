@@ -408,17 +408,24 @@ def calibration_table_html(rd: ReportData, n_bins: int = 10) -> str:
                       "(quantiles of the predictions; Wilson intervals)")
 
 
-def explain_section(rd: ReportData, example_row: int) -> str:
-    """One row worked through: contributions → logit → odds → probability."""
-    from .explain import explain_row
-    from .plots import explain_plot
+def check_example_row(rd: ReportData, example_row) -> int:
+    """The row to explain: ``example_row`` checked, or the first complete row."""
+    if example_row is None:
+        return int(np.flatnonzero(rd.used)[0])
     n_rows = len(rd.frame)
-    if not 0 <= example_row < n_rows:
-        raise ValueError(f"example_row {example_row} is out of range: the data have {n_rows} "
+    if not isinstance(example_row, (int, np.integer)) or not 0 <= example_row < n_rows:
+        raise ValueError(f"example_row {example_row!r} is out of range: the data have {n_rows} "
                          f"rows (0 to {n_rows - 1}).")
     if not rd.used[example_row]:
         raise ValueError(f"example_row {example_row} has missing values in the columns the "
                          "model uses; pick a complete row.")
+    return int(example_row)
+
+
+def explain_section(rd: ReportData, example_row: int) -> str:
+    """One row worked through: contributions → logit → odds → probability."""
+    from .explain import explain_row
+    from .plots import explain_plot
     pos = int(np.cumsum(rd.used)[example_row] - 1)       # position among the used rows
     X = rd.X.iloc[[pos]] if hasattr(rd.X, "iloc") else rd.X[[pos]]
     off = None if rd.offset is None else rd.offset[[pos]]
@@ -498,6 +505,7 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     if cv_model is None:
         cv_model = getattr(model, "cv_", None)        # logitlab.fit(..., cv=k)
     in_sample = fitted_here if in_sample is None else bool(in_sample)
+    example_row = check_example_row(rd, example_row)
     threshold = getattr(model, "threshold", None)
     threshold = 0.5 if threshold is None else float(threshold)
     args = (model, rd.X, rd.y)
@@ -538,8 +546,6 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     ]
     if cv_model is not None:
         sections.append(("path", "Regularization path", _path_section(cv_model)))
-    if example_row is None:
-        example_row = int(np.flatnonzero(rd.used)[0])
     sections.append(("example", "One prediction", explain_section(rd, example_row)))
     title = title or ("Logistic regression: " + rd.formula if rd.formula
                       else "Logistic regression report")
@@ -551,7 +557,8 @@ def _path_section(cv_model) -> str:
     return _figure_section(
         "path", "Regularization path", "Coefficients as the penalty alpha grows (left) and "
         "the cross-validated score with ± one standard error across folds (right); the "
-        "dashed line is the chosen alpha.", lambda: path_plot(cv_model),
+        "solid line marks the chosen alpha, the dotted ones the alpha with the best mean "
+        "score and the largest alpha within one standard error of it.", lambda: path_plot(cv_model),
         "regularization path", "Regularization path and cross-validation curve.")
 
 
