@@ -535,7 +535,7 @@ def test_wald_test_bad_input():
 DOC_KEYS = ["n_obs", "log_likelihood", "null_log_likelihood", "deviance", "null_deviance",
             "aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value", "converged",
             "n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
-            "classes", "reference_class", "level", "ci_method", "terms", "notes"]
+            "classes", "reference_class", "threshold", "level", "ci_method", "terms", "notes"]
 DOC_TERM_KEYS = ["name", "coef", "std_err", "z", "p_value", "ci_low", "ci_high",
                  "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"]
 

@@ -23,3 +23,7 @@ from .io import read_table  # noqa: E402
 from .persist import load, save  # noqa: E402
 
 __all__ += ["fit", "save", "load", "read_table"]
+
+from .cv import LogisticRegressionCV  # noqa: E402
+
+__all__ += ["LogisticRegressionCV"]

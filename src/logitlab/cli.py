@@ -185,8 +185,28 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
+    model, summary, caught = fit_model(**locals())
+    _emit_warnings(caught)
+    if out is not None:
+        from .persist import save
+        save(model, out)
+    if as_json:
+        doc = summary.to_dict()
+        doc.update(formula=model.design_.formula, n_dropped=int(model.design_.n_dropped),
+                   model_file=None if out is None else str(out))
+        _print_json(doc)
+        return
+    console.print(summary)
+    if out is not None:
+        console.print(f"model saved to {out}")
+
+
+def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
+              class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
+              ci, out=None, as_json=False):
+    """The fit command's work without output: options → (model, summary, caught warnings).
+    Shared with ``logitlab report`` (:mod:`logitlab.cli_report`)."""
     from .formula import fit as fit_formula
-    from .persist import save
 
     if (formula is None) == (target is None):
         raise ValueError("give exactly one of --formula 'y ~ x1 + x2' or --target y.")
@@ -204,18 +224,7 @@ def fit(
         model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
                             offset=offset, groups=groups, **params)
         summary = model.summary(level=level, ci=ci.value)
-    _emit_warnings(caught)
-    if out is not None:
-        save(model, out)
-    if as_json:
-        doc = summary.to_dict()
-        doc.update(formula=model.design_.formula, n_dropped=int(model.design_.n_dropped),
-                   model_file=None if out is None else str(out))
-        _print_json(doc)
-        return
-    console.print(summary)
-    if out is not None:
-        console.print(f"model saved to {out}")
+    return model, summary, caught
 
 
 def _quote(name: str) -> str:
@@ -298,7 +307,11 @@ def explain(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    report: Path = typer.Option(Path("demo-report.html"), "--report",
+                                help="Where to write the demo's HTML report."),
+    no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report."),
+) -> None:
     """Fit the bundled Titanic data (Survived ~ Class + Sex + Age, frequency weights)."""
     from .datasets import load_titanic, titanic_design
     from .estimator import LogisticRegression
@@ -322,6 +335,14 @@ def demo() -> None:
                              & (df["Age"] == "Adult"))[0])
     expl = explain_row(model, X, row)
     console.print(explanation_table(expl, "One prediction explained: an adult woman in 3rd class"))
+    if not no_report:
+        from .cli_report import demo_report
+        console.print(f"report written to {demo_report(report)}: open it in a web browser")
+
+
+# ----------------------------------------------------------------- report (logitlab.cli_report)
+from .cli_report import register_report  # noqa: E402
+register_report(app, fit, fit_model)
 
 
 def main() -> None:

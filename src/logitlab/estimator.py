@@ -41,6 +41,17 @@ INFERENCE_MAX_SIZE = 2000
 _COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 
+def _check_threshold(value, n_classes=2) -> float:
+    """A decision threshold: a number in [0, 1]; only 0.5 for multinomial models."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= value <= 1):
+        raise ValueError(f"threshold must be a number in [0, 1]; got {value!r}")
+    if n_classes > 2 and value != 0.5:
+        raise ValueError(f"threshold applies to binary models; this one has {n_classes} "
+                         "classes and predicts the most probable one (leave threshold=0.5).")
+    return float(value)
+
+
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression by (penalized) maximum likelihood.
 
@@ -86,6 +97,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Covariance of the estimates for inference (unpenalized fits): the
         inverse Fisher information, or a sandwich (cluster needs ``groups``
         in ``fit``).
+    threshold : float in [0, 1], default 0.5
+        Decision threshold of a binary model: ``predict`` gives ``classes_[1]``
+        when ``P(classes_[1]) > threshold`` (at 0.5: logit > 0). Set it with
+        :meth:`set_threshold` or choose it on validation data with
+        :meth:`tune_threshold`. Multinomial models predict the most probable class.
 
     Attributes
     ----------
@@ -104,7 +120,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
                  solver="auto", tol=None, max_iter=None, class_weight=None,
                  reference_class=None, warm_start=False, dtype=None,
-                 solver_options=None, callback=None, cov_type="nonrobust"):
+                 solver_options=None, callback=None, cov_type="nonrobust", threshold=0.5):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -119,6 +135,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.solver_options = solver_options
         self.callback = callback
         self.cov_type = cov_type
+        self.threshold = threshold
 
     # ------------------------------------------------------------------ options
     def _penalty_kind(self):
@@ -264,6 +281,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
         group_codes = check_groups(groups, X.shape[0], self.cov_type)
         classes, codes = check_target(y, X.shape[0])
+        _check_threshold(self.threshold, classes.size)
         if kind == "firth" and classes.size > 2:
             raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                              f"{classes.size} classes.")
@@ -546,10 +564,47 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return log_softmax(z, axis=1)
 
     def predict(self, X, offset=None):
-        """Most probable class (binary: ``classes_[1]`` when the logit is > 0)."""
+        """Most probable class (binary: ``classes_[1]`` when ``P > threshold``,
+        i.e. the logit is > logit(threshold); 0 at the default 0.5)."""
         z = self.decision_function(X, offset)
-        idx = (z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
+        cut = logit(_check_threshold(self.threshold, self.classes_.size)) if z.ndim == 1 else 0.0
+        idx = (z > cut).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
         return self.classes_[idx]
+
+    # ------------------------------------------------- evaluation, threshold
+    def set_threshold(self, value):
+        """Set the decision threshold of a binary model (a number in [0, 1]); returns self."""
+        _check_threshold(value, getattr(self, "classes_", np.empty(2)).size)
+        self.threshold = float(value)
+        return self
+
+    def tune_threshold(self, X, y, metric="f1", sample_weight=None, offset=None):
+        """Choose and store the threshold maximizing ``metric`` ("f1",
+        "balanced_accuracy", "youden", "accuracy", "mcc") on validation data
+        ``X, y`` (see :mod:`logitlab.threshold`); the value reached is in
+        ``threshold_score_``. Returns self."""
+        from .metric_inputs import encode, weights, as_labels
+        from .threshold import best_threshold
+        check_is_fitted(self)
+        if self.classes_.size != 2:
+            raise ValueError("tune_threshold is for binary models; this model has "
+                             f"{self.classes_.size} classes and predicts the most probable one.")
+        p = self.predict_proba(X, offset)[:, 1]
+        y = as_labels(y, "y")
+        if y.shape[0] != p.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} entries but X has {p.shape[0]} rows; they must match.")
+        y01 = (encode(y, self.classes_, "y") == 1).astype(np.float64)
+        self.threshold, self.threshold_score_ = best_threshold(
+            y01, p, weights(sample_weight, p.shape[0]), metric)
+        return self
+
+    def evaluate(self, X, y, sample_weight=None, offset=None) -> dict:
+        """All scalar metrics of the predictions on ``X`` against ``y`` (at the
+        model's threshold), as :func:`logitlab.metrics.evaluate` (JSON-safe dict)."""
+        from .metrics import evaluate
+        P = self.predict_proba(X, offset)
+        return evaluate(y, P[:, 1] if P.shape[1] == 2 else P, threshold=self.threshold,
+                        sample_weight=sample_weight, labels=self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

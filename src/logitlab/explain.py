@@ -3,7 +3,7 @@
 For row ``x`` of a binary model the logit is the sum of the terms
 ``β_j x_j`` plus the intercept (plus an offset); the odds are ``e^logit``
 and the probability ``sigmoid(logit)``; the decision is ``classes_[1]`` when
-the probability exceeds the threshold (0.5). For K classes every class has
+the probability exceeds the model's threshold (default 0.5). For K classes every class has
 such a sum, the softmax turns the K logits into probabilities and the argmax
 decides.
 
@@ -75,13 +75,15 @@ def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
     if binary:
         p1 = float(sigmoid(logits[0]))
         probs = np.array([float(sigmoid(-logits[0])), p1])
-        decision = model.classes_[int(p1 > 0.5)]
+        threshold = float(getattr(model, "threshold", 0.5))
+        decision = model.classes_[int(p1 > threshold)]
     else:
         probs = softmax(logits)
         decision = model.classes_[int(np.argmax(logits))]
     with np.errstate(over="ignore"):
         odds = np.exp(logits)
-    return Explanation(table, model.classes_, logit_classes, logits, odds, probs, decision)
+    return Explanation(table, model.classes_, logit_classes, logits, odds, probs, decision,
+                       float(getattr(model, "threshold", 0.5)))
 
 
 def explain_frame(model, X, offset=None) -> pd.DataFrame:
@@ -119,7 +121,8 @@ def explain_frame(model, X, offset=None) -> pd.DataFrame:
     if binary:
         parts["odds"] = _exp(logits[:, 0])
         parts["probability"] = sigmoid(logits[:, 0])
-        parts["predicted"] = model.classes_[(parts["probability"] > 0.5).astype(int)]
+        threshold = float(getattr(model, "threshold", 0.5))
+        parts["predicted"] = model.classes_[(parts["probability"] > threshold).astype(int)]
     else:
         probs = softmax(logits, axis=1)
         for k, c in enumerate(model.classes_):

@@ -649,7 +649,7 @@ def _as_rows(value, what, n, df):
 
 
 def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
-        groups=None, unseen: str = "raise", **estimator_params):
+        groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
     """Fit a logistic regression from a formula.
 
     formula : ``"response ~ terms"`` (see :mod:`logitlab.formula`).
@@ -664,6 +664,10 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         labels for ``cov_type="cluster"``). Columns named here are not part of ``.``.
     unseen : "raise" or "reference", stored as ``model.design_.unseen`` — what
         predicting does with unseen categorical levels.
+    cv, cv_options : with ``cv`` (folds or a splitter), the penalty strength is
+        chosen by :class:`logitlab.cv.LogisticRegressionCV` (``cv_options``: its
+        other parameters, e.g. ``{"alphas": 30, "rule": "1se"}``); the returned
+        model is the refit at the chosen alpha, with the search in ``model.cv_``.
     **estimator_params : passed to :class:`logitlab.LogisticRegression`. The
         formula decides ``fit_intercept``; a categorical response's first level
         is the default ``reference_class`` (as in R).
@@ -735,6 +739,12 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         if first:
             estimator_params["reference_class"] = _py(first[0])
         y = pd.Series(np.asarray(y.astype(object)), index=y.index)
+    if cv is not None:
+        if o is not None or g is not None:
+            raise ValueError("cv cannot be combined with offset or groups.")
+        from .cv import fit_design_cv
+        return fit_design_cv(design, X, y.reset_index(drop=True), w, estimator_params, cv,
+                             dict(cv_options or {}))
     model = LogisticRegression(**estimator_params)
     extra = {} if g is None else {"groups": g}
     return model._fit_design(design, X, y.reset_index(drop=True),

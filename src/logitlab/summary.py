@@ -8,10 +8,11 @@ schema as the CLI's ``--json``):
 ``{"n_obs", "log_likelihood", "null_log_likelihood", "deviance", "null_deviance",
 "aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value", "converged",
 "n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
-"classes", "reference_class", "level", "ci_method", "terms": [{"name", "class"
+"classes", "reference_class", "threshold", "level", "ci_method", "terms": [{"name", "class"
 (multinomial), "coef", "std_err", "z", "p_value", "ci_low", "ci_high",
 "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}], "notes"}``
 
+``threshold`` is a binary model's decision threshold (null for multinomial).
 Numbers that do not exist (a p-value of a penalized fit, the estimate of an
 aliased term) are ``null`` in JSON, with a note saying why.
 """
@@ -82,6 +83,7 @@ class Summary:
             "l1_ratio": model.l1_ratio, "classes": [_plain(c) for c in model.classes_],
             "reference_class": _plain(model.reference_class_),
             "model": "multinomial" if multinomial else "binary",
+            "threshold": None if multinomial else float(getattr(model, "threshold", 0.5)),
         }
 
     @staticmethod
@@ -173,6 +175,8 @@ class Summary:
                          f"p = {h['lr_p_value']:.4g}")
         else:
             lines.append(f"penalty = {h['penalty']}, alpha = {h['alpha']:g}")
+        if h.get("threshold") is not None and h["threshold"] != 0.5:
+            lines.append(f"decision threshold: P({h['classes'][1]}) > {h['threshold']:.6g}")
         return lines
 
     def _cell(self, value, column) -> str:
