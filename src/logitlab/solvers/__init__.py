@@ -103,7 +103,7 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
     sparsity and penalty.
 
     * an L1 part → ``cd`` (exact zeros), or ``gd`` beyond ``cd.MAX_SIZE``;
-    * dense X with at most ``NEWTON_MAX_SIZE`` coefficients and a cheap Hessian
+    * at most ``NEWTON_MAX_SIZE`` coefficients and a cheap Hessian
       (``n_rows · size² ≤ NEWTON_MAX_FLOPS``) → ``newton``: quadratic
       convergence to machine precision in a few passes;
     * otherwise → ``newton-cg``, truncated Newton preconditioned by a sampled
@@ -114,7 +114,7 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
         return "firth"
     if penalty_kind in ("l1", "elasticnet"):
         return "cd" if size <= cd.MAX_SIZE else "gd"
-    if not sparse and size <= NEWTON_MAX_SIZE and n_rows * size ** 2 <= NEWTON_MAX_FLOPS:
+    if size <= NEWTON_MAX_SIZE and n_rows * size ** 2 <= NEWTON_MAX_FLOPS:
         return "newton"
     return "newton-cg"
 
