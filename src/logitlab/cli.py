@@ -183,6 +183,9 @@ def fit(
     ci: CI = typer.Option(CI.wald, help="Interval method: wald or profile (likelihood)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
+                                       "address (tcp://host:8786) or 'local' (a LocalCluster); "
+                                       "DATA may then be a Parquet directory or glob."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
     from .formula import fit as fit_formula
@@ -199,6 +202,11 @@ def fit(
                   callback=_progress(sys.stderr.isatty() and not as_json))
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
+    if dask is not None:
+        from .distributed import connect
+        connect(dask)           # becomes the current client for the fit
+        params["engine"] = "dask"
+        data = str(data)        # a glob or directory is read by Dask
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,

@@ -143,10 +143,11 @@ def _cluster_memory(client) -> float:
 
 
 # --------------------------------------------------------------------- fit
-def fit(estimator, X, y, sample_weight=None, offset=None, groups=None, source=None):
+def fit(estimator, X, y, sample_weight=None, offset=None, groups=None, source=None,
+        scanned=None):
     """Fit ``estimator`` (a :class:`logitlab.LogisticRegression`) on Dask; see
     the module docstring. ``source`` (a :class:`logitlab.dask_input.Source`)
-    replaces X, y, ... (used by formula fits)."""
+    and its ``scanned`` summary replace X, y, ... (formula fits)."""
     _require_dask()
     kind, alpha, l1_ratio = estimator._penalty_kind()
     estimator._check_options(kind)
@@ -157,7 +158,7 @@ def fit(estimator, X, y, sample_weight=None, offset=None, groups=None, source=No
                                                dtype=estimator.dtype,
                                                n_partitions=opts.get("n_partitions")
                                                or 2 * max(1, len(client.nthreads())))
-    scanned = _scan(client, source, estimator.cov_type)
+    scanned = _scan(client, source, estimator.cov_type) if scanned is None else scanned
     _set_features(estimator, source)
     classes, K = scanned.classes, scanned.classes.size
     if kind == "firth" and K > 2:
