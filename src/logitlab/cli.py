@@ -202,16 +202,21 @@ def fit(
                   callback=_progress(sys.stderr.isatty() and not as_json))
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
+    client = None
     if dask is not None:
         from .distributed import connect
-        connect(dask)           # becomes the current client for the fit
+        client = connect(dask)  # becomes the current client for the fit
         params["engine"] = "dask"
         data = str(data)        # a glob or directory is read by Dask
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
-                            offset=offset, groups=groups, **params)
-        summary = model.summary(level=level, ci=ci.value)
+        try:
+            model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
+                                offset=offset, groups=groups, **params)
+            summary = model.summary(level=level, ci=ci.value)
+        finally:
+            if client is not None and dask != "local":
+                client.close()  # our connection only; the cluster keeps running
     _emit_warnings(caught)
     if out is not None:
         save(model, out)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .backends.dask import Block
+from .backends.dask import Block, aligned
 from .validation import _listing, check_dataframe_columns, check_target
 
 ROW_KEYS = ("y", "s", "offset", "groups")
@@ -416,7 +416,7 @@ class PrepareSpec:
 
 def prepare(raw: dict, spec: PrepareSpec, start: int = 0) -> Block:
     """One partition as a :class:`Block` (runs on a worker)."""
-    X = np.ascontiguousarray(raw["X"], dtype=spec.dtype)
+    X = aligned(np.ascontiguousarray(raw["X"], dtype=spec.dtype))
     if spec.check_X and X.size and not np.isfinite(X).all():
         rows, cols = np.nonzero(~np.isfinite(X))
         j = int(cols[0])

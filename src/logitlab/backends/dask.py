@@ -62,8 +62,27 @@ class Block(NamedTuple):
 
 
 # ------------------------------------------------------------ worker tasks
+#: byte alignment of the rows handed to the kernels (a cache line): BLAS takes
+#: different SIMD paths for differently aligned data, and sums would then differ
+#: in the last bit between a partition and its copy on another worker
+ALIGNMENT = 64
+
+
+def aligned(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous array starting on an :data:`ALIGNMENT`-byte boundary
+    (copied only when it is not)."""
+    if a.flags.c_contiguous and a.ctypes.data % ALIGNMENT == 0:
+        return a
+    buf = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)
+    start = -buf.ctypes.data % ALIGNMENT
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 def _block_stats(block: Block, W, layout: Layout, grad, hess, curvature):
     """Per-partition sums; keeps the curvature in the result when asked for."""
+    block = block._replace(X=aligned(block.X))
     loss, g, h, curv = chunk_stats(block.X, block.y, block.s, block.offset, W, layout,
                                    grad=grad, hess=hess, curvature=curvature)
     return (Stats(loss, g, h), curv) if curvature else Stats(loss, g, h)
@@ -75,12 +94,12 @@ def _add_stats_parts(results) -> Stats:
 
 
 def _block_hessp(block: Block, with_curvature, V, layout: Layout):
-    return chunk_hessp(block.X, with_curvature[1], V, layout)
+    return chunk_hessp(aligned(block.X), with_curvature[1], V, layout)
 
 
 def _block_apply(block: Block, fn, args, want_groups: bool):
     kwargs = {"groups": block.groups} if want_groups else {}
-    return fn(block.X, block.y, block.s, block.offset, *args, **kwargs)
+    return fn(aligned(block.X), block.y, block.s, block.offset, *args, **kwargs)
 
 
 def add_up(parts):
