@@ -277,3 +277,22 @@ def test_cli_with_scheduler_address(client, tmp_path):
     loaded = logitlab.load(out)
     np.testing.assert_allclose(loaded.predict_proba(df[["a", "b", "c", "d"]]),
                                mem.predict_proba(df[["a", "b", "c", "d"]]), rtol=1e-10)
+
+
+def test_firth_profile_intervals_and_multinomial_offset_columns(client):
+    X, y, _ = _data(11, n=300, d=2)
+    Xd, yd = da.from_array(X, chunks=(100, 2)), da.from_array(y, chunks=(100,))
+    firth_dask = LogisticRegression(penalty="firth").fit(Xd, yd)
+    firth_mem = LogisticRegression(penalty="firth").fit(X, y)
+    _same_fit(firth_dask, firth_mem)
+    ml_dask, ml_mem = LogisticRegression().fit(Xd, yd), LogisticRegression().fit(X, y)
+    assert _rel(ml_dask.conf_int(method="profile")[["ci_low", "ci_high"]],
+                ml_mem.conf_int(method="profile")[["ci_low", "ci_high"]]) < 1e-7
+    X, y, _ = _data(12, n=300, d=2, K=3)
+    off = np.random.default_rng(12).normal(scale=0.2, size=(300, 3))
+    df = pd.DataFrame(X, columns=["a", "b"]).assign(y=y, o0=off[:, 0], o1=off[:, 1],
+                                                   o2=off[:, 2])
+    m_dask = LogisticRegression().fit(dd.from_pandas(df, npartitions=3), "y",
+                                      offset=["o0", "o1", "o2"])
+    assert list(m_dask.feature_names_in_) == ["a", "b"]
+    _same_fit(m_dask, LogisticRegression().fit(X, y, offset=off))
