@@ -1,7 +1,8 @@
 """logitlab on Dask against dask-ml, and an out-of-core fit (issue 6). One command:
 
-    python benchmarks/dask_bench.py                      # defaults below (~5 min on 2 busy cores)
-    python benchmarks/dask_bench.py --rows 200000 --ooc-rows 3000000 --memory-limit 300MB
+    python benchmarks/dask_bench.py                      # defaults (~10 min on 2 busy cores)
+    python benchmarks/dask_bench.py --part 1 --rows 500000 --repeat 3
+    python benchmarks/dask_bench.py --part 2 --ooc-workers 2 --ooc-rows 13000000
 
 Part 1 — the same LocalCluster (2 worker processes x 1 thread, loopback), the same
 persisted Dask array (``--rows`` x ``--features``, binary labels from a true logistic
@@ -19,7 +20,9 @@ difference to the in-memory logitlab fit of the same objective.
 Part 2 — out of core: a Parquet dataset of ``--ooc-rows`` rows (in float64 at least
 ``2 x`` the cluster's memory limit) on disk, fitted by logitlab with the partitions
 streamed from disk each pass (``engine_options={"persist": False}``) on a LocalCluster
-whose workers have ``--memory-limit`` each. Reports time, passes, the peak resident
+of ``--ooc-workers`` workers with ``--memory-limit`` each (a worker process with
+logitlab, pandas and pyarrow imported takes ~270 MiB before any data, so limits
+below ~450 MiB leave no room for a partition). Reports time, passes, the peak resident
 memory of each worker process (sampled every 20 ms inside the workers) and the
 difference to the in-memory fit of the same rows.
 """
@@ -53,9 +56,9 @@ def make_data(n, d, seed):
     return X, y
 
 
-def start_cluster(memory_limit=None):
+def start_cluster(memory_limit=None, n_workers=2):
     from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            host="127.0.0.1", dashboard_address=None,
                            memory_limit=memory_limit or "auto")
     return cluster, Client(cluster)
@@ -98,6 +101,11 @@ def part1(args, results):
         alpha = 1.0 / (args.C * n)
         mem = {"mle": LogisticRegression().fit(X, y),
                "l2": LogisticRegression(alpha=alpha).fit(X, y)}
+        with warnings.catch_warnings():   # warm-up: imports and first tasks on the workers
+            warnings.simplefilter("ignore")
+            small_X, small_y = Xd[:1000].persist(), yd[:1000].persist()
+            LogisticRegression().fit(small_X, small_y)
+            DaskMLLR(solver="newton", max_iter=2).fit(small_X, small_y)
         rows = []
         for name, kw in [("mle", {}), ("l2", {"alpha": alpha})]:
             model, t, tasks = best_of(args.repeat, client,
@@ -161,7 +169,7 @@ def part2(args, results):
         mem = LogisticRegression().fit(X, y)
         t_mem = time.perf_counter() - t0
         del X
-        cluster, client = start_cluster(limit)
+        cluster, client = start_cluster(limit, args.ooc_workers)
         try:
             baseline = client.run(_start_rss_sampler)
             t0 = time.perf_counter()
@@ -174,8 +182,9 @@ def part2(args, results):
             cluster.close()
     results["part2"] = {
         "rows": n, "features": d, "data_bytes_float64": data_bytes,
-        "worker_memory_limit": limit, "cluster_memory_limit": 2 * limit,
-        "data_over_cluster_limit": data_bytes / (2 * limit),
+        "workers": args.ooc_workers, "worker_memory_limit": limit,
+        "cluster_memory_limit": args.ooc_workers * limit,
+        "data_over_cluster_limit": data_bytes / (args.ooc_workers * limit),
         "partitions": int(model.n_partitions_), "time_s": elapsed,
         "in_memory_time_s": t_mem, "iterations": int(model.n_iter_),
         "solver_passes": int(model.n_passes_),
@@ -201,8 +210,8 @@ def report(results):
         p = results["part2"]
         mb = 1 << 20
         print(f"\nPart 2 (out of core): {p['rows']:,} rows x {p['features']} features = "
-              f"{p['data_bytes_float64'] / mb:,.0f} MiB in float64, Parquet on disk; workers "
-              f"limited to {p['worker_memory_limit'] / mb:,.0f} MiB each "
+              f"{p['data_bytes_float64'] / mb:,.0f} MiB in float64, Parquet on disk; "
+              f"{p['workers']} worker(s) limited to {p['worker_memory_limit'] / mb:,.0f} MiB each "
               f"(data = {p['data_over_cluster_limit']:.1f} x the cluster's limit), "
               f"{p['partitions']} partitions streamed each pass")
         print(f"  time {p['time_s']:.1f} s ({p['iterations']} Newton iterations, "
@@ -216,15 +225,16 @@ def report(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=500_000)
+    ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--features", type=int, default=20)
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--C", type=float, default=1.0)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--dask-ml-max-iter", type=int, default=100)
-    ap.add_argument("--ooc-rows", type=int, default=6_000_000)
-    ap.add_argument("--ooc-partition-rows", type=int, default=250_000)
-    ap.add_argument("--memory-limit", default="400MB", help="per worker, part 2")
+    ap.add_argument("--ooc-rows", type=int, default=6_500_000)
+    ap.add_argument("--ooc-partition-rows", type=int, default=50_000)
+    ap.add_argument("--memory-limit", default="512MiB", help="per worker, part 2")
+    ap.add_argument("--ooc-workers", type=int, default=1, help="workers in part 2")
     ap.add_argument("--tmpdir", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--part", choices=["1", "2", "all"], default="all")

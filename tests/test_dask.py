@@ -77,7 +77,8 @@ def _same_fit(m_dask, m_mem, inference=True):
                     m_mem.inference_state_["loglik_null"]) < RTOL
 
 
-@pytest.mark.parametrize("case", ["plain", "weighted", "balanced_offset", "l2", "l1"])
+@pytest.mark.parametrize("case", ["plain", "weighted", "balanced_offset", "l2", "l1",
+                                  "newton_cg"])
 def test_binary_matches_memory(client, case):
     X, y, w = _data(1)
     kw, fit_kw = {}, {}
@@ -90,12 +91,15 @@ def test_binary_matches_memory(client, case):
         kw = {"alpha": 0.02}
     if case == "l1":
         kw = {"penalty": "l1", "alpha": 0.01}
+    if case == "newton_cg":      # Hessian-vector products from curvature kept on the workers
+        kw = {"solver": "newton-cg"}
     Xd, yd = _dask(X, y)
     dfit = {k: _dask(v)[0] for k, v in fit_kw.items()}
     m_dask = LogisticRegression(**kw).fit(Xd, yd, **dfit)
     m_mem = LogisticRegression(**kw).fit(X, y, **fit_kw)
     assert m_dask.engine_ == "dask" and m_dask.n_partitions_ == 4   # empty ones dropped
-    _same_fit(m_dask, m_mem, inference=case in ("plain", "weighted", "balanced_offset"))
+    _same_fit(m_dask, m_mem, inference=case in ("plain", "weighted", "balanced_offset",
+                                                "newton_cg"))
     if case == "weighted":       # and an independent reference: statsmodels GLM
         sm = pytest.importorskip("statsmodels.api")
         ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(),
@@ -295,4 +299,4 @@ def test_firth_profile_intervals_and_multinomial_offset_columns(client):
     m_dask = LogisticRegression().fit(dd.from_pandas(df, npartitions=3), "y",
                                       offset=["o0", "o1", "o2"])
     assert list(m_dask.feature_names_in_) == ["a", "b"]
-    _same_fit(m_dask, LogisticRegression().fit(X, y, offset=off))
+    _same_fit(m_dask, LogisticRegression().fit(df[["a", "b"]], y, offset=off))

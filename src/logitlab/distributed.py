@@ -196,9 +196,7 @@ def _scan(client, source, cov_type):
 
 def _set_features(estimator, source):
     estimator.n_features_in_ = source.n_features
-    if source.feature_names is not None and source.assembler.formula is None:
-        estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
-    elif source.assembler.formula is not None:
+    if source.feature_names is not None:     # DataFrame columns or a formula's design
         estimator.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
     else:
         estimator.__dict__.pop("feature_names_in_", None)
