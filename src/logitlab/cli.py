@@ -183,6 +183,9 @@ def fit(
     ci: CI = typer.Option(CI.wald, help="Interval method: wald or profile (likelihood)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
+                                       "address (tcp://host:8786) or 'local' (a LocalCluster); "
+                                       "DATA may then be a Parquet directory or glob."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
     model, summary, caught = fit_model(**locals())
@@ -203,7 +206,7 @@ def fit(
 
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
-              ci, out=None, as_json=False):
+              ci, out=None, as_json=False, dask=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli_report`)."""
     from .formula import fit as fit_formula
@@ -219,11 +222,21 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
                   callback=_progress(sys.stderr.isatty() and not as_json))
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
+    client = None
+    if dask is not None:
+        from .distributed import connect
+        client = connect(dask)  # becomes the current client for the fit
+        params["engine"] = "dask"
+        data = str(data)        # a glob or directory is read by Dask
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
-                            offset=offset, groups=groups, **params)
-        summary = model.summary(level=level, ci=ci.value)
+        try:
+            model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
+                                offset=offset, groups=groups, **params)
+            summary = model.summary(level=level, ci=ci.value)
+        finally:
+            if client is not None and dask != "local":
+                client.close()  # our connection only; the cluster keeps running
     return model, summary, caught
 
 

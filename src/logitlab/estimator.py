@@ -102,6 +102,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         when ``P(classes_[1]) > threshold`` (at 0.5: logit > 0). Set it with
         :meth:`set_threshold` or choose it on validation data with
         :meth:`tune_threshold`. Multinomial models predict the most probable class.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        Where the rows are processed. ``auto``: on Dask for Dask collections
+        and file paths, in memory otherwise; ``dask`` (a LocalCluster is started
+        if there is no client); ``memory`` computes Dask inputs into memory.
+        See :mod:`logitlab.distributed`.
+    engine_options : dict or None
+        Dask engine options: ``persist`` ("auto", True, False), ``checkpoint``
+        (path of a per-iteration coefficient checkpoint to resume from),
+        ``address`` (scheduler address), ``n_partitions``.
 
     Attributes
     ----------
@@ -120,7 +129,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
                  solver="auto", tol=None, max_iter=None, class_weight=None,
                  reference_class=None, warm_start=False, dtype=None,
-                 solver_options=None, callback=None, cov_type="nonrobust", threshold=0.5):
+                 solver_options=None, callback=None, cov_type="nonrobust", threshold=0.5,
+                 engine="auto", engine_options=None):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -136,6 +146,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.callback = callback
         self.cov_type = cov_type
         self.threshold = threshold
+        self.engine = engine
+        self.engine_options = engine_options
 
     # ------------------------------------------------------------------ options
     def _penalty_kind(self):
@@ -257,6 +269,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (n,) cluster labels for ``cov_type="cluster"``.
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
+        from . import distributed
+        if distributed.wants_dask(self, X):
+            return distributed.fit(self, X, y, sample_weight, offset, groups)
+        X, y, sample_weight, offset, groups = map(distributed.to_memory,
+                                                  (X, y, sample_weight, offset, groups))
         return self._fit(X, y, sample_weight, offset, min_features=1, groups=groups)
 
     def _fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):

@@ -677,6 +677,11 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     """
     from .estimator import LogisticRegression
 
+    from . import dask_formula
+    if dask_formula.wants_dask(data, estimator_params):   # Dask DataFrame or engine="dask"
+        return dask_formula.fit(formula, data, missing=missing, sample_weight=sample_weight,
+                                offset=offset, groups=groups, unseen=unseen,
+                                **estimator_params)
     if missing not in ("raise", "drop"):
         raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
     if unseen not in UNSEEN_OPTIONS:
