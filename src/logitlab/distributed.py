@@ -277,10 +277,8 @@ def select_solver(size: int, penalty_kind: str) -> str:
 
 
 def _solve(estimator, objective, w_start, kind, float32, checkpoint, fingerprint):
-    from .estimator import FLOAT32_TOL
     name = estimator.solver if estimator.solver != "auto" else select_solver(objective.size, kind)
     tol = solvers.DEFAULT_TOL[name] if estimator.tol is None else estimator.tol
-    tol = max(tol, FLOAT32_TOL) if float32 else tol
     max_iter = solvers.DEFAULT_MAX_ITER[name] if estimator.max_iter is None else estimator.max_iter
     options = solvers.check_options(name, estimator.solver_options)
     if name == "firth":
