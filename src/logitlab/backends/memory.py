@@ -51,6 +51,17 @@ def _csr_view(X, sl):
                          shape=(sl.stop - sl.start, X.shape[1]), copy=False)
 
 
+_POOLS: dict = {}
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """One shared pool per thread count and process (threads start once)."""
+    key = (os.getpid(), n_threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(n_threads, thread_name_prefix="logitlab")
+    return _POOLS[key]
+
+
 class _BlasOneThread:
     """Context: BLAS on one thread while our threads run blocks."""
 
@@ -100,7 +111,6 @@ class InMemoryData:
         self._views = ([_csr_view(X, sl) for sl in self.blocks]
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))
-        self._pool = None
         self._curvature: list[Curvature] | None = None
 
     def _x(self, i):
@@ -116,15 +126,8 @@ class InMemoryData:
         indices = range(len(self.blocks)) if indices is None else indices
         if self.n_threads <= 1 or len(indices) < 2:
             return [fn(i) for i in indices]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="logitlab")
         with _BlasOneThread():
-            return list(self._pool.map(fn, indices))
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_pool"] = None
-        return state
+            return list(_pool(self.n_threads).map(fn, indices))
 
     def stats(self, W, *, grad=True, hess=False, curvature=False) -> Stats:
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""

@@ -1,0 +1,63 @@
+"""Preconditioned truncated Newton: every preconditioner reaches the same
+optimum as scikit-learn, and the sampled Hessian estimates the Hessian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+from logitlab import LogisticRegression
+from logitlab.backends.memory import InMemoryData
+from logitlab.kernels import Layout
+from logitlab.objective import Objective
+from logitlab.solvers import precondition
+
+
+def _data(n=20000, d=20, seed=0, sparse=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.linspace(0.2, 3.0, d)   # uneven scales
+    if sparse:
+        X = sp.csr_matrix(X * (rng.random((n, d)) < 0.2))
+    beta = rng.normal(0, 0.3, d)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ beta - 0.5)))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("preconditioner", ["auto", "sample", "diag", "none"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_newton_cg_preconditioners_reach_sklearn_optimum(preconditioner, sparse):
+    X, y = _data(sparse=sparse)
+    n = X.shape[0]
+    alpha = 1.0 / n
+    m = LogisticRegression(alpha=alpha, solver="newton-cg",
+                           solver_options={"preconditioner": preconditioner}).fit(X, y)
+    ref = SkLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12,
+                               max_iter=1000).fit(X, y)   # C = 1/(alpha n)
+    assert m.converged_ and m.grad_norm_ <= 1e-10
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(m.intercept_, ref.intercept_, rtol=1e-6, atol=1e-8)
+
+
+def test_sampled_hessian_estimates_the_hessian():
+    X, y = _data(n=40000, d=10, seed=3)
+    layout = Layout(10, 2, (1,), True)
+    data = InMemoryData(X, y.astype(float), np.ones(len(y)), None, layout)
+    obj = Objective(data, 0.0)
+    w = np.random.default_rng(1).normal(0, 0.2, layout.size)
+    _, _, H = obj.smooth(w, hess=True)
+    m = precondition.sample_rows(data.n_rows, obj.size)
+    assert m < data.n_rows              # a real sample, not all rows
+    Hs = obj.sampled_hessian(w, m)
+    # relative error of a sample of m rows: about sqrt(size / m)
+    err = np.linalg.norm(Hs - H, 2) / np.linalg.norm(H, 2)
+    assert err < 3 * np.sqrt(obj.size / m)
+    rows = sum(sl.stop - sl.start for sl in data.sample_slices(m))
+    assert 0.5 * m <= rows <= 1.5 * m
+
+
+def test_unknown_preconditioner_is_a_clear_error():
+    X, y = _data(n=200, d=3)
+    with pytest.raises(ValueError, match="preconditioner must be"):
+        LogisticRegression(solver="newton-cg", solver_options={"preconditioner": "ilu"}).fit(X, y)
