@@ -212,3 +212,15 @@ def softmax_hessp_rows(P, s, U, T):
             acc += P[i, c] * U[i, c]
         for c in range(C):
             T[i, c] = s[i] * P[i, c] * (U[i, c] - acc)
+
+
+@nb.njit(**_CSR_OPTS)
+def csr_sq_weighted(data, indices, indptr, c, out):
+    """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for CSR X and weights c (n, C)."""
+    n = indptr.shape[0] - 1
+    C = c.shape[1]
+    for i in range(n):
+        for k in range(indptr[i], indptr[i + 1]):
+            x2 = data[k] * data[k]
+            for col in range(C):
+                out[indices[k], col] += c[i, col] * x2

@@ -297,9 +297,9 @@ def chunk_hess_diag(X, curv: Curvature, layout: Layout) -> np.ndarray:
     c = (curv.h[:, None] if not layout.multinomial
          else curv.s[:, None] * curv.p * (1.0 - curv.p))
     if sp.issparse(X):
-        X2 = X.copy()
-        X2.data = X2.data.astype(np.float64) ** 2
-        D = np.asarray(X2.T @ c)
+        X = X.tocsr()
+        D = np.zeros((X.shape[1], c.shape[1]))
+        _fused.csr_sq_weighted(X.data, X.indices, X.indptr, np.ascontiguousarray(c), D)
     else:
         D = np.einsum("ij,ik->jk", np.square(X, dtype=np.float64), c)
     if layout.fit_intercept:
