@@ -18,8 +18,7 @@ from . import precondition
 from ._common import Recorder, backtrack
 
 #: rebuild the preconditioner at the first iterations and after slow solves
-import os
-REFRESH_ITERS = int(os.environ.get('LL_REFRESH', 2))
+REFRESH_ITERS = 2
 SLOW_CG = 10
 
 
@@ -76,7 +75,6 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             M = precondition.build(objective, w, kind)
         g2 = float(np.linalg.norm(g))
         d, n_cg = conjugate_gradient(objective.hessp, g, min(0.5, np.sqrt(g2)), cg_max_iter, M)
-        if os.environ.get('LL_DEBUG'): print('it', it, 'cg', n_cg, 'g', gnorm, M.kind)
 
         def evaluate(t, d=d):
             fv, gv, _ = objective.smooth(w + t * d, curvature=True)
