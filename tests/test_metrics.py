@@ -154,7 +154,8 @@ def test_all_one_class_predicted():
 
 
 def test_threshold_is_strict_and_matches_predict_at_half():
-    assert m.predict_labels([0, 1, 1], [0.5, 0.5000001, 0.4]).tolist() == [0, 1, 0]
+    assert m.predict_labels([0.5, 0.5000001, 0.4]).tolist() == [0, 1, 0]
+    assert m.predict_labels([[0.2, 0.5, 0.3]], labels=["a", "b", "c"]).tolist() == ["b"]
 
 
 def test_validation_set_with_one_class():

@@ -385,7 +385,7 @@ def fit_design_cv(design, X, y, sample_weight, estimator_params: dict, cv, cv_op
     and return the chosen ``LogisticRegression`` (with ``design_``) carrying the
     cross-validation as ``cv_`` (a fitted :class:`LogisticRegressionCV`)."""
     allowed = set(LogisticRegressionCV().get_params()) - {"cv", "refit"}
-    params = {k: v for k, v in estimator_params.items() if k != "alpha"}
+    params = {k: v for k, v in estimator_params.items() if k not in ("alpha", "threshold")}
     unknown = sorted(set(params) - allowed - set(cv_options))
     if "alpha" in estimator_params:
         raise ValueError("alpha is chosen by cross-validation when cv is given; pass "
@@ -398,4 +398,6 @@ def fit_design_cv(design, X, y, sample_weight, estimator_params: dict, cv, cv_op
     model = searcher.best_estimator_
     model.design_ = design
     model.cv_ = searcher
+    if "threshold" in estimator_params:
+        model.set_threshold(estimator_params["threshold"])
     return model

@@ -81,7 +81,7 @@ def check_lengths(n_y: int, n_p: int, what_p: str = "proba") -> None:
                          "they must have one entry per row.")
 
 
-def _as_proba(proba) -> np.ndarray:
+def as_proba(proba) -> np.ndarray:
     if isinstance(proba, (pd.DataFrame, pd.Series)):
         proba = proba.to_numpy()
     try:
@@ -172,7 +172,7 @@ def weights(sample_weight, n: int) -> np.ndarray:
 def prepare(y_true, proba, sample_weight=None, labels=None) -> Prepared:
     """Check the metric inputs; see the module docstring."""
     y = as_labels(y_true)
-    P = _as_proba(proba)
+    P = as_proba(proba)
     check_lengths(y.shape[0], P.shape[0])
     check_proba_values(P)
     binary_input = P.ndim == 1

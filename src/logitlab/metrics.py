@@ -28,7 +28,8 @@ import numpy as np
 from .calibration import (calibration_intercept_slope, calibration_table,
                           expected_calibration_error, fit_intercept_slope)
 from .losses import _base_factor
-from .metric_inputs import as_labels, binary_score, check_lengths, encode, prepare, weights
+from .metric_inputs import (as_proba, as_labels, binary_score, check_lengths, check_proba_values,
+                            encode, prepare, weights)
 
 __all__ = [
     "log_loss", "brier_score", "accuracy", "balanced_accuracy", "precision_recall_f1",
@@ -57,10 +58,19 @@ def _decide(prep, threshold: float) -> np.ndarray:
     return np.argmax(prep.P, axis=1)
 
 
-def predict_labels(y_true, proba, *, threshold=0.5, labels=None):
-    """The labels the probabilities decide on (see the module docstring), (n,)."""
-    prep = prepare(y_true, proba, None, labels)
-    return prep.classes[_decide(prep, _check_threshold(threshold))]
+def predict_labels(proba, *, threshold=0.5, labels=None):
+    """The labels the probabilities decide on (see the module docstring), (n,).
+    ``labels`` defaults to ``[0, 1]`` for 1-D ``proba`` and ``0..K-1`` otherwise."""
+    P = as_proba(proba)
+    check_proba_values(P)
+    K = 2 if P.ndim == 1 else P.shape[1]
+    classes = np.arange(K) if labels is None else np.asarray(labels)
+    if classes.shape != (K,):
+        raise ValueError(f"labels has {classes.size} entries but proba has {K} classes.")
+    if K == 2:
+        p1 = P if P.ndim == 1 else P[:, 1]
+        return classes[(p1 > _check_threshold(threshold)).astype(np.intp)]
+    return classes[np.argmax(P, axis=1)]
 
 
 # ----------------------------------------------------------------- scores

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Cross-validated penalty choice: logitlab vs scikit-learn vs glum (issue 7).
+
+    PYTHONPATH=src python benchmarks/cv_bench.py [--scale 1.0] [--repeat 1] [--alphas 20]
+
+Every tool gets the same 5 folds (KFold, n divisible by 5, so every training
+fold has n_train rows) and the same alpha grid (logitlab's: from alpha_max down,
+log-spaced), converted to each tool's convention:
+
+* logitlab and glum: mean weighted log loss + alpha (l1_ratio |b|_1 + (1 - l1_ratio)/2 |b|^2)
+  (glum: deviance / (2 sum w) is the same mean log loss; checked below on one fit);
+* scikit-learn: C = 1 / (alpha * n_train) on each training fold.
+
+Reported: wall time of the whole fit (CV over the grid plus the refit), the
+chosen alpha (and its position in the grid), and time ratios to logitlab.
+Tolerances are each tool's defaults (logitlab: gradient max-norm 1e-10 (newton /
+cd); scikit-learn: tol=1e-4; glum: its default gradient tolerance), so logitlab
+solves every fit to a much tighter accuracy. logitlab also refits the whole path
+on all rows (coefs_path_, for plots); scikit-learn and glum refit at the chosen
+alpha only. Single-threaded (n_jobs=1) for all. On the L1 / elastic-net cases
+logitlab is also timed with ``solver="gd"`` (proximal gradient, its default
+tolerance 1e-6) besides ``auto`` (= ``cd``, tolerance 1e-10).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+
+from logitlab import LogisticRegression  # noqa: E402
+from logitlab.cv import LogisticRegressionCV, alpha_grid, alpha_max, default_eps  # noqa: E402
+
+CASES = {   # name: n, d, penalty, l1_ratio, share of true non-zero coefficients
+    "l2 n=5000 d=20": (5_000, 20, "l2", 0.0, 1.0),
+    "l2 n=50000 d=100": (50_000, 100, "l2", 0.0, 1.0),
+    "l1 n=5000 d=50": (5_000, 50, "l1", 1.0, 0.2),
+    "l1 n=20000 d=200": (20_000, 200, "l1", 1.0, 0.1),
+    "enet(0.5) n=20000 d=200": (20_000, 200, "elasticnet", 0.5, 0.1),
+}
+K = 5
+
+
+def make_data(n, d, share, seed=0):
+    """AR(1)-correlated Gaussian features (rho 0.5), a sparse-ish true model."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, d))
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    for j in range(1, d):
+        X[:, j] = 0.5 * X[:, j - 1] + np.sqrt(0.75) * Z[:, j]
+    beta = rng.normal(size=d) * (rng.uniform(size=d) < share) * 0.5
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(X @ beta - 0.5)))).astype(int)
+    return X, y
+
+
+def timed(fn, repeat):
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def run_case(name, n, d, penalty, ratio, share, n_alphas, repeat, extra_solvers=()):
+    X, y = make_data(n, d, share)
+    folds = list(KFold(K, shuffle=True, random_state=0).split(X))
+    n_train = n - n // K
+    s = np.ones(n)
+    codes = y.astype(np.intp)
+    alphas = alpha_grid(alpha_max(X, codes, s, 2, True, ratio), n_alphas,
+                        default_eps(X.shape, ratio))
+    rows = {}
+
+    def ours():
+        return LogisticRegressionCV(penalty=penalty, l1_ratio=ratio if penalty == "elasticnet"
+                                    else None, alphas=alphas, cv=folds).fit(X, y)
+    t, m = timed(ours, repeat)
+    rows["logitlab"] = (t, m.alpha_, m.best_index_)
+    for solver in extra_solvers if penalty != "l2" else ():
+        def other(solver=solver):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return LogisticRegressionCV(
+                    penalty=penalty, l1_ratio=ratio if penalty == "elasticnet" else None,
+                    alphas=alphas, cv=folds, solver=solver).fit(X, y)
+        t, o = timed(other, repeat)
+        rows[f"logitlab ({solver})"] = (t, o.alpha_, o.best_index_)
+
+    from sklearn.linear_model import LogisticRegressionCV as SKCV
+    Cs = 1.0 / (alphas * n_train)
+    solver = "lbfgs" if penalty == "l2" else "saga"
+
+    def sk():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SKCV(Cs=Cs, cv=folds, l1_ratios=(ratio,), solver=solver,
+                        scoring="neg_log_loss", use_legacy_attributes=False,
+                        n_jobs=1, random_state=0).fit(X, y)
+    t, ref = timed(sk, repeat)
+    j = int(np.argmin(np.abs(Cs - np.ravel(ref.C_)[0])))
+    rows[f"sklearn ({solver})"] = (t, alphas[j], j)
+
+    from glum import GeneralizedLinearRegressorCV
+
+    def gl():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GeneralizedLinearRegressorCV(family="binomial", alphas=alphas,
+                                                l1_ratio=[ratio], cv=folds, n_jobs=1).fit(X, y)
+    t, g = timed(gl, repeat)
+    j = int(np.argmin(np.abs(alphas - g.alpha_)))
+    rows["glum"] = (t, g.alpha_, j)
+
+    # convention check: one fit at the chosen alpha, logitlab vs glum coefficients
+    from glum import GeneralizedLinearRegressor
+    a = m.alpha_
+    ours_fit = LogisticRegression(penalty="elasticnet", l1_ratio=ratio, alpha=a).fit(X, y) \
+        if 0 < ratio < 1 else LogisticRegression(penalty=penalty, alpha=a).fit(X, y)
+    glum_fit = GeneralizedLinearRegressor(family="binomial", alpha=a, l1_ratio=ratio,
+                                          gradient_tol=1e-10).fit(X, y)
+    diff = float(np.max(np.abs(ours_fit.coef_[0] - glum_fit.coef_)))
+
+    base = rows["logitlab"][0]
+    print(f"\n{name}: {n_alphas} alphas x {K} folds; logitlab vs glum coef at alpha_: "
+          f"max |diff| = {diff:.1e}")
+    print(f"  {'tool':<20}{'time (s)':>10}{'ratio':>8}{'alpha chosen':>16}{'index':>7}")
+    for tool, (t, a, j) in rows.items():
+        print(f"  {tool:<20}{t:>10.3f}{t / base:>8.2f}{a:>16.6g}{j:>7}")
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every n by this")
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs")
+    parser.add_argument("--alphas", type=int, default=20, help="grid size")
+    parser.add_argument("--case", default="all", choices=["all", *CASES])
+    parser.add_argument("--l1-solvers", default="gd",
+                        help="extra logitlab solvers timed on the L1/elastic-net cases "
+                             "(comma-separated; '' for none)")
+    args = parser.parse_args()
+    import glum
+    import sklearn
+    print(f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
+          f"{sklearn.__version__}, glum {glum.__version__}, {os.cpu_count()} cpus")
+    for name, (n, d, penalty, ratio, share) in CASES.items():
+        if args.case in ("all", name):
+            n = int(round(n * args.scale / K)) * K
+            run_case(name.replace(f"n={CASES[name][0]}", f"n={n}"), n, d, penalty, ratio,
+                     share, args.alphas, args.repeat,
+                     [s for s in args.l1_solvers.split(",") if s])
+
+
+if __name__ == "__main__":
+    main()
