@@ -415,3 +415,25 @@ def test_cli_predict_on_dask_writes_partitioned_parquet(client, tmp_path):
     res = runner.invoke(app, ["predict", str(model), str(data), "--dask",
                               client.scheduler.address])
     assert isinstance(res.exception, ValueError) and "give --out" in str(res.exception)
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_aliased_columns_read_off_the_information_at_the_optimum(client, K):
+    X, y, w = _data(17, K=K)
+    X = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])        # column 4 is a combination
+    Xd, yd, wd = _dask(X, y, w)
+    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+        m_dask = LogisticRegression().fit(Xd, yd, sample_weight=wd)
+    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+        m_mem = LogisticRegression().fit(X, y, sample_weight=w)
+    assert m_dask.aliased_ == m_mem.aliased_ == ["x4"]
+    _same_fit(m_dask, m_mem, inference=False)
+    a, b = coef_table(m_dask, 0.95), coef_table(m_mem, 0.95)
+    assert a["std_err"].isna().tolist() == b["std_err"].isna().tolist()
+    assert _rel(a["std_err"].dropna(), b["std_err"].dropna()) < RTOL
+    sm = pytest.importorskip("statsmodels.api")             # R's glm drops the same column
+    if K == 2:
+        ref = sm.GLM(y, sm.add_constant(X[:, :4]), family=sm.families.Binomial(),
+                     freq_weights=w).fit(tol=1e-12)
+        table = coef_table(m_dask, 0.95).drop(index="x4")
+        assert _rel(table["std_err"].to_numpy(), np.r_[ref.bse[0], ref.bse[1:]]) < 1e-7
