@@ -113,9 +113,10 @@ def test_binary_matches_memory(client, case):
         assert _rel(m_dask.coef_, sk.coef_) < 1e-6
 
 
-def _frame_with_empty_partitions(df, sizes=CHUNKS):
+def _frame_with_empty_partitions(df, sizes=CHUNKS, keep_index=False):
     cuts = np.cumsum((0,) + sizes)
-    pieces = [dask.delayed(df.iloc[a:b].reset_index(drop=True)) for a, b in zip(cuts, cuts[1:])]
+    pieces = [dask.delayed(df.iloc[a:b] if keep_index else df.iloc[a:b].reset_index(drop=True))
+              for a, b in zip(cuts, cuts[1:])]
     return dd.from_delayed(pieces, meta=df.iloc[:0])
 
 
@@ -300,3 +301,139 @@ def test_firth_profile_intervals_and_multinomial_offset_columns(client):
                                       offset=["o0", "o1", "o2"])
     assert list(m_dask.feature_names_in_) == ["a", "b"]
     _same_fit(m_dask, LogisticRegression().fit(df[["a", "b"]], y, offset=off))
+
+
+# ------------------------------------------------------------------ predictions
+PRED_METHODS = ("decision_function", "predict_proba", "predict_log_proba")
+
+
+def _lazy(value):
+    return logitlab.dask_input.is_dask_collection(value)
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_predictions_on_dask_array_match_memory(client, K):
+    X, y, _ = _data(13, K=K)
+    mem = LogisticRegression(threshold=0.3 if K == 2 else 0.5).fit(X, y)
+    on_dask = LogisticRegression(threshold=mem.threshold).fit(*_dask(X, y))
+    Xd = _dask(X)[0]
+    for model in (mem, on_dask):
+        for method in PRED_METHODS:
+            lazy = getattr(model, method)(Xd)
+            assert _lazy(lazy)
+            np.testing.assert_allclose(lazy.compute(), getattr(mem, method)(X), rtol=1e-12,
+                                       atol=1e-300)
+        labels = model.predict(Xd).compute()
+        P = mem.predict_proba(X)      # the decision rule, from the in-memory probabilities
+        expected = mem.classes_[(P[:, 1] > 0.3).astype(int)] if K == 2 else \
+            mem.classes_[np.argmax(P, axis=1)]
+        np.testing.assert_array_equal(labels, expected)
+    explained = on_dask.explain(Xd).compute()
+    reference = mem.explain(X)
+    assert list(explained.columns) == list(reference.columns)
+    floats = reference.select_dtypes("number").columns
+    np.testing.assert_allclose(explained[floats].to_numpy(float),
+                               reference[floats].to_numpy(float), rtol=1e-12)
+
+
+def test_predictions_on_dataframe_keep_index_and_take_offset_column(client):
+    X, y, _ = _data(14)
+    off = 0.4 * X[:, 1]
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y, off=off, id=np.arange(N))
+    df.index = df.index * 10                       # a non-default index is kept
+    mem = LogisticRegression().fit(df[["a", "b", "c", "d"]], y, offset=off)
+    ddf = _frame_with_empty_partitions(df, keep_index=True)
+    proba = mem.predict_proba(ddf, offset="off")   # extra columns (y, id) are ignored
+    assert _lazy(proba) and list(proba.columns) == [0, 1]
+    got = proba.compute()
+    np.testing.assert_array_equal(got.index, df.index)
+    np.testing.assert_allclose(got.to_numpy(), mem.predict_proba(df[["a", "b", "c", "d"]],
+                                                                 offset=off), rtol=1e-12)
+    z = mem.decision_function(ddf, offset="off").compute()
+    np.testing.assert_allclose(z.to_numpy(), X @ mem.coef_[0] + mem.intercept_[0] + off,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="lack the feature column 'd'"):
+        mem.predict(ddf.drop(columns="d"))
+
+
+def test_formula_predictions_on_dask_and_unseen_levels(client, tmp_path):
+    rng = np.random.default_rng(15)
+    df = pd.DataFrame({"age": rng.normal(40, 10, N), "g": rng.choice(list("abc"), N),
+                       "k": rng.integers(1, 4, N)})
+    z = 0.03 * (df.age - 40) + df.g.map({"a": 0, "b": 0.5, "c": -0.3})
+    df["y"] = np.where(rng.random(N) < 1 / (1 + np.exp(-z)), "yes", "no")
+    df = df.sort_values("g", kind="stable").reset_index(drop=True)   # partitions lack levels
+    formula = "y ~ np.log(age) + C(g) + C(k) + age:g"
+    mem = logitlab.fit(formula, df)
+    for model in (mem, logitlab.fit(formula, _frame_with_empty_partitions(df))):
+        lazy = model.predict_proba(_frame_with_empty_partitions(df))
+        np.testing.assert_allclose(lazy.compute().to_numpy(), mem.predict_proba(df), rtol=1e-12)
+    for i, (a, b) in enumerate([(0, 1000), (1000, 1000), (1000, N)]):
+        df.iloc[a:b].to_parquet(tmp_path / f"part{i}.parquet")
+    labels = mem.predict(str(tmp_path / "*.parquet"))           # a glob: read by Dask
+    assert _lazy(labels)
+    np.testing.assert_array_equal(labels.compute().to_numpy(), mem.predict(df))
+    new = df.iloc[:5].assign(g=["a", "b", "zz", "c", "a"])
+    with pytest.raises(ValueError, match="levels not seen when fitting"):
+        mem.predict_proba(dd.from_pandas(new, npartitions=2)).compute()
+    mem.design_.unseen = "reference"                # the in-memory policy applies per partition
+    np.testing.assert_allclose(mem.predict_proba(dd.from_pandas(new, npartitions=2)).compute(),
+                               mem.predict_proba(new), rtol=1e-12)
+    np.testing.assert_allclose(mem.predict_proba(new)[2],
+                               mem.predict_proba(new.iloc[[2]].assign(g="a"))[0], rtol=1e-12)
+
+
+def test_cli_predict_on_dask_writes_partitioned_parquet(client, tmp_path):
+    from typer.testing import CliRunner
+
+    from logitlab.cli import app
+    X, y, _ = _data(16, K=3)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y, id=np.arange(N))
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, (a, b) in enumerate([(0, 1200), (1200, 1300), (1300, N)]):
+        df.iloc[a:b].to_parquet(data / f"part{i}.parquet")
+    model = tmp_path / "m.json"
+    logitlab.save(LogisticRegression().fit(df[["a", "b", "c", "d"]], y), model)
+    runner = CliRunner()
+    out = tmp_path / "preds.parquet"
+    res = runner.invoke(app, ["predict", str(model), str(data), "--dask",
+                              client.scheduler.address, "--id", "id", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.is_dir() and len(list(out.glob("*.parquet"))) == 3
+    got = pd.read_parquet(out).sort_values("id").reset_index(drop=True)
+    csv = tmp_path / "mem.csv"                      # the in-memory CLI on the same rows
+    df.to_parquet(tmp_path / "all.parquet")
+    res = runner.invoke(app, ["predict", str(model), str(tmp_path / "all.parquet"), "--id", "id",
+                              "--out", str(csv)])
+    assert res.exit_code == 0, res.output
+    ref = pd.read_csv(csv)
+    assert list(got.columns) == list(ref.columns)
+    np.testing.assert_array_equal(got["predicted"], ref["predicted"])
+    np.testing.assert_allclose(got.drop(columns=["id", "predicted"]).to_numpy(),
+                               ref.drop(columns=["id", "predicted"]).to_numpy(), rtol=1e-12)
+    res = runner.invoke(app, ["predict", str(model), str(data), "--dask",
+                              client.scheduler.address])
+    assert isinstance(res.exception, ValueError) and "give --out" in str(res.exception)
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_aliased_columns_read_off_the_information_at_the_optimum(client, K):
+    X, y, w = _data(17, K=K)
+    X = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])        # column 4 is a combination
+    Xd, yd, wd = _dask(X, y, w)
+    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+        m_dask = LogisticRegression().fit(Xd, yd, sample_weight=wd)
+    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+        m_mem = LogisticRegression().fit(X, y, sample_weight=w)
+    assert m_dask.aliased_ == m_mem.aliased_ == ["x4"]
+    _same_fit(m_dask, m_mem, inference=False)
+    a, b = coef_table(m_dask, 0.95), coef_table(m_mem, 0.95)
+    assert a["std_err"].isna().tolist() == b["std_err"].isna().tolist()
+    assert _rel(a["std_err"].dropna(), b["std_err"].dropna()) < RTOL
+    sm = pytest.importorskip("statsmodels.api")             # R's glm drops the same column
+    if K == 2:
+        ref = sm.GLM(y, sm.add_constant(X[:, :4]), family=sm.families.Binomial(),
+                     freq_weights=w).fit(tol=1e-12)
+        table = coef_table(m_dask, 0.95).drop(index="x4")
+        assert _rel(table["std_err"].to_numpy(), np.r_[ref.bse[0], ref.bse[1:]]) < 1e-7

@@ -268,27 +268,21 @@ def predict(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions (CSV)."),
     id_column: Optional[str] = typer.Option(None, "--id", help="Column to copy to the output."),
     as_json: bool = typer.Option(False, "--json", help="Print predictions as JSON records."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Predict on Dask: a scheduler "
+                                       "address or 'local'; DATA may be a Parquet directory "
+                                       "or glob; --out (a Parquet dataset) is required."),
 ) -> None:
     """Predict probabilities, labels and logits for every row of a data file."""
+    from .dask_predict import prediction_table
+    if dask is not None:
+        return _predict_dask(model_path, str(data), out, id_column, as_json, dask)
     model, df = _load(model_path, data)
     if id_column is not None and id_column not in df.columns:
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
                          f"{', '.join(map(repr, map(str, df.columns)))}.")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
-    proba = model.predict_proba(X)
-    logits = model.decision_function(X)
-    result = pd.DataFrame(index=df.index)
-    if id_column is not None:
-        result[id_column] = df[id_column]
-    result["predicted"] = model.classes_[np.argmax(proba, axis=1)] if proba.shape[1] > 2 \
-        else model.predict(X)
-    for k, c in enumerate(model.classes_):
-        result[f"prob_{c}"] = proba[:, k]
-    if logits.ndim == 1:
-        result["logit"] = logits
-    else:
-        for k, c in enumerate(model.classes_):
-            result[f"logit_{c}"] = logits[:, k]
+    result = prediction_table(model, X, None if id_column is None else df[id_column].to_numpy(),
+                              id_column, df.index)
     if out is not None:
         result.to_csv(out, index=False)
         if not as_json:
@@ -297,6 +291,31 @@ def predict(
         _print_json(json.loads(result.to_json(orient="records")))
     elif out is None:
         sys.stdout.write(result.to_csv(index=False))
+
+
+def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
+    """``predict --dask``: the prediction table of every partition, written by the
+    workers as a Parquet dataset (a directory of part files); no row comes here."""
+    from .dask_input import read_path
+    from .dask_predict import table
+    from .distributed import connect
+    from .persist import load
+    if out is None or as_json:
+        raise ValueError("with --dask the predictions are written by the workers: give --out "
+                         "preds.parquet (a Parquet dataset) and no --json.")
+    if out.suffix.lower() in (".csv", ".tsv", ".json"):
+        raise ValueError(f"with --dask, --out is written as a Parquet dataset (a directory); "
+                         f"got {str(out)!r}: give e.g. preds.parquet.")
+    model = load(model_path)
+    client = connect(address)
+    try:
+        result = table(model, read_path(data), id_column)
+        result.to_parquet(str(out), write_index=False)
+        n_parts = result.npartitions
+    finally:
+        if address != "local":
+            client.close()  # our connection only; the cluster keeps running
+    console.print(f"predictions written to {out} ({n_parts} partitions)")
 
 
 @app.command()

@@ -38,7 +38,7 @@ import numpy as np
 from . import dask_input, fitstats, solvers
 from .backends.dask import DaskData
 from .diagnostics import SeparationWarning, explain_fit, warn_findings
-from .kernels import chunk_scores, logits
+from .kernels import chunk_scores, chunk_stats, logits
 from .losses import binary_nll_from_logits
 from .objective import Objective
 
@@ -240,25 +240,65 @@ def _start(estimator, layout, totals, K, checkpoint, fingerprint):
 
 
 def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, opts, float32):
+    """Solve and report. Unpenalized fits read the aliased columns off the
+    information at the optimum, which inference needs anyway (one pass that
+    also counts saturated rows), and refit only if some columns alias; Firth
+    needs them before it starts (its penalty is log det of the information)."""
     checkpoint = opts.get("checkpoint")
     fingerprint = _fingerprint(estimator, layout, scanned, totals, kind, alpha, l1_ratio)
     w0, resume = _start(estimator, layout, totals, scanned.classes.size, checkpoint,
                         fingerprint)
     with_inference = kind in ("none", "firth") and layout.size <= _inference_max()
-    aliased = fitstats.aliased_features(Objective(data), w0) if with_inference else []
-    fixed = estimator._aliased_mask(layout, aliased) if aliased else estimator._pinned(layout)
+    defer = with_inference and kind == "none"
+    aliased = fitstats.aliased_features(Objective(data), w0) \
+        if with_inference and not defer else []
+    solve = (estimator, data, layout, alpha, l1_ratio, kind, float32, checkpoint, fingerprint)
+    objective, result = _solve_with(*solve, w0, resume, aliased)
+    info = n_sat = None
+    if defer:
+        info, n_sat = information_and_saturation(data, layout, result.coef)
+        aliased = fitstats.aliased_from_information(info, layout)
+        if aliased:
+            info = n_sat = None
+            objective, result = _solve_with(*solve, w0, None, aliased)
     if aliased:
-        w0 = np.where(fixed, 0.0, w0)
-    objective = TrackingObjective(data, alpha, l1_ratio, fixed, fixed_values=w0)
-    start = w0 if resume is None else np.where(fixed, w0, resume) if fixed is not None else resume
-    result = _solve(estimator, objective, start, kind, float32, checkpoint, fingerprint)
+        w0 = np.where(estimator._aliased_mask(layout, aliased), 0.0, w0)
     estimator._layout_ = layout
     estimator.classes_ = scanned.classes
     estimator.reference_class_ = scanned.classes[estimator._reference_index(scanned.classes)]
     estimator._w = result.coef
     estimator._store_result(result)
     _report(estimator, objective, result, w0, aliased, with_inference, kind,
-            () if scanned.group_levels is None else scanned.group_levels)
+            () if scanned.group_levels is None else scanned.group_levels, info, n_sat)
+
+
+def _solve_with(estimator, data, layout, alpha, l1_ratio, kind, float32, checkpoint,
+                fingerprint, w0, resume, aliased):
+    """The objective (aliased columns held at 0, or the pinned intercept) and the
+    solver's result from ``resume`` (a checkpoint) or ``w0``."""
+    fixed = estimator._aliased_mask(layout, aliased) if aliased else estimator._pinned(layout)
+    if aliased:
+        w0 = np.where(fixed, 0.0, w0)
+    objective = TrackingObjective(data, alpha, l1_ratio, fixed, fixed_values=w0)
+    start = w0 if resume is None else np.where(fixed, w0, resume) if fixed is not None else resume
+    return objective, _solve(estimator, objective, start, kind, float32, checkpoint, fingerprint)
+
+
+def _info_saturation_part(X, y, s, offset, W, layout):
+    """One partition: its Hessian of Σ s·nll at ``W`` (the information) and its
+    count of saturated rows, as one array (the count in the last entry)."""
+    _, _, H, _ = chunk_stats(X, y, s, offset, W, layout, grad=False, hess=True)
+    return np.append(H.ravel(), _saturated(X, y, s, offset, W, layout))
+
+
+def information_and_saturation(data, layout, w_full):
+    """The information matrix (size, size) at ``w_full`` and the number of rows
+    whose fitted probability saturates, in one pass."""
+    W = layout.matrix(w_full)
+    if not np.all(np.isfinite(W)):
+        return fitstats.information(Objective(data), w_full), 0
+    flat = data.reduce_chunks(_info_saturation_part, W, layout)
+    return flat[:-1].reshape(layout.size, layout.size), int(flat[-1])
 
 
 def _inference_max():
@@ -393,8 +433,11 @@ def _cluster_sums(X, y, s, offset, W, layout, n_groups, groups):
     return sums
 
 
-def _report(estimator, objective, result, w0, aliased, with_inference, kind, group_levels=()):
-    """Aliased columns, saturation, the inference state and the warnings."""
+def _report(estimator, objective, result, w0, aliased, with_inference, kind, group_levels=(),
+            info=None, n_sat=None):
+    """Aliased columns, saturation, the inference state and the warnings;
+    ``info`` / ``n_sat``: the information at the optimum and the saturated
+    row count when already computed (:func:`information_and_saturation`)."""
     from .diagnostics import CollinearityWarning
     from .validation import _listing
     layout, data = objective.layout, objective.data
@@ -407,8 +450,9 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
                       "reported as aliased, held at 0. Drop the redundant columns to silence "
                       "this.", CollinearityWarning, stacklevel=4)
     W = layout.matrix(result.coef)
-    n_sat = data.reduce_chunks(_saturated, W, layout) \
-        if objective.alpha == 0.0 and np.all(np.isfinite(W)) else 0
+    if n_sat is None:
+        n_sat = data.reduce_chunks(_saturated, W, layout) \
+            if objective.alpha == 0.0 and np.all(np.isfinite(W)) else 0
     if n_sat and with_inference and kind == "none":
         warnings.warn(f"fitted probabilities are numerically 0 or 1 for {n_sat} rows: the data "
                       "may be (quasi-)separated. The linear-programming separation check needs "
@@ -417,7 +461,8 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
                       stacklevel=4)
     estimator.inference_state_ = None
     if with_inference:
-        state = estimator._inference_state(objective, result, w0, aliased, None, None)
+        state = estimator._inference_state(objective, result, w0, aliased, None, None,
+                                           info)
         if estimator.cov_type == "cluster":
             levels = len(group_levels)
             sums = data.reduce_chunks(_cluster_sums, W, layout, levels)

@@ -501,7 +501,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         logit, odds, probability and decision, as a DataFrame (see
         :func:`logitlab.explain.explain_frame`); the contributions sum to the logit."""
         from .explain import explain_frame
-        return explain_frame(self, X, offset)
+        lazy = self._on_dask("explain", X, offset)
+        return explain_frame(self, X, offset) if lazy is None else lazy
 
     # ------------------------------------------------------------ persistence
     def _state(self) -> dict:
@@ -558,9 +559,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return model
 
     # ------------------------------------------------------------- prediction
+    def _on_dask(self, method, X, offset):
+        """Lazy Dask predictions for Dask input or a path (see
+        :mod:`logitlab.dask_predict`), or None for in-memory input."""
+        from . import dask_predict
+        if not dask_predict.wants_dask(self, X):
+            return None
+        check_is_fitted(self)
+        return dask_predict.predict(self, method, X, offset)
+
     def decision_function(self, X, offset=None):
         """Logits: (n,) of ``classes_[1]`` for binary models, (n, K) otherwise."""
         check_is_fitted(self)
+        if (lazy := self._on_dask("decision_function", X, offset)) is not None:
+            return lazy
         X, min_features = self._design_input(X)
         X = check_X(self, X, reset=False, dtype=None, min_features=min_features)
         offset = check_offset(offset, X.shape[0], self.classes_.size)
@@ -568,6 +580,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X, offset=None):
         """Class probabilities (n, K), columns in the order of ``classes_``."""
+        if (lazy := self._on_dask("predict_proba", X, offset)) is not None:
+            return lazy
         z = self.decision_function(X, offset)
         if z.ndim == 1:
             return np.column_stack([sigmoid(-z), sigmoid(z)])
@@ -575,6 +589,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X, offset=None):
         """Log-probabilities (n, K), exact even where probabilities round to 0."""
+        if (lazy := self._on_dask("predict_log_proba", X, offset)) is not None:
+            return lazy
         z = self.decision_function(X, offset)
         if z.ndim == 1:
             return np.column_stack([log_sigmoid(-z), log_sigmoid(z)])
@@ -583,6 +599,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X, offset=None):
         """Most probable class (binary: ``classes_[1]`` when ``P > threshold``,
         i.e. the logit is > logit(threshold); 0 at the default 0.5)."""
+        if (lazy := self._on_dask("predict", X, offset)) is not None:
+            return lazy
         z = self.decision_function(X, offset)
         cut = logit(_check_threshold(self.threshold, self.classes_.size)) if z.ndim == 1 else 0.0
         idx = (z > cut).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
