@@ -19,11 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _fused
 from ..kernels import Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
-_SPARSE_BLOCK_BYTES = 1 << 23  # sparse rows are read once per kernel: larger blocks
+#: the fused binary kernels finish each row while it is in L1, so their blocks
+#: only amortize per-block overhead and balance the threads
+_FUSED_BLOCK_BYTES = 1 << 24
 
 
 def default_threads() -> int:
@@ -103,10 +106,10 @@ class InMemoryData:
         self.n_passes = 0
         if sp.issparse(X):
             per_row = X.nnz / max(self.n_rows, 1) * (X.dtype.itemsize + 4) + 8
-            block_bytes = block_bytes or _SPARSE_BLOCK_BYTES
         else:
             per_row = X.shape[1] * X.dtype.itemsize
-            block_bytes = block_bytes or _BLOCK_BYTES
+        fused = not layout.multinomial and _fused.supports(X)
+        block_bytes = block_bytes or (_FUSED_BLOCK_BYTES if fused else _BLOCK_BYTES)
         self.blocks = block_slices(self.n_rows, per_row, block_bytes)
         self._views = ([_csr_view(X, sl) for sl in self.blocks]
                        if sp.issparse(X) and X.format == "csr" else None)

@@ -17,8 +17,9 @@ import numpy as np
 from . import precondition
 from ._common import Recorder, backtrack
 
-#: rebuild the preconditioner at the first iterations and after slow solves
-REFRESH_ITERS = 2
+#: rebuild the preconditioner at the first iterations (binary: 2, multinomial:
+#: 3 — its curvature moves more from the start point) and after slow solves
+REFRESH_ITERS = {False: 1, True: 2}
 SLOW_CG = 10
 
 
@@ -67,11 +68,12 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     w = np.array(w0, dtype=np.float64)
     f, g, _ = objective.smooth(w, curvature=True)
     M, n_cg = precondition.IDENTITY, 0
+    refresh = REFRESH_ITERS[objective.layout.multinomial]
     for it in range(max_iter):
         gnorm = float(np.max(np.abs(g)))
         if rec.record(f, gnorm):
             return rec.result(w)
-        if kind != "none" and (it <= REFRESH_ITERS or n_cg > SLOW_CG):
+        if kind != "none" and (it <= refresh or n_cg > SLOW_CG):
             M = precondition.build(objective, w, kind)
         g2 = float(np.linalg.norm(g))
         d, n_cg = conjugate_gradient(objective.hessp, g, min(0.5, np.sqrt(g2)), cg_max_iter, M)
