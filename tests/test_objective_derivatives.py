@@ -427,3 +427,14 @@ def test_threads_give_the_same_bits(kind, xkind):
     np.testing.assert_array_equal(one.hess_diag(), three.hess_diag())
     # the diagonal is the Hessian's
     np.testing.assert_allclose(three.hess_diag(), np.diag(H3), rtol=1e-12, atol=1e-15)
+
+
+def test_csr_blocks_are_views_of_x():
+    """No copy of X: every CSR block shares X's data and indices arrays."""
+    layout, X, y, s, offset, w = make_problem("binary", True, "csr", seed=2, n=1000)
+    data = InMemoryData(X, y, s, offset, layout, block_bytes=1)
+    assert len(data.blocks) >= 3
+    for i, sl in enumerate(data.blocks):
+        view = data._x(i)
+        assert np.shares_memory(view.data, X.data) and np.shares_memory(view.indices, X.indices)
+        assert abs(view - X[sl]).max() == 0

@@ -47,11 +47,17 @@ def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BY
 
 
 def _csr_view(X, sl):
-    """Rows ``sl`` of CSR ``X`` sharing its data and indices (no copy)."""
+    """Rows ``sl`` of CSR ``X`` sharing its data and indices (no copy).
+
+    Built by setting the arrays on an empty matrix: scipy's constructor would
+    "prune" (copy) arrays that are slices of larger ones."""
     a, b = int(X.indptr[sl.start]), int(X.indptr[sl.stop])
-    indptr = X.indptr[sl.start:sl.stop + 1] - X.indptr[sl.start]
-    return sp.csr_matrix((X.data[a:b], X.indices[a:b], indptr),
-                         shape=(sl.stop - sl.start, X.shape[1]), copy=False)
+    view = sp.csr_matrix((sl.stop - sl.start, X.shape[1]), dtype=X.dtype)
+    view.data = X.data[a:b]
+    view.indices = X.indices[a:b]
+    view.indptr = X.indptr[sl.start:sl.stop + 1] - X.indptr[sl.start]
+    view.has_sorted_indices = X.has_sorted_indices
+    return view
 
 
 _POOLS: dict = {}
