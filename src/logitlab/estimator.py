@@ -325,6 +325,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             info = fitstats.information(objective, result.coef)
             aliased = fitstats.aliased_from_information(info, layout)
             if aliased:
+                # confirm at the start point, where every row has weight (at the
+                # optimum of separated data saturated rows weigh ~0)
+                aliased = fitstats.aliased_features(Objective(data), w0)
+            if aliased:
                 info = None
                 objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha,
                                                      l1_ratio, X)
