@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import dask_input
 from .formula import (Design, FormulaError, _factor_column, _py, _sorted, expand_dot,
-                      formula_variables, parse_rhs, split_formula)
+                      formula_variables, parse_rhs, set_intercept_from_design, split_formula)
 from .io import MISSING_OPTIONS, MissingValuesWarning, describe_missing, missing_counts
 
 STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr")
@@ -237,12 +237,7 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     levels = {c: _levels(results, c, meta[c].dtype) for c in cats}
     design, _ = Design.build(rhs, synthetic_frame(variables, meta, levels), response=response,
                              unseen=unseen, n_rows=n_total, n_dropped=n_dropped)
-    if "fit_intercept" in estimator_params and \
-            bool(estimator_params["fit_intercept"]) != design.intercept:
-        raise ValueError(f"fit_intercept={estimator_params['fit_intercept']} contradicts the "
-                         f"formula {formula!r}, which decides the intercept: write "
-                         "'y ~ 0 + ...' (or '- 1') for a model without intercept.")
-    estimator_params["fit_intercept"] = design.intercept
+    set_intercept_from_design(formula, design, estimator_params)
     scanned = dask_input.combine_scans([r["scan"] for r in results], None,
                                        estimator_params.get("cov_type", "nonrobust"))
     _reference_class(meta[response].dtype, scanned.classes, estimator_params)

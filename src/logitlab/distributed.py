@@ -175,8 +175,7 @@ def fit(estimator, X, y, sample_weight=None, offset=None, groups=None, source=No
     layout = estimator._layout(source.n_features, K, ref, kind)
     data = _backend(client, source, scanned, cw, layout, float(totals.sum()), opts)
     try:
-        _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, opts,
-                  float32=source.dtype == "float32")
+        _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, opts)
     except BaseException:
         data.release()
         raise
@@ -239,7 +238,7 @@ def _start(estimator, layout, totals, K, checkpoint, fingerprint):
     return w0, saved
 
 
-def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, opts, float32):
+def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, opts):
     """Solve and report. Unpenalized fits read the aliased columns off the
     information at the optimum, which inference needs anyway (one pass that
     also counts saturated rows), and refit only if some columns alias; Firth
@@ -252,7 +251,7 @@ def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, o
     defer = with_inference and kind == "none"
     aliased = fitstats.aliased_features(Objective(data), w0) \
         if with_inference and not defer else []
-    solve = (estimator, data, layout, alpha, l1_ratio, kind, float32, checkpoint, fingerprint)
+    solve = (estimator, data, layout, alpha, l1_ratio, kind, checkpoint, fingerprint)
     objective, result = _solve_with(*solve, w0, resume, aliased)
     info = n_sat = None
     if defer:
@@ -272,7 +271,7 @@ def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, o
             () if scanned.group_levels is None else scanned.group_levels, info, n_sat)
 
 
-def _solve_with(estimator, data, layout, alpha, l1_ratio, kind, float32, checkpoint,
+def _solve_with(estimator, data, layout, alpha, l1_ratio, kind, checkpoint,
                 fingerprint, w0, resume, aliased):
     """The objective (aliased columns held at 0, or the pinned intercept) and the
     solver's result from ``resume`` (a checkpoint) or ``w0``."""
@@ -281,7 +280,7 @@ def _solve_with(estimator, data, layout, alpha, l1_ratio, kind, float32, checkpo
         w0 = np.where(fixed, 0.0, w0)
     objective = TrackingObjective(data, alpha, l1_ratio, fixed, fixed_values=w0)
     start = w0 if resume is None else np.where(fixed, w0, resume) if fixed is not None else resume
-    return objective, _solve(estimator, objective, start, kind, float32, checkpoint, fingerprint)
+    return objective, _solve(estimator, objective, start, kind, checkpoint, fingerprint)
 
 
 def _info_saturation_part(X, y, s, offset, W, layout):
@@ -316,7 +315,7 @@ def select_solver(size: int, penalty_kind: str) -> str:
     return "newton" if size <= NEWTON_MAX_SIZE else "newton-cg"
 
 
-def _solve(estimator, objective, w_start, kind, float32, checkpoint, fingerprint):
+def _solve(estimator, objective, w_start, kind, checkpoint, fingerprint):
     name = estimator.solver if estimator.solver != "auto" else select_solver(objective.size, kind)
     tol = solvers.DEFAULT_TOL[name] if estimator.tol is None else estimator.tol
     max_iter = solvers.DEFAULT_MAX_ITER[name] if estimator.max_iter is None else estimator.max_iter

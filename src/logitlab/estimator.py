@@ -350,10 +350,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if aliased:
             w0 = np.where(fixed, 0.0, w0)
         objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
-        return objective, self._solve(objective, w0, kind, sparse=sp.issparse(X),
-                                      float32=X.dtype == np.float32)
+        return objective, self._solve(objective, w0, kind, sparse=sp.issparse(X))
 
-    def _solve(self, objective, w0, kind, sparse, float32):
+    def _solve(self, objective, w0, kind, sparse):
         """Run the chosen solver from the full start vector ``w0``; the result's
         ``coef`` is the full (canonical) coefficient vector."""
         name = self.solver if self.solver != "auto" else solvers.select_solver(

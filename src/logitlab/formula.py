@@ -648,6 +648,17 @@ def _as_rows(value, what, n, df):
     return None, arr
 
 
+def set_intercept_from_design(formula: str, design, estimator_params: dict) -> None:
+    """The formula decides the intercept: set ``fit_intercept`` from the design,
+    refusing an explicit ``fit_intercept`` that contradicts it."""
+    if "fit_intercept" in estimator_params and \
+            bool(estimator_params["fit_intercept"]) != design.intercept:
+        raise ValueError(f"fit_intercept={estimator_params['fit_intercept']} contradicts the "
+                         f"formula {formula!r}, which decides the intercept: write "
+                         "'y ~ 0 + ...' (or '- 1') for a model without intercept.")
+    estimator_params["fit_intercept"] = design.intercept
+
+
 def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
         groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
     """Fit a logistic regression from a formula.
@@ -731,12 +742,7 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         g = None if g is None else g[keep]
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
-    if "fit_intercept" in estimator_params and \
-            bool(estimator_params["fit_intercept"]) != design.intercept:
-        raise ValueError(f"fit_intercept={estimator_params['fit_intercept']} contradicts the "
-                         f"formula {formula!r}, which decides the intercept: write "
-                         "'y ~ 0 + ...' (or '- 1') for a model without intercept.")
-    estimator_params["fit_intercept"] = design.intercept
+    set_intercept_from_design(formula, design, estimator_params)
     y = df[response]
     if isinstance(y.dtype, pd.CategoricalDtype) and estimator_params.get("reference_class") is None:
         observed = set(y.dropna().tolist())
