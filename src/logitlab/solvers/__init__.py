@@ -13,6 +13,7 @@ solver      none   l2   l1   elasticnet sparse X multinomial
 newton      yes    yes  no   no         yes      yes
 lbfgs       yes    yes  no   no         yes      yes
 newton-cg   yes    yes  no   no         yes      yes
+trust-ncg   yes    yes  no   no         yes      yes
 cd          yes    yes  yes  yes        yes      yes
 gd          yes    yes  yes  yes        yes      yes
 firth       penalty="firth" only (binary)
@@ -25,13 +26,14 @@ from __future__ import annotations
 
 import inspect
 
-from . import cd, firth, gd, lbfgs, newton, newton_cg
+from . import cd, firth, gd, lbfgs, newton, newton_cg, trust_region
 from ._common import SolverResult
 
 SOLVERS = {
     "newton": newton.solve,
     "lbfgs": lbfgs.solve,
     "newton-cg": newton_cg.solve,
+    "trust-ncg": trust_region.solve,
     "cd": cd.solve,
     "gd": gd.solve,
     "firth": firth.solve,
@@ -42,17 +44,20 @@ SUPPORT = {
     "newton": {"none", "l2"},
     "lbfgs": {"none", "l2"},
     "newton-cg": {"none", "l2"},
+    "trust-ncg": {"none", "l2"},
     "cd": {"none", "l2", "l1", "elasticnet"},
     "gd": {"none", "l2", "l1", "elasticnet"},
     "firth": {"firth"},
 }
 
-DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200, "cd": 100, "gd": 10000,
+DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "newton-cg": 200,
+                    "trust-ncg": 200, "cd": 100, "gd": 10000,
                     "firth": 100}
 
 #: default gradient tolerance: the (quasi-)Newton-type solvers converge fast at
 #: the end, so 1e-10 costs about one pass and gives coefficients to ~10 digits
-DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10, "cd": 1e-10, "gd": 1e-6,
+DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "newton-cg": 1e-10,
+               "trust-ncg": 1e-10, "cd": 1e-10, "gd": 1e-6,
                "firth": 1e-10}
 
 #: largest number of coefficients for which ``auto`` forms the Hessian

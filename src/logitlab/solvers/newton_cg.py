@@ -5,7 +5,7 @@ sparse X. Each outer iteration evaluates value and gradient and keeps the
 per-row curvature (one pass); each inner CG step is one Hessian-vector
 product (one pass). The inner solve stops at relative residual
 ``η = min(0.5, √‖g‖)`` (Eisenstat–Walker forcing), which gives superlinear
-convergence, and is preconditioned (:mod:`logitlab.solvers.precondition`)
+convergence, but never tighter than needed to bring ‖g‖ under the tolerance, and is preconditioned (:mod:`logitlab.solvers.precondition`)
 by a sampled Hessian (dense X) or the Hessian's diagonal (sparse X), so it
 needs a few products per outer iteration instead of tens.
 """
@@ -21,6 +21,15 @@ from ._common import Recorder, backtrack
 #: 3 — its curvature moves more from the start point) and after slow solves
 REFRESH_ITERS = {False: 1, True: 2}
 SLOW_CG = 10
+#: the inner solve never aims below this fraction of the tolerance: a
+#: residual ``‖r‖₂ ≤ TOL_MARGIN · tol`` already brings the gradient under tol
+TOL_MARGIN = 0.3
+
+
+def forcing(gnorm2: float, tol: float) -> float:
+    """Relative residual for the inner solve: ``min(0.5, √‖g‖₂)`` (superlinear
+    convergence), but no tighter than the tolerance needs."""
+    return min(0.5, max(np.sqrt(gnorm2), TOL_MARGIN * tol / max(gnorm2, 1e-300)))
 
 
 def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY):
@@ -75,8 +84,8 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             return rec.result(w)
         if kind != "none" and (it <= refresh or n_cg > SLOW_CG):
             M = precondition.build(objective, w, kind)
-        g2 = float(np.linalg.norm(g))
-        d, n_cg = conjugate_gradient(objective.hessp, g, min(0.5, np.sqrt(g2)), cg_max_iter, M)
+        rtol = forcing(float(np.linalg.norm(g)), tol)
+        d, n_cg = conjugate_gradient(objective.hessp, g, rtol, cg_max_iter, M)
 
         def evaluate(t, d=d):
             fv, gv, _ = objective.smooth(w + t * d, curvature=True)
