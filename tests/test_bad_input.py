@@ -309,7 +309,7 @@ def test_string_numpy_array_X():
 
 
 # ------------------------------------------------------------------ options
-UNSMOOTH = [(s, p) for s in ("newton", "lbfgs", "newton-cg") for p in ("l1", "elasticnet")]
+UNSMOOTH = [(s, p) for s in ("newton", "lbfgs", "newton-cg", "trust-ncg") for p in ("l1", "elasticnet")]
 
 
 @pytest.mark.parametrize("solver,penalty", UNSMOOTH)

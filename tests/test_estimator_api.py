@@ -539,7 +539,7 @@ def test_integer_sample_weights_equal_repeated_rows():
 
 
 # ----------------------------------------------------------- history / solver
-@pytest.mark.parametrize("solver", ["newton", "lbfgs", "newton-cg", "cd", "gd"])
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd"])
 def test_history_and_callback(solver):
     X, y = binary_data(n=200, seed=17)
     calls = []

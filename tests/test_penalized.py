@@ -137,7 +137,7 @@ def sparse_multinomial():
 
 # ======================================================================= L2
 @pytest.mark.parametrize("alpha", [1e-3, 0.05, 1.0])
-@pytest.mark.parametrize("solver", ["auto", "newton", "lbfgs", "newton-cg", "cd", "gd"])
+@pytest.mark.parametrize("solver", ["auto", "newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd"])
 def test_l2_binary_objective_matches_sklearn_and_glum(alpha, solver):
     X, y = birthwt_mass()
     tol = 1e-8 if solver == "gd" else None   # gd's default tol (1e-6) is looser
@@ -375,7 +375,7 @@ def test_cd_and_gd_agree(dataset, penalty, l1_ratio):
 
 
 # ========================================================= invalid settings
-@pytest.mark.parametrize("solver", ["newton", "lbfgs", "newton-cg"])
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "newton-cg", "trust-ncg"])
 @pytest.mark.parametrize("penalty, l1_ratio", [("l1", None), ("elasticnet", 0.5)])
 def test_smooth_solvers_reject_l1(solver, penalty, l1_ratio):
     X, y = sparse_binary()

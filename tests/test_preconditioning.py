@@ -27,11 +27,12 @@ def _data(n=20000, d=20, seed=0, sparse=False):
 
 @pytest.mark.parametrize("preconditioner", ["auto", "sample", "diag", "none"])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_newton_cg_preconditioners_reach_sklearn_optimum(preconditioner, sparse):
+@pytest.mark.parametrize("solver", ["newton-cg", "trust-ncg"])
+def test_truncated_newton_preconditioners_reach_sklearn_optimum(preconditioner, sparse, solver):
     X, y = _data(sparse=sparse)
     n = X.shape[0]
     alpha = 1.0 / n
-    m = LogisticRegression(alpha=alpha, solver="newton-cg",
+    m = LogisticRegression(alpha=alpha, solver=solver,
                            solver_options={"preconditioner": preconditioner}).fit(X, y)
     ref = SkLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12,
                                max_iter=1000).fit(X, y)   # C = 1/(alpha n)
@@ -57,7 +58,8 @@ def test_sampled_hessian_estimates_the_hessian():
     assert 0.5 * m <= rows <= 1.5 * m
 
 
-def test_unknown_preconditioner_is_a_clear_error():
+@pytest.mark.parametrize("solver", ["newton-cg", "trust-ncg"])
+def test_unknown_preconditioner_is_a_clear_error(solver):
     X, y = _data(n=200, d=3)
     with pytest.raises(ValueError, match="preconditioner must be"):
-        LogisticRegression(solver="newton-cg", solver_options={"preconditioner": "ilu"}).fit(X, y)
+        LogisticRegression(solver=solver, solver_options={"preconditioner": "ilu"}).fit(X, y)

@@ -38,7 +38,7 @@ from refcheck import assert_printed, load  # noqa: E402
 DATA = Path(__file__).parent / "data"
 
 #: every solver of logitlab; all must reach the same unpenalized optimum
-SOLVERS = ["newton", "lbfgs", "newton-cg", "cd", "gd"]
+SOLVERS = ["newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd"]
 
 #: Gradient tolerance for comparisons with tables printed to 8-9 significant
 #: digits. The default ``tol=1e-8`` bounds the max-norm of the *mean* gradient,
