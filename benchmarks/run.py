@@ -190,7 +190,7 @@ def fit_plan(name, args):
     """(tool, solver, dtype, note) for every fit of a shape; skips what is not sensible."""
     spec = SHAPES[name]
     plan, skipped = [], []
-    ll_solvers = ["auto", "newton", "newton-cg", "lbfgs"]
+    ll_solvers = ["auto", "newton", "newton-cg", "trust-ncg", "lbfgs"]
     for dtype in (["float64"] if spec["sparse"] else ["float64", "float32"]):
         for s in ll_solvers:
             if spec["sparse"] and s == "newton":

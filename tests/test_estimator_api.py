@@ -597,6 +597,10 @@ def test_auto_solver_choice():
     assert wide.solver_ == "newton-cg" and wide.converged_
     ref = sk_l2(0.1, Xw.shape[0]).fit(Xw, yw)
     np.testing.assert_allclose(wide.coef_, ref.coef_, atol=1e-7)
+    # the same wide data in CSR: the trust-region variant
+    wide_csr = LogisticRegression(penalty="l2", alpha=0.1).fit(sp.csr_matrix(Xw), yw)
+    assert wide_csr.solver_ == "trust-ncg" and wide_csr.converged_
+    np.testing.assert_allclose(wide_csr.coef_, ref.coef_, atol=1e-7)
 
 
 # -------------------------------------------------------------- persistence

@@ -463,3 +463,35 @@ def test_aliased_and_separation_together():
     assert m.aliased_ == ["x_again"]
     inf = infinite_terms(m)
     assert inf["x"] == 1 and "x_again" not in inf
+
+
+@pytest.mark.parametrize("steep", [0.5, 60.0])
+def test_saturated_row_count_from_kept_curvature_equals_the_direct_count(steep):
+    """The no-pass shortcut (every row's p(1-p) above the threshold) and the
+    logits pass agree with a NumPy count of rows whose observed class has
+    fitted probability within 1e-10 of 1."""
+    from scipy import special
+
+    from logitlab.backends.memory import InMemoryData
+    from logitlab.diagnostics import saturated_rows
+    from logitlab.kernels import Layout
+    from logitlab.objective import Objective
+
+    rng = np.random.default_rng(11)
+    n, d = 2000, 3
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + rng.normal(size=n) / steep > 0).astype(float)
+    layout = Layout(d, 2, (1,), True)
+    obj = Objective(InMemoryData(X, y, np.ones(n), None, layout))
+    w = np.r_[steep * np.array([1.0, 0.0, 0.0]), 0.0]
+    W = layout.matrix(w)
+    obj.smooth(w, curvature=True)
+    floor = obj.data.curvature_floor(W)
+    p = special.expit(X @ w[:d] + w[d])
+    assert floor == pytest.approx(np.min(p * (1 - p)), rel=1e-9)
+    shortcut = saturated_rows(obj, W)
+    z = X @ w[:d] + w[d]
+    expected = int(np.sum(np.where(y == 1, -special.log_expit(z), -special.log_expit(-z)) < 1e-10))
+    obj.data._curvature_at = None           # force the logits pass
+    assert shortcut == saturated_rows(obj, W) == expected
+    assert (expected == 0) == (steep < 1)

@@ -42,8 +42,15 @@ def column_sd(X) -> np.ndarray:
 
 
 def saturated_rows(objective, W) -> int:
-    """Rows whose fitted probability of the observed class is within 1e-10 of 1."""
+    """Rows whose fitted probability of the observed class is within 1e-10 of 1.
+
+    Zero without a pass when the kept curvature shows every row's
+    ``p (1 - p)`` above twice that (a saturated row has ``p (1 - p) < 1e-10``).
+    """
     data = objective.data
+    floor = getattr(data, "curvature_floor", lambda W: None)(W)
+    if floor is not None and floor > 2 * _SATURATED_NLL:
+        return 0
     z = data.logits(W)
     if objective.layout.multinomial:
         nll = -log_softmax(z, axis=1)[np.arange(z.shape[0]), data.y]

@@ -152,21 +152,20 @@ def logits(X, W, layout: Layout, offset=None) -> np.ndarray:
 def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
     """``[X, 1]ᵀ diag(c) [X, 1]`` as a dense (d+1, d+1) or (d, d) float64 array.
 
-    The column of ones is never materialized. For ``c >= 0`` on dense float
-    data the X block is one symmetric rank-k update (BLAS syrk) of ``sqrt(c) X``.
+    For ``c >= 0`` on dense float data: symmetric rank-k updates (BLAS syrk)
+    of ``√c [X, 1]`` built ``_GRAM_ROWS`` rows at a time in one small buffer
+    (it stays in cache, and the intercept comes out of the same update);
+    otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
     """
     d = X.shape[1]
     m = d + int(fit_intercept)
+    if nonneg and not sp.issparse(X) and X.dtype in (np.float32, np.float64) \
+            and X.shape[0] > 0 and d > 0:
+        return _gram_syrk(X, c, fit_intercept)
     G = np.empty((m, m))
     if sp.issparse(X):
         X = _as64(X)
         G[:d, :d] = (X.T @ X.multiply(c[:, None]).tocsr()).toarray()
-    elif nonneg and X.dtype in (np.float32, np.float64) and X.shape[0] > 0 and d > 0:
-        # float64 even for float32 X; Aᵀ of a C-ordered A is Fortran-ordered,
-        # so syrk reads it in place
-        A = np.ascontiguousarray(X * np.sqrt(c, dtype=np.float64)[:, None], dtype=np.float64)
-        upper = blas.dsyrk(1.0, A.T, trans=0, lower=0)
-        G[:d, :d] = np.triu(upper) + np.triu(upper, 1).T
     else:
         G[:d, :d] = _xtdot(X, X * c[:, None]) if d else 0.0
     if fit_intercept:
@@ -175,6 +174,29 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
         G[d, :d] = col
         G[d, d] = c.sum()
     return G
+
+
+#: rows per syrk update of :func:`_gram_syrk` (its buffer: ~1 MiB at d = 50)
+_GRAM_ROWS = 2048
+
+
+def _gram_syrk(X, c, fit_intercept: bool) -> np.ndarray:
+    """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``, in float64."""
+    n, d = X.shape
+    m = d + int(fit_intercept)
+    rows = min(_GRAM_ROWS, n)
+    buf = np.empty((rows, m))
+    upper = np.zeros((m, m), order="F")
+    root = np.sqrt(c, dtype=np.float64)
+    for a in range(0, n, rows):
+        b = min(a + rows, n)
+        A = buf[:b - a]
+        np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
+        if fit_intercept:
+            A[:, d] = root[a:b]
+        # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
+        upper = blas.dsyrk(1.0, A.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 def _grad_matrix(X, R, fit_intercept: bool) -> np.ndarray:

@@ -151,8 +151,15 @@ def check_target(y, n_rows: int):
                             "ordered; convert the labels to one type (e.g. all strings).")
         if all(isinstance(v, (numbers.Number, np.generic)) for v in y):
             y = np.asarray(y.tolist())  # numbers held as objects (e.g. pandas Int64)
-    check_classification_targets(y)
-    classes, codes = np.unique(y, return_inverse=True)
+    if y.dtype.kind not in "biu":        # integer labels are always classes
+        check_classification_targets(y)
+    if y.dtype.kind in "biuf":
+        # hash the labels once (O(n)), then code by the few sorted classes;
+        # np.unique on the distinct values merges -0.0 and 0.0 as it would
+        classes = np.unique(pd.unique(y))
+        codes = np.searchsorted(classes, y)
+    else:
+        classes, codes = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise ValueError(
             f"y has only one class ({classes.tolist()[0]!r}) in {n_rows} samples; logistic "

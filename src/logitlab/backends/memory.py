@@ -148,7 +148,25 @@ class InMemoryData:
             total = total + Stats(loss, g, h)
         if curvature:
             self._curvature = [p[3] for p in parts]
+            self._curvature_at = np.array(W, dtype=np.float64, copy=True)
         return total
+
+    def curvature_floor(self, W):
+        """``min s p (1 - p) / s`` over the rows of positive weight, from the
+        curvature kept by the last ``stats(curvature=True)`` call if that was
+        at ``W`` (binary models); else None. A floor above ε proves no row's
+        fitted probability of its class is within ε of 1, without a pass."""
+        at = getattr(self, "_curvature_at", None)
+        if self.layout.multinomial or at is None or at.shape != np.shape(W) \
+                or not np.array_equal(at, W):
+            return None
+        floor = np.inf
+        for sl, curv in zip(self.blocks, self._curvature):
+            s = self.s[sl]
+            pos = s > 0
+            if np.any(pos):
+                floor = min(floor, float(np.min(curv.h[pos] / s[pos])))
+        return floor
 
     def _curvature_pass(self, kernel, *args):
         if self._curvature is None:

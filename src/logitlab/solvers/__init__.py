@@ -111,9 +111,12 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
     * at most ``NEWTON_MAX_SIZE`` coefficients and a cheap Hessian
       (``n_rows · size² ≤ NEWTON_MAX_FLOPS``) → ``newton``: quadratic
       convergence to machine precision in a few passes;
-    * otherwise → ``newton-cg``, truncated Newton preconditioned by a sampled
-      Hessian (dense X) or the Hessian's diagonal (sparse X): about 20 passes
-      over the data, never a full Hessian.
+    * otherwise dense X → ``newton-cg``, truncated Newton preconditioned by a
+      sampled Hessian: about 20 passes over the data, never a full Hessian;
+    * otherwise sparse X → ``trust-ncg``, the trust-region variant (liblinear's
+      TRON) preconditioned by the Hessian's diagonal: steps are sized by the
+      trust region rather than a line search, robust on wide, badly scaled
+      data.
     """
     if penalty_kind == "firth":
         return "firth"
@@ -121,7 +124,7 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
         return "cd" if size <= cd.MAX_SIZE else "gd"
     if size <= NEWTON_MAX_SIZE and n_rows * size ** 2 <= NEWTON_MAX_FLOPS:
         return "newton"
-    return "newton-cg"
+    return "trust-ncg" if sparse else "newton-cg"
 
 
 __all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "check_solver", "select_solver",
