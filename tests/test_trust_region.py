@@ -108,3 +108,13 @@ def test_far_start_rejects_and_shrinks_then_reaches_the_optimum():
     assert far.converged
     assert np.all(np.diff(far.history["objective"]) <= 64 * np.finfo(float).eps)
     np.testing.assert_allclose(far.coef, ref.coef, rtol=1e-7, atol=1e-9)
+
+
+def test_no_curvature_at_the_first_step_without_a_region_takes_the_gradient_step():
+    H = -np.eye(3)
+    g = np.array([1.0, -2.0, 0.5])
+    s, r, s_norm, k, boundary = steihaug_cg(lambda v: H @ v, g, np.inf, 1e-8, 10)
+    np.testing.assert_allclose(s, -g)                  # p = M⁻¹(-g) with M = I
+    np.testing.assert_allclose(r, -g - H @ s)
+    assert s_norm == pytest.approx(np.linalg.norm(g)) and k == 1 and not boundary
+    assert g @ s + 0.5 * s @ H @ s < 0

@@ -54,7 +54,14 @@ def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY):
         if curv <= 0 or s_s + 2 * alpha * s_p + alpha ** 2 * p_p >= delta ** 2:
             # to the boundary: the positive root of ‖s + τ p‖²_M = Δ²
             tau = _boundary_step(s_s, s_p, p_p, delta)
-            if not np.isfinite(tau):        # no boundary and no curvature: stop here
+            if not np.isfinite(tau):
+                # no boundary (Δ = ∞) and no curvature: stop here, or at the
+                # first step take the preconditioned gradient step itself
+                # (the ratio test then sizes Δ from it)
+                if k == 0:
+                    s += p
+                    r -= Hp
+                    s_s = p_p
                 return s, r, np.sqrt(s_s), k + 1, False
             s += tau * p
             r -= tau * Hp
