@@ -79,8 +79,22 @@ def _dense_dots(X, w, b, i0, m, z):
 
 
 @nb.njit(**_OPTS)
-def _finish_tile(i0, m, lt, ht, keep_h, h):
-    """Σ of the tile's losses; copies its curvature into ``h``."""
+def _tile_buffers():
+    """Scratch for one tile: logits, exp, loss, residual, curvature (float64)
+    and the exponent bits (int64), all (TILE,)."""
+    return (np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE),
+            np.empty(TILE, np.int64))
+
+
+@nb.njit(**_OPTS)
+def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
+    """From the tile's logits ``z[:m]`` (offset added here): the per-row terms
+    into ``lt``/``rt``/``ht``, the curvature copied into ``h`` when kept, and
+    the tile's Σ s·nll returned."""
+    if off.shape[0] > 0:
+        for k in range(m):
+            z[k] += off[i0 + k]
+    _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht)
     loss = 0.0
     for k in range(m):
         loss += lt[k]
@@ -96,21 +110,14 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
     ``h.size == n``. ``off`` is (n,) or (0,)."""
     n, d = X.shape
-    has_off = off.shape[0] == n
     keep_h = h.shape[0] == n
-    z, e, lt, rt, ht = (np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE),
-                        np.empty(TILE))
-    bits = np.empty(TILE, np.int64)
+    z, e, lt, rt, ht, bits = _tile_buffers()
     loss = 0.0
     gi = 0.0
     for i0 in range(0, n, TILE):
         m = min(TILE, n - i0)
         _dense_dots(X, w, b, i0, m, z)
-        if has_off:
-            for k in range(m):
-                z[k] += off[i0 + k]
-        _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht)
-        loss += _finish_tile(i0, m, lt, ht, keep_h, h)
+        loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
         if want_grad:
             for k in range(m):
                 r = rt[k]
@@ -169,21 +176,14 @@ def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
     """:func:`dense_binary` for CSR ``(data, indices, indptr)`` with d = w.size."""
     n = indptr.shape[0] - 1
     d = w.shape[0]
-    has_off = off.shape[0] == n
     keep_h = h.shape[0] == n
-    z, e, lt, rt, ht = (np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE),
-                        np.empty(TILE))
-    bits = np.empty(TILE, np.int64)
+    z, e, lt, rt, ht, bits = _tile_buffers()
     loss = 0.0
     gi = 0.0
     for i0 in range(0, n, TILE):
         m = min(TILE, n - i0)
         _csr_dots(data, indices, indptr, w, b, i0, m, z)
-        if has_off:
-            for k in range(m):
-                z[k] += off[i0 + k]
-        _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht)
-        loss += _finish_tile(i0, m, lt, ht, keep_h, h)
+        loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
         if want_grad:
             gi += _csr_scatter(data, indices, indptr, rt, i0, m, g)
     if want_grad:

@@ -68,9 +68,6 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     ``preconditioner``: ``"auto"`` (sampled Hessian for dense X, diagonal for
     sparse), ``"sample"``, ``"diag"`` or ``"none"``.
     """
-    if preconditioner not in ("auto", "sample", "diag", "none"):
-        raise ValueError("preconditioner must be 'auto', 'sample', 'diag' or 'none'; "
-                         f"got {preconditioner!r}")
     rec = Recorder("newton-cg", objective, tol, callback, max_iter)
     cg_max_iter = cg_max_iter or min(objective.size, 250)
     kind = precondition.choose_kind(objective, preconditioner)

@@ -53,8 +53,15 @@ class Preconditioner:
 IDENTITY = Preconditioner("none")
 
 
+KINDS = ("auto", "sample", "diag", "none")
+
+
 def choose_kind(objective, requested: str) -> str:
-    """``"sample"`` for dense data of moderate size, else ``"diag"``."""
+    """The preconditioner to use for ``requested`` (one of ``KINDS``):
+    ``"auto"`` is ``"sample"`` for dense data of moderate size, else ``"diag"``."""
+    if requested not in KINDS:
+        raise ValueError("preconditioner must be 'auto', 'sample', 'diag' or 'none'; "
+                         f"got {requested!r}")
     if requested != "auto":
         return requested
     sparse = sp.issparse(getattr(objective.data, "X", None))
