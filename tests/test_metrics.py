@@ -232,6 +232,23 @@ def test_calibration_intercept_slope_vs_statsmodels(seed):
     assert b == pytest.approx(slope_ref, rel=1e-9)
 
 
+@pytest.mark.parametrize("seed", [19, 33, 145])
+def test_calibration_slope_of_uninformative_predictions(seed):
+    """p unrelated to y: the slope is near 0 and the likelihood flat in it, so near the
+    optimum the objective's change is below rounding. The fit must still reach the
+    optimum (statsmodels' IRLS), not stop where step halving meets noise (these seeds
+    once stopped 1e-8 short, relative)."""
+    rng = np.random.default_rng(seed)
+    n = rng.integers(20, 300)
+    y = (rng.uniform(size=n) < rng.uniform(0.2, 0.8)).astype(float)
+    p = rng.uniform(0.05, 0.99, n)
+    x = np.log(p / (1 - p))
+    slope_ref = _glm(y, sm.add_constant(x), np.ones(n))[1]
+    assert abs(slope_ref) < 0.2
+    _, b = m.calibration_intercept_slope(y, p)
+    assert b == pytest.approx(slope_ref, rel=1e-9, abs=1e-13)
+
+
 def test_calibration_of_perfect_recalibration():
     """Predictions equal to a fitted logistic model's are calibrated in the large
     (the score equation with an intercept) and have slope 1 (x itself is the logit)."""

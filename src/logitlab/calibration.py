@@ -61,6 +61,23 @@ def _binary_inputs(y_true, proba, sample_weight, labels, what):
     return (prep.codes == 1).astype(np.float64), prep.P[:, 1], prep.w
 
 
+def _halving_step(nll, theta, free, step, current, newton_region):
+    """Newton step with step halving: ``(theta - t·step, nll there, t)`` for the first
+    ``t = 1, 1/2, …`` that does not increase ``nll``; ``(None, None, 0)`` if none does.
+    Inside the Newton decrement's quadratic region (``gᵀH⁻¹g`` tiny) the objective's
+    change is below rounding, so the full step is taken untested (a test there stalls
+    on noise, short of the optimum)."""
+    t = 1.0
+    while t > 1e-12:
+        trial = theta.copy()
+        trial[free] -= t * step
+        value = nll(trial)
+        if newton_region or value <= current:
+            return trial, value, t
+        t /= 2
+    return None, None, 0.0
+
+
 def _logistic_fit(y, x, w, slope_free: bool, tol=1e-14, max_iter=100):
     """Weighted ML of ``logit P(y=1) = a + b x`` (b fixed at 1 unless
     ``slope_free``) by Newton's method with step halving; returns (a, b, converged)."""
@@ -84,15 +101,9 @@ def _logistic_fit(y, x, w, slope_free: bool, tol=1e-14, max_iter=100):
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
             break
-        t = 1.0
-        while t > 1e-12:
-            trial = theta.copy()
-            trial[free] -= t * step
-            value = nll(trial)
-            if value <= current:
-                break
-            t /= 2
-        else:
+        trial, value, t = _halving_step(nll, theta, free, step, current,
+                                        newton_region=grad @ step <= 1e-10 * (1.0 + abs(current)))
+        if trial is None:
             break
         theta, current = trial, value
         if np.max(np.abs(t * step)) <= 1e-13 * (1 + np.max(np.abs(theta))):
