@@ -14,8 +14,18 @@ the tile's gradient while its rows are still in L2.
 Kernels add into caller-owned accumulators (``g``: (d + 1,), the last entry
 the intercept's), so a thread can run many chunks into one accumulator.
 They are compiled without parallelism and release the GIL: the backends run
-chunks on several threads (or Dask workers) instead. Arithmetic and
-accumulation are in float64 whatever the dtype of X.
+chunks on several threads (or Dask workers) instead.
+
+Precision. The dense kernels do their X-sized arithmetic (``x·w`` and the
+``Σ r x`` of a few rows) in the dtype of ``w``: float64 ``w`` gives float64
+arithmetic whatever the dtype of X (float32 X is widened element by
+element: the result is the float64 one of the same numbers); float32 ``w``
+with float32 X gives float32 arithmetic, twice the SIMD width (*single*
+mode, :func:`binary_chunk`'s ``single=True``). Either way the per-row terms
+(exp, log1p, residuals) are float64, and the gradient's partial sums are
+flushed into float64 every ``SUB`` rows, so in single mode a row's logit
+carries float32 rounding (~1e-7 relative) but the sums over rows do not
+grow it. CSR kernels are always float64.
 
 Numerics (per row, ``e = exp(-|z|)``):
 ``log(1 + e^z) - y z = max(z, 0) + log1p(e) - y z`` and
@@ -44,6 +54,9 @@ _CSR_OPTS = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 _U = np.uint64
 #: rows per tile: the tile's buffers stay in L1
 TILE = 256
+#: rows whose gradient terms are summed in the arithmetic dtype before being
+#: added into float64 (bounds the growth of float32 rounding in single mode)
+SUB = 32
 
 
 @nb.njit(**_EXACT_OPTS)
@@ -69,13 +82,32 @@ def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
 
 @nb.njit(**_OPTS)
 def _dense_dots(X, w, b, i0, m, z):
-    """``z[k] = X[i0 + k]·w + b`` for k < m."""
+    """``z[k] = X[i0 + k]·w + b`` for k < m (the dot in the dtype of ``w``)."""
     d = X.shape[1]
     for k in range(m):
-        zk = b
+        zk = w.dtype.type(0.0)
         for j in range(d):
             zk += X[i0 + k, j] * w[j]
-        z[k] = zk
+        z[k] = zk + b
+
+
+@nb.njit(**_OPTS)
+def _dense_scatter(X, r, i0, m, gs, g):
+    """``g[:d] += Σ_k r[k] X[i0 + k]`` for k < m, summed ``SUB`` rows at a time in
+    ``gs`` (d,) (the dtype of the arithmetic) and then added into float64 ``g``.
+    Returns ``Σ_k r[k]``."""
+    d = X.shape[1]
+    total = 0.0
+    for k0 in range(0, m, SUB):
+        gs[:] = 0.0
+        for k in range(k0, min(k0 + SUB, m)):
+            rk = gs.dtype.type(r[k])
+            for j in range(d):
+                gs[j] += rk * X[i0 + k, j]
+            total += r[k]
+        for j in range(d):
+            g[j] += gs[j]
+    return total
 
 
 @nb.njit(**_OPTS)
@@ -108,10 +140,12 @@ def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
 def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     """Σ s·nll over the rows of dense ``X`` (n, d); adds the gradient into
     ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
-    ``h.size == n``. ``off`` is (n,) or (0,)."""
+    ``h.size == n``. ``off`` is (n,) or (0,); ``w`` (d,) sets the arithmetic
+    dtype (see the module docstring)."""
     n, d = X.shape
     keep_h = h.shape[0] == n
     z, e, lt, rt, ht, bits = _tile_buffers()
+    gs = np.empty(d, w.dtype)
     loss = 0.0
     gi = 0.0
     for i0 in range(0, n, TILE):
@@ -119,11 +153,7 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
         _dense_dots(X, w, b, i0, m, z)
         loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
         if want_grad:
-            for k in range(m):
-                r = rt[k]
-                for j in range(d):
-                    g[j] += r * X[i0 + k, j]
-                gi += r
+            gi += _dense_scatter(X, rt, i0, m, gs, g)
     if want_grad:
         g[d] += gi
     return loss
@@ -133,17 +163,24 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
 def dense_hessp(X, h, v, bv, g):
     """Adds ``Σ_i h_i (x_i·v + bv) [x_i, 1]`` into ``g`` (d + 1,): each row
     once, while it is in L1 (no tiles: there is nothing to vectorize across
-    rows)."""
+    rows). Arithmetic in the dtype of ``v``; partial sums over ``SUB`` rows
+    are added into float64 ``g``."""
     n, d = X.shape
+    gs = np.empty(d, v.dtype)
     gi = 0.0
-    for i in range(n):
-        u = bv
+    for i0 in range(0, n, SUB):
+        gs[:] = 0.0
+        for i in range(i0, min(i0 + SUB, n)):
+            u = v.dtype.type(0.0)
+            for j in range(d):
+                u += X[i, j] * v[j]
+            t = h[i] * (u + bv)
+            tt = v.dtype.type(t)
+            for j in range(d):
+                gs[j] += tt * X[i, j]
+            gi += t
         for j in range(d):
-            u += X[i, j] * v[j]
-        t = h[i] * u
-        for j in range(d):
-            g[j] += t * X[i, j]
-        gi += t
+            g[j] += gs[j]
     g[d] += gi
 
 
@@ -212,12 +249,22 @@ def csr_hessp(data, indices, indptr, h, v, bv, g):
 _EMPTY = np.zeros(0)
 
 
-def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None):
+def _arith(X, w, single: bool):
+    """``w`` in the arithmetic dtype: float32 for dense float32 X in single
+    mode, float64 otherwise."""
+    if single and X.dtype == np.float32 and not hasattr(X, "indptr"):
+        return np.ascontiguousarray(w, dtype=np.float32)
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None,
+                 single: bool = False):
     """Fused loss (+ gradient, + curvature) of a binary chunk.
 
-    ``X`` dense C-ordered or CSR; ``w`` (d,) float64, ``b`` the intercept (0.0
-    without one). Returns ``(loss, g, h)``: ``g`` (d + 1,) (added into the
-    given accumulator if any) or None, ``h`` (n,) or None.
+    ``X`` dense C-ordered or CSR; ``w`` (d,), ``b`` the intercept (0.0
+    without one). Returns ``(loss, g, h)``: ``g`` (d + 1,) float64 (added into
+    the given accumulator if any) or None, ``h`` (n,) or None. ``single``:
+    float32 arithmetic for dense float32 X (see the module docstring).
     """
     n = X.shape[0]
     if g is None and grad:
@@ -227,6 +274,7 @@ def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None):
     yf = np.ascontiguousarray(y, dtype=np.float64)
     sf = np.ascontiguousarray(s, dtype=np.float64)
     acc = g if grad else _EMPTY
+    w = _arith(X, w, single)
     if hasattr(X, "indptr"):
         loss = csr_binary(X.data, X.indices, X.indptr, yf, sf, off, w, float(b), grad, acc, h)
     else:
@@ -234,10 +282,11 @@ def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None):
     return loss, (g if grad else None), (h if curvature else None)
 
 
-def binary_hessp(X, h, v, bv, g=None):
-    """Fused ``Σ h (x·v + bv) [x, 1]`` over a chunk: (d + 1,)."""
+def binary_hessp(X, h, v, bv, g=None, single: bool = False):
+    """Fused ``Σ h (x·v + bv) [x, 1]`` over a chunk: (d + 1,) float64."""
     if g is None:
         g = np.zeros(v.shape[0] + 1)
+    v = _arith(X, v, single)
     if hasattr(X, "indptr"):
         csr_hessp(X.data, X.indices, X.indptr, h, v, float(bv), g)
     else:
@@ -297,6 +346,19 @@ def softmax_hessp_rows(P, s, U, T):
             acc += P[i, c] * U[i, c]
         for c in range(C):
             T[i, c] = s[i] * P[i, c] * (U[i, c] - acc)
+
+
+@nb.njit(**_OPTS)
+def dense_weighted_sq(X, s):
+    """``Σ_i s_i x_ij²`` (d,) float64 over dense rows ``X`` (n, d)."""
+    n, d = X.shape
+    out = np.zeros(d)
+    for i in range(n):
+        si = s[i]
+        for j in range(d):
+            x = np.float64(X[i, j])
+            out[j] += si * x * x
+    return out
 
 
 @nb.njit(**_CSR_OPTS)

@@ -150,7 +150,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         Fit the path on all rows and keep the model at the chosen alpha.
     eps : float or None
         Smallest alpha of a generated grid as a share of ``alpha_max``.
-    fit_intercept, solver, tol, max_iter, class_weight, reference_class, dtype, solver_options :
+    fit_intercept, solver, tol, max_iter, class_weight, reference_class, dtype, solver_options, polish :
         as for :class:`LogisticRegression` (every fit uses them).
 
     Attributes
@@ -169,7 +169,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     def __init__(self, alphas=None, penalty="l2", l1_ratio=None, cv=5, scoring="log_loss",
                  rule="min", refit=True, eps=None, fit_intercept=True, solver="auto", tol=None,
                  max_iter=None, class_weight=None, reference_class=None, dtype=None,
-                 solver_options=None):
+                 solver_options=None, polish=False):
         self.alphas = alphas
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -186,6 +186,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.reference_class = reference_class
         self.dtype = dtype
         self.solver_options = solver_options
+        self.polish = polish
 
     # ------------------------------------------------------------- options
     def _base(self) -> LogisticRegression:
@@ -198,7 +199,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             fit_intercept=self.fit_intercept, solver=self.solver, tol=self.tol,
             max_iter=self.max_iter, class_weight=self.class_weight,
             reference_class=self.reference_class, warm_start=True,
-            dtype=self.dtype, solver_options=self.solver_options)
+            dtype=self.dtype, solver_options=self.solver_options, polish=self.polish)
 
     def _scorer(self):
         if callable(self.scoring):

@@ -149,19 +149,21 @@ def logits(X, W, layout: Layout, offset=None) -> np.ndarray:
     return full if offset is None else full + offset
 
 
-def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
+def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False) -> np.ndarray:
     """``[X, 1]ᵀ diag(c) [X, 1]`` as a dense (d+1, d+1) or (d, d) float64 array.
 
     For ``c >= 0`` on dense float data: symmetric rank-k updates (BLAS syrk)
     of ``√c [X, 1]`` built ``_GRAM_ROWS`` rows at a time in one small buffer
     (it stays in cache, and the intercept comes out of the same update);
     otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
+    ``single``: float32 arithmetic for float32 X (twice as fast; for
+    preconditioners only, never for inference).
     """
     d = X.shape[1]
     m = d + int(fit_intercept)
     if nonneg and not sp.issparse(X) and X.dtype in (np.float32, np.float64) \
             and X.shape[0] > 0 and d > 0:
-        return _gram_syrk(X, c, fit_intercept)
+        return _gram_syrk(X, c, fit_intercept, single and X.dtype == np.float32)
     G = np.empty((m, m))
     if sp.issparse(X):
         X = _as64(X)
@@ -180,14 +182,16 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool) -> np.ndarray:
 _GRAM_ROWS = 2048
 
 
-def _gram_syrk(X, c, fit_intercept: bool) -> np.ndarray:
-    """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``, in float64."""
+def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
+    """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
+    arithmetic if ``single``)."""
     n, d = X.shape
     m = d + int(fit_intercept)
     rows = min(_GRAM_ROWS, n)
-    buf = np.empty((rows, m))
-    upper = np.zeros((m, m), order="F")
-    root = np.sqrt(c, dtype=np.float64)
+    dtype, syrk = (np.float32, blas.ssyrk) if single else (np.float64, blas.dsyrk)
+    buf = np.empty((rows, m), dtype)
+    upper = np.zeros((m, m), dtype, order="F")
+    root = np.sqrt(c, dtype=np.float64).astype(dtype, copy=False)
     for a in range(0, n, rows):
         b = min(a + rows, n)
         A = buf[:b - a]
@@ -195,7 +199,8 @@ def _gram_syrk(X, c, fit_intercept: bool) -> np.ndarray:
         if fit_intercept:
             A[:, d] = root[a:b]
         # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
-        upper = blas.dsyrk(1.0, A.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+        upper = syrk(1.0, A.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+    upper = upper.astype(np.float64, copy=False)
     return np.triu(upper) + np.triu(upper, 1).T
 
 
@@ -262,41 +267,44 @@ def _multinomial_stats(X, y, s, Z, layout, want_grad, want_hess, want_curv):
 
 
 def chunk_stats(X, y, s, offset, W, layout: Layout, *, grad=True, hess=False,
-                curvature=False):
+                curvature=False, single=False):
     """Weighted sums over one chunk for coefficients ``W``.
 
     Returns ``(loss, grad, hess, curvature)``: ``loss`` = Σ s·nll (float),
     ``grad`` (n_rows, n_cols) or None, ``hess`` (size, size) or None and the
-    per-row :class:`Curvature` for :func:`chunk_hessp` or None.
+    per-row :class:`Curvature` for :func:`chunk_hessp` or None. ``single``:
+    float32 arithmetic for the X-sized work of binary models on dense float32
+    X (:mod:`logitlab._fused`); the Hessian is float64 regardless.
     """
     if not layout.multinomial and _fused.supports(X):
-        return _fused_binary_stats(X, y, s, offset, W, layout, grad, hess, curvature)
+        return _fused_binary_stats(X, y, s, offset, W, layout, grad, hess, curvature, single)
     z = logits(X, W, layout, offset)
     kernel = _multinomial_stats if layout.multinomial else _binary_stats
     return kernel(X, y, s, z, layout, grad, hess, curvature)
 
 
-def _fused_binary_stats(X, y, s, offset, W, layout, want_grad, want_hess, want_curv):
+def _fused_binary_stats(X, y, s, offset, W, layout, want_grad, want_hess, want_curv, single):
     """Binary chunk statistics through the fused kernels (one read of X)."""
     d = layout.n_features
     b = W[d, 0] if layout.fit_intercept else 0.0
-    loss, g, h = _fused.binary_chunk(X, y, s, offset, np.ascontiguousarray(W[:d, 0]), b,
-                                     grad=want_grad, curvature=want_hess or want_curv)
+    loss, g, h = _fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
+                                     curvature=want_hess or want_curv, single=single)
     grad = None if g is None else (g if layout.fit_intercept else g[:d])[:, None]
     hess = weighted_gram(X, h, layout.fit_intercept, nonneg=True) if want_hess else None
     return loss, grad, hess, (Curvature(h=h) if want_curv else None)
 
 
-def chunk_hessp(X, curv: Curvature, V, layout: Layout) -> np.ndarray:
+def chunk_hessp(X, curv: Curvature, V, layout: Layout, single=False) -> np.ndarray:
     """Σ over the chunk of the Hessian times ``V`` (n_rows, n_cols), same shape.
 
     Uses the per-row weights stored in ``curv``: one read of the chunk
-    (``U = [X, 1] V`` then ``[X, 1]ᵀ (weights * U)``).
+    (``U = [X, 1] V`` then ``[X, 1]ᵀ (weights * U)``). ``single``: as
+    :func:`chunk_stats`.
     """
     d = layout.n_features
     if not layout.multinomial and _fused.supports(X):
         bv = V[d, 0] if layout.fit_intercept else 0.0
-        g = _fused.binary_hessp(X, curv.h, np.ascontiguousarray(V[:d, 0]), bv)
+        g = _fused.binary_hessp(X, curv.h, V[:d, 0], bv, single=single)
         return (g if layout.fit_intercept else g[:d])[:, None]
     U = np.asarray(_xdot(X, V[:d]), dtype=np.float64)
     if layout.fit_intercept:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import numbers
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._threads import default_threads, pool
 
 _MAX_LISTED = 5
 
@@ -54,15 +57,36 @@ def check_dataframe_columns(X) -> None:
             "or a scikit-learn OneHotEncoder in a Pipeline).")
 
 
+@nb.njit(nogil=True, cache=True, boundscheck=False)
+def _max_exponent(bits, mask):
+    """``max(bits & mask)`` over a flat integer view of floats: equals ``mask``
+    (all exponent bits set) exactly when some entry is NaN or ±inf."""
+    top = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        top = max(top, bits[i] & mask)
+    return top
+
+
+_EXPONENT = {np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0000000000000)),
+             np.dtype(np.float32): (np.uint32, np.uint32(0x7F800000)),
+             np.dtype(np.float16): (np.uint16, np.uint16(0x7C00))}
+
+
 def _all_finite(values) -> bool:
-    """True when every entry is finite: a finite sum proves it in one read
-    (NaN and ±inf propagate); a non-finite sum (or overflow) is checked
-    entry by entry."""
+    """True when every entry is finite: one read of the exponent bits, split
+    over the worker threads (no float arithmetic: nothing can overflow)."""
     if values.dtype.kind not in "fc":
         return True
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(values, dtype=np.float64)
-    return bool(np.isfinite(total)) or bool(np.isfinite(values).all())
+    flat = values.reshape(-1) if values.flags.c_contiguous else None
+    if flat is None or flat.dtype not in _EXPONENT:
+        return bool(np.isfinite(values).all())
+    kind, mask = _EXPONENT[flat.dtype]
+    bits = flat.view(kind)
+    n_parts = max(1, min(default_threads(), bits.size >> 20))
+    if n_parts == 1:
+        return bool(_max_exponent(bits, mask) != mask)
+    tops = pool(n_parts).map(lambda p: _max_exponent(p, mask), np.array_split(bits, n_parts))
+    return all(top != mask for top in tops)
 
 
 def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
@@ -151,14 +175,15 @@ def check_target(y, n_rows: int):
                             "ordered; convert the labels to one type (e.g. all strings).")
         if all(isinstance(v, (numbers.Number, np.generic)) for v in y):
             y = np.asarray(y.tolist())  # numbers held as objects (e.g. pandas Int64)
-    if y.dtype.kind not in "biu":        # integer labels are always classes
-        check_classification_targets(y)
     if y.dtype.kind in "biuf":
         # hash the labels once (O(n)), then code by the few sorted classes;
         # np.unique on the distinct values merges -0.0 and 0.0 as it would
         classes = np.unique(pd.unique(y))
-        codes = np.searchsorted(classes, y)
+        if y.dtype.kind == "f":
+            check_classification_targets(classes)   # e.g. continuous values
+        codes = (y == classes[1]) if classes.size == 2 else np.searchsorted(classes, y)
     else:
+        check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise ValueError(

@@ -49,6 +49,10 @@ class DataBackend(Protocol):
     n_rows: int          # number of observations
     weight_sum: float    # Σ s, the denominator of the mean log-likelihood
     n_passes: int        # reads of the data so far (for benchmarks)
+    #: max-norm of the rounding error in the mean gradient of the last
+    #: ``stats`` call (0.0 for float64 arithmetic); solvers do not ask for a
+    #: gradient smaller than this (:class:`logitlab.solvers._common.Recorder`)
+    grad_noise: float
 
     def stats(self, W: np.ndarray, *, grad: bool = True, hess: bool = False,
               curvature: bool = False) -> Stats: ...

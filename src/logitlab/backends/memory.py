@@ -8,36 +8,37 @@ X is never copied, centred or scaled (sparse blocks are views of X's arrays).
 Blocks run on ``n_threads`` threads (the fused kernels and BLAS release the
 GIL; BLAS is held to one thread meanwhile). The per-block results are added
 in block order, so a fit gives the same bits whatever the number of threads.
+
+*Single* mode (binary models on dense float32 X with at least
+``SINGLE_MIN_SIZE`` entries): the fused kernels do their X-sized arithmetic in
+float32 (:mod:`logitlab._fused`), about twice as fast. The mean gradient then
+carries rounding error; :attr:`InMemoryData.grad_noise` bounds it, so the
+solvers stop there instead of chasing noise.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _fused
-from ..kernels import Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits
+from .._threads import default_threads, pool
+from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits,
+                       weighted_gram)
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
 #: the fused binary kernels finish each row while it is in L1, so their blocks
 #: only amortize per-block overhead and balance the threads
 _FUSED_BLOCK_BYTES = 1 << 24
-
-
-def default_threads() -> int:
-    """``LOGITLAB_NUM_THREADS`` if set, else the CPUs this process may use."""
-    env = os.environ.get("LOGITLAB_NUM_THREADS")
-    if env:
-        return max(int(env), 1)
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+#: single mode only for dense float32 X with at least this many entries (below
+#: it a fit takes milliseconds anyway, and the rounding of the sums over rows,
+#: which shrinks as 1/√n, could exceed ``grad_noise``)
+SINGLE_MIN_SIZE = 1 << 20
+#: float32 unit roundoff (2⁻²⁴) times 4 for the partial sums, over the 4 of p(1-p) ≤ 1/4
+_ROUNDING = 2.0 ** -26
 
 
 def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES):
@@ -58,17 +59,6 @@ def _csr_view(X, sl):
     view.indptr = X.indptr[sl.start:sl.stop + 1] - X.indptr[sl.start]
     view.has_sorted_indices = X.has_sorted_indices
     return view
-
-
-_POOLS: dict = {}
-
-
-def _pool(n_threads: int) -> ThreadPoolExecutor:
-    """One shared pool per thread count and process (threads start once)."""
-    key = (os.getpid(), n_threads)
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(n_threads, thread_name_prefix="logitlab")
-    return _POOLS[key]
 
 
 class _BlasOneThread:
@@ -98,10 +88,12 @@ class InMemoryData:
     offset : None, (n,) (binary) or (n, K) (multinomial)
     layout : :class:`logitlab.kernels.Layout`
     n_threads : threads for the blocks (default :func:`default_threads`)
+    single : allow float32 arithmetic (see the module docstring); the
+        attribute ``single`` says whether it is in use and may be switched off
     """
 
     def __init__(self, X, y, sample_weight, offset, layout: Layout, block_bytes=None,
-                 n_threads=None):
+                 n_threads=None, single=False):
         self.X = X
         self.y = y
         self.s = sample_weight
@@ -121,6 +113,10 @@ class InMemoryData:
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))
         self._curvature: list[Curvature] | None = None
+        self.single = bool(single and fused and not sp.issparse(X) and X.dtype == np.float32
+                           and X.size >= SINGLE_MIN_SIZE)
+        self.grad_noise = 0.0
+        self._col_rms = None
 
     def _x(self, i):
         return self.X[self.blocks[i]] if self._views is None else self._views[i]
@@ -136,20 +132,40 @@ class InMemoryData:
         if self.n_threads <= 1 or len(indices) < 2:
             return [fn(i) for i in indices]
         with _BlasOneThread():
-            return list(_pool(self.n_threads).map(fn, indices))
+            return list(pool(self.n_threads).map(fn, indices))
 
     def stats(self, W, *, grad=True, hess=False, curvature=False) -> Stats:
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""
         self.n_passes += 1
+        single = self.single
         parts = self._map(lambda i: chunk_stats(*self._chunk(i), W, self.layout, grad=grad,
-                                                hess=hess, curvature=curvature))
+                                                hess=hess, curvature=curvature, single=single))
         total = Stats(parts[0][0], parts[0][1], parts[0][2])
         for loss, g, h, _ in parts[1:]:
             total = total + Stats(loss, g, h)
         if curvature:
             self._curvature = [p[3] for p in parts]
             self._curvature_at = np.array(W, dtype=np.float64, copy=True)
+        self.grad_noise = self._rounding_bound(W) if single else 0.0
         return total
+
+    def _rounding_bound(self, W) -> float:
+        """Bound on the float32 rounding error of the mean gradient at ``W``.
+
+        A row's logit carries ``|δz| ≲ ε₃₂ Σ_k |x_k w_k|`` (w rounded to float32,
+        then the float32 dot), which moves its residual by at most ``δz / 4``;
+        by Cauchy–Schwarz the mean gradient moves by at most
+        ``ε₃₂/4 · max(1, max_j rms_j) · Σ_k rms_k |w_k|`` with ``rms_j`` the
+        weighted root mean square of column j. The bound times 4 (``2⁻²⁶``
+        overall) also covers the float32 partial sums over ``SUB`` rows.
+        """
+        if self._col_rms is None:
+            self.n_passes += 1
+            sq = self._map(lambda i: _fused.dense_weighted_sq(self._x(i), self.s[self.blocks[i]]))
+            self._col_rms = np.sqrt(np.sum(sq, axis=0) / self.weight_sum)
+        d = self.layout.n_features
+        w = np.abs(np.asarray(W, dtype=np.float64)[:d, 0])
+        return _ROUNDING * max(1.0, float(self._col_rms.max(initial=0.0))) * float(self._col_rms @ w)
 
     def curvature_floor(self, W):
         """``min s p (1 - p) / s`` over the rows of positive weight, from the
@@ -168,11 +184,12 @@ class InMemoryData:
                 floor = min(floor, float(np.min(curv.h[pos] / s[pos])))
         return floor
 
-    def _curvature_pass(self, kernel, *args):
+    def _curvature_pass(self, kernel, *args, **kwargs):
         if self._curvature is None:
             raise RuntimeError("needs a prior stats(..., curvature=True) call")
         self.n_passes += 1
-        parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, self.layout))
+        parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, self.layout,
+                                           **kwargs))
         out = parts[0]
         for part in parts[1:]:
             out = out + part
@@ -180,7 +197,7 @@ class InMemoryData:
 
     def hessp(self, V) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
-        return self._curvature_pass(chunk_hessp, V)
+        return self._curvature_pass(chunk_hessp, V, single=self.single)
 
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
@@ -199,10 +216,15 @@ class InMemoryData:
 
         def one(sl):
             off = None if self.offset is None else self.offset[sl]
-            X = self.X[sl]
-            H = chunk_stats(X, self.y[sl], self.s[sl], off, W, self.layout, grad=False,
-                            hess=True)[2]
-            return H, float(np.sum(self.s[sl]))
+            X, s = self.X[sl], self.s[sl]
+            if self.single:   # float32 syrk: a preconditioner needs no more
+                h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
+                                curvature=True, single=True)[3].h
+                H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True, single=True)
+            else:
+                H = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
+                                hess=True)[2]
+            return H, float(np.sum(s))
 
         parts = self._map(lambda i: one(pieces[i]), range(len(pieces)))
         self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)

@@ -58,18 +58,26 @@ class Recorder:
         self._passes0 = objective.data.n_passes
 
     def record(self, value: float, grad_norm: float) -> bool:
-        """Store one iteration; return True when converged (grad_norm <= tol)."""
+        """Store one iteration; return True when converged: ``grad_norm`` at most
+        tol, or at most the rounding error of the gradient when that is larger
+        (float32 arithmetic: ``data.grad_noise``)."""
         self.values.append(float(value))
         self.norms.append(float(grad_norm))
         if self.callback is not None:
             self.callback(len(self.values) - 1, float(value), float(grad_norm))
-        return grad_norm <= self.tol
+        return grad_norm <= self.effective_tol()
+
+    def effective_tol(self) -> float:
+        """``max(tol, data.grad_noise)``: no solver can tell gradients apart below
+        the rounding error of their computation."""
+        return max(self.tol, float(getattr(self.objective.data, "grad_noise", 0.0)))
 
     def result(self, w) -> SolverResult:
+        tol = self.effective_tol()
         return SolverResult(
             coef=np.asarray(w, dtype=np.float64), objective=self.values[-1],
             grad_norm=self.norms[-1], n_iter=len(self.values) - 1,
-            converged=self.norms[-1] <= self.tol, solver=self.name, tol=self.tol,
+            converged=self.norms[-1] <= tol, solver=self.name, tol=tol,
             max_iter=self.max_iter,
             history={"objective": np.array(self.values), "grad_norm": np.array(self.norms)},
             n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)

@@ -32,7 +32,8 @@ def solve(objective, w0, *, tol, max_iter=1000, callback=None, memory=20):
 
     def on_iteration(intermediate_result):
         f, g = evaluated_at(intermediate_result.x)
-        rec.record(f, float(np.max(np.abs(g))))
+        if rec.record(f, float(np.max(np.abs(g)))):
+            raise StopIteration  # met tol, or the float32 rounding floor scipy cannot know
 
     f0, g0 = evaluated_at(np.array(w0, dtype=np.float64))
     if rec.record(f0, float(np.max(np.abs(g0)))) or max_iter == 0:
@@ -46,7 +47,7 @@ def solve(objective, w0, *, tol, max_iter=1000, callback=None, memory=20):
     gnorm = float(np.max(np.abs(g)))
     if rec.norms[-1] != gnorm or rec.values[-1] != f:
         rec.record(f, gnorm)
-    if gnorm > tol and res.nit < max_iter:
+    if gnorm > rec.effective_tol() and res.nit < max_iter:
         # scipy's line search found no decrease: the objective no longer
         # changes at rounding level
         rec.flags.add("stalled")
