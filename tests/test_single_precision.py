@@ -4,6 +4,7 @@
   on the same float32 numbers: within float32 rounding, and the mean gradient's
   error within the bound the backend reports (``InMemoryData.grad_noise``),
   for data of unit scale and of scale 1e3, with large and small coefficients;
+  the mean loss's error at the optimum within ``loss_noise``;
 * the float32 syrk of the preconditioner against the float64 Gram matrix;
 * a fit in single mode against scikit-learn's float64 fit of the same numbers:
   the objective within 1e-10 (relative), ``tol_`` raised to the rounding bound,
@@ -65,6 +66,37 @@ def test_single_kernels_within_float32_rounding_and_the_bound(scale, w_scale):
     ref_hv = np.append(X64.T @ u, u.sum())
     got = data.hessp(v[:, None]).ravel()
     np.testing.assert_allclose(got, ref_hv, rtol=0, atol=1e-5 * np.abs(ref_hv).max())
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_single_loss_rounding_within_the_bound_at_the_optimum(scale):
+    """At an optimum the w-rounding part of the loss error cancels (Σ r x = 0) and
+    what is left stays within ``loss_noise``, the line searches' tie threshold."""
+    n, d = 40_000, 30
+    X, y = _data(n, d, scale, seed=21)
+    X64 = X.astype(np.float64)
+    ref = sk.LogisticRegression(C=1e6, tol=1e-12, max_iter=10_000).fit(X64, y)
+    w, b = ref.coef_.ravel(), ref.intercept_[0]
+    s = np.ones(n)
+    layout = Layout(n_features=d, n_classes=2, free_classes=(1,), fit_intercept=True)
+    data = InMemoryData(X, y, s, None, layout, single=True)
+    st = data.stats(np.append(w, b)[:, None])
+    ref_loss, _ = _reference(X64, y, s, w, b)
+    assert 0 < abs(st.loss - ref_loss) / n <= data.loss_noise
+
+
+def test_wide_binary_data_gets_the_diagonal_preconditioner():
+    """A sampled Hessian needs 10 rows per coefficient; when those cost more than
+    the budget (10 p² > 64 n) the diagonal is used instead."""
+    from logitlab.objective import Objective
+    from logitlab.solvers import precondition
+    rng = np.random.default_rng(0)
+    for n, d, kind in [(2000, 300, "diag"), (20_000, 50, "sample")]:
+        X = rng.normal(size=(n, d))
+        layout = Layout(n_features=d, n_classes=2, free_classes=(1,), fit_intercept=True)
+        data = InMemoryData(X, (rng.random(n) < 0.5).astype(float), np.ones(n), None, layout)
+        assert (10 * (d + 1) ** 2 > 64 * n) == (kind == "diag")
+        assert precondition.choose_kind(Objective(data), "auto") == kind
 
 
 def test_float64_mode_on_the_same_data_is_exact():

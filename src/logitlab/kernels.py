@@ -156,14 +156,14 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     of ``√c [X, 1]`` built ``_GRAM_ROWS`` rows at a time in one small buffer
     (it stays in cache, and the intercept comes out of the same update);
     otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
-    ``single``: float32 arithmetic for float32 X (twice as fast; for
-    preconditioners only, never for inference).
+    ``single``: float32 arithmetic (twice as fast; for preconditioners only,
+    never for inference).
     """
     d = X.shape[1]
     m = d + int(fit_intercept)
     if nonneg and not sp.issparse(X) and X.dtype in (np.float32, np.float64) \
             and X.shape[0] > 0 and d > 0:
-        return _gram_syrk(X, c, fit_intercept, single and X.dtype == np.float32)
+        return _gram_syrk(X, c, fit_intercept, single)
     G = np.empty((m, m))
     if sp.issparse(X):
         X = _as64(X)

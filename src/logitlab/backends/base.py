@@ -53,6 +53,8 @@ class DataBackend(Protocol):
     #: ``stats`` call (0.0 for float64 arithmetic); solvers do not ask for a
     #: gradient smaller than this (:class:`logitlab.solvers._common.Recorder`)
     grad_noise: float
+    #: the same for the mean loss (line searches treat smaller changes as ties)
+    loss_noise: float
 
     def stats(self, W: np.ndarray, *, grad: bool = True, hess: bool = False,
               curvature: bool = False) -> Stats: ...

@@ -152,7 +152,7 @@ class DaskData:
         #: offsets themselves stay in the partitions
         self.offset = "in partitions" if has_offset else None
         self.n_passes = 0
-        self.grad_noise = 0.0  # float64 arithmetic on the workers
+        self.grad_noise = self.loss_noise = 0.0  # float64 arithmetic on the workers
         self.blocks = client.persist(list(blocks)) if persist else list(blocks)
         self._curvature = None      # futures per partition, from stats(curvature=True)
 

@@ -116,6 +116,7 @@ class InMemoryData:
         self.single = bool(single and fused and not sp.issparse(X) and X.dtype == np.float32
                            and X.size >= SINGLE_MIN_SIZE)
         self.grad_noise = 0.0
+        self.loss_noise = 0.0
         self._col_rms = None
 
     def _x(self, i):
@@ -146,26 +147,33 @@ class InMemoryData:
         if curvature:
             self._curvature = [p[3] for p in parts]
             self._curvature_at = np.array(W, dtype=np.float64, copy=True)
-        self.grad_noise = self._rounding_bound(W) if single else 0.0
+        self.grad_noise, self.loss_noise = self._rounding_bounds(W) if single else (0.0, 0.0)
         return total
 
-    def _rounding_bound(self, W) -> float:
-        """Bound on the float32 rounding error of the mean gradient at ``W``.
+    def _rounding_bounds(self, W) -> tuple:
+        """Bounds on the float32 rounding error of the mean gradient and of the
+        mean loss at ``W``: ``(grad_noise, loss_noise)``.
 
         A row's logit carries ``|δz| ≲ ε₃₂ Σ_k |x_k w_k|`` (w rounded to float32,
         then the float32 dot), which moves its residual by at most ``δz / 4``;
         by Cauchy–Schwarz the mean gradient moves by at most
-        ``ε₃₂/4 · max(1, max_j rms_j) · Σ_k rms_k |w_k|`` with ``rms_j`` the
-        weighted root mean square of column j. The bound times 4 (``2⁻²⁶``
+        ``ε₃₂/4 · max(1, max_j rms_j) · A``, ``A = Σ_k rms_k |w_k|`` with ``rms_j``
+        the weighted root mean square of column j. The bound times 4 (``2⁻²⁶``
         overall) also covers the float32 partial sums over ``SUB`` rows.
+        The loss moves by ``Σ r δz``: at an optimum the w-rounding part cancels
+        (``Σ r x = 0``) and the per-row dot errors, of either sign, add up as
+        ``√n`` of them: ``2⁻²² A / √n_eff`` (Kish's ``n_eff = (Σs)²/Σs²``), a
+        bound the solvers use to tell a real increase from rounding.
         """
         if self._col_rms is None:
             self.n_passes += 1
             sq = self._map(lambda i: _fused.dense_weighted_sq(self._x(i), self.s[self.blocks[i]]))
             self._col_rms = np.sqrt(np.sum(sq, axis=0) / self.weight_sum)
+            self._n_eff = self.weight_sum ** 2 / max(float(self.s @ self.s), 1e-300)
         d = self.layout.n_features
-        w = np.abs(np.asarray(W, dtype=np.float64)[:d, 0])
-        return _ROUNDING * max(1.0, float(self._col_rms.max(initial=0.0))) * float(self._col_rms @ w)
+        A = float(self._col_rms @ np.abs(np.asarray(W, dtype=np.float64)[:d, 0]))
+        grad = _ROUNDING * max(1.0, float(self._col_rms.max(initial=0.0))) * A
+        return grad, 16 * _ROUNDING * A / np.sqrt(self._n_eff)
 
     def curvature_floor(self, W):
         """``min s p (1 - p) / s`` over the rows of positive weight, from the
@@ -217,9 +225,10 @@ class InMemoryData:
         def one(sl):
             off = None if self.offset is None else self.offset[sl]
             X, s = self.X[sl], self.s[sl]
-            if self.single:   # float32 syrk: a preconditioner needs no more
+            if not self.layout.multinomial and not sp.issparse(X):
+                # float32 syrk (twice as fast): a preconditioner needs no more
                 h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
-                                curvature=True, single=True)[3].h
+                                curvature=True, single=self.single)[3].h
                 H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True, single=True)
             else:
                 H = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,

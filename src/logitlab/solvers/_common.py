@@ -83,22 +83,34 @@ class Recorder:
             n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)
 
 
-def backtrack(evaluate, value0: float, decrease: float, gnorm0: float, max_halvings: int = 40):
+def value_rounding(objective, value: float) -> float:
+    """How far two computed values of the objective near ``value`` may differ
+    by rounding alone: ``64 ε max(|value|, 1)``, or the backend's bound for
+    float32 arithmetic (``data.loss_noise``) when larger."""
+    return max(64 * _EPS * max(abs(value), 1.0),
+               float(getattr(objective.data, "loss_noise", 0.0)))
+
+
+def backtrack(evaluate, value0: float, decrease: float, gnorm0: float, max_halvings: int = 40,
+              rounding: float | None = None):
     """Armijo backtracking along a descent direction.
 
     ``evaluate(t)`` returns ``(value, grad_norm, payload)`` at step ``t``;
     ``decrease`` is the model decrease (negative: ``gᵀd`` for smooth problems).
     A step is accepted when ``value <= value0 + 1e-4 t decrease``, or — once the
-    change in value is below rounding error — when the gradient norm shrank.
-    Returns ``(t, value, payload)`` or None when no step is accepted.
+    change in value is below rounding error (``rounding``, default
+    ``64 ε max(|value0|, 1)``; see :func:`value_rounding`) — when the gradient
+    norm shrank. Returns ``(t, value, payload)`` or None when no step is accepted.
     """
+    if rounding is None:
+        rounding = 64 * _EPS * max(abs(value0), 1.0)
     t = 1.0
     for _ in range(max_halvings):
         value, gnorm, payload = evaluate(t)
         if np.isfinite(value):
             if value <= value0 + 1e-4 * t * decrease:
                 return t, value, payload
-            if abs(value - value0) <= 64 * _EPS * max(abs(value0), 1.0) and gnorm < gnorm0:
+            if abs(value - value0) <= rounding and gnorm < gnorm0:
                 return t, value, payload
         t *= 0.5
     return None

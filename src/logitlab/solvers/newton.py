@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._common import Recorder, backtrack
+from ._common import Recorder, backtrack, value_rounding
 
 
 def newton_direction(H, g):
@@ -68,7 +68,8 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None):
             fv, gv, Hv = objective.smooth(w + t * d, hess=True)
             return fv, float(np.max(np.abs(gv))), (gv, Hv)
 
-        step = backtrack(evaluate, f, float(g @ d), gnorm)
+        step = backtrack(evaluate, f, float(g @ d), gnorm,
+                         rounding=value_rounding(objective, f))
         if step is None:
             rec.flags.add("line_search_failed")
             return rec.result(w)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import precondition
-from ._common import Recorder, backtrack
+from ._common import Recorder, backtrack, value_rounding
 
-#: rebuild the preconditioner at the first iterations (binary: 2, multinomial:
-#: 3 — its curvature moves more from the start point) and after slow solves
-REFRESH_ITERS = {False: 1, True: 2}
+#: rebuild the preconditioner after a solve that took more products than this
+#: (and at the first iterations: :func:`precondition.refresh_iterations`)
 SLOW_CG = 10
 #: the inner solve never aims below this fraction of the tolerance: a
 #: residual ``‖r‖₂ ≤ TOL_MARGIN · tol`` already brings the gradient under tol
@@ -74,7 +73,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     w = np.array(w0, dtype=np.float64)
     f, g, _ = objective.smooth(w, curvature=True)
     M, n_cg = precondition.IDENTITY, 0
-    refresh = REFRESH_ITERS[objective.layout.multinomial]
+    refresh = precondition.refresh_iterations(objective, kind)
     for it in range(max_iter):
         gnorm = float(np.max(np.abs(g)))
         if rec.record(f, gnorm):
@@ -88,7 +87,8 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             fv, gv, _ = objective.smooth(w + t * d, curvature=True)
             return fv, float(np.max(np.abs(gv))), gv
 
-        step = backtrack(evaluate, f, float(g @ d), gnorm)
+        step = backtrack(evaluate, f, float(g @ d), gnorm,
+                         rounding=value_rounding(objective, f))
         if step is None:
             rec.flags.add("line_search_failed")
             return rec.result(w)

@@ -9,11 +9,12 @@ Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
   + λI``, factored once by Cholesky. Its relative error is about ``√(p/m)``
   for p coefficients, so with ``m ≥ 10 p`` the preconditioned system has
   condition number ~2 and CG gains a digit every two or three products. It
-  costs ``m p²`` flops, which the row budget keeps to a few passes' worth;
+  costs ``m p²`` flops, which the row budget keeps to a few passes' worth
+  (binary models build it with a float32 syrk, so their budget is larger);
 * ``"diag"`` — the Hessian's diagonal (Jacobi), one pass; for sparse or very
   wide X where no p × p matrix fits.
 
-``M`` is rebuilt at the first iterations (the curvature moves most there) and
+````M`` is rebuilt at the first iterations (the curvature moves most there) and
 whenever CG needed many products, then kept.
 """
 
@@ -27,11 +28,24 @@ from scipy import linalg
 SAMPLE_MAX_SIZE = 4000
 
 
-def sample_rows(n_rows: int, size: int) -> int:
+#: flop budget of the sampled Hessian in units of ``n·p`` (one pass's
+#: multiply-adds): binary models use a float32 syrk on a buffer in cache, about
+#: 4× a pass's speed per flop and half the cost of float64, so 64 is ~8 passes
+#: of time; multinomial Hessians are float64 and per class pair
+SAMPLE_BUDGET = {False: 64, True: 8}
+
+
+def sample_rows(n_rows: int, size: int, budget: int = SAMPLE_BUDGET[True]) -> int:
     """Rows for the sampled Hessian: 10–100 per coefficient, within a flop
-    budget of about eight gradient evaluations (``m·p² ≲ 8·n·p``)."""
-    budget = 8 * n_rows // max(size, 1)
-    return int(min(n_rows, max(10 * size, min(100 * size, budget))))
+    budget of ``m·p² ≲ budget·n·p``."""
+    rows = budget * n_rows // max(size, 1)
+    return int(min(n_rows, max(10 * size, min(100 * size, rows))))
+
+
+def _sample_affordable(n_rows: int, size: int, multinomial: bool) -> bool:
+    """Whether 10 rows per coefficient fit the budget (binary; wider data gets
+    the diagonal: its sampled Hessian would cost dozens of passes)."""
+    return multinomial or 10 * size * size <= SAMPLE_BUDGET[False] * n_rows
 
 
 class Preconditioner:
@@ -66,16 +80,33 @@ def choose_kind(objective, requested: str) -> str:
         return requested
     sparse = sp.issparse(getattr(objective.data, "X", None))
     if not sparse and objective.size <= SAMPLE_MAX_SIZE and \
-            hasattr(objective.data, "hessian_sample"):
+            hasattr(objective.data, "hessian_sample") and \
+            _sample_affordable(objective.data.n_rows, objective.size,
+                               objective.layout.multinomial):
         return "sample"
     return "diag" if hasattr(objective.data, "hess_diag") else "none"
+
+
+def refresh_iterations(objective, kind: str) -> int:
+    """The last iteration (from 0) at which ``M`` is rebuilt unconditionally:
+    multinomial 2 (its curvature moves most from the start point); binary 1,
+    or 0 when one sampled Hessian costs more than a pass (``m·p > n``: its
+    larger sample keeps it good enough)."""
+    if objective.layout.multinomial:
+        return 2
+    if kind == "sample":
+        n = objective.data.n_rows
+        m = sample_rows(n, objective.size, SAMPLE_BUDGET[False])
+        return 1 if m * objective.size <= n else 0
+    return 1
 
 
 def build(objective, w, kind: str) -> Preconditioner:
     """A preconditioner of ``kind`` at ``w`` (``"diag"`` uses the curvature of
     the last ``smooth(..., curvature=True)`` call, which must be at ``w``)."""
     if kind == "sample":
-        m = sample_rows(objective.data.n_rows, objective.size)
+        m = sample_rows(objective.data.n_rows, objective.size,
+                        SAMPLE_BUDGET[objective.layout.multinomial])
         H = objective.sampled_hessian(w, m)
         if H is not None:
             H[np.diag_indices_from(H)] += 1e-10 * max(float(np.max(np.diag(H))), 1e-300)

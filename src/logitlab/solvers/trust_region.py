@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import precondition
-from ._common import Recorder
-from .newton_cg import REFRESH_ITERS, SLOW_CG, forcing
+from ._common import Recorder, value_rounding
+from .newton_cg import SLOW_CG, forcing
 
 #: TRON's constants: acceptance / shrink / grow thresholds on ρ, and factors
 ETA0, ETA1, ETA2 = 1e-4, 0.25, 0.75
@@ -120,7 +120,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     rec = Recorder("trust-ncg", objective, tol, callback, max_iter)
     cg_max_iter = cg_max_iter or min(objective.size, 250)
     kind = precondition.choose_kind(objective, preconditioner)
-    refresh = REFRESH_ITERS[objective.layout.multinomial]
+    refresh = precondition.refresh_iterations(objective, kind)
     w = np.array(w0, dtype=np.float64)
     f, g, _ = objective.smooth(w, curvature=True)
     M, n_cg, delta, rejected = precondition.IDENTITY, 0, np.inf, 0
@@ -143,7 +143,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             if not np.isfinite(f_new):
                 ratio = -np.inf
             delta = update_radius(delta, step_norm, ratio, g_s, f_new - f, on_boundary)
-            if ratio > ETA0 or _rounding_tie(f, f_new, g, g_new):
+            if ratio > ETA0 or _rounding_tie(f, f_new, g, g_new, value_rounding(objective, f)):
                 w, f, g = w + s, f_new, g_new
                 rejected = 0
                 break
@@ -156,9 +156,9 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     return rec.result(w)
 
 
-def _rounding_tie(f, f_new, g, g_new) -> bool:
+def _rounding_tie(f, f_new, g, g_new, rounding: float) -> bool:
     """Accept a step whose change in value is below rounding error when the
     gradient shrank (near the optimum the model reduction is lost in f's
     last digits)."""
-    return abs(f_new - f) <= 64 * np.finfo(float).eps * max(abs(f), 1.0) and \
+    return abs(f_new - f) <= rounding and \
         float(np.max(np.abs(g_new))) < float(np.max(np.abs(g)))
