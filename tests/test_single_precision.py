@@ -177,3 +177,18 @@ def test_threaded_finiteness_check_finds_every_bad_entry(dtype, where, bad):
         check_finite_matrix(X)
     X[where] = 1
     check_finite_matrix(X)
+
+
+def test_unpenalized_fit_on_float32_stays_exact():
+    """Fits with inference keep float64 arithmetic: the MLE and its standard errors
+    of the float32 numbers, as statsmodels computes them on the float64 copy."""
+    import statsmodels.api as sm
+    X, y = _data(40_000, 30, 1.0, seed=31)
+    m = LogisticRegression(penalty=None).fit(X, y)
+    ref = sm.Logit(y, sm.add_constant(X.astype(np.float64))).fit(method="newton", tol=1e-12,
+                                                                 disp=0)
+    assert m.tol_ == 1e-10
+    np.testing.assert_allclose(m.coef_.ravel(), ref.params[1:], rtol=1e-8)
+    frame = m.summary().to_frame()
+    np.testing.assert_allclose(frame["std_err"].to_numpy(dtype=float)[1:], ref.bse[1:],
+                               rtol=1e-8)

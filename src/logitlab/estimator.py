@@ -98,8 +98,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Start from the previous fit's coefficients when the shapes agree.
     dtype : None, "float32" or "float64"
         None keeps float32 input in float32 (half the memory traffic) and
-        uses float64 otherwise. A binary fit on dense float32 X (with at
-        least 2²⁰ entries) then also does its X-sized arithmetic in float32,
+        uses float64 otherwise. A penalized binary fit on dense float32 X
+        (with at least 2²⁰ entries) then also does its X-sized arithmetic in float32,
         about twice as fast; it stops once the gradient is down to its
         float32 rounding error (``tol_`` is raised to that bound), which
         leaves the objective within ~1e-12 (relative) of its minimum and the
@@ -332,9 +332,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ref = self._reference_index(classes)
         layout = self._layout(X.shape[1], classes.size, ref, kind)
         y_internal = codes.astype(np.float64) if classes.size == 2 else codes
-        data = InMemoryData(X, y_internal, s, offset, layout, single=True)
-        w0 = self._start(layout, y_internal, s, classes.size)
         with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
+        # fits with inference (log-likelihood, deviance, standard errors) stay exact
+        data = InMemoryData(X, y_internal, s, offset, layout, single=not with_inference)
+        w0 = self._start(layout, y_internal, s, classes.size)
         # when a Hessian is dear, aliasing is read off the information at the
         # optimum (needed for inference anyway), refitting only if columns alias
         defer = (with_inference and kind == "none"
