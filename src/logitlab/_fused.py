@@ -349,16 +349,17 @@ def softmax_hessp_rows(P, s, U, T):
 
 
 @nb.njit(**_OPTS)
-def dense_weighted_sq(X, s):
-    """``Σ_i s_i x_ij²`` (d,) float64 over dense rows ``X`` (n, d)."""
+def dense_sq_weighted(X, c, out):
+    """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for dense X (n, d) and weights
+    c (n, C), in float64 (no squared copy of X)."""
     n, d = X.shape
-    out = np.zeros(d)
+    C = c.shape[1]
     for i in range(n):
-        si = s[i]
         for j in range(d):
             x = np.float64(X[i, j])
-            out[j] += si * x * x
-    return out
+            x2 = x * x
+            for col in range(C):
+                out[j, col] += c[i, col] * x2
 
 
 @nb.njit(**_CSR_OPTS)

@@ -326,12 +326,13 @@ def chunk_hess_diag(X, curv: Curvature, layout: Layout) -> np.ndarray:
     """
     c = (curv.h[:, None] if not layout.multinomial
          else curv.s[:, None] * curv.p * (1.0 - curv.p))
+    D = np.zeros((X.shape[1], c.shape[1]))
+    c = np.ascontiguousarray(c, dtype=np.float64)
     if sp.issparse(X):
         X = X.tocsr()
-        D = np.zeros((X.shape[1], c.shape[1]))
-        _fused.csr_sq_weighted(X.data, X.indices, X.indptr, np.ascontiguousarray(c), D)
+        _fused.csr_sq_weighted(X.data, X.indices, X.indptr, c, D)
     else:
-        D = np.einsum("ij,ik->jk", np.square(X, dtype=np.float64), c)
+        _fused.dense_sq_weighted(np.ascontiguousarray(X), c, D)
     if layout.fit_intercept:
         D = np.vstack([D, c.sum(axis=0)[None, :]])
     return D

@@ -170,7 +170,8 @@ class InMemoryData:
         """
         if self._col_rms is None:
             self.n_passes += 1
-            sq = self._map(lambda i: _fused.dense_weighted_sq(self._x(i), self.s[self.blocks[i]]))
+            sq = self._map(lambda i: chunk_hess_diag(self._x(i), Curvature(h=self.s[self.blocks[i]]),
+                                                     self.layout)[:self.layout.n_features, 0])
             self._col_rms = np.sqrt(np.sum(sq, axis=0) / self.weight_sum)
             self._n_eff = self.weight_sum ** 2 / max(float(self.s @ self.s), 1e-300)
         d = self.layout.n_features
