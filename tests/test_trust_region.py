@@ -118,3 +118,30 @@ def test_no_curvature_at_the_first_step_without_a_region_takes_the_gradient_step
     np.testing.assert_allclose(r, -g - H @ s)
     assert s_norm == pytest.approx(np.linalg.norm(g)) and k == 1 and not boundary
     assert g @ s + 0.5 * s @ H @ s < 0
+
+
+@pytest.mark.parametrize("which", ["newton-cg", "trust-ncg"])
+def test_inner_solve_stops_once_the_residual_max_norm_meets_atol(which):
+    """``atol`` ends CG at the first iterate whose residual (the model's
+    gradient after the step) has max-norm ≤ atol, not later; ``rtol`` alone
+    (here unreachable) would run on."""
+    from logitlab.solvers.newton_cg import conjugate_gradient
+    H, g = _spd(40, 3, cond=1e2)
+    atol = 1e-4 * np.max(np.abs(g))
+    products = []
+
+    def hessp(v):
+        products.append(1)
+        return H @ v
+    if which == "newton-cg":
+        s, k = conjugate_gradient(hessp, g, 1e-30, 200, atol=atol)
+    else:
+        s, _, _, k, _ = steihaug_cg(hessp, g, np.inf, 1e-30, 200, atol=atol)
+    assert np.max(np.abs(-g - H @ s)) <= atol * (1 + 1e-9)
+    assert k == len(products) < 40
+    # one product fewer does not meet atol: rerun with a product budget of k - 1
+    if which == "newton-cg":
+        short, _ = conjugate_gradient(lambda v: H @ v, g, 1e-30, k - 1, atol=atol)
+    else:
+        short = steihaug_cg(lambda v: H @ v, g, np.inf, 1e-30, k - 1, atol=atol)[0]
+    assert np.max(np.abs(-g - H @ short)) > atol

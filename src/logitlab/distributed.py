@@ -331,8 +331,8 @@ def _solve(estimator, objective, w_start, kind, checkpoint, fingerprint):
         if user is not None:
             user(iteration, value, grad_norm)
 
-    result = solvers.SOLVERS[name](objective, objective.restrict(w_start), tol=tol,
-                                   max_iter=max_iter, callback=callback, **options)
+    result = solvers.run(name, objective, objective.restrict(w_start), tol=tol,
+                         max_iter=max_iter, callback=callback, **options)
     result.coef = estimator._canonical(objective.layout, objective.expand(result.coef))
     return result
 

@@ -390,8 +390,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         options = solvers.check_options(name, self.solver_options)
         if name == "firth":
             options["penalty_coords"] = objective.free
-        result = solvers.SOLVERS[name](objective, objective.restrict(w0), tol=tol,
-                                       max_iter=max_iter, callback=self.callback, **options)
+        result = solvers.run(name, objective, objective.restrict(w0), tol=tol,
+                             max_iter=max_iter, callback=self.callback, **options)
         result.coef = self._canonical(objective.layout, objective.expand(result.coef))
         return result
 

@@ -16,7 +16,7 @@ from scipy import linalg
 
 from .kernels import chunk_scores
 from .objective import Objective
-from .solvers import firth, newton
+from . import solvers
 
 #: relative squared residual norm below which a column counts as aliased
 ALIAS_RTOL = 1e-9
@@ -111,7 +111,7 @@ def null_loglik(objective: Objective, w0_full) -> float:
     null = null_objective(objective)
     if null.size == 0:
         return loglik(objective, np.zeros(objective.layout.size))
-    res = newton.solve(null, null.restrict(w0_full), tol=1e-12, max_iter=100)
+    res = solvers.run("newton", null, null.restrict(w0_full), tol=1e-12, max_iter=100)
     return loglik(objective, null.expand(res.coef))
 
 
@@ -145,6 +145,6 @@ def firth_null_loglik(objective: Objective, w0_full) -> float:
     """Penalized log-likelihood of the intercept-only Firth model whose penalty
     is the full model's ``½ log det I`` (R ``logistf``'s likelihood-ratio test)."""
     null = null_objective(objective)
-    res = firth.solve(null, null.restrict(w0_full), tol=1e-10, max_iter=200,
+    res = solvers.run("firth", null, null.restrict(w0_full), tol=1e-10, max_iter=200,
                       penalty_coords=objective.free)
     return -float(res.objective) * float(objective.data.weight_sum)

@@ -19,7 +19,7 @@ from scipy import optimize, stats
 
 from .inference import _require_state, display_order, parameters, term_labels
 from .objective import Objective
-from .solvers import firth, newton
+from . import solvers
 
 _MAX_SE_STEPS = 60  # how far (in standard errors, doubling) to look for a bound
 
@@ -35,10 +35,10 @@ def _constrained_fit(model, base_objective, index, value, start_full):
     obj = Objective(base_objective.data, fixed=fixed, fixed_values=w)
     n = base_objective.data.weight_sum
     if model.inference_state_["method"] == "firth":
-        res = firth.solve(obj, obj.restrict(w), tol=1e-9, max_iter=200,
+        res = solvers.run("firth", obj, obj.restrict(w), tol=1e-9, max_iter=200,
                           penalty_coords=base_objective.free)
     else:
-        res = newton.solve(obj, obj.restrict(w), tol=1e-10, max_iter=200)
+        res = solvers.run("newton", obj, obj.restrict(w), tol=1e-10, max_iter=200)
     return -res.objective * n, obj.expand(res.coef)
 
 

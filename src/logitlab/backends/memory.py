@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _fused
-from .._threads import default_threads, pool
+from .._threads import blas_one_thread, default_threads, pool
 from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits,
                        weighted_gram)
 from .base import Stats
@@ -59,22 +59,6 @@ def _csr_view(X, sl):
     view.indptr = X.indptr[sl.start:sl.stop + 1] - X.indptr[sl.start]
     view.has_sorted_indices = X.has_sorted_indices
     return view
-
-
-class _BlasOneThread:
-    """Context: BLAS on one thread while our threads run blocks."""
-
-    _controller = None
-
-    def __enter__(self):
-        if _BlasOneThread._controller is None:
-            from threadpoolctl import ThreadpoolController
-            _BlasOneThread._controller = ThreadpoolController()
-        self._limit = _BlasOneThread._controller.limit(limits=1, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        self._limit.restore_original_limits()
 
 
 class InMemoryData:
@@ -132,7 +116,7 @@ class InMemoryData:
         indices = range(len(self.blocks)) if indices is None else indices
         if self.n_threads <= 1 or len(indices) < 2:
             return [fn(i) for i in indices]
-        with _BlasOneThread():
+        with blas_one_thread():
             return list(pool(self.n_threads).map(fn, indices))
 
     def stats(self, W, *, grad=True, hess=False, curvature=False) -> Stats:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 
+from .._threads import blas_one_thread
 from . import cd, firth, gd, lbfgs, newton, newton_cg, trust_region
 from ._common import SolverResult
 
@@ -66,6 +67,15 @@ NEWTON_MAX_SIZE = 256
 #: this a full Hessian per iteration costs more than the handful of passes of
 #: preconditioned truncated Newton
 NEWTON_MAX_FLOPS = 5e7
+
+
+def run(name: str, objective, w0, **kwargs) -> SolverResult:
+    """``SOLVERS[name](objective, w0, **kwargs)`` with BLAS on one thread
+    throughout (:class:`logitlab._threads.blas_one_thread`): the backends'
+    passes use every core, and the solver's own linear algebra is on vectors
+    of the coefficients' size or small matrices."""
+    with blas_one_thread():
+        return SOLVERS[name](objective, w0, **kwargs)
 
 
 def support_table() -> str:
@@ -127,5 +137,5 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
     return "trust-ncg" if sparse else "newton-cg"
 
 
-__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "check_solver", "select_solver",
+__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "run", "check_solver", "select_solver",
            "support_table", "DEFAULT_MAX_ITER", "DEFAULT_TOL"]

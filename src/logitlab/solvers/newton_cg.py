@@ -31,10 +31,13 @@ def forcing(gnorm2: float, tol: float) -> float:
     return min(0.5, max(np.sqrt(gnorm2), TOL_MARGIN * tol / max(gnorm2, 1e-300)))
 
 
-def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY):
+def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY, atol=0.0):
     """Approximately solve ``H d = -g`` (preconditioned CG from d = 0).
 
-    Stops when ``‖r‖₂ ≤ rtol ‖g‖₂`` or at a direction of zero curvature.
+    Stops when ``‖r‖₂ ≤ rtol ‖g‖₂``, when ``‖r‖∞ ≤ atol`` (the residual is
+    the model's gradient after the step: the solvers pass ``TOL_MARGIN · tol``,
+    so the step is expected to end the run), or at a direction of zero
+    curvature.
     Returns ``(d, n_products)``.
     """
     d = np.zeros_like(g)
@@ -51,7 +54,7 @@ def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY):
         a = rz / curv
         d += a * p
         r -= a * Hp
-        if float(r @ r) <= stop:
+        if float(r @ r) <= stop or float(np.max(np.abs(r))) <= atol:
             return d, k + 1
         z = precond.apply(r)
         rz_new = float(r @ z)
@@ -81,7 +84,8 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
         if kind != "none" and (it <= refresh or n_cg > SLOW_CG):
             M = precondition.build(objective, w, kind)
         rtol = forcing(float(np.linalg.norm(g)), tol)
-        d, n_cg = conjugate_gradient(objective.hessp, g, rtol, cg_max_iter, M)
+        d, n_cg = conjugate_gradient(objective.hessp, g, rtol, cg_max_iter, M,
+                                     atol=TOL_MARGIN * rec.effective_tol())
 
         def evaluate(t, d=d):
             fv, gv, _ = objective.smooth(w + t * d, curvature=True)

@@ -26,16 +26,18 @@ import numpy as np
 
 from . import precondition
 from ._common import Recorder, value_rounding
-from .newton_cg import SLOW_CG, forcing
+from .newton_cg import SLOW_CG, TOL_MARGIN, forcing
 
 #: TRON's constants: acceptance / shrink / grow thresholds on ρ, and factors
 ETA0, ETA1, ETA2 = 1e-4, 0.25, 0.75
 SIGMA1, SIGMA2, SIGMA3 = 0.25, 0.5, 4.0
 
 
-def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY):
+def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY, atol=0.0):
     """Approximately minimize ``gᵀs + ½ sᵀHs`` subject to ``‖s‖_M ≤ delta``.
 
+    Stops as :func:`newton_cg.conjugate_gradient` does (``rtol``, ``atol``),
+    at the boundary or along non-positive curvature.
     Returns ``(s, r, s_norm, n_products, on_boundary)``: ``r = -g - H s`` is
     the final residual, so the model value is ``m(s) = ½ (gᵀs - rᵀs)``, and
     ``s_norm = ‖s‖_M``.
@@ -69,7 +71,7 @@ def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY):
         s += alpha * p
         r -= alpha * Hp
         s_s += 2 * alpha * s_p + alpha ** 2 * p_p
-        if float(r @ r) <= stop:
+        if float(r @ r) <= stop or float(np.max(np.abs(r))) <= atol:
             return s, r, np.sqrt(s_s), k + 1, False
         z = precond.apply(r)
         rz_new = float(r @ z)
@@ -132,7 +134,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
         while True:
             s, r, step_norm, n_cg, on_boundary = steihaug_cg(
                 objective.hessp, g, delta, forcing(float(np.linalg.norm(g)), tol),
-                cg_max_iter, M)
+                cg_max_iter, M, atol=TOL_MARGIN * rec.effective_tol())
             g_s = float(g @ s)
             predicted = -0.5 * (g_s - float(r @ s))
             f_new, g_new, _ = objective.smooth(w + s, curvature=True)
