@@ -657,6 +657,24 @@ def test_gd_too_few_iterations_warns_max_iter():
     assert m2.converged_ and not rec2
 
 
+@pytest.mark.parametrize("form", ["f64", "f32", "csr"])
+def test_poorly_scaled_columns_are_named_with_their_standard_deviations(form):
+    """A fit stopped early on columns whose scales differ by 1e6 names the
+    widest and narrowest column with their standard deviations, as numpy's
+    ``std`` computes them from the data (150,000 rows: three row blocks of at
+    most 2**16, summed by the backend without a float64 copy of X)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(150_000, 3)) * np.array([1e-3, 1.0, 1e3]) + np.array([5.0, 0.0, -2e3])
+    y = (X[:, 1] + rng.normal(size=X.shape[0]) > 0).astype(int)
+    Xf = {"f64": X, "f32": X.astype(np.float32), "csr": sp.csr_matrix(X)}[form]
+    ref = np.std(np.asarray(X.astype(np.float32) if form == "f32" else X, dtype=np.float64),
+                 axis=0)
+    m, rec = _recorded(lambda: LogisticRegression(solver="gd", max_iter=2).fit(Xf, y))
+    msg = " ".join(str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning))
+    assert not m.converged_
+    assert f"column 'x2' has standard deviation {ref[2]:.3g} but 'x0' {ref[0]:.3g}" in msg
+
+
 def test_gd_too_large_learning_rate_warns_about_the_learning_rate():
     X, y = binary_data(seed=20)
     m, rec = _recorded(lambda: LogisticRegression(

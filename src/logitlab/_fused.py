@@ -354,12 +354,16 @@ def dense_sq_weighted(X, c, out):
     c (n, C), in float64 (no squared copy of X)."""
     n, d = X.shape
     C = c.shape[1]
+    acc = np.zeros((C, d))                  # contiguous in j: the inner loop vectorizes
     for i in range(n):
-        for j in range(d):
-            x = np.float64(X[i, j])
-            x2 = x * x
-            for col in range(C):
-                out[j, col] += c[i, col] * x2
+        for col in range(C):
+            cc = c[i, col]
+            for j in range(d):
+                x = np.float64(X[i, j])
+                acc[col, j] += cc * (x * x)
+    for j in range(d):
+        for col in range(C):
+            out[j, col] += acc[col, j]
 
 
 @nb.njit(**_CSR_OPTS)

@@ -32,13 +32,24 @@ class CollinearityWarning(UserWarning):
     not identifiable (predictions are)."""
 
 
-def column_sd(X) -> np.ndarray:
-    """Standard deviation of each column (dense or sparse), float64 (d,)."""
+def _moments(X, y, s, offset):
+    """A chunk's ``(rows, Σ x, Σ x²)`` per column, float64 (dense or sparse)."""
+    rows = np.array([X.shape[0]], dtype=np.float64)
     if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-        return np.sqrt(np.maximum(sq - mean ** 2, 0.0))
-    return np.std(X, axis=0, dtype=np.float64)
+        X = X.astype(np.float64)
+        return (rows, np.asarray(X.sum(axis=0)).ravel(),
+                np.asarray(X.multiply(X).sum(axis=0)).ravel())
+    X = np.asarray(X, dtype=np.float64)
+    return rows, X.sum(axis=0), np.einsum("ij,ij->j", X, X)
+
+
+def column_sd(data) -> np.ndarray:
+    """Standard deviation of each column (unweighted, over all rows), float64
+    (d,): one pass of the backend's ``reduce_chunks`` (a chunk at a time, so
+    no float64 copy of X; the same code on Dask)."""
+    n, s1, s2 = data.reduce_chunks(_moments)
+    mean = s1 / n[0]
+    return np.sqrt(np.maximum(s2 / n[0] - mean ** 2, 0.0))
 
 
 def saturated_rows(objective, W) -> int:
@@ -86,10 +97,12 @@ def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
     return [names[j] for j in sorted(set(involved.tolist()))]
 
 
-def explain_fit(objective, result, X, feature_names, n_saturated=None, separation=None) -> list:
+def explain_fit(objective, result, feature_names, n_saturated=None, separation=None) -> list:
     """Findings about a finished fit, as ``(warning_class, message)`` pairs.
 
-    ``result.coef`` is the full coefficient vector (see ``Objective.expand``)."""
+    ``result.coef`` is the full coefficient vector (see ``Objective.expand``);
+    the data are read (column SDs) only when rows are saturated or the fit did
+    not converge."""
     findings = []
     layout = objective.layout
     W = layout.matrix(result.coef)
@@ -116,7 +129,7 @@ def explain_fit(objective, result, X, feature_names, n_saturated=None, separatio
         causes.append("separation")
     elif separation is None and objective.alpha == 0.0 and not diverged and np.all(np.isfinite(W)):
         n_sat = saturated_rows(objective, W) if n_saturated is None else n_saturated
-        sd = column_sd(X) if n_sat else None
+        sd = column_sd(objective.data) if n_sat else None
         big = diverging_columns(W, sd, feature_names) if n_sat else []
         if n_sat and (big or not result.converged):
             where = f" driven by {_names(big, list(range(len(big))))}" if big else ""
@@ -137,7 +150,7 @@ def explain_fit(objective, result, X, feature_names, n_saturated=None, separatio
                 "unaffected. Drop the redundant columns (e.g. one dummy per factor when "
                 "there is an intercept) or add an L2 penalty."))
     if not result.converged:
-        sd = column_sd(X) if sd is None else sd
+        sd = column_sd(objective.data) if sd is None else sd
         if "singular_hessian" in result.flags:
             causes.append("collinearity: the Hessian is singular, so some columns are "
                           "linear combinations of others (e.g. a full set of dummies plus an "

@@ -413,18 +413,6 @@ def _saturated(X, y, s, offset, W, layout):
     return int(np.count_nonzero((nll < _SATURATED_NLL) & (s > 0)))
 
 
-def _moments(X, y, s, offset):
-    X = np.asarray(X, dtype=np.float64)
-    return np.array([X.shape[0]], dtype=np.float64), X.sum(axis=0), (X * X).sum(axis=0)
-
-
-def column_sd(data) -> np.ndarray:
-    """Standard deviation of each column (as ``diagnostics.column_sd``), one pass."""
-    n, s1, s2 = data.reduce_chunks(_moments)
-    mean = s1 / n[0]
-    return np.sqrt(np.maximum(s2 / n[0] - mean ** 2, 0.0))
-
-
 def _cluster_sums(X, y, s, offset, W, layout, n_groups, groups):
     U = chunk_scores(X, y, s, offset, W, layout)
     sums = np.zeros((n_groups, layout.size))
@@ -470,11 +458,8 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
             state["n_clusters"] = levels
         estimator.inference_state_ = state
     estimator._fit_objective_ = objective
-    sd = column_sd(data) if (n_sat or not result.converged) else np.ones(layout.n_features)
-    surrogate = np.vstack([-sd, sd])    # explain_fit reads X only for column SDs
-    warn_findings(explain_fit(objective, result, surrogate, names, n_saturated=n_sat,
-                              separation=None))
+    warn_findings(explain_fit(objective, result, names, n_saturated=n_sat, separation=None))
 
 
-__all__ = ["fit", "connect", "current_client", "wants_dask", "select_solver", "column_sd",
+__all__ = ["fit", "connect", "current_client", "wants_dask", "select_solver",
            "save_checkpoint", "load_checkpoint", "ENGINES", "ENGINE_OPTIONS"]

@@ -421,7 +421,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                                        separation, info)
                                  if with_inference else None)
         self._fit_objective_ = objective
-        warn_findings(explain_fit(objective, result, X, names,
+        warn_findings(explain_fit(objective, result, names,
                                   n_saturated=0 if with_inference and separation is None else None,
                                   separation=separation))
 
