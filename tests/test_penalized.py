@@ -415,3 +415,27 @@ def test_penalty_none_with_positive_alpha_raises(penalty):
     # alpha=0 with penalty=None is the plain MLE
     m = fit_quietly(LogisticRegression(penalty=penalty, alpha=0.0), X, y)
     assert m.converged_
+
+
+def test_lbfgs_two_loop_equals_the_bfgs_inverse_hessian_update():
+    """The two-loop recursion applies the matrix of the BFGS inverse update
+    ``H⁺ = (I - ρ s yᵀ) H (I - ρ y sᵀ) + ρ s sᵀ`` from ``H₀ = γ I``
+    (``γ = sᵀy / yᵀy`` of the newest pair), built here explicitly."""
+    from logitlab.solvers.lbfgs import two_loop
+    rng = np.random.default_rng(5)
+    p = 7
+    A = rng.normal(size=(p, p))
+    A = A @ A.T + p * np.eye(p)                       # an SPD Hessian: sᵀy > 0
+    pairs = []
+    for _ in range(4):
+        s = rng.normal(size=p)
+        y = A @ s
+        pairs.append((s, y, 1.0 / (s @ y)))
+    s_new, y_new, _ = pairs[-1]
+    H = (s_new @ y_new) / (y_new @ y_new) * np.eye(p)
+    for s, y, rho in pairs:
+        V = np.eye(p) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    g = rng.normal(size=p)
+    np.testing.assert_allclose(two_loop(g, pairs), H @ g, rtol=1e-12)
+    np.testing.assert_array_equal(two_loop(g, []), g)

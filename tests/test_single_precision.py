@@ -152,6 +152,18 @@ def test_single_fit_reaches_the_float64_optimum(problem, solver):
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-4 * np.abs(ref.coef_).max())
 
 
+def test_single_lbfgs_is_not_slowed_by_rounding_noise(problem):
+    """The float32 objective carries rounding noise (``loss_noise``) that a
+    line search must not chase: the float32 lbfgs fit takes no more passes
+    than the float64 fit of the same numbers, and reaches its optimum."""
+    X, X64, y, lam, ref, best = problem
+    m32 = LogisticRegression(alpha=lam, solver="lbfgs").fit(X, y)
+    m64 = LogisticRegression(alpha=lam, solver="lbfgs", dtype="float64").fit(X, y)
+    assert m32.converged_ and m64.converged_
+    assert m32.n_passes_ <= m64.n_passes_
+    assert (_objective(X64, y, m32.coef_.ravel(), m32.intercept_[0], lam) - best) / best <= 1e-10
+
+
 def test_polish_gives_the_float64_fit_of_the_same_numbers(problem):
     X, X64, y, lam, ref, best = problem
     polished = LogisticRegression(alpha=lam, polish=True, tol=1e-10).fit(X, y)
