@@ -137,5 +137,5 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
     return "trust-ncg" if sparse else "newton-cg"
 
 
-__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "run", "check_solver", "select_solver",
-           "support_table", "DEFAULT_MAX_ITER", "DEFAULT_TOL"]
+__all__ = ["SOLVERS", "SUPPORT", "SolverResult", "check_options", "check_solver", "run",
+           "select_solver", "support_table", "DEFAULT_MAX_ITER", "DEFAULT_TOL"]
