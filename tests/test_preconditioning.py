@@ -58,6 +58,29 @@ def test_sampled_hessian_estimates_the_hessian():
     assert 0.5 * m <= rows <= 1.5 * m
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_sampled_hessian_is_the_hessian_of_the_sampled_rows(n_threads):
+    """Float32 syrk accumulators (one per thread, several row ranges each)
+    against the float64 Hessian of the same rows computed by numpy."""
+    X, y = _data(n=40000, d=10, seed=3)
+    rng = np.random.default_rng(4)
+    s = rng.uniform(0.5, 2.0, len(y))
+    layout = Layout(10, 2, (1,), True)
+    data = InMemoryData(X, y.astype(float), s, None, layout, block_bytes=1 << 16,
+                        n_threads=n_threads)
+    assert data.n_threads == n_threads
+    w = rng.normal(0, 0.2, layout.size)
+    m = precondition.sample_rows(data.n_rows, layout.size)
+    H, weight = data.hessian_sample(layout.matrix(w), m)
+    rows = np.concatenate([np.arange(sl.start, sl.stop) for sl in data.sample_slices(m)])
+    X1 = np.column_stack([X[rows], np.ones(rows.size)])
+    p = 1.0 / (1.0 + np.exp(-(X1 @ w)))
+    ref = X1.T @ ((s[rows] * p * (1 - p))[:, None] * X1)
+    assert weight == pytest.approx(s[rows].sum(), rel=1e-12)
+    np.testing.assert_array_equal(H, H.T)
+    np.testing.assert_allclose(H, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+
+
 @pytest.mark.parametrize("solver", ["newton-cg", "trust-ncg"])
 def test_unknown_preconditioner_is_a_clear_error(solver):
     X, y = _data(n=200, d=3)

@@ -1,5 +1,5 @@
-"""BLAS is held to one thread while a solver runs (``solvers.run``) and given
-back afterwards; the context is re-entrant.
+"""BLAS is held to one thread while a fit runs (from its input checks on,
+the solver included) and given back afterwards; the context is re-entrant.
 
 The reference is threadpoolctl's own report of the BLAS libraries' thread
 counts, read inside the solver's callback.
@@ -35,6 +35,25 @@ def test_solver_runs_with_one_blas_thread_and_restores_them(two_blas_threads):
     X = rng.normal(size=(300, 5))
     y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
     LogisticRegression(solver="newton-cg", callback=lambda *a: seen.append(_blas_threads())).fit(X, y)
+    assert seen and all(set(t) == {1} for t in seen)
+    assert _blas_threads() == two_blas_threads
+
+
+def test_whole_fit_runs_with_one_blas_thread(two_blas_threads, monkeypatch):
+    """Also before the solver: the start point's length-n dot product was a
+    multithreaded BLAS call whose threads then spun through the first passes."""
+    seen = []
+    start = LogisticRegression._start
+
+    def spy(self, *args):
+        seen.append(_blas_threads())
+        return start(self, *args)
+
+    monkeypatch.setattr(LogisticRegression, "_start", spy)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 1] + rng.normal(size=300) > 0).astype(int)
+    LogisticRegression().fit(X, y)
     assert seen and all(set(t) == {1} for t in seen)
     assert _blas_threads() == two_blas_threads
 

@@ -153,9 +153,7 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     """``[X, 1]ᵀ diag(c) [X, 1]`` as a dense (d+1, d+1) or (d, d) float64 array.
 
     For ``c >= 0`` on dense float data: symmetric rank-k updates (BLAS syrk)
-    of ``√c [X, 1]`` built ``_GRAM_ROWS`` rows at a time in one small buffer
-    (it stays in cache, and the intercept comes out of the same update);
-    otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
+    (:func:`gram_upper`); otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
     ``single``: float32 arithmetic (twice as fast; for preconditioners only,
     never for inference).
     """
@@ -178,19 +176,29 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     return G
 
 
-#: rows per syrk update of :func:`_gram_syrk` (its buffer: ~1 MiB at d = 50)
-_GRAM_ROWS = 2048
+#: bytes of the row buffer of :func:`gram_upper` (it stays in cache)
+_GRAM_BYTES = 1 << 20
 
 
-def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
-    """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
-    arithmetic if ``single``)."""
+def gram_upper(X, c, fit_intercept: bool, single: bool = False, upper=None) -> np.ndarray:
+    """Adds the upper triangle of ``[X, 1]ᵀ diag(c) [X, 1]`` (dense X, ``c >= 0``)
+    into ``upper`` (m, m), Fortran-ordered, float32 if ``single`` else float64,
+    allocated when None; returns it (the lower triangle is not referenced).
+
+    Symmetric rank-k updates (BLAS syrk) of ``√c [X, 1]`` built a few rows at a
+    time in one ~1 MiB buffer, so the intercept comes out of the same update and
+    nothing X-sized is allocated. Passing the same ``upper`` for several row
+    ranges sums their Grams with no temporaries.
+    """
     n, d = X.shape
     m = d + int(fit_intercept)
-    rows = min(_GRAM_ROWS, n)
     dtype, syrk = (np.float32, blas.ssyrk) if single else (np.float64, blas.dsyrk)
+    if upper is None:
+        upper = np.zeros((m, m), dtype, order="F")
+    rows = int(min(n, max(64, _GRAM_BYTES // (m * np.dtype(dtype).itemsize))))
+    if rows == 0:
+        return upper
     buf = np.empty((rows, m), dtype)
-    upper = np.zeros((m, m), dtype, order="F")
     root = np.sqrt(c, dtype=np.float64).astype(dtype, copy=False)
     for a in range(0, n, rows):
         b = min(a + rows, n)
@@ -200,8 +208,21 @@ def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
             A[:, d] = root[a:b]
         # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
         upper = syrk(1.0, A.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
-    upper = upper.astype(np.float64, copy=False)
-    return np.triu(upper) + np.triu(upper, 1).T
+    return upper
+
+
+def symmetric_from_upper(upper) -> np.ndarray:
+    """The symmetric float64 matrix whose upper triangle is that of ``upper``."""
+    G = np.triu(upper).astype(np.float64, copy=False)
+    lower = np.tril_indices_from(G, -1)
+    G[lower] = G.T[lower]
+    return G
+
+
+def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
+    """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
+    arithmetic if ``single``)."""
+    return symmetric_from_upper(gram_upper(X, c, fit_intercept, single))
 
 
 def _grad_matrix(X, R, fit_intercept: bool) -> np.ndarray:

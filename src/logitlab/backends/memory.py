@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from .. import _fused
 from .._threads import blas_one_thread, default_threads, pool
-from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, logits,
-                       weighted_gram)
+from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, gram_upper,
+                       logits, symmetric_from_upper)
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
@@ -209,26 +209,36 @@ class InMemoryData:
         preconditioner for truncated Newton; never used for inference).
         """
         pieces = self.sample_slices(max_rows)
+        self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)
+        if self.layout.multinomial or sp.issparse(self.X):
+            parts = self._map(lambda i: self._sample_hessian(pieces[i], W), range(len(pieces)))
+            return sum(p[0] for p in parts), sum(p[1] for p in parts)
+        # binary dense: each thread adds its pieces into one float32 syrk
+        # accumulator (a preconditioner needs no more; twice as fast as float64)
+        groups = [pieces[t::self.n_threads] for t in range(min(self.n_threads, len(pieces)))]
+        parts = self._map(lambda t: self._sample_gram(groups[t], W), range(len(groups)))
+        upper = sum(p[0].astype(np.float64) for p in parts)
+        return symmetric_from_upper(upper), sum(p[1] for p in parts)
 
-        def one(sl):
+    def _sample_hessian(self, sl, W):
+        """(Hessian, weight) of rows ``sl`` at ``W`` (float64, any layout)."""
+        off = None if self.offset is None else self.offset[sl]
+        H = chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W, self.layout,
+                        grad=False, hess=True)[2]
+        return H, float(np.sum(self.s[sl]))
+
+    def _sample_gram(self, slices, W):
+        """(upper triangle of the Hessian at ``W``, weight) summed over the row
+        ranges ``slices`` of a binary model on dense X, in one float32 accumulator."""
+        upper, weight = None, 0.0
+        for sl in slices:
             off = None if self.offset is None else self.offset[sl]
             X, s = self.X[sl], self.s[sl]
-            if not self.layout.multinomial and not sp.issparse(X):
-                # float32 syrk (twice as fast): a preconditioner needs no more
-                h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
-                                curvature=True, single=self.single)[3].h
-                H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True, single=True)
-            else:
-                H = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
-                                hess=True)[2]
-            return H, float(np.sum(s))
-
-        parts = self._map(lambda i: one(pieces[i]), range(len(pieces)))
-        self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)
-        H = parts[0][0]
-        for part in parts[1:]:
-            H = H + part[0]
-        return H, sum(p[1] for p in parts)
+            h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
+                            curvature=True, single=self.single)[3].h
+            upper = gram_upper(X, h, self.layout.fit_intercept, single=True, upper=upper)
+            weight += float(np.sum(s))
+        return upper, weight
 
     def sample_slices(self, max_rows: int) -> list:
         """Evenly spaced row ranges holding about ``max_rows`` rows in all."""
