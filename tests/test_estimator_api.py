@@ -35,7 +35,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import logitlab
 import logitlab.estimator as estimator_module
 from logitlab import ConvergenceWarning, LogisticRegression, SeparationWarning
 

@@ -19,7 +19,6 @@ References, all independent of logitlab's own output:
 from __future__ import annotations
 
 import warnings
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np

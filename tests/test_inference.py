@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 

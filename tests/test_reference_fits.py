@@ -21,7 +21,6 @@ No expected value in this file was copied from logitlab's own output.
 from __future__ import annotations
 
 import warnings
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np

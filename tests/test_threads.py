@@ -58,6 +58,25 @@ def test_whole_fit_runs_with_one_blas_thread(two_blas_threads, monkeypatch):
     assert _blas_threads() == two_blas_threads
 
 
+def test_cross_validation_scores_with_one_blas_thread(two_blas_threads, monkeypatch):
+    """The held-out scoring between the path's fits runs under the limit too."""
+    from logitlab import LogisticRegressionCV
+    seen = []
+    proba = LogisticRegression.predict_proba
+
+    def spy(self, X):
+        seen.append(_blas_threads())
+        return proba(self, X)
+
+    monkeypatch.setattr(LogisticRegression, "predict_proba", spy)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    LogisticRegressionCV(alphas=[0.1, 0.01], cv=3).fit(X, y)
+    assert len(seen) == 6 and all(set(t) == {1} for t in seen)
+    assert _blas_threads() == two_blas_threads
+
+
 def test_blas_context_is_reentrant(two_blas_threads):
     with blas_one_thread():
         with blas_one_thread():

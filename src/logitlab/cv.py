@@ -49,6 +49,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
 from . import metrics
+from ._threads import blas_one_thread
 from .diagnostics import ConvergenceWarning
 from .estimator import LogisticRegression
 from .validation import check_sample_weight, check_target, check_X
@@ -231,7 +232,15 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         X : (n, d) array-like or sparse. y : (n,) labels. sample_weight : (n,)
         used in every fit and every held-out score. groups : passed to the
         splitter (e.g. ``GroupKFold``).
+
+        BLAS is held to one thread throughout, as in
+        :meth:`LogisticRegression.fit`: the held-out scoring between fits (``X @ β``)
+        would otherwise leave OpenBLAS threads spinning into the next fit's passes.
         """
+        with blas_one_thread():
+            return self._fit_unlocked(X, y, sample_weight, groups)
+
+    def _fit_unlocked(self, X, y, sample_weight, groups):
         if self.rule not in ("min", "1se"):
             raise ValueError(f"rule must be 'min' or '1se'; got {self.rule!r}")
         base = self._base()

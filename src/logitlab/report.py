@@ -278,7 +278,7 @@ def _balance_table(rd: ReportData) -> str:
         rows.append(row)
     header = ["class", "rows"] + (["weight"] if rd.w is not None else []) + ["share"]
     name = f"outcome {esc(str(rd.y_name))}" if rd.y_name is not None else "outcome"
-    return (f"<h3>Outcome balance</h3>"
+    return ("<h3>Outcome balance</h3>"
             + table_html(header, rows, table_id="balance",
                          caption=f"{name}, used rows" + (" (share by weight)" if rd.w is not None
                                                          else "")))
