@@ -226,6 +226,22 @@ def test_value_gradient_hessian_hessp(case):
         v = rng.normal(size=layout.size)
         assert_close_rel(obj.hessp(v), H @ v, exact * 10, "hessp vs H @ v")
 
+    # working-set Hessians (coordinate descent): sub-blocks of the closed form,
+    # also with a coordinate held fixed (indices then count the free ones)
+    H_ref = ref_hess(*args, w, alpha, l1_ratio)
+    for coords in (np.arange(layout.size), np.array([layout.size - 1]),
+                   np.sort(rng.choice(layout.size, 3, replace=False))):
+        assert_close_rel(obj.hess_block(coords), H_ref[np.ix_(coords, coords)], exact * 10,
+                         f"hess_block{coords.tolist()} vs closed form")
+    fixed = np.zeros(layout.size, dtype=bool)
+    fixed[0] = True
+    held = Objective(data, alpha, l1_ratio, fixed, fixed_values=w)
+    held.smooth(held.restrict(w), curvature=True)
+    coords = np.arange(0, held.size, 2)
+    full = held.free[coords]
+    assert_close_rel(held.hess_block(coords), H_ref[np.ix_(full, full)], exact * 10,
+                     "hess_block with a fixed coordinate")
+
 
 @pytest.mark.parametrize("kind", ["binary", "ref3"])
 def test_binary_gradient_is_xt_p_minus_y_over_m(kind):

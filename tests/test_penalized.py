@@ -353,6 +353,36 @@ def test_l1_multinomial_zero_set_and_objective_match_sklearn_saga():
     np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
 
 
+@pytest.mark.parametrize("strong", [0.0, 0.5, 1.0])
+def test_cd_working_set_rule_keeps_the_optimum(monkeypatch, strong):
+    """However few coordinates the strong rule admits (0: all of them, the full
+    Hessian; 1: only those at or past the L1 threshold), cd reaches glum's
+    optimum; with the default rule its Hessians cover fewer columns than X has."""
+    from logitlab.backends.memory import InMemoryData
+    from logitlab.solvers import cd
+    X, y = sparse_binary()
+    alpha = 0.05
+    monkeypatch.setattr(cd, "STRONG", strong)
+    widths = []
+    hess_rows = InMemoryData.hess_rows
+    monkeypatch.setattr(InMemoryData, "hess_rows",
+                        lambda self, rows: widths.append(len(rows)) or hess_rows(self, rows))
+    m = fit_quietly(LogisticRegression(penalty="l1", alpha=alpha, solver="cd"), X, y)
+    assert m.converged_ and m.grad_norm_ <= m.tol_
+    gl = glum_fit(X, y, alpha, l1_ratio=1.0)
+    np.testing.assert_array_equal(m.coef_[0] == 0.0, gl.coef_ == 0.0)
+    np.testing.assert_allclose(m.coef_[0], gl.coef_, atol=1e-6)
+    # the last outer step's set, from glum's optimum: the intercept, the nonzero
+    # slopes and the zero ones with |g_j| >= STRONG l1
+    g = smooth_gradient_binary(X, y, gl.coef_, gl.intercept_, alpha, 1.0)
+    zero = gl.coef_ == 0.0
+    print(f"STRONG={strong}: working-set widths {widths}; |g|/l1 at zeros "
+          f"{np.round(np.abs(g[zero]) / alpha, 3).tolist()}")
+    assert widths[-1] == 1 + np.sum(~zero) + np.sum(zero & (np.abs(g) >= strong * alpha))
+    if strong == 0.0:
+        assert set(widths) == {X.shape[1] + 1}             # every column, every step
+
+
 @pytest.mark.parametrize("dataset", ["binary", "multinomial"])
 @pytest.mark.parametrize("penalty, l1_ratio", [("l1", None), ("elasticnet", 0.5)])
 def test_cd_and_gd_agree(dataset, penalty, l1_ratio):

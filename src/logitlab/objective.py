@@ -94,6 +94,22 @@ class Objective:
         Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
         return Hv + self.l2 * np.where(self.penalized, v, 0.0)
 
+    def hess_block(self, coords) -> np.ndarray:
+        """Hessian of the smooth part (at the last ``curvature=True`` point) on
+        the free coordinates ``coords`` (sorted indices into ``w``): (k, k).
+
+        One pass over only the feature columns those coordinates touch
+        (``data.hess_rows``): coordinate descent's working-set Hessian."""
+        coords = np.asarray(coords, dtype=np.intp)
+        full = self.free[coords]
+        C = self.layout.n_cols
+        rows = np.unique(full // C)
+        H = np.asarray(self.data.hess_rows(rows)) * self.scale
+        pos = np.searchsorted(rows, full // C) * C + full % C
+        H = H[np.ix_(pos, pos)]
+        H[np.diag_indices_from(H)] += self.l2 * self._penalized_full[full]
+        return H
+
     def hess_diag(self):
         """Diagonal (size,) of the smooth part's Hessian at the last curvature
         point, or None when the data backend cannot give it (one pass)."""

@@ -61,6 +61,11 @@ class DataBackend(Protocol):
 
     def hessp(self, V: np.ndarray) -> np.ndarray: ...
 
+    def hess_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Hessian at the last curvature point restricted to rows ``rows`` of W
+        (every class), coordinates in the order of ``W[rows].ravel()``."""
+        ...
+
     def reduce_chunks(self, fn, *args):
         """Σ over chunks of ``fn(X, y, s, offset, *args)``."""
         ...

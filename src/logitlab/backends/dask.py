@@ -25,8 +25,8 @@ Two ways to hold the blocks (``persist``):
   every partition from its source (e.g. Parquet), prepares it and reduces it.
   Memory per worker is then a few partitions, whatever the data size.
 
-``hessp`` needs the per-row curvature of the last ``stats(curvature=True)``
-call; it stays on the workers as one future per partition (n_p floats, or
+``hessp`` and ``hess_rows`` need the per-row curvature of the last
+``stats(curvature=True)`` call; it stays on the workers as one future per partition (n_p floats, or
 n_p·C for multinomial models) and never comes to the client.
 
 What differs from :class:`logitlab.backends.InMemoryData`:
@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import Layout, chunk_hessp, chunk_stats
+from ..kernels import Layout, chunk_hess_rows, chunk_hessp, chunk_stats
 from .base import Stats
 
 #: partitions (or partial sums) added up by one task of the reduction tree
@@ -95,6 +95,10 @@ def _add_stats_parts(results) -> Stats:
 
 def _block_hessp(block: Block, with_curvature, V, layout: Layout):
     return chunk_hessp(aligned(block.X), with_curvature[1], V, layout)
+
+
+def _block_hess_rows(block: Block, with_curvature, rows, layout: Layout):
+    return chunk_hess_rows(aligned(block.X), with_curvature[1], rows, layout)
 
 
 def _block_apply(block: Block, fn, args, want_groups: bool):
@@ -193,6 +197,17 @@ class DaskData:
         Vd = self._W(V)
         parts = [task(b, c, Vd, self.layout)
                  for b, c in zip(self.blocks, self._curvature)]
+        return self._run(parts)
+
+    def hess_rows(self, rows) -> np.ndarray:
+        """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
+        rows ``rows`` of ``W``, every class (one pass over those columns)."""
+        from dask import delayed
+        if self._curvature is None:
+            raise RuntimeError("hess_rows needs a prior stats(..., curvature=True) call")
+        task = delayed(_block_hess_rows, pure=True)
+        rows = np.asarray(rows, dtype=np.intp)
+        parts = [task(b, c, rows, self.layout) for b, c in zip(self.blocks, self._curvature)]
         return self._run(parts)
 
     def reduce_chunks(self, fn, *args):

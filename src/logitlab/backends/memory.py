@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from .. import _fused
 from .._threads import blas_one_thread, default_threads, pool
-from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hessp, chunk_stats, gram_upper,
-                       logits, symmetric_from_upper)
+from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hess_rows, chunk_hessp,
+                       chunk_stats, gram_upper, logits, symmetric_from_upper)
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
@@ -194,6 +194,12 @@ class InMemoryData:
     def hessp(self, V) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
         return self._curvature_pass(chunk_hessp, V, single=self.single)
+
+    def hess_rows(self, rows) -> np.ndarray:
+        """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
+        rows ``rows`` of ``W``, every class (:func:`logitlab.kernels.chunk_hess_rows`).
+        One pass over those columns."""
+        return self._curvature_pass(chunk_hess_rows, np.asarray(rows, dtype=np.intp))
 
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),

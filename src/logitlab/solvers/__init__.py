@@ -19,7 +19,8 @@ gd          yes    yes  yes  yes        yes      yes
 firth       penalty="firth" only (binary)
 =========== ====== ==== ==== ========== ======== ============
 
-``cd`` forms the full Hessian, so it needs at most ``cd.MAX_SIZE`` coefficients.
+``cd`` forms a dense Hessian of its working set, so it needs at most ``cd.MAX_SIZE``
+coefficients.
 """
 
 from __future__ import annotations
