@@ -204,3 +204,26 @@ def test_unpenalized_fit_on_float32_stays_exact():
     frame = m.summary().to_frame()
     np.testing.assert_allclose(frame["std_err"].to_numpy(dtype=float)[1:], ref.bse[1:],
                                rtol=1e-8)
+
+
+def test_hessp_uses_the_last_curvature_point_in_its_reused_buffer():
+    """The curvature buffer is overwritten by each curvature pass (float32 in
+    single mode): H·v then equals the closed form at the last point only."""
+    X, y = _data(40_000, 30, 1.0, seed=8)
+    n = X.shape[0]
+    assert X.size >= SINGLE_MIN_SIZE
+    layout = Layout(n_features=30, n_classes=2, free_classes=(1,), fit_intercept=True)
+    rng = np.random.default_rng(3)
+    s = rng.uniform(0.5, 2.0, n)
+    X64 = np.column_stack([X.astype(np.float64), np.ones(n)])
+    v = rng.normal(size=31)
+    for single in (True, False):
+        data = InMemoryData(X, y, s, None, layout, block_bytes=1 << 18, single=single)
+        assert data.single == single and len(data.blocks) > 1
+        for w in (rng.normal(size=31) * 0.1, rng.normal(size=31) * 0.2):
+            data.stats(w.reshape(-1, 1), grad=False, curvature=True)
+            p = special.expit(X64 @ w)
+            ref = X64.T @ (s * p * (1 - p) * (X64 @ v))
+            got = data.hessp(v.reshape(-1, 1)).ravel()
+            tol = 1e-5 if single else 1e-12
+            np.testing.assert_allclose(got, ref, rtol=0, atol=tol * np.abs(ref).max())

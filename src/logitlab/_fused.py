@@ -258,18 +258,22 @@ def _arith(X, w, single: bool):
 
 
 def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None,
-                 single: bool = False):
+                 single: bool = False, h_out=None):
     """Fused loss (+ gradient, + curvature) of a binary chunk.
 
     ``X`` dense C-ordered or CSR; ``w`` (d,), ``b`` the intercept (0.0
     without one). Returns ``(loss, g, h)``: ``g`` (d + 1,) float64 (added into
     the given accumulator if any) or None, ``h`` (n,) or None. ``single``:
     float32 arithmetic for dense float32 X (see the module docstring).
+    ``h_out``: (n,) float64 or float32 array to write the curvature into
+    (the caller's reusable buffer) instead of a new float64 one.
     """
     n = X.shape[0]
     if g is None and grad:
         g = np.zeros(w.shape[0] + 1)
-    h = np.empty(n) if curvature else _EMPTY
+    h = _EMPTY
+    if curvature:
+        h = np.empty(n) if h_out is None else h_out
     off = _EMPTY if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
     yf = np.ascontiguousarray(y, dtype=np.float64)
     sf = np.ascontiguousarray(s, dtype=np.float64)

@@ -288,28 +288,32 @@ def _multinomial_stats(X, y, s, Z, layout, want_grad, want_hess, want_curv):
 
 
 def chunk_stats(X, y, s, offset, W, layout: Layout, *, grad=True, hess=False,
-                curvature=False, single=False):
+                curvature=False, single=False, h_out=None):
     """Weighted sums over one chunk for coefficients ``W``.
 
     Returns ``(loss, grad, hess, curvature)``: ``loss`` = Σ s·nll (float),
     ``grad`` (n_rows, n_cols) or None, ``hess`` (size, size) or None and the
     per-row :class:`Curvature` for :func:`chunk_hessp` or None. ``single``:
     float32 arithmetic for the X-sized work of binary models on dense float32
-    X (:mod:`logitlab._fused`); the Hessian is float64 regardless.
+    X (:mod:`logitlab._fused`); the Hessian is float64 regardless. ``h_out``:
+    optional (n,) buffer the fused binary path writes the curvature into.
     """
     if not layout.multinomial and _fused.supports(X):
-        return _fused_binary_stats(X, y, s, offset, W, layout, grad, hess, curvature, single)
+        return _fused_binary_stats(X, y, s, offset, W, layout, grad, hess, curvature, single,
+                                   h_out)
     z = logits(X, W, layout, offset)
     kernel = _multinomial_stats if layout.multinomial else _binary_stats
     return kernel(X, y, s, z, layout, grad, hess, curvature)
 
 
-def _fused_binary_stats(X, y, s, offset, W, layout, want_grad, want_hess, want_curv, single):
+def _fused_binary_stats(X, y, s, offset, W, layout, want_grad, want_hess, want_curv, single,
+                        h_out=None):
     """Binary chunk statistics through the fused kernels (one read of X)."""
     d = layout.n_features
     b = W[d, 0] if layout.fit_intercept else 0.0
     loss, g, h = _fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
-                                     curvature=want_hess or want_curv, single=single)
+                                     curvature=want_hess or want_curv, single=single,
+                                     h_out=h_out)
     grad = None if g is None else (g if layout.fit_intercept else g[:d])[:, None]
     hess = weighted_gram(X, h, layout.fit_intercept, nonneg=True) if want_hess else None
     return loss, grad, hess, (Curvature(h=h) if want_curv else None)

@@ -97,6 +97,8 @@ class InMemoryData:
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))
         self._curvature: list[Curvature] | None = None
+        self._fused = fused
+        self._h_buffers: dict = {}
         self.single = bool(single and fused and not sp.issparse(X) and X.dtype == np.float32
                            and X.size >= SINGLE_MIN_SIZE)
         self.grad_noise = 0.0
@@ -123,8 +125,12 @@ class InMemoryData:
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""
         self.n_passes += 1
         single = self.single
-        parts = self._map(lambda i: chunk_stats(*self._chunk(i), W, self.layout, grad=grad,
-                                                hess=hess, curvature=curvature, single=single))
+        h = self._curvature_buffer(single and not hess) if curvature else None
+        if curvature:
+            self._curvature = None              # its buffer is about to be overwritten
+        parts = self._map(lambda i: chunk_stats(
+            *self._chunk(i), W, self.layout, grad=grad, hess=hess, curvature=curvature,
+            single=single, h_out=None if h is None else h[self.blocks[i]]))
         total = Stats(parts[0][0], parts[0][1], parts[0][2])
         for loss, g, h, _ in parts[1:]:
             total = total + Stats(loss, g, h)
@@ -133,6 +139,18 @@ class InMemoryData:
             self._curvature_at = np.array(W, dtype=np.float64, copy=True)
         self.grad_noise, self.loss_noise = self._rounding_bounds(W) if single else (0.0, 0.0)
         return total
+
+    def _curvature_buffer(self, float32: bool):
+        """The (n,) array the fused binary kernels write the curvature into, kept
+        across passes (a new 8 MB array per pass at 1M rows cost ~2,000 page
+        faults); float32 in single mode without a Hessian (CG needs no more, and
+        H·v then reads half the bytes). None for the other kernels."""
+        if not self._fused or self.layout.multinomial:
+            return None
+        dtype = np.float32 if float32 else np.float64
+        if dtype not in self._h_buffers:
+            self._h_buffers[dtype] = np.empty(self.n_rows, dtype)
+        return self._h_buffers[dtype]
 
     def _rounding_bounds(self, W) -> tuple:
         """Bounds on the float32 rounding error of the mean gradient and of the
