@@ -26,8 +26,9 @@ Two ways to hold the blocks (``persist``):
   Memory per worker is then a few partitions, whatever the data size.
 
 ``hessp`` and ``hess_rows`` need the per-row curvature of the last
-``stats(curvature=True)`` call; it stays on the workers as one future per partition (n_p floats, or
-n_p·C for multinomial models) and never comes to the client.
+``stats(curvature=True)`` call; it stays on the workers as one future per
+partition (n_p floats, or n_p·C for multinomial models) and never comes to the
+client.
 
 What differs from :class:`logitlab.backends.InMemoryData`:
 ``reduce_chunks`` cannot give ``rows=`` (positions of rows in one big array do

@@ -126,8 +126,8 @@ class InMemoryData:
         self.n_passes += 1
         single = self.single
         h = self._curvature_buffer(single and not hess) if curvature else None
-        if curvature:
-            self._curvature = None              # its buffer is about to be overwritten
+        if curvature:                           # its buffer is about to be overwritten
+            self._curvature = self._curvature_at = None
         parts = self._map(lambda i: chunk_stats(
             *self._chunk(i), W, self.layout, grad=grad, hess=hess, curvature=curvature,
             single=single, h_out=None if h is None else h[self.blocks[i]]))
