@@ -250,7 +250,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         classes, codes = check_target(y, Xc.shape[0])
         labels = classes[codes]
         s = check_sample_weight(sample_weight, Xc.shape[0])
-        fit_s = s * base._class_weights(classes, codes)[codes]
+        fit_s = base._with_class_weight(s, classes, codes)
         totals = np.bincount(codes, weights=fit_s, minlength=classes.size)
         if np.count_nonzero(totals > 0) < 2:
             raise ValueError(f"only the class {classes[totals > 0].tolist()} has positive sample "

@@ -234,6 +234,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              f"classes {classes.tolist()}.")
         return int(hits[0])
 
+    def _with_class_weight(self, s, classes, codes):
+        """Row weights ``s`` times each row's class weight (``s`` itself, not a
+        copy, without ``class_weight``)."""
+        if self.class_weight is None:
+            return s
+        return s * self._class_weights(classes, codes)[codes]
+
     def _class_weights(self, classes, codes):
         if self.class_weight is None:
             return np.ones(classes.size)
@@ -336,8 +343,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                              f"{classes.size} classes.")
         s = check_sample_weight(sample_weight, X.shape[0])
-        if self.class_weight is not None:
-            s = s * self._class_weights(classes, codes)[codes]
+        s = self._with_class_weight(s, classes, codes)
         if not s.sum() > 0:
             raise ValueError("all rows have zero weight after applying class_weight.")
         offset = check_offset(offset, X.shape[0], classes.size)

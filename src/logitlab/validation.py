@@ -197,7 +197,7 @@ def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
     if sample_weight is None:
         return np.ones(n_rows)
     try:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        w = np.array(sample_weight, dtype=np.float64)   # a copy: the fit keeps it
     except (TypeError, ValueError):
         raise TypeError("sample_weight must be numeric.") from None
     if w.ndim == 0:

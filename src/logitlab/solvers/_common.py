@@ -83,11 +83,16 @@ class Recorder:
             n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)
 
 
+def _float64_rounding(value: float) -> float:
+    """``64 ε max(|value|, 1)``: the rounding of a float64 objective near ``value``."""
+    return 64 * _EPS * max(abs(value), 1.0)
+
+
 def value_rounding(objective, value: float) -> float:
     """How far two computed values of the objective near ``value`` may differ
     by rounding alone: ``64 ε max(|value|, 1)``, or the backend's bound for
     float32 arithmetic (``data.loss_noise``) when larger."""
-    return max(64 * _EPS * max(abs(value), 1.0),
+    return max(_float64_rounding(value),
                float(getattr(objective.data, "loss_noise", 0.0)))
 
 
@@ -103,7 +108,7 @@ def backtrack(evaluate, value0: float, decrease: float, gnorm0: float, max_halvi
     norm shrank. Returns ``(t, value, payload)`` or None when no step is accepted.
     """
     if rounding is None:
-        rounding = 64 * _EPS * max(abs(value0), 1.0)
+        rounding = _float64_rounding(value0)
     t = 1.0
     for _ in range(max_halvings):
         value, gnorm, payload = evaluate(t)

@@ -14,7 +14,7 @@ Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
 * ``"diag"`` — the Hessian's diagonal (Jacobi), one pass; for sparse or very
   wide X where no p × p matrix fits.
 
-````M`` is rebuilt at the first iterations (the curvature moves most there) and
+``M`` is rebuilt at the first iterations (the curvature moves most there) and
 whenever CG needed many products, then kept.
 """
 
