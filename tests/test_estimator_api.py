@@ -36,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import logitlab.estimator as estimator_module
+from logitlab.validation import check_target
 from logitlab import ConvergenceWarning, LogisticRegression, SeparationWarning
 
 DATA = Path(__file__).parent / "data"
@@ -183,6 +184,11 @@ LABEL_SETS = {
     "int-noncontiguous": np.array([3, 7, 10]),
     "object-str": np.array(["ant", "bee", "cat"], dtype=object),
     "str-4": np.array(["a", "b", "c", "d"]),
+    "float-binary": np.array([0.0, 1.0]),
+    "uint8-binary": np.array([0, 1], dtype=np.uint8),
+    "int-contiguous-binary": np.array([4, 5]),
+    "float-integral-binary": np.array([-3.0, 2.0]),
+    "float-three": np.array([0.0, 1.0, 2.0]),
 }
 
 
@@ -210,6 +216,49 @@ def test_labels_of_any_hashable_type(name):
     assert m.coef_.shape == ((1, 3) if K == 2 else (K, 3))
     # accuracy as the ClassifierMixin computes it
     assert m.score(X, y) == pytest.approx(np.mean(pred == y))
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([0, 1, 1, 0, 1]), np.array([True, False, True, True]),
+    np.array([7, 6, 6, 7], dtype=np.int16), np.array([0, 1, 2, 1], dtype=np.uint8),
+    np.array([0, 2, 2, 0]), np.array([1.0, 0.0, 1.0, 0.0]), np.array([-0.0, 1.0, 0.0, 1.0]),
+    np.array([0.0, 2.0, 0.0, 1.0, 2.0]), np.array([3.0, 3.0, 5.0, 4.0]),
+    np.array([-0.0, 2.0, 0.0, 1.0]),
+    np.array(["b", "a", "b"]),
+], ids=lambda a: f"{a.dtype}-{a.tolist()}")
+def test_check_target_codes_equal_numpy_unique(labels):
+    """Classes and codes (whichever path finds them: min/max for two numeric
+    values, else hashing) are numpy's sorted unique values and inverse."""
+    classes, codes = check_target(labels, labels.size)
+    ref_classes, ref_codes = np.unique(labels, return_inverse=True)
+    np.testing.assert_array_equal(classes, ref_classes)
+    assert classes.dtype == labels.dtype
+    if labels.dtype.kind == "f":
+        assert not np.signbit(classes).any()            # a -0.0 label reads 0.0
+    np.testing.assert_array_equal(codes, ref_codes)
+    np.testing.assert_array_equal(classes[codes], labels)
+    assert codes.dtype == (np.int8 if classes.size == 2 else np.intp)
+
+
+def test_non_integral_two_valued_float_y_is_rejected_as_continuous():
+    X, y = binary_data(n=40, seed=3)
+    with pytest.raises(ValueError, match="continuous"):
+        LogisticRegression().fit(X, np.where(y == 1, 0.5, 0.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_no_sample_weight_fits_exactly_as_unit_weights(dtype):
+    """Unit weights are a stride-0 view when no weights are given: the same
+    arithmetic as an explicit array of ones, so the same bits (float32 X
+    large enough for single mode, and float64)."""
+    X, y = binary_data(n=(1 << 20) // 3 + 1, seed=11)
+    X = X.astype(dtype)
+    a = LogisticRegression(penalty="l2", alpha=1e-4, solver="newton-cg").fit(X, y)
+    b = LogisticRegression(penalty="l2", alpha=1e-4, solver="newton-cg").fit(
+        X, y, sample_weight=np.ones(y.size))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    assert a.n_passes_ == b.n_passes_
 
 
 def test_predict_proba_columns_follow_sorted_classes():

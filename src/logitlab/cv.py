@@ -261,7 +261,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         if len(folds) < 2:
             raise ValueError(f"cross-validation needs at least 2 folds; cv gave {len(folds)}.")
         self.scores_, self.n_iter_, self.fold_weights_ = self._cross_validate(
-            base, Xc, labels, s, folds, classes, scorer)
+            base, Xc, labels, s, folds, classes, scorer, sample_weight is None)
         self.mean_scores_, self.se_scores_ = _fold_summary(self.scores_, self.fold_weights_)
         self.greater_is_better_ = greater
         self.index_min_, self.index_1se_ = choose_index(self.mean_scores_, self.se_scores_,
@@ -287,7 +287,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             on_fit(j, model)
         return unconverged
 
-    def _cross_validate(self, base, X, labels, s, folds, classes, scorer):
+    def _cross_validate(self, base, X, labels, s, folds, classes, scorer, unit_weights):
         k, A = len(folds), self.alphas_.size
         scores = np.empty((k, A))
         n_iter = np.zeros((k, A), dtype=np.int64)
@@ -312,7 +312,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                     raise ValueError(f"scoring fold {f} failed: {err}") from None
                 n_iter[f, j] = model.n_iter_
 
-            unconverged += self._path(base, X[train], labels[train], s[train], record)
+            fit_s = None if unit_weights else s[train]   # None: no n-sized ones per fit
+            unconverged += self._path(base, X[train], labels[train], fit_s, record)
         if unconverged:
             warnings.warn(f"{unconverged} of {k * A} cross-validation fits did not converge "
                           "(raise max_iter, or drop the smallest alphas).", ConvergenceWarning,

@@ -279,7 +279,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         W = np.zeros((layout.n_rows, layout.n_cols))
         if layout.fit_intercept:
             if n_classes == 2:
-                W[-1, 0] = logit(np.clip(np.dot(s, y) / s.sum(), 1e-12, 1 - 1e-12))
+                W[-1, 0] = logit(np.clip(np.sum(s, where=y == 1) / s.sum(), 1e-12, 1 - 1e-12))
             else:
                 share = np.bincount(y, weights=s, minlength=n_classes) / s.sum()
                 logp = np.log(np.clip(share, 1e-12, None))
@@ -349,11 +349,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         offset = check_offset(offset, X.shape[0], classes.size)
         ref = self._reference_index(classes)
         layout = self._layout(X.shape[1], classes.size, ref, kind)
-        y_internal = codes.astype(np.float64) if classes.size == 2 else codes
         with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
         # fits with inference (log-likelihood, deviance, standard errors) stay exact
-        data = InMemoryData(X, y_internal, s, offset, layout, single=not with_inference)
-        w0 = self._start(layout, y_internal, s, classes.size)
+        data = InMemoryData(X, codes, s, offset, layout, single=not with_inference)
+        w0 = self._start(layout, codes, s, classes.size)
         # when a Hessian is dear, aliasing is read off the information at the
         # optimum (needed for inference anyway), refitting only if columns alias
         defer = (with_inference and kind == "none"

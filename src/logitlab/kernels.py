@@ -12,7 +12,8 @@ Notation for a chunk of ``n`` rows, ``d`` features, ``K`` classes:
   Multinomial models have C = K (symmetric softmax, used with a penalty) or
   C = K - 1 (the reference class has logit 0: the identifiable MLE, as in R
   ``nnet::multinom`` and statsmodels ``MNLogit``);
-* ``s`` (n,) sample weights, ``y`` (n,) 0/1 floats (binary) or class codes;
+* ``s`` (n,) sample weights (unit weights may be a stride-0 view), ``y`` (n,) 0/1
+  (binary: int8 codes or floats) or class codes;
 * ``offset`` (n,) for binary, (n, K) for multinomial, or None.
 
 Per row, with logits ``z`` and probabilities ``p``:

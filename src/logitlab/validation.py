@@ -153,7 +153,10 @@ def _raise_if_missing(mask) -> None:
 
 
 def check_target(y, n_rows: int):
-    """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``."""
+    """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``.
+
+    ``codes``: (n,) int8 0/1 for two classes (1 byte a row, and for labels
+    already 0/1 found without hashing), else intp class indices."""
     if y is None:
         raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
     if isinstance(y, (pd.Series, pd.Index, pd.Categorical)):
@@ -175,13 +178,19 @@ def check_target(y, n_rows: int):
                             "ordered; convert the labels to one type (e.g. all strings).")
         if all(isinstance(v, (numbers.Number, np.generic)) for v in y):
             y = np.asarray(y.tolist())  # numbers held as objects (e.g. pandas Int64)
-    if y.dtype.kind in "biuf":
+    two = _two_numeric_classes(y) if y.dtype.kind in "biuf" and y.size else None
+    if two is not None:
+        classes = two                            # no hashing, no n-sized integer codes
+        codes = y.view(np.int8) if y.dtype == np.bool_ else (y == classes[1]).view(np.int8)
+    elif y.dtype.kind in "biuf":
         # hash the labels once (O(n)), then code by the few sorted classes;
         # np.unique on the distinct values merges -0.0 and 0.0 as it would
         classes = np.unique(pd.unique(y))
         if y.dtype.kind == "f":
             check_classification_targets(classes)   # e.g. continuous values
-        codes = (y == classes[1]) if classes.size == 2 else np.searchsorted(classes, y)
+            classes = classes + 0.0                 # a -0.0 label reads 0.0
+        codes = (y == classes[1]).view(np.int8) if classes.size == 2 \
+            else np.searchsorted(classes, y)
     else:
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
@@ -189,13 +198,35 @@ def check_target(y, n_rows: int):
         raise ValueError(
             f"y has only one class ({classes.tolist()[0]!r}) in {n_rows} samples; logistic "
             "regression needs at least 2 classes.")
-    return classes, codes.astype(np.intp)
+    return classes, codes.astype(np.int8 if classes.size == 2 else np.intp, copy=False)
+
+
+def _two_numeric_classes(y):
+    """The two sorted classes of numeric ``y`` when its minimum and maximum
+    show it has exactly two values, found without hashing (two reductions);
+    else None (one value, or more than two: the general path decides)."""
+    lo, hi = y.min(), y.max()
+    if lo == hi:
+        return None
+    if y.dtype.kind in "biu":
+        if int(hi) - int(lo) != 1:
+            return None
+    elif np.count_nonzero(y == lo) + np.count_nonzero(y == hi) != y.size:
+        return None
+    else:
+        check_classification_targets(np.array([lo, hi]))   # e.g. continuous values
+    # + 0 turns a -0.0 minimum into 0.0 (as the general path reports it)
+    return np.array([lo + 0, hi], dtype=y.dtype) if y.dtype != np.bool_ \
+        else np.array([False, True])
 
 
 def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
-    """Validate weights: finite, non-negative, not all zero. Returns float64 (n,)."""
+    """Validate weights: finite, non-negative, not all zero. Returns float64 (n,).
+
+    No weights give a read-only view of a single 1.0 (stride 0): unit weights
+    without an n-sized array (8 MB at a million rows) to allocate and read."""
     if sample_weight is None:
-        return np.ones(n_rows)
+        return np.broadcast_to(np.float64(1.0), (n_rows,))
     try:
         w = np.array(sample_weight, dtype=np.float64)   # a copy: the fit keeps it
     except (TypeError, ValueError):

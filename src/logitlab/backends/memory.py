@@ -67,7 +67,7 @@ class InMemoryData:
     Parameters
     ----------
     X : (n, d) ndarray (float32/float64) or scipy.sparse CSR matrix
-    y : (n,) float 0/1 (binary) or integer class codes (multinomial)
+    y : (n,) 0/1 (binary: int8 class codes, or floats) or integer class codes (multinomial)
     sample_weight : (n,) non-negative float64
     offset : None, (n,) (binary) or (n, K) (multinomial)
     layout : :class:`logitlab.kernels.Layout`
