@@ -177,39 +177,55 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     return G
 
 
-#: bytes of the row buffer of :func:`gram_upper` (it stays in cache)
+#: bytes of the row buffer of :class:`GramAccumulator` (it stays in cache)
 _GRAM_BYTES = 1 << 20
 
 
-def gram_upper(X, c, fit_intercept: bool, single: bool = False, upper=None) -> np.ndarray:
-    """Adds the upper triangle of ``[X, 1]ᵀ diag(c) [X, 1]`` (dense X, ``c >= 0``)
-    into ``upper`` (m, m), Fortran-ordered, float32 if ``single`` else float64,
-    allocated when None; returns it (the lower triangle is not referenced).
+class GramAccumulator:
+    """The upper triangle of ``Σ [X, 1]ᵀ diag(c) [X, 1]`` over the row ranges
+    passed to :meth:`add` (dense X, ``c >= 0``), in ``upper`` (m, m),
+    Fortran-ordered, float32 if ``single`` else float64 (the lower triangle is
+    not referenced).
 
     Symmetric rank-k updates (BLAS syrk) of ``√c [X, 1]`` built a few rows at a
-    time in one ~1 MiB buffer, so the intercept comes out of the same update and
-    nothing X-sized is allocated. Passing the same ``upper`` for several row
-    ranges sums their Grams with no temporaries.
+    time in one ~1 MiB buffer, kept across :meth:`add` calls: the intercept
+    comes out of the same update, and nothing X-sized (nor a new buffer per
+    range: each was ~256 page faults) is allocated.
     """
-    n, d = X.shape
-    m = d + int(fit_intercept)
-    dtype, syrk = (np.float32, blas.ssyrk) if single else (np.float64, blas.dsyrk)
-    if upper is None:
-        upper = np.zeros((m, m), dtype, order="F")
-    rows = int(min(n, max(64, _GRAM_BYTES // (m * np.dtype(dtype).itemsize))))
-    if rows == 0:
-        return upper
-    buf = np.empty((rows, m), dtype)
-    root = np.sqrt(c, dtype=np.float64).astype(dtype, copy=False)
-    for a in range(0, n, rows):
-        b = min(a + rows, n)
-        A = buf[:b - a]
-        np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
-        if fit_intercept:
-            A[:, d] = root[a:b]
-        # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
-        upper = syrk(1.0, A.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
-    return upper
+
+    def __init__(self, n_features: int, fit_intercept: bool, single: bool = False):
+        self.d = n_features
+        self.fit_intercept = fit_intercept
+        m = n_features + int(fit_intercept)
+        self.dtype, self._syrk = (np.float32, blas.ssyrk) if single else (np.float64, blas.dsyrk)
+        self.upper = np.zeros((m, m), self.dtype, order="F")
+        self._rows = max(64, _GRAM_BYTES // (m * np.dtype(self.dtype).itemsize))
+        self._buf = None
+
+    def add(self, X, c) -> "GramAccumulator":
+        """Adds rows ``X`` (k, d) with weights ``c`` (k,)."""
+        n, d = X.shape[0], self.d
+        if n == 0:
+            return self
+        rows = int(min(n, self._rows))
+        if self._buf is None or self._buf.shape[0] < rows:
+            self._buf = np.empty((rows, self.upper.shape[0]), self.dtype)
+        root = np.sqrt(c, dtype=np.float64).astype(self.dtype, copy=False)
+        for a in range(0, n, rows):
+            b = min(a + rows, n)
+            A = self._buf[:b - a]
+            np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
+            if self.fit_intercept:
+                A[:, d] = root[a:b]
+            # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
+            self.upper = self._syrk(1.0, A.T, beta=1.0, c=self.upper, trans=0, lower=0,
+                                    overwrite_c=1)
+        return self
+
+
+def gram_upper(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
+    """The upper triangle of ``[X, 1]ᵀ diag(c) [X, 1]`` (:class:`GramAccumulator`)."""
+    return GramAccumulator(X.shape[1], fit_intercept, single).add(X, c).upper
 
 
 def symmetric_from_upper(upper) -> np.ndarray:

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from .. import _fused
 from .._threads import blas_one_thread, default_threads, pool
-from ..kernels import (Curvature, Layout, chunk_hess_diag, chunk_hess_rows, chunk_hessp,
-                       chunk_stats, gram_upper, logits, symmetric_from_upper)
+from ..kernels import (Curvature, GramAccumulator, Layout, chunk_hess_diag, chunk_hess_rows,
+                       chunk_hessp, chunk_stats, logits, symmetric_from_upper)
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
@@ -254,15 +254,16 @@ class InMemoryData:
     def _sample_gram(self, slices, W):
         """(upper triangle of the Hessian at ``W``, weight) summed over the row
         ranges ``slices`` of a binary model on dense X, in one float32 accumulator."""
-        upper, weight = None, 0.0
+        gram, weight = GramAccumulator(self.layout.n_features, self.layout.fit_intercept,
+                                       single=True), 0.0
         for sl in slices:
             off = None if self.offset is None else self.offset[sl]
             X, s = self.X[sl], self.s[sl]
             h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
                             curvature=True, single=self.single)[3].h
-            upper = gram_upper(X, h, self.layout.fit_intercept, single=True, upper=upper)
+            gram.add(X, h)
             weight += float(np.sum(s))
-        return upper, weight
+        return gram.upper, weight
 
     def sample_slices(self, max_rows: int) -> list:
         """Evenly spaced row ranges holding about ``max_rows`` rows in all."""
