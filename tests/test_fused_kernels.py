@@ -100,6 +100,27 @@ def test_binary_hessp_matches_the_formula(kind, n):
                                atol=1e-13 * np.abs(u).sum())
 
 
+@pytest.mark.parametrize("kind", ["dense", "f32", "csr"])
+@pytest.mark.parametrize("n", [1, 2, 1031])
+def test_int8_labels_and_one_weight_for_every_row_give_the_same_bits(kind, n):
+    """What a fit passes — int8 class codes, and unit (here any constant)
+    weights as a stride-0 view, which the kernels read as one number — gives
+    exactly the float64 labels' and full weight vector's results, and both
+    match the formulas."""
+    X, X64, y, _, off, w, b = _problem(n, 6, kind, 0.5, seed=7 + n)
+    full = np.full(n, 2.5)
+    ref = _fused.binary_chunk(X, y, full, off, w, b, grad=True, curvature=True)
+    got = _fused.binary_chunk(X, (y == 1).view(np.int8), np.broadcast_to(2.5, (n,)), off, w, b,
+                              grad=True, curvature=True)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(got[2], ref[2])
+    ref_loss, ref_g, ref_h = _reference(X64, y, full, off, w, b)
+    assert got[0] == pytest.approx(ref_loss, rel=1e-13)
+    np.testing.assert_allclose(got[1], ref_g, rtol=1e-12, atol=1e-12 * np.abs(ref_g).max())
+    np.testing.assert_allclose(got[2], ref_h, rtol=1e-12)
+
+
 def test_loss_only_pass_equals_the_full_pass():
     X, X64, y, s, off, w, b = _problem(1031, 6, "dense", 0.5, seed=3)
     full = _fused.binary_chunk(X, y, s, off, w, b, grad=True, curvature=True)[0]

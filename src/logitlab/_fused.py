@@ -62,10 +62,12 @@ SUB = 32
 @nb.njit(**_EXACT_OPTS)
 def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
     """Per-row terms of rows ``i0 .. i0 + m`` from their logits ``z[:m]``:
-    ``lt`` = s·nll, ``rt`` = s (p - y), ``ht`` = s p (1 - p) (all (TILE,))."""
+    ``lt`` = s·nll, ``rt`` = s (p - y), ``ht`` = s p (1 - p) (all (TILE,)).
+    ``s`` of shape (1,) is every row's weight."""
     for k in range(m):
         lt[k] = -abs(z[k])
     exp_nonpos(lt[:m], e[:m], bits[:m])
+    one = s.shape[0] == 1
     for k in range(m):
         ek = e[k]
         zk = z[k]
@@ -74,7 +76,7 @@ def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
         p = a if pos else ek * a
         q = ek * a if pos else a
         yk = y[i0 + k]
-        sk = s[i0 + k]
+        sk = s[0] if one else s[i0 + k]
         lt[k] = sk * (max(zk, 0.0) + log1p_unit_scalar(ek) - yk * zk)
         rt[k] = sk * (p - yk)
         ht[k] = sk * p * q
@@ -140,8 +142,9 @@ def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
 def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     """Σ s·nll over the rows of dense ``X`` (n, d); adds the gradient into
     ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
-    ``h.size == n``. ``off`` is (n,) or (0,); ``w`` (d,) sets the arithmetic
-    dtype (see the module docstring)."""
+    ``h.size == n``. ``y`` (n,) 0/1; ``s`` (n,), or (1,) for one weight of
+    every row; ``off`` is (n,) or (0,); ``w`` (d,) sets the arithmetic dtype
+    (see the module docstring)."""
     n, d = X.shape
     keep_h = h.shape[0] == n
     z, e, lt, rt, ht, bits = _tile_buffers()
@@ -257,6 +260,28 @@ def _arith(X, w, single: bool):
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
+#: labels the kernels read as they are (one compiled variant each): int8
+#: class codes (what a fit passes) or float 0/1; others become float64
+_LABEL_TYPES = (np.dtype(np.int8), np.dtype(np.float64))
+
+
+def _labels(y):
+    """Contiguous int8 or float64 labels as they are, else a float64 copy."""
+    if y.dtype in _LABEL_TYPES and y.flags.c_contiguous:
+        return y
+    return np.ascontiguousarray(y, dtype=np.float64)
+
+
+def _weights(s):
+    """Row weights for the kernels: float64, contiguous. A stride-0 view (one
+    weight for every row, as unit weights are passed) becomes that weight
+    alone, shape (1,), which :func:`_tile_terms` applies to every row: no
+    n-sized copy, and a strided read would cost the loop its SIMD (~25 %)."""
+    if s.ndim == 1 and s.shape[0] > 1 and s.strides[0] == 0:
+        return np.full(1, s[0], dtype=np.float64)
+    return np.ascontiguousarray(s, dtype=np.float64)
+
+
 def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None,
                  single: bool = False, h_out=None):
     """Fused loss (+ gradient, + curvature) of a binary chunk.
@@ -275,8 +300,7 @@ def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None,
     if curvature:
         h = np.empty(n) if h_out is None else h_out
     off = _EMPTY if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
-    yf = np.ascontiguousarray(y, dtype=np.float64)
-    sf = np.ascontiguousarray(s, dtype=np.float64)
+    yf, sf = _labels(y), _weights(s)
     acc = g if grad else _EMPTY
     w = _arith(X, w, single)
     if hasattr(X, "indptr"):
