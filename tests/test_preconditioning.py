@@ -86,3 +86,21 @@ def test_unknown_preconditioner_is_a_clear_error(solver):
     X, y = _data(n=200, d=3)
     with pytest.raises(ValueError, match="preconditioner must be"):
         LogisticRegression(solver=solver, solver_options={"preconditioner": "ilu"}).fit(X, y)
+
+
+@pytest.mark.parametrize("m", [1, 63, 64, 65, 130])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_symmetric_from_upper_mirrors_the_upper_triangle(m, dtype, order):
+    """The Gram accumulators' upper triangle becomes the full symmetric float64
+    matrix (mirrored in blocks of columns; in place for float64); the lower
+    triangle given is ignored."""
+    from logitlab.kernels import symmetric_from_upper
+    rng = np.random.default_rng(m)
+    U = np.asarray(rng.normal(size=(m, m)), dtype=dtype, order=order)
+    expected = np.triu(U).astype(np.float64) + np.triu(U, 1).T.astype(np.float64)
+    G = symmetric_from_upper(U)
+    assert G.dtype == np.float64
+    np.testing.assert_array_equal(G, expected)
+    np.testing.assert_array_equal(G, G.T)
+    assert (G is U) == (dtype == np.float64)

@@ -229,11 +229,22 @@ def gram_upper(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
 
 
 def symmetric_from_upper(upper) -> np.ndarray:
-    """The symmetric float64 matrix whose upper triangle is that of ``upper``."""
-    G = np.triu(upper).astype(np.float64, copy=False)
-    lower = np.tril_indices_from(G, -1)
-    G[lower] = G.T[lower]
+    """The symmetric float64 matrix whose upper triangle is that of ``upper``:
+    ``upper`` itself with its lower triangle filled in when it is float64 (a
+    float64 copy when float32). Mirrored a block of columns at a time, so no
+    temporaries of the matrix's size (each new MB is ~250 page faults)."""
+    G = np.asarray(upper, dtype=np.float64)
+    m = G.shape[0]
+    for a in range(0, m, _MIRROR_BLOCK):
+        b = min(a + _MIRROR_BLOCK, m)
+        block = G[a:b, a:b]
+        block[...] = np.triu(block) + np.triu(block, 1).T
+        G[b:, a:b] = G[a:b, b:].T
     return G
+
+
+#: columns mirrored at a time by :func:`symmetric_from_upper`
+_MIRROR_BLOCK = 64
 
 
 def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:

@@ -128,7 +128,7 @@ class Objective:
         H, weight = fn(self.layout.matrix(self.expand(w)), max_rows)
         if H is None or weight <= 0:
             return None
-        H = H / weight
+        H /= weight                       # the backend's array: no copy
         H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
         return H if self._all_free else H[np.ix_(self.free, self.free)]
 

@@ -241,7 +241,9 @@ class InMemoryData:
         # accumulator (a preconditioner needs no more; twice as fast as float64)
         groups = [pieces[t::self.n_threads] for t in range(min(self.n_threads, len(pieces)))]
         parts = self._map(lambda t: self._sample_gram(groups[t], W), range(len(groups)))
-        upper = sum(p[0].astype(np.float64) for p in parts)
+        upper = parts[0][0].astype(np.float64)
+        for part in parts[1:]:
+            upper += part[0]
         return symmetric_from_upper(upper), sum(p[1] for p in parts)
 
     def _sample_hessian(self, sl, W):

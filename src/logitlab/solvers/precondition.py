@@ -112,7 +112,7 @@ def build(objective, w, kind: str) -> Preconditioner:
             H[np.diag_indices_from(H)] += 1e-10 * max(float(np.max(np.diag(H))), 1e-300)
             try:
                 return Preconditioner("sample", factor=linalg.cho_factor(
-                    H, lower=True, check_finite=False))
+                    H, lower=True, overwrite_a=True, check_finite=False))
             except linalg.LinAlgError:
                 kind = "diag"
     if kind == "diag":
