@@ -154,7 +154,7 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     """``[X, 1]ᵀ diag(c) [X, 1]`` as a dense (d+1, d+1) or (d, d) float64 array.
 
     For ``c >= 0`` on dense float data: symmetric rank-k updates (BLAS syrk)
-    (:func:`gram_upper`); otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
+    (:class:`GramAccumulator`); otherwise ``Xᵀ (c X)`` with the column of ones never materialized.
     ``single``: float32 arithmetic (twice as fast; for preconditioners only,
     never for inference).
     """
@@ -223,11 +223,6 @@ class GramAccumulator:
         return self
 
 
-def gram_upper(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
-    """The upper triangle of ``[X, 1]ᵀ diag(c) [X, 1]`` (:class:`GramAccumulator`)."""
-    return GramAccumulator(X.shape[1], fit_intercept, single).add(X, c).upper
-
-
 def symmetric_from_upper(upper) -> np.ndarray:
     """The symmetric float64 matrix whose upper triangle is that of ``upper``:
     ``upper`` itself with its lower triangle filled in when it is float64 (a
@@ -250,7 +245,8 @@ _MIRROR_BLOCK = 64
 def _gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
     """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
     arithmetic if ``single``)."""
-    return symmetric_from_upper(gram_upper(X, c, fit_intercept, single))
+    gram = GramAccumulator(X.shape[1], fit_intercept, single).add(X, c)
+    return symmetric_from_upper(gram.upper)
 
 
 def _grad_matrix(X, R, fit_intercept: bool) -> np.ndarray:
