@@ -36,3 +36,16 @@ def assert_printed(actual, printed, what, units=1):
         worst = max(worst, err / unit)
         assert err <= units * unit, f"{what}: {a!r} vs printed {p} (unit {unit:g})"
     print(f"{what}: worst difference {worst:.3g} units of the last printed digit")
+
+
+def assert_stationary(gradient, what, atol=1e-8):
+    """A reference solution is judged by its residual, not by the solver's exit
+    flag: the largest gradient (score) entry at the solution is at most ``atol``."""
+    worst = float(np.max(np.abs(np.asarray(gradient, dtype=float)))) if np.size(gradient) else 0.0
+    print(f"{what}: max |gradient| at the reference solution {worst:.3g}")
+    assert worst <= atol, f"{what}: the reference is not a stationary point (max |gradient| {worst:.3g})"
+
+
+def assert_sm_stationary(res, what, atol=1e-8):
+    """A statsmodels ML fit is a reference only where its score vanishes."""
+    assert_stationary(res.model.score(np.asarray(res.params)), what, atol)

@@ -32,7 +32,7 @@ from scipy.special import expit, log_expit, softmax
 import logitlab
 from logitlab import LogisticRegression
 
-from refcheck import assert_printed, load  # noqa: E402
+from refcheck import assert_printed, assert_sm_stationary, load  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -89,7 +89,7 @@ def sm_logit(X, y, **kwargs):
     exog = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
     res = sm.Logit(np.asarray(y, dtype=float), exog, **kwargs).fit(
         method="newton", tol=1e-12, maxiter=200, disp=0)
-    assert res.mle_retvals["converged"]
+    assert_sm_stationary(res, "statsmodels Logit")
     return res
 
 
@@ -100,7 +100,7 @@ def sm_mnlogit(X, codes):
     exog = sm.add_constant(np.asarray(X, dtype=float), has_constant="add")
     res = sm.MNLogit(np.asarray(codes), exog).fit(method="newton", tol=1e-12, maxiter=200,
                                                    disp=0)
-    assert res.mle_retvals["converged"]
+    assert_sm_stationary(res, "statsmodels MNLogit")
     params = np.asarray(res.params)  # (1 + d, K - 1), intercept first
     return params[0], params[1:].T, float(res.llf)
 

@@ -39,12 +39,12 @@ of predictive analytics. BMC Medicine 2019;17:230.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._userwarn import warn
 from .links import log1pexp, sigmoid
 from .metric_inputs import prepare
 
@@ -125,9 +125,9 @@ def calibration_intercept_slope(y_true, proba, *, sample_weight=None, labels=Non
     a, b, converged = fit_intercept_slope(y_true, proba, sample_weight=sample_weight,
                                           labels=labels)
     if not converged:
-        warnings.warn("the logistic recalibration fit did not converge (the predictions "
-                      "separate the outcome): the slope is infinite or unreliable.",
-                      RuntimeWarning, stacklevel=2)
+        warn("the logistic recalibration fit did not converge (the predictions "
+             "separate the outcome): the slope is infinite or unreliable.",
+             RuntimeWarning)
     return a, b
 
 

@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
+from ._userwarn import warn
 from . import metrics
 from ._threads import blas_one_thread
 from .diagnostics import ConvergenceWarning
@@ -315,9 +316,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             fit_s = None if unit_weights else s[train]   # None: no n-sized ones per fit
             unconverged += self._path(base, X[train], labels[train], fit_s, record)
         if unconverged:
-            warnings.warn(f"{unconverged} of {k * A} cross-validation fits did not converge "
-                          "(raise max_iter, or drop the smallest alphas).", ConvergenceWarning,
-                          stacklevel=3)
+            warn(f"{unconverged} of {k * A} cross-validation fits did not converge "
+                 "(raise max_iter, or drop the smallest alphas).", ConvergenceWarning)
         return scores, n_iter, fold_weight
 
     def _refit(self, base, X, y, sample_weight):

@@ -17,12 +17,12 @@ rows: they are refused with an error that says so. ``sample_weight``,
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from ._userwarn import warn
 from . import dask_input
 from .formula import (Design, FormulaError, _factor_column, _py, _sorted, expand_dot,
                       formula_variables, parse_rhs, set_intercept_from_design, split_formula)
@@ -122,9 +122,9 @@ def _combine_missing(results, missing, n_total):
                          f"column{'s' if len(counts) != 1 else ''}: {describe_missing(counts)}. "
                          "Drop those rows (missing='drop') or fill them in first.")
     if n_bad:
-        warnings.warn(f"dropped {n_bad} of {n_total} rows with missing values "
-                      f"({describe_missing(counts)}); the model is fitted on the other "
-                      f"{n_total - n_bad} rows.", MissingValuesWarning, stacklevel=4)
+        warn(f"dropped {n_bad} of {n_total} rows with missing values "
+             f"({describe_missing(counts)}); the model is fitted on the other "
+             f"{n_total - n_bad} rows.", MissingValuesWarning)
     return n_bad
 
 

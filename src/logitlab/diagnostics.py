@@ -6,12 +6,12 @@ with the cause, the columns involved and what to do.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 
+from ._userwarn import warn
 from .losses import binary_nll_from_logits
 from .links import log_softmax
 
@@ -182,4 +182,4 @@ def explain_fit(objective, result, feature_names, n_saturated=None, separation=N
 
 def warn_findings(findings) -> None:
     for category, message in findings:
-        warnings.warn(message, category, stacklevel=3)
+        warn(message, category)

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import atexit
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ._userwarn import warn
 from . import dask_input, fitstats, solvers
 from .backends.dask import DaskData
 from .diagnostics import SeparationWarning, explain_fit, warn_findings
@@ -393,9 +393,9 @@ def load_checkpoint(path, fingerprint: dict):
     except (ValueError, KeyError, TypeError, OSError):
         ok = False
     if not ok:
-        warnings.warn(f"checkpoint {str(path)!r} is not a checkpoint of this fit (different "
-                      "data, model or penalty); starting from scratch and overwriting it.",
-                      UserWarning, stacklevel=5)
+        warn(f"checkpoint {str(path)!r} is not a checkpoint of this fit (different "
+             "data, model or penalty); starting from scratch and overwriting it.",
+             UserWarning)
         return None
     return coef
 
@@ -431,21 +431,20 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
     names = estimator._feature_names(layout.n_features)
     estimator.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
     if aliased:
-        warnings.warn(f"{_listing(estimator.aliased_)} {'is' if len(aliased) == 1 else 'are'} a "
-                      "linear combination of earlier columns (or the intercept) and "
-                      f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
-                      "reported as aliased, held at 0. Drop the redundant columns to silence "
-                      "this.", CollinearityWarning, stacklevel=4)
+        warn(f"{_listing(estimator.aliased_)} {'is' if len(aliased) == 1 else 'are'} a "
+             "linear combination of earlier columns (or the intercept) and "
+             f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
+             "reported as aliased, held at 0. Drop the redundant columns to silence "
+             "this.", CollinearityWarning)
     W = layout.matrix(result.coef)
     if n_sat is None:
         n_sat = data.reduce_chunks(_saturated, W, layout) \
             if objective.alpha == 0.0 and np.all(np.isfinite(W)) else 0
     if n_sat and with_inference and kind == "none":
-        warnings.warn(f"fitted probabilities are numerically 0 or 1 for {n_sat} rows: the data "
-                      "may be (quasi-)separated. The linear-programming separation check needs "
-                      "all rows on one machine and is not run on Dask; if coefficients are "
-                      "large, use penalty='firth' or an L2 penalty.", SeparationWarning,
-                      stacklevel=4)
+        warn(f"fitted probabilities are numerically 0 or 1 for {n_sat} rows: the data "
+             "may be (quasi-)separated. The linear-programming separation check needs "
+             "all rows on one machine and is not run on Dask; if coefficients are "
+             "large, use penalty='firth' or an L2 penalty.", SeparationWarning)
     estimator.inference_state_ = None
     if with_inference:
         state = estimator._inference_state(objective, result, w0, aliased, None, None,

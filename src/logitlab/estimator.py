@@ -16,7 +16,6 @@ ratios of each other class against ``reference_class_``.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
+from ._userwarn import warn
 from . import solvers
 from ._threads import blas_one_thread
 from .backends import InMemoryData
@@ -423,12 +423,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         names = self._feature_names(X.shape[1])
         self.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
         if aliased:
-            warnings.warn(
-                f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
-                "combination of earlier columns (or the intercept) and "
-                f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
-                "reported as aliased, held at 0. Drop the redundant columns to silence this.",
-                CollinearityWarning, stacklevel=4)
+            warn(f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
+                 "combination of earlier columns (or the intercept) and "
+                 f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
+                 "reported as aliased, held at 0. Drop the redundant columns to silence "
+                 "this.", CollinearityWarning)
         separation = None
         if check_separation and (separation_check_is_cheap(X, layout)
                                  or saturated_rows(objective, layout.matrix(result.coef))):

@@ -42,6 +42,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._userwarn import warn
 from .io import MissingValuesWarning, describe_missing, handle_missing, missing_counts, read_table
 
 #: formulaic transforms a formula may call (besides numpy functions and contr.*)
@@ -508,7 +509,7 @@ class Design:
             if type(w.message).__name__ == "DataMismatchWarning":
                 raise ValueError(f"levels not seen when fitting in a term of "
                                  f"{self.formula!r}: {_first_sentence(w.message)}")
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            warn(str(w.message), w.category)
         if spec.structure is None:
             self.model_spec = mm.model_spec      # keep the structure for the next call
         return self._numeric(mm, df.index)
@@ -733,9 +734,9 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     check, n_dropped = handle_missing(check, None, missing)
     keep = check.index.to_numpy()
     if n_dropped:
-        warnings.warn(f"dropped {n_dropped} of {n} rows with missing values "
-                      f"({describe_missing(counts)}); the model is fitted on the other "
-                      f"{n - n_dropped} rows.", MissingValuesWarning, stacklevel=2)
+        warn(f"dropped {n_dropped} of {n} rows with missing values "
+             f"({describe_missing(counts)}); the model is fitted on the other "
+             f"{n - n_dropped} rows.", MissingValuesWarning)
         df = df.iloc[keep]
         w = None if w is None else w[keep]
         o = None if o is None else o[keep]

@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from ._userwarn import warn
 from .calibration import (calibration_intercept_slope, calibration_table,
                           expected_calibration_error, fit_intercept_slope)
 from .losses import _base_factor
@@ -85,8 +86,8 @@ def log_loss(y_true, proba, *, sample_weight=None, labels=None, base="e") -> flo
     p_true = prep.P[np.arange(prep.codes.size), prep.codes]
     zero = np.flatnonzero((p_true == 0) & (prep.w > 0))
     if zero.size:
-        warnings.warn(f"{zero.size} rows give their true class probability 0 (first row "
-                      f"{zero[0]}): the log loss is infinite.", RuntimeWarning, stacklevel=2)
+        warn(f"{zero.size} rows give their true class probability 0 (first row "
+             f"{zero[0]}): the log loss is infinite.", RuntimeWarning)
         return math.inf
     pos = prep.w > 0
     nll = np.zeros_like(p_true)
