@@ -38,7 +38,7 @@ from sklearn.model_selection import KFold
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from logitlab import LogisticRegression  # noqa: E402
-from logitlab.cv import LogisticRegressionCV, alpha_grid, alpha_max, default_eps  # noqa: E402
+from logitlab.estimators.cv import LogisticRegressionCV, alpha_grid, alpha_max, default_eps  # noqa: E402
 
 CASES = {   # name: n, d, penalty, l1_ratio, share of true non-zero coefficients
     "l2 n=5000 d=20": (5_000, 20, "l2", 0.0, 1.0),

@@ -6,8 +6,8 @@ One thread, 2^20 logits. Prints nanoseconds a row for
 
 * NumPy: ``np.exp(-|z|)``, ``np.log1p``, and the whole per-row computation
   (loss, residual, curvature) in NumPy;
-* logitlab: the SIMD ``exp`` and ``log1p`` of ``logitlab._vmath`` alone, and
-  the per-row terms of the loss pass (``logitlab._fused._tile_terms`` over
+* logitlab: the SIMD ``exp`` and ``log1p`` of ``logitlab.core.vmath`` alone, and
+  the per-row terms of the loss pass (``logitlab.core.fused._tile_terms`` over
   tiles of 256 rows), with unit weights and with a weight vector;
 
 and the ratios. The per-row terms should cost little more than exp + log1p:
@@ -24,9 +24,9 @@ import time
 import numba as nb
 import numpy as np
 
-from logitlab import _fused, _vmath
+from logitlab.core import fused as _fused
 
-
+from logitlab.core import vmath as _vmath
 @nb.njit(nogil=True, boundscheck=False)
 def _terms(Z, y, s):
     """``_tile_terms`` over all of ``Z``, tile by tile, as the loss pass runs it."""

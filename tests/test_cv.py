@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 import logitlab
 from logitlab import LogisticRegression
-from logitlab.cv import LogisticRegressionCV
+from logitlab.estimators.cv import LogisticRegressionCV
 
 K_FOLDS = 5
 

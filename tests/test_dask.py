@@ -21,7 +21,7 @@ import dask.dataframe as dd  # noqa: E402
 
 import logitlab  # noqa: E402
 from logitlab import LogisticRegression  # noqa: E402
-from logitlab.inference import coef_table  # noqa: E402
+from logitlab.results.inference import coef_table  # noqa: E402
 
 RTOL = 1e-8
 CHUNKS = (900, 0, 37, 1663, 0, 400)        # uneven, with empty partitions
@@ -174,7 +174,7 @@ def test_formula_matches_memory(client):
     df = df.sort_values("g", kind="stable").reset_index(drop=True)   # partitions lack levels
     formula = "y ~ np.log(age) + C(g) + C(k) + age:g"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", logitlab.io.MissingValuesWarning)
+        warnings.simplefilter("ignore", logitlab.data.io.MissingValuesWarning)
         m_dask = logitlab.fit(formula, _frame_with_empty_partitions(df), missing="drop",
                               sample_weight="w")
         m_mem = logitlab.fit(formula, df, missing="drop", sample_weight="w")
@@ -183,7 +183,7 @@ def test_formula_matches_memory(client):
     _same_fit(m_dask, m_mem)
     np.testing.assert_allclose(m_dask.predict_proba(df.iloc[:50]), m_mem.predict_proba(df.iloc[:50]),
                                rtol=1e-10)
-    with pytest.raises(logitlab.formula.FormulaError, match="center"):
+    with pytest.raises(logitlab.data.formula.FormulaError, match="center"):
         logitlab.fit("y ~ center(age)", dd.from_pandas(df, npartitions=2))
 
 
@@ -308,7 +308,7 @@ PRED_METHODS = ("decision_function", "predict_proba", "predict_log_proba")
 
 
 def _lazy(value):
-    return logitlab.dask_input.is_dask_collection(value)
+    return logitlab.engines.dask.input.is_dask_collection(value)
 
 
 @pytest.mark.parametrize("K", [2, 3])
@@ -422,9 +422,9 @@ def test_aliased_columns_read_off_the_information_at_the_optimum(client, K):
     X, y, w = _data(17, K=K)
     X = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])        # column 4 is a combination
     Xd, yd, wd = _dask(X, y, w)
-    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+    with pytest.warns(logitlab.fitting.diagnostics.CollinearityWarning, match="x4"):
         m_dask = LogisticRegression().fit(Xd, yd, sample_weight=wd)
-    with pytest.warns(logitlab.diagnostics.CollinearityWarning, match="x4"):
+    with pytest.warns(logitlab.fitting.diagnostics.CollinearityWarning, match="x4"):
         m_mem = LogisticRegression().fit(X, y, sample_weight=w)
     assert m_dask.aliased_ == m_mem.aliased_ == ["x4"]
     _same_fit(m_dask, m_mem, inference=False)

@@ -35,8 +35,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import logitlab.estimator as estimator_module
-from logitlab.validation import check_target
+import logitlab.estimators.logistic as estimator_module
+from logitlab.data.validation import check_target
 from logitlab import ConvergenceWarning, LogisticRegression, SeparationWarning
 
 DATA = Path(__file__).parent / "data"

@@ -30,7 +30,7 @@ from scipy.special import expit, log_expit
 
 import logitlab
 from logitlab import LogisticRegression
-from logitlab.inference import coef_table, model_statistics
+from logitlab.results.inference import coef_table, model_statistics
 
 from refcheck import (assert_printed, assert_rel, assert_sm_stationary,  # noqa: E402
                       assert_stationary, load)

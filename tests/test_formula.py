@@ -30,8 +30,8 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import logitlab
 from logitlab import LogisticRegression
-from logitlab.formula import Design, FormulaError, expand_dot
-from logitlab.io import MissingValuesWarning
+from logitlab.data.formula import Design, FormulaError, expand_dot
+from logitlab.data.io import MissingValuesWarning
 
 DATA = Path(__file__).parent / "data"
 TIGHT = 1e-12          # gradient tolerance: both fits at the optimum to rounding level
@@ -406,7 +406,7 @@ def test_disallowed_call_message_lists_the_allowed_functions():
         "the formula term 'np.load(age)' calls np.load(), which logitlab formulas do not "
         "allow; they may call C, Diff, Helmert, I, Poly, Q, Sum, Treatment, bs, cc, center, cr, "
         "cs, exp, exp10, exp2, log, log10, log2, poly, scale, standardize, contr.*, and the "
-        "numpy functions listed in logitlab.formula.NUMPY_FUNCTIONS as np.<name>.")
+        "numpy functions listed in logitlab.data.formula.NUMPY_FUNCTIONS as np.<name>.")
 
 
 def test_columns_named_like_python_builtins_are_data():

@@ -17,9 +17,9 @@ import pytest
 import scipy.sparse as sp
 from scipy import special
 
-from logitlab import _fused, _vmath
+from logitlab.core import fused as _fused
 
-
+from logitlab.core import vmath as _vmath
 def _ulps(got, ref):
     return np.abs(got - ref) / np.spacing(np.abs(ref))
 

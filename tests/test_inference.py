@@ -1,4 +1,4 @@
-"""Statistical inference of unpenalized fits (``logitlab.inference``, ``Summary``,
+"""Statistical inference of unpenalized fits (``logitlab.results.inference``, ``Summary``,
 ``conf_int``) against independent references.
 
 Every expected value is one of
@@ -32,8 +32,8 @@ from scipy import stats
 
 import logitlab
 from logitlab import LogisticRegression, lr_test, wald_test
-from logitlab import summary as summary_module
-from logitlab.inference import coef_table, model_statistics
+from logitlab.results import summary as summary_module
+from logitlab.results.inference import coef_table, model_statistics
 
 from refcheck import assert_printed, assert_rel, assert_sm_stationary, load  # noqa: E402
 
@@ -691,7 +691,7 @@ def test_penalized_summary_has_no_inference():
                np.r_[m.intercept_, m.coef_.ravel()], "penalized summary coef = fit")
     assert any("penalized" in note for note in j["notes"])
     assert "penalized" in str(s)
-    with pytest.raises(logitlab.inference.InferenceUnavailable):
+    with pytest.raises(logitlab.results.inference.InferenceUnavailable):
         coef_table(m)
     with pytest.raises(ValueError):
         m.conf_int()

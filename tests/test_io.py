@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logitlab import read_table
-from logitlab.io import handle_missing, missing_counts
+from logitlab.data.io import handle_missing, missing_counts
 
 DATA = Path(__file__).parent / "data"
 

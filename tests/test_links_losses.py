@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.metrics import log_loss as sk_log_loss
 
-from logitlab.kernels import Layout, logits
-from logitlab.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
+from logitlab.core.kernels import Layout, logits
+from logitlab.core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
                             sigmoid, softmax)
-from logitlab.losses import log_loss, log_loss_from_logits
+from logitlab.core.losses import log_loss, log_loss_from_logits
 
 EPS = np.finfo(np.float64).eps
 TINY = np.finfo(np.float64).smallest_subnormal  # 5e-324, the ulp of subnormals

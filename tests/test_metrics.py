@@ -1,4 +1,4 @@
-"""logitlab.metrics against scikit-learn / statsmodels / direct numpy, on random
+"""logitlab.evaluation.metrics against scikit-learn / statsmodels / direct numpy, on random
 (hypothesis) and edge-case inputs: one class predicted, ties, weights, zero weights."""
 
 import json
@@ -13,8 +13,7 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from statsmodels.stats.proportion import proportion_confint
 
-from logitlab import metrics as m
-
+from logitlab.evaluation import metrics as m
 SETTINGS = settings(max_examples=40, deadline=None)
 
 

@@ -30,8 +30,8 @@ import scipy.sparse as sp
 from scipy import special
 
 from logitlab.backends import InMemoryData
-from logitlab.kernels import Layout
-from logitlab.objective import Objective
+from logitlab.core.kernels import Layout
+from logitlab.solvers.objective import Objective
 
 N_ROWS = 700
 N_FEATURES = 4

@@ -19,7 +19,7 @@ from scipy.special import expit, softmax
 
 import logitlab
 from logitlab import LogisticRegression
-from logitlab.inference import coef_table
+from logitlab.results.inference import coef_table
 
 DATA = Path(__file__).parent / "data"
 MODELS = DATA / "models"

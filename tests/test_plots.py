@@ -1,4 +1,4 @@
-"""The figures of logitlab.plots: the plotted data equal independent references.
+"""The figures of logitlab.report.plots: the plotted data equal independent references.
 
 ROC curves against scikit-learn's roc_curve, odds ratios and intervals against
 statsmodels, calibration bins against scikit-learn's calibration_curve and
@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression as SkLogit
 from statsmodels.stats.proportion import proportion_confint
 
 import logitlab as ll
-from logitlab import plots
+from logitlab.report import plots
 from logitlab.datasets import load_titanic, titanic_design
 from refcheck import load
 

@@ -1,5 +1,5 @@
-"""Separation detection (``logitlab.separation``, linear programming) and aliased
-(collinear) columns (``logitlab.fitstats``), as reported by ``inference_state_``,
+"""Separation detection (``logitlab.fitting.separation``, linear programming) and aliased
+(collinear) columns (``logitlab.fitting.fitstats``), as reported by ``inference_state_``,
 ``aliased_``, the warnings and the summary.
 
 References, all independent of logitlab's own output:
@@ -30,7 +30,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 import logitlab.solvers
 from logitlab import CollinearityWarning, LogisticRegression, SeparationWarning
-from logitlab.inference import coef_table, model_statistics, term_labels
+from logitlab.results.inference import coef_table, model_statistics, term_labels
 
 from refcheck import assert_rel, load  # noqa: E402
 
@@ -473,9 +473,9 @@ def test_saturated_row_count_from_kept_curvature_equals_the_direct_count(steep):
     from scipy import special
 
     from logitlab.backends.memory import InMemoryData
-    from logitlab.diagnostics import saturated_rows
-    from logitlab.kernels import Layout
-    from logitlab.objective import Objective
+    from logitlab.fitting.diagnostics import saturated_rows
+    from logitlab.core.kernels import Layout
+    from logitlab.solvers.objective import Objective
 
     rng = np.random.default_rng(11)
     n, d = 2000, 3

@@ -20,10 +20,12 @@ import pytest
 import sklearn.linear_model as sk
 from scipy import special
 
-from logitlab import LogisticRegression, _fused
+from logitlab import LogisticRegression
+
+from logitlab.core import fused as _fused
 from logitlab.backends.memory import SINGLE_MIN_SIZE, InMemoryData
-from logitlab.kernels import Layout, weighted_gram
-from logitlab.validation import check_finite_matrix
+from logitlab.core.kernels import Layout, weighted_gram
+from logitlab.data.validation import check_finite_matrix
 
 
 def _data(n, d, scale, seed):
@@ -88,7 +90,7 @@ def test_single_loss_rounding_within_the_bound_at_the_optimum(scale):
 def test_wide_binary_data_gets_the_diagonal_preconditioner():
     """A sampled Hessian needs 10 rows per coefficient; when those cost more than
     the budget (10 p² > 64 n) the diagonal is used instead."""
-    from logitlab.objective import Objective
+    from logitlab.solvers.objective import Objective
     from logitlab.solvers import precondition
     rng = np.random.default_rng(0)
     for n, d, kind in [(2000, 300, "diag"), (20_000, 50, "sample")]:

@@ -12,7 +12,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from logitlab import LogisticRegression
-from logitlab._threads import blas_one_thread
+from logitlab.core.threads import blas_one_thread
 
 
 def _blas_threads():

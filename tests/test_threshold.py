@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 import logitlab
 from logitlab import LogisticRegression, load, save
-from logitlab.threshold import best_threshold, threshold_scores
+from logitlab.evaluation.threshold import best_threshold, threshold_scores
 
 SK = {
     "f1": lambda y, d, w: skm.f1_score(y, d, sample_weight=w, zero_division=0),
@@ -95,7 +95,7 @@ def test_model_threshold_predict_tune_evaluate(data, tmp_path):
     assert "decision threshold" in str(model.summary())
     frame = model.explain(X[:50])
     np.testing.assert_array_equal(frame["predicted"], model.predict(X[:50]))
-    assert logitlab.explain.explain_row(model, X, 0).threshold == t
+    assert logitlab.results.explain.explain_row(model, X, 0).threshold == t
 
 
 def test_set_threshold_and_errors(data):

@@ -16,7 +16,7 @@ import pytest
 
 import logitlab
 from logitlab import CollinearityWarning, ConvergenceWarning, LogisticRegression, SeparationWarning
-from logitlab.io import MissingValuesWarning
+from logitlab.data.io import MissingValuesWarning
 
 DATA = Path(__file__).parent / "data"
 
@@ -61,9 +61,9 @@ def test_formula_missing_values_warning_names_the_callers_line():
 
 
 def test_user_stacklevel_outside_the_package_is_the_direct_caller():
-    from logitlab._userwarn import user_stacklevel
+    from logitlab.core.userwarn import user_stacklevel
     assert user_stacklevel() == 1
     with pytest.warns(UserWarning) as rec:
-        from logitlab._userwarn import warn
+        from logitlab.core.userwarn import warn
         warn("here", UserWarning)
     assert rec[0].filename == __file__ and rec[0].lineno > 0

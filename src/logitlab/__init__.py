@@ -1,14 +1,15 @@
 """logitlab: logistic regression, done properly and completely.
 
 The public API: :class:`LogisticRegression`, the link functions in
-:mod:`logitlab.links` and the losses in :mod:`logitlab.losses`.
+:mod:`logitlab.core.links` and the losses in :mod:`logitlab.core.losses`.
 """
 
-from .diagnostics import CollinearityWarning, ConvergenceWarning, SeparationWarning
-from .estimator import LogisticRegression
-from .links import log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds, sigmoid, softmax
-from .inference import lr_test, wald_test
-from .losses import log_loss, log_loss_from_logits
+from .fitting.diagnostics import CollinearityWarning, ConvergenceWarning, SeparationWarning
+from .estimators.logistic import LogisticRegression
+from .core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
+                         sigmoid, softmax)
+from .results.inference import lr_test, wald_test
+from .core.losses import log_loss, log_loss_from_logits
 
 __version__ = "0.1.0"
 
@@ -18,12 +19,12 @@ __all__ = [
     "log_sigmoid", "log_loss", "log_loss_from_logits", "lr_test", "wald_test", "__version__",
 ]
 
-from .formula import fit  # noqa: E402
-from .io import read_table  # noqa: E402
-from .persist import load, save  # noqa: E402
+from .data.formula import fit  # noqa: E402
+from .data.io import read_table  # noqa: E402
+from .persist.model_file import load, save  # noqa: E402
 
 __all__ += ["fit", "save", "load", "read_table"]
 
-from .cv import LogisticRegressionCV  # noqa: E402
+from .estimators.cv import LogisticRegressionCV  # noqa: E402
 
 __all__ += ["LogisticRegressionCV"]

@@ -3,11 +3,11 @@
 A backend holds the rows (X, y, sample weights, offsets) somewhere — in
 memory, or in Dask partitions on workers — and answers two questions for
 given coefficients ``W`` (layout (d + fit_intercept, C), see
-:mod:`logitlab.kernels`):
+:mod:`logitlab.core.kernels`):
 
 * :meth:`DataBackend.stats`: the weighted sums over all rows of the negative
   log-likelihood, its gradient and (optionally) its Hessian, each computed
-  chunk by chunk with :func:`logitlab.kernels.chunk_stats` and added up;
+  chunk by chunk with :func:`logitlab.core.kernels.chunk_stats` and added up;
 * :meth:`DataBackend.hessp`: the Hessian at the point of the last
   ``stats(..., curvature=True)`` call times a direction ``V``;
 * :meth:`DataBackend.reduce_chunks`: the sum over chunks of any other chunk
@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..kernels import Layout
+from ..core.kernels import Layout
 
 
 @dataclass

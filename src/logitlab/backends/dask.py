@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import Layout, chunk_hess_rows, chunk_hessp, chunk_stats
+from ..core.kernels import Layout, chunk_hess_rows, chunk_hessp, chunk_stats
 from .base import Stats
 
 #: partitions (or partial sums) added up by one task of the reduction tree
@@ -136,7 +136,7 @@ class DaskData:
     Parameters
     ----------
     blocks : list of dask ``Delayed`` producing a :class:`Block` each (non-empty)
-    layout : :class:`logitlab.kernels.Layout`
+    layout : :class:`logitlab.core.kernels.Layout`
     n_rows : number of rows; weight_sum : Σ s over all rows
     client : ``distributed.Client`` running the passes
     has_offset : whether the blocks carry offsets (``offset`` attribute below)

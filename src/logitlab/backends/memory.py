@@ -11,7 +11,7 @@ in block order, so a fit gives the same bits whatever the number of threads.
 
 *Single* mode (binary models on dense float32 X with at least
 ``SINGLE_MIN_SIZE`` entries): the fused kernels do their X-sized arithmetic in
-float32 (:mod:`logitlab._fused`), about twice as fast. The mean gradient then
+float32 (:mod:`logitlab.core.fused`), about twice as fast. The mean gradient then
 carries rounding error; :attr:`InMemoryData.grad_noise` bounds it, so the
 solvers stop there instead of chasing noise.
 """
@@ -23,10 +23,11 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _fused
-from .._threads import blas_one_thread, default_threads, pool
-from ..kernels import (Curvature, GramAccumulator, Layout, chunk_hess_diag, chunk_hess_rows,
-                       chunk_hessp, chunk_stats, logits, symmetric_from_upper)
+from ..core import fused as _fused
+from ..core.threads import blas_one_thread, default_threads, pool
+from ..core.kernels import (Curvature, GramAccumulator, Layout, chunk_hess_diag,
+                            chunk_hess_rows, chunk_hessp, chunk_stats, logits,
+                            symmetric_from_upper)
 from .base import Stats
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
@@ -70,7 +71,7 @@ class InMemoryData:
     y : (n,) 0/1 (binary: int8 class codes, or floats) or integer class codes (multinomial)
     sample_weight : (n,) non-negative float64
     offset : None, (n,) (binary) or (n, K) (multinomial)
-    layout : :class:`logitlab.kernels.Layout`
+    layout : :class:`logitlab.core.kernels.Layout`
     n_threads : threads for the blocks (default :func:`default_threads`)
     single : allow float32 arithmetic (see the module docstring); the
         attribute ``single`` says whether it is in use and may be switched off
@@ -215,7 +216,7 @@ class InMemoryData:
 
     def hess_rows(self, rows) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
-        rows ``rows`` of ``W``, every class (:func:`logitlab.kernels.chunk_hess_rows`).
+        rows ``rows`` of ``W``, every class (:func:`logitlab.core.kernels.chunk_hess_rows`).
         One pass over those columns."""
         return self._curvature_pass(chunk_hess_rows, np.asarray(rows, dtype=np.intp))
 

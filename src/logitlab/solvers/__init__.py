@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 
-from .._threads import blas_one_thread
+from ..core.threads import blas_one_thread
 from . import cd, firth, gd, lbfgs, newton, newton_cg, trust_region
 from ._common import SolverResult
 
@@ -72,7 +72,7 @@ NEWTON_MAX_FLOPS = 5e7
 
 def run(name: str, objective, w0, **kwargs) -> SolverResult:
     """``SOLVERS[name](objective, w0, **kwargs)`` with BLAS on one thread
-    throughout (:class:`logitlab._threads.blas_one_thread`): the backends'
+    throughout (:class:`logitlab.core.threads.blas_one_thread`): the backends'
     passes use every core, and the solver's own linear algebra is on vectors
     of the coefficients' size or small matrices."""
     with blas_one_thread():

@@ -14,7 +14,7 @@ _EPS = np.finfo(np.float64).eps
 class SolverResult:
     """Outcome of a solver run.
 
-    coef : (size,) flat coefficients (see :class:`logitlab.kernels.Layout`)
+    coef : (size,) flat coefficients (see :class:`logitlab.core.kernels.Layout`)
     objective : final value of the full objective F
     grad_norm : max-norm of the (minimum-norm sub)gradient at ``coef``
     n_iter : iterations taken; converged : ``grad_norm <= tol``

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ..kernels import chunk_hat_correction
+from ..core.kernels import chunk_hat_correction
 from ._common import Recorder, backtrack
 
 

@@ -1,7 +1,7 @@
 """Newton / IRLS with a Cholesky factorization and a backtracking line search.
 
 Each iteration computes value, gradient and Hessian in one pass over the data
-(:meth:`logitlab.objective.Objective.smooth`), solves ``H d = -g`` by Cholesky
+(:meth:`logitlab.solvers.objective.Objective.smooth`), solves ``H d = -g`` by Cholesky
 and takes the largest step ``t`` in 1, 1/2, 1/4, ... that decreases the
 objective enough (Armijo). This is the method of R's ``glm`` and statsmodels:
 quadratic convergence, so the optimum is reached to machine precision in a

@@ -1,0 +1,387 @@
+"""The ``logitlab`` command line: fit, predict, explain, demo.
+
+Tables go to stdout (rich on a terminal, plain when piped); warnings and the
+per-iteration progress go to stderr (progress only on a terminal). Bad input
+is one line ``error: ...`` on stderr with exit code 2 — never a traceback.
+``--json`` prints one machine-readable JSON document on stdout (schema in the
+README: the summary of :mod:`logitlab.results.summary`, or predictions/explanations).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="logitlab: logistic regression, done properly.")
+# piped output gets a wide, colourless page so that term names are never cut
+console = Console() if sys.stdout.isatty() else Console(width=160, color_system=None)
+err_console = Console(stderr=True)
+
+
+class Penalty(str, Enum):
+    none = "none"
+    l2 = "l2"
+    l1 = "l1"
+    elasticnet = "elasticnet"
+    firth = "firth"
+
+
+class Missing(str, Enum):
+    raise_ = "raise"
+    drop = "drop"
+
+
+class CI(str, Enum):
+    wald = "wald"
+    profile = "profile"
+
+
+@app.callback()
+def _root() -> None:
+    """logitlab: logistic regression, done properly."""
+
+
+def _fmt(x: float, digits: int = 6) -> str:
+    return f"{x:.{digits}g}" if np.isfinite(x) else str(x)
+
+
+def _progress(enabled: bool):
+    """A solver callback printing iteration, objective and gradient norm to stderr."""
+    if not enabled:
+        return None
+
+    def report(iteration, objective, grad_norm):
+        err_console.print(f"  iteration {iteration:>4}  objective {objective:.12g}  "
+                          f"max|gradient| {grad_norm:.3e}", highlight=False)
+    return report
+
+
+def _emit_warnings(caught) -> None:
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
+
+
+def _print_json(doc) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+# ----------------------------------------------------------------- tables
+def coefficient_table(model, title: str) -> Table:
+    """Coefficients and odds ratios of a binary model as a rich table."""
+    names = getattr(model, "feature_names_in_", None)
+    names = list(names) if names is not None else [f"x{j}" for j in range(model.coef_.shape[1])]
+    table = Table(title=title)
+    table.add_column("term")
+    table.add_column("coef", justify="right")
+    table.add_column("odds ratio e^coef", justify="right")
+    rows = [("(intercept)", model.intercept_vs_reference_[0])]
+    rows += list(zip(names, model.coef_vs_reference_[0]))
+    for name, value in rows:
+        table.add_row(str(name), f"{value:+.6f}", _fmt(math.exp(value)))
+    return table
+
+
+def history_table(model, every: int = 1) -> Table:
+    """The objective (mean log loss) and gradient norm per iteration."""
+    table = Table(title=f"Convergence of solver '{model.solver_}'")
+    table.add_column("iteration", justify="right")
+    table.add_column("objective (mean log loss, nats)", justify="right")
+    table.add_column("max |gradient|", justify="right")
+    hist = model.history_
+    for i in range(0, len(hist["objective"]), every):
+        table.add_row(str(i), f"{hist['objective'][i]:.12f}", f"{hist['grad_norm'][i]:.3e}")
+    return table
+
+
+def explanation_table(expl, title: str) -> Table:
+    """An explanation: the terms per class, then logit → odds → probability."""
+    table = Table(title=title)
+    table.add_column("term")
+    table.add_column("x", justify="right")
+    cols = list(expl.terms.columns[1:])
+    binary = len(cols) == 1
+    for c in cols:
+        table.add_column("coef × x" if binary else f"{c}: coef × x", justify="right")
+    for name, row in expl.terms.iterrows():
+        x = "" if np.isnan(row["value"]) else _fmt(row["value"])
+        table.add_row(str(name), x, *[f"{row[c] + 0.0:+.6f}" for c in cols])
+    table.add_section()
+    table.add_row("logit (sum)", "", *[f"{z:+.6f}" for z in expl.logits])
+    if binary:
+        table.add_row("odds = e^logit", "", _fmt(expl.odds[0]))
+        table.add_row(f"P({expl.logit_classes[0]}) = odds/(1+odds)", "", f"{expl.probabilities[1]:.6f}")
+        table.add_row(f"decision (P > {expl.threshold})", "", str(expl.decision))
+    else:
+        table.add_row("softmax: P(class)", "", *[f"{p:.6f}" for p in expl.probabilities])
+        table.add_row("decision (argmax)", "", *[str(expl.decision) if k == int(np.argmax(
+            expl.probabilities)) else "" for k in range(len(cols))])
+    return table
+
+
+def explanation_dict(expl, row: int) -> dict:
+    """An explanation as plain values (the ``explain --json`` document)."""
+    cols = list(expl.terms.columns[1:])
+    terms = [{"name": str(name), "value": None if np.isnan(r["value"]) else float(r["value"]),
+              "contribution": {c: float(r[c]) for c in cols}}
+             for name, r in expl.terms.iterrows()]
+    return {"row": row, "terms": terms,
+            "logits": {c: float(z) for c, z in zip(cols, expl.logits)},
+            "odds": {c: _finite(o) for c, o in zip(cols, expl.odds)},
+            "probabilities": {str(c): float(p) for c, p in zip(expl.classes, expl.probabilities)},
+            "decision": _json_default(expl.decision) if isinstance(expl.decision, np.generic)
+            else expl.decision,
+            "threshold": expl.threshold if len(cols) == 1 else None}
+
+
+def _finite(x):
+    return float(x) if math.isfinite(x) else None
+
+
+# ----------------------------------------------------------------- commands
+@app.command()
+def fit(
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    formula: Optional[str] = typer.Option(None, "--formula", "-f",
+                                          help='R-style formula, e.g. "low ~ age + C(race)".'),
+    target: Optional[str] = typer.Option(None, "--target", "-t",
+                                         help="Outcome column; all other columns are predictors."),
+    penalty: Penalty = typer.Option(Penalty.l2, help="Penalty (active when --alpha > 0; firth: "
+                                    "bias-reduced, no alpha)."),
+    alpha: float = typer.Option(0.0, help="Penalty strength; 0 = maximum likelihood."),
+    l1_ratio: Optional[float] = typer.Option(None, help="Elastic-net mix (penalty elasticnet)."),
+    solver: str = typer.Option("auto", help="auto, newton, lbfgs, newton-cg, cd, gd, firth."),
+    tol: Optional[float] = typer.Option(None, help="Gradient tolerance (default per solver)."),
+    max_iter: Optional[int] = typer.Option(None, help="Iteration limit (default per solver)."),
+    class_weight: Optional[str] = typer.Option(None, help='"balanced" or none.'),
+    reference_class: Optional[str] = typer.Option(None, help="Baseline class of the outcome."),
+    weights: Optional[str] = typer.Option(None, help="Column of sample (frequency) weights."),
+    offset: Optional[str] = typer.Option(None, help="Column added to the logit (binary)."),
+    missing: Missing = typer.Option(Missing.raise_, help="raise: error on missing values; "
+                                    "drop: drop incomplete rows and say how many."),
+    cov_type: str = typer.Option("nonrobust", help="nonrobust, HC0, HC1 or cluster."),
+    groups: Optional[str] = typer.Option(None, help="Cluster column for --cov-type cluster."),
+    level: float = typer.Option(0.95, help="Confidence level of the intervals."),
+    ci: CI = typer.Option(CI.wald, help="Interval method: wald or profile (likelihood)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
+                                       "address (tcp://host:8786) or 'local' (a LocalCluster); "
+                                       "DATA may then be a Parquet directory or glob."),
+) -> None:
+    """Fit a logistic regression to a data file and print its summary."""
+    model, summary, caught = fit_model(**locals())
+    _emit_warnings(caught)
+    if out is not None:
+        from ..persist.model_file import save
+        save(model, out)
+    if as_json:
+        doc = summary.to_dict()
+        doc.update(formula=model.design_.formula, n_dropped=int(model.design_.n_dropped),
+                   model_file=None if out is None else str(out))
+        _print_json(doc)
+        return
+    console.print(summary)
+    if out is not None:
+        console.print(f"model saved to {out}")
+
+
+def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
+              class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
+              ci, out=None, as_json=False, dask=None):
+    """The fit command's work without output: options → (model, summary, caught warnings).
+    Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
+    from ..data.formula import fit as fit_formula
+
+    if (formula is None) == (target is None):
+        raise ValueError("give exactly one of --formula 'y ~ x1 + x2' or --target y.")
+    if not 0 < level < 1:
+        raise ValueError(f"--level must be between 0 and 1; got {level}.")
+    spec = formula if formula is not None else f"{_quote(target)} ~ ."
+    params = dict(penalty=None if penalty == Penalty.none else penalty.value, alpha=alpha,
+                  l1_ratio=l1_ratio, solver=solver, tol=tol, max_iter=max_iter,
+                  class_weight=class_weight, cov_type=cov_type,
+                  callback=_progress(sys.stderr.isatty() and not as_json))
+    if reference_class is not None:
+        params["reference_class"] = _label(reference_class)
+    client = None
+    if dask is not None:
+        from ..engines.dask.engine import connect
+        client = connect(dask)  # becomes the current client for the fit
+        params["engine"] = "dask"
+        data = str(data)        # a glob or directory is read by Dask
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
+                                offset=offset, groups=groups, **params)
+            summary = model.summary(level=level, ci=ci.value)
+        finally:
+            if client is not None and dask != "local":
+                client.close()  # our connection only; the cluster keeps running
+    return model, summary, caught
+
+
+def _quote(name: str) -> str:
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _label(text: str):
+    """A class label typed on the command line: a number when it reads as one."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text)
+
+
+def _load(model_path: Path, data: Path):
+    from ..data.io import read_table
+    from ..persist.model_file import load
+    model = load(model_path)
+    return model, read_table(data)
+
+
+@app.command()
+def predict(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write predictions (CSV)."),
+    id_column: Optional[str] = typer.Option(None, "--id", help="Column to copy to the output."),
+    as_json: bool = typer.Option(False, "--json", help="Print predictions as JSON records."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Predict on Dask: a scheduler "
+                                       "address or 'local'; DATA may be a Parquet directory "
+                                       "or glob; --out (a Parquet dataset) is required."),
+) -> None:
+    """Predict probabilities, labels and logits for every row of a data file."""
+    from ..engines.dask.predict import prediction_table
+    if dask is not None:
+        return _predict_dask(model_path, str(data), out, id_column, as_json, dask)
+    model, df = _load(model_path, data)
+    if id_column is not None and id_column not in df.columns:
+        raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
+                         f"{', '.join(map(repr, map(str, df.columns)))}.")
+    X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    result = prediction_table(model, X, None if id_column is None else df[id_column].to_numpy(),
+                              id_column, df.index)
+    if out is not None:
+        result.to_csv(out, index=False)
+        if not as_json:
+            console.print(f"{len(result)} predictions written to {out}")
+    if as_json:
+        _print_json(json.loads(result.to_json(orient="records")))
+    elif out is None:
+        sys.stdout.write(result.to_csv(index=False))
+
+
+def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
+    """``predict --dask``: the prediction table of every partition, written by the
+    workers as a Parquet dataset (a directory of part files); no row comes here."""
+    from ..engines.dask.input import read_path
+    from ..engines.dask.predict import table
+    from ..engines.dask.engine import connect
+    from ..persist.model_file import load
+    if out is None or as_json:
+        raise ValueError("with --dask the predictions are written by the workers: give --out "
+                         "preds.parquet (a Parquet dataset) and no --json.")
+    if out.suffix.lower() in (".csv", ".tsv", ".json"):
+        raise ValueError(f"with --dask, --out is written as a Parquet dataset (a directory); "
+                         f"got {str(out)!r}: give e.g. preds.parquet.")
+    model = load(model_path)
+    client = connect(address)
+    try:
+        result = table(model, read_path(data), id_column)
+        result.to_parquet(str(out), write_index=False)
+        n_parts = result.npartitions
+    finally:
+        if address != "local":
+            client.close()  # our connection only; the cluster keeps running
+    console.print(f"predictions written to {out} ({n_parts} partitions)")
+
+
+@app.command()
+def explain(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
+    data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
+    row: int = typer.Option(..., "--row", "-r", help="Row to explain (0-based)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the worked steps as JSON."),
+) -> None:
+    """Explain one prediction: contributions → logit → odds → probability."""
+    from ..results.explain import explain_row
+    model, df = _load(model_path, data)
+    if not 0 <= row < len(df):
+        raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
+    X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    expl = explain_row(model, X.iloc[[row]], 0)
+    if as_json:
+        _print_json(explanation_dict(expl, row))
+        return
+    console.print(explanation_table(expl, f"Row {row} explained"))
+
+
+@app.command()
+def demo(
+    report: Path = typer.Option(Path("demo-report.html"), "--report",
+                                help="Where to write the demo's HTML report."),
+    no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report."),
+) -> None:
+    """Fit the bundled Titanic data (Survived ~ Class + Sex + Age, frequency weights)."""
+    from ..datasets import load_titanic, titanic_design
+    from ..estimators.logistic import LogisticRegression
+    from ..results.explain import explain_row
+
+    df = load_titanic()
+    X = titanic_design(df)
+    console.print(f"[bold]Titanic[/bold]: {int(df['Freq'].sum())} people in {len(df)} cells "
+                  "(R datasets::Titanic). Model: Survived ~ Class + Sex + Age, Freq as weights.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LogisticRegression().fit(X, df["Survived"], sample_weight=df["Freq"])
+    _emit_warnings(caught)
+    n = float(df["Freq"].sum())
+    console.print(coefficient_table(model, "Maximum-likelihood fit: log-odds of survival"))
+    console.print(f"log-likelihood {-model.objective_ * n:.6f}   converged {model.converged_} "
+                  f"in {model.n_iter_} iterations ({model.solver_})")
+    console.print(model.summary())
+    console.print(history_table(model))
+    row = int(np.flatnonzero((df["Class"] == "3rd") & (df["Sex"] == "Female")
+                             & (df["Age"] == "Adult"))[0])
+    expl = explain_row(model, X, row)
+    console.print(explanation_table(expl, "One prediction explained: an adult woman in 3rd class"))
+    if not no_report:
+        from .report import demo_report
+        console.print(f"report written to {demo_report(report)}: open it in a web browser")
+
+
+# ----------------------------------------------------------------- report (logitlab.cli.report)
+from .report import register_report  # noqa: E402
+register_report(app, fit, fit_model)
+
+
+def main() -> None:
+    """Entry point: run the app; bad input becomes a one-line error."""
+    try:
+        app()  # usage errors and Ctrl-C are handled by typer (exit 2 / 1)
+    except (ValueError, TypeError, OSError, KeyError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        sys.exit(2)
+

@@ -1,0 +1,432 @@
+"""Fused per-row kernels (numba) for binary models, dense and CSR.
+
+One walk over the rows of a chunk computes, while the rows are in cache,
+their logits ``z = x·w + b (+ offset)``, weighted log-losses, residuals
+``r = s (p - y)`` and gradient contributions ``r x`` — one read of X per
+gradient instead of two (``X w`` then ``Xᵀ r``). The Hessian-vector product
+``Σ h (x·v) x`` is fused the same way.
+
+The loss passes take rows in tiles of ``TILE``: the tile's logits first,
+then the per-row terms as one SIMD loop (:mod:`logitlab.core.vmath`'s
+``exp``/``log1p``; libm's scalar calls cost more than the read of X), then
+the tile's gradient while its rows are still in L2.
+
+Kernels add into caller-owned accumulators (``g``: (d + 1,), the last entry
+the intercept's), so a thread can run many chunks into one accumulator.
+They are compiled without parallelism and release the GIL: the backends run
+chunks on several threads (or Dask workers) instead.
+
+Precision. The dense kernels do their X-sized arithmetic (``x·w`` and the
+``Σ r x`` of a few rows) in the dtype of ``w``: float64 ``w`` gives float64
+arithmetic whatever the dtype of X (float32 X is widened element by
+element: the result is the float64 one of the same numbers); float32 ``w``
+with float32 X gives float32 arithmetic, twice the SIMD width (*single*
+mode, :func:`binary_chunk`'s ``single=True``). Either way the per-row terms
+(exp, log1p, residuals) are float64, and the gradient's partial sums are
+flushed into float64 every ``SUB`` rows, so in single mode a row's logit
+carries float32 rounding (~1e-7 relative) but the sums over rows do not
+grow it. CSR kernels are always float64.
+
+Numerics (per row, ``e = exp(-|z|)``):
+``log(1 + e^z) - y z = max(z, 0) + log1p(e) - y z`` and
+``p = 1/(1 + e)`` for ``z ≥ 0``, ``e/(1 + e)`` otherwise — exact for any z.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .vmath import exp_nonpos, log1p_unit_scalar
+
+#: error_model="numpy": divisions carry no zero check, so loops vectorize
+_OPTS = dict(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"},
+             boundscheck=False, error_model="numpy")
+#: the per-row terms must keep IEEE order (exp/log1p's error terms)
+_EXACT_OPTS = dict(nogil=True, cache=True, fastmath={"contract"}, boundscheck=False,
+                   error_model="numpy")
+#: CSR loops gather and scatter; reassociation only slows them down
+_CSR_OPTS = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
+#: CSR loops index with unsigned integers (``np.uint64(k)``): numba then
+#: skips its negative-index wraparound, which made the loops ~1.7× slower.
+_U = np.uint64
+#: rows per tile: the tile's buffers stay in L1
+TILE = 256
+#: rows whose gradient terms are summed in the arithmetic dtype before being
+#: added into float64 (bounds the growth of float32 rounding in single mode)
+SUB = 32
+
+
+@nb.njit(**_EXACT_OPTS)
+def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
+    """Per-row terms of rows ``i0 .. i0 + m`` from their logits ``z[:m]``:
+    ``lt`` = s·nll, ``rt`` = s (p - y), ``ht`` = s p (1 - p) (all (TILE,)).
+    ``s`` of shape (1,) is every row's weight.
+
+    Each loop is simple enough for LLVM to vectorize (a conditional load of
+    the weights inside the main loop kept it scalar: 9.8 ns a row against
+    2.6 ns, measured): exp, then log1p, then the unweighted terms, then the
+    weights, as a separate loop and skipped for unit weights (multiplying
+    by 1 is exact, so the bits are the same)."""
+    for k in range(m):
+        lt[k] = -abs(z[k])
+    exp_nonpos(lt[:m], e[:m], bits[:m])
+    for k in range(m):
+        lt[k] = log1p_unit_scalar(e[k])
+    yt = y[i0:i0 + m]
+    for k in range(m):
+        ek = e[k]
+        zk = z[k]
+        a = 1.0 / (1.0 + ek)
+        pos = zk >= 0.0
+        p = a if pos else ek * a
+        q = ek * a if pos else a
+        yk = np.float64(yt[k])
+        lt[k] = max(zk, 0.0) + lt[k] - yk * zk
+        rt[k] = p - yk
+        ht[k] = p * q
+    if s.shape[0] == 1:
+        if s[0] != 1.0:
+            _scale_terms(s[0], m, lt, rt, ht)
+    else:
+        st = s[i0:i0 + m]
+        for k in range(m):
+            lt[k] *= st[k]
+            rt[k] *= st[k]
+            ht[k] *= st[k]
+
+
+@nb.njit(**_EXACT_OPTS)
+def _scale_terms(sk, m, lt, rt, ht):
+    """The tile's terms times one weight ``sk`` for every row."""
+    for k in range(m):
+        lt[k] *= sk
+        rt[k] *= sk
+        ht[k] *= sk
+
+
+@nb.njit(**_OPTS)
+def _dense_dots(X, w, b, i0, m, z):
+    """``z[k] = X[i0 + k]·w + b`` for k < m (the dot in the dtype of ``w``)."""
+    d = X.shape[1]
+    for k in range(m):
+        zk = w.dtype.type(0.0)
+        for j in range(d):
+            zk += X[i0 + k, j] * w[j]
+        z[k] = zk + b
+
+
+@nb.njit(**_OPTS)
+def _dense_scatter(X, r, i0, m, gs, g):
+    """``g[:d] += Σ_k r[k] X[i0 + k]`` for k < m, summed ``SUB`` rows at a time in
+    ``gs`` (d,) (the dtype of the arithmetic) and then added into float64 ``g``.
+    Returns ``Σ_k r[k]``."""
+    d = X.shape[1]
+    total = 0.0
+    for k0 in range(0, m, SUB):
+        gs[:] = 0.0
+        for k in range(k0, min(k0 + SUB, m)):
+            rk = gs.dtype.type(r[k])
+            for j in range(d):
+                gs[j] += rk * X[i0 + k, j]
+            total += r[k]
+        for j in range(d):
+            g[j] += gs[j]
+    return total
+
+
+@nb.njit(**_OPTS)
+def _tile_buffers():
+    """Scratch for one tile: logits, exp, loss, residual, curvature (float64)
+    and the exponent bits (int64), all (TILE,)."""
+    return (np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE),
+            np.empty(TILE, np.int64))
+
+
+@nb.njit(**_OPTS)
+def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
+    """From the tile's logits ``z[:m]`` (offset added here): the per-row terms
+    into ``lt``/``rt``/``ht``, the curvature copied into ``h`` when kept, and
+    the tile's Σ s·nll returned."""
+    if off.shape[0] > 0:
+        for k in range(m):
+            z[k] += off[i0 + k]
+    _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht)
+    loss = 0.0
+    for k in range(m):
+        loss += lt[k]
+    if keep_h:
+        for k in range(m):
+            h[i0 + k] = ht[k]
+    return loss
+
+
+@nb.njit(**_OPTS)
+def dense_binary(X, y, s, off, w, b, want_grad, g, h):
+    """Σ s·nll over the rows of dense ``X`` (n, d); adds the gradient into
+    ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
+    ``h.size == n``. ``y`` (n,) 0/1; ``s`` (n,), or (1,) for one weight of
+    every row; ``off`` is (n,) or (0,); ``w`` (d,) sets the arithmetic dtype
+    (see the module docstring)."""
+    n, d = X.shape
+    keep_h = h.shape[0] == n
+    z, e, lt, rt, ht, bits = _tile_buffers()
+    gs = np.empty(d, w.dtype)
+    loss = 0.0
+    gi = 0.0
+    for i0 in range(0, n, TILE):
+        m = min(TILE, n - i0)
+        _dense_dots(X, w, b, i0, m, z)
+        loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
+        if want_grad:
+            gi += _dense_scatter(X, rt, i0, m, gs, g)
+    if want_grad:
+        g[d] += gi
+    return loss
+
+
+@nb.njit(**_OPTS)
+def dense_hessp(X, h, v, bv, g):
+    """Adds ``Σ_i h_i (x_i·v + bv) [x_i, 1]`` into ``g`` (d + 1,): each row
+    once, while it is in L1 (no tiles: there is nothing to vectorize across
+    rows). Arithmetic in the dtype of ``v``; partial sums over ``SUB`` rows
+    are added into float64 ``g``."""
+    n, d = X.shape
+    gs = np.empty(d, v.dtype)
+    gi = 0.0
+    for i0 in range(0, n, SUB):
+        gs[:] = 0.0
+        for i in range(i0, min(i0 + SUB, n)):
+            u = v.dtype.type(0.0)
+            for j in range(d):
+                u += X[i, j] * v[j]
+            t = h[i] * (u + bv)
+            tt = v.dtype.type(t)
+            for j in range(d):
+                gs[j] += tt * X[i, j]
+            gi += t
+        for j in range(d):
+            g[j] += gs[j]
+    g[d] += gi
+
+
+@nb.njit(**_CSR_OPTS)
+def _csr_dots(data, indices, indptr, w, b, i0, m, z):
+    """``z[k] = x_{i0+k}·w + b`` for k < m (CSR rows)."""
+    for k in range(m):
+        i = i0 + k
+        zk = b
+        for t in range(_U(indptr[i]), _U(indptr[i + 1])):
+            zk += data[t] * w[_U(indices[t])]
+        z[k] = zk
+
+
+@nb.njit(**_CSR_OPTS)
+def _csr_scatter(data, indices, indptr, r, i0, m, g):
+    """``g[:d] += Σ_k r[k] x_{i0+k}``; returns ``Σ_k r[k]``."""
+    total = 0.0
+    for k in range(m):
+        i = i0 + k
+        rk = r[k]
+        for t in range(_U(indptr[i]), _U(indptr[i + 1])):
+            g[_U(indices[t])] += rk * data[t]
+        total += rk
+    return total
+
+
+@nb.njit(**_CSR_OPTS)
+def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
+    """:func:`dense_binary` for CSR ``(data, indices, indptr)`` with d = w.size."""
+    n = indptr.shape[0] - 1
+    d = w.shape[0]
+    keep_h = h.shape[0] == n
+    z, e, lt, rt, ht, bits = _tile_buffers()
+    loss = 0.0
+    gi = 0.0
+    for i0 in range(0, n, TILE):
+        m = min(TILE, n - i0)
+        _csr_dots(data, indices, indptr, w, b, i0, m, z)
+        loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
+        if want_grad:
+            gi += _csr_scatter(data, indices, indptr, rt, i0, m, g)
+    if want_grad:
+        g[d] += gi
+    return loss
+
+
+@nb.njit(**_CSR_OPTS)
+def csr_hessp(data, indices, indptr, h, v, bv, g):
+    """:func:`dense_hessp` for CSR X."""
+    n = indptr.shape[0] - 1
+    d = v.shape[0]
+    gi = 0.0
+    for i in range(n):
+        k0, k1 = _U(indptr[i]), _U(indptr[i + 1])
+        u = bv
+        for k in range(k0, k1):
+            u += data[k] * v[_U(indices[k])]
+        t = h[i] * u
+        for k in range(k0, k1):
+            g[_U(indices[k])] += t * data[k]
+        gi += t
+    g[d] += gi
+
+
+_EMPTY = np.zeros(0)
+
+
+def _arith(X, w, single: bool):
+    """``w`` in the arithmetic dtype: float32 for dense float32 X in single
+    mode, float64 otherwise."""
+    if single and X.dtype == np.float32 and not hasattr(X, "indptr"):
+        return np.ascontiguousarray(w, dtype=np.float32)
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+#: labels the kernels read as they are (one compiled variant each): int8
+#: class codes (what a fit passes) or float 0/1; others become float64
+_LABEL_TYPES = (np.dtype(np.int8), np.dtype(np.float64))
+
+
+def _labels(y):
+    """Contiguous int8 or float64 labels as they are, else a float64 copy."""
+    if y.dtype in _LABEL_TYPES and y.flags.c_contiguous:
+        return y
+    return np.ascontiguousarray(y, dtype=np.float64)
+
+
+def _weights(s):
+    """Row weights for the kernels: float64, contiguous. A stride-0 view (one
+    weight for every row, as unit weights are passed) becomes that weight
+    alone, shape (1,), which :func:`_tile_terms` applies to every row: no
+    n-sized copy, and a strided read would cost the loop its SIMD (~25 %)."""
+    if s.ndim == 1 and s.shape[0] > 1 and s.strides[0] == 0:
+        return np.full(1, s[0], dtype=np.float64)
+    return np.ascontiguousarray(s, dtype=np.float64)
+
+
+def binary_chunk(X, y, s, offset, w, b, *, grad: bool, curvature: bool, g=None,
+                 single: bool = False, h_out=None):
+    """Fused loss (+ gradient, + curvature) of a binary chunk.
+
+    ``X`` dense C-ordered or CSR; ``w`` (d,), ``b`` the intercept (0.0
+    without one). Returns ``(loss, g, h)``: ``g`` (d + 1,) float64 (added into
+    the given accumulator if any) or None, ``h`` (n,) or None. ``single``:
+    float32 arithmetic for dense float32 X (see the module docstring).
+    ``h_out``: (n,) float64 or float32 array to write the curvature into
+    (the caller's reusable buffer) instead of a new float64 one.
+    """
+    n = X.shape[0]
+    if g is None and grad:
+        g = np.zeros(w.shape[0] + 1)
+    h = _EMPTY
+    if curvature:
+        h = np.empty(n) if h_out is None else h_out
+    off = _EMPTY if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    yf, sf = _labels(y), _weights(s)
+    acc = g if grad else _EMPTY
+    w = _arith(X, w, single)
+    if hasattr(X, "indptr"):
+        loss = csr_binary(X.data, X.indices, X.indptr, yf, sf, off, w, float(b), grad, acc, h)
+    else:
+        loss = dense_binary(X, yf, sf, off, w, float(b), grad, acc, h)
+    return loss, (g if grad else None), (h if curvature else None)
+
+
+def binary_hessp(X, h, v, bv, g=None, single: bool = False):
+    """Fused ``Σ h (x·v + bv) [x, 1]`` over a chunk: (d + 1,) float64."""
+    if g is None:
+        g = np.zeros(v.shape[0] + 1)
+    v = _arith(X, v, single)
+    if hasattr(X, "indptr"):
+        csr_hessp(X.data, X.indices, X.indptr, h, v, float(bv), g)
+    else:
+        dense_hessp(X, h, v, float(bv), g)
+    return g
+
+
+def supports(X) -> bool:
+    """True when X can go through the fused kernels (C-ordered dense or
+    canonical CSR, float32/float64)."""
+    if X.dtype not in (np.float32, np.float64):
+        return False
+    if hasattr(X, "indptr"):
+        return getattr(X, "format", "") == "csr"
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+
+
+@nb.njit(**_OPTS)
+def softmax_rows(Z, y, s, free, P, R):
+    """Multinomial per-row terms from full logits ``Z`` (n, K).
+
+    Returns Σ s (logsumexp(z) - z_y); writes the free classes' probabilities
+    into ``P`` (n, C) and the weighted residuals ``s (p - [y = k])`` into
+    ``R`` (n, C) when they have n rows. ``free`` (C,) lists the free classes.
+    """
+    n, K = Z.shape
+    C = free.shape[0]
+    keep_p = P.shape[0] == n
+    keep_r = R.shape[0] == n
+    loss = 0.0
+    for i in range(n):
+        m = Z[i, 0]
+        for k in range(1, K):
+            m = max(m, Z[i, k])
+        total = 0.0
+        for k in range(K):
+            total += math.exp(Z[i, k] - m)
+        loss += s[i] * (math.log(total) + m - Z[i, y[i]])
+        if keep_p or keep_r:
+            for c in range(C):
+                p = math.exp(Z[i, free[c]] - m) / total
+                if keep_p:
+                    P[i, c] = p
+                if keep_r:
+                    R[i, c] = s[i] * (p - (1.0 if y[i] == free[c] else 0.0))
+    return loss
+
+
+@nb.njit(**_OPTS)
+def softmax_hessp_rows(P, s, U, T):
+    """``T = s (P∘U - P (Σ_c P∘U))`` row by row (the multinomial curvature
+    applied to ``U = [X, 1] V``); all (n, C)."""
+    n, C = P.shape
+    for i in range(n):
+        acc = 0.0
+        for c in range(C):
+            acc += P[i, c] * U[i, c]
+        for c in range(C):
+            T[i, c] = s[i] * P[i, c] * (U[i, c] - acc)
+
+
+@nb.njit(**_OPTS)
+def dense_sq_weighted(X, c, out):
+    """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for dense X (n, d) and weights
+    c (n, C), in float64 (no squared copy of X)."""
+    n, d = X.shape
+    C = c.shape[1]
+    acc = np.zeros((C, d))                  # contiguous in j: the inner loop vectorizes
+    for i in range(n):
+        for col in range(C):
+            cc = c[i, col]
+            for j in range(d):
+                x = np.float64(X[i, j])
+                acc[col, j] += cc * (x * x)
+    for j in range(d):
+        for col in range(C):
+            out[j, col] += acc[col, j]
+
+
+@nb.njit(**_CSR_OPTS)
+def csr_sq_weighted(data, indices, indptr, c, out):
+    """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for CSR X and weights c (n, C)."""
+    n = indptr.shape[0] - 1
+    C = c.shape[1]
+    for i in range(n):
+        for k in range(_U(indptr[i]), _U(indptr[i + 1])):
+            x2 = data[k] * data[k]
+            j = _U(indices[k])
+            for col in range(C):
+                out[j, col] += c[i, col] * x2

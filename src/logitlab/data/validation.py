@@ -1,0 +1,285 @@
+"""Input checking for every entry point: one place that says what is wrong.
+
+Each check names the problem, where it is (column, row) and how to fix it,
+and raises ``ValueError`` or ``TypeError`` — never a bare numpy/scipy error,
+never a silent NaN downstream.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numba as nb
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ..core.threads import default_threads, pool
+
+_MAX_LISTED = 5
+
+
+def _column_label(names, j) -> str:
+    return repr(str(names[j])) if names is not None else str(j)
+
+
+def _listing(items, total=None) -> str:
+    shown = ", ".join(items[:_MAX_LISTED])
+    more = (total or len(items)) - _MAX_LISTED
+    return shown + (f", and {more} more" if more > 0 else "")
+
+
+def to_pandas_if_dataframe(X):
+    """polars DataFrames and pyarrow Tables become pandas (column names kept)."""
+    module = type(X).__module__
+    if module.startswith("polars") or module.startswith("pyarrow"):
+        if hasattr(X, "to_pandas"):
+            return X.to_pandas()
+    return X
+
+
+def check_dataframe_columns(X) -> None:
+    """A DataFrame must be numeric: name the columns that are not."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    bad = []
+    for name, dt in zip(X.columns, dtypes):
+        kind = getattr(dt, "kind", "O")
+        if kind not in "biuf":
+            bad.append(f"{str(name)!r} ({dt})")
+    if bad:
+        raise TypeError(
+            f"X has non-numeric columns: {_listing(bad)}. The estimator needs numbers; "
+            "encode categorical columns first (e.g. pandas.get_dummies(df, drop_first=True) "
+            "or a scikit-learn OneHotEncoder in a Pipeline).")
+
+
+@nb.njit(nogil=True, cache=True, boundscheck=False)
+def _max_exponent(bits, mask):
+    """``max(bits & mask)`` over a flat integer view of floats: equals ``mask``
+    (all exponent bits set) exactly when some entry is NaN or ±inf."""
+    top = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        top = max(top, bits[i] & mask)
+    return top
+
+
+_EXPONENT = {np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0000000000000)),
+             np.dtype(np.float32): (np.uint32, np.uint32(0x7F800000)),
+             np.dtype(np.float16): (np.uint16, np.uint16(0x7C00))}
+
+
+def _all_finite(values) -> bool:
+    """True when every entry is finite: one read of the exponent bits, split
+    over the worker threads (no float arithmetic: nothing can overflow)."""
+    if values.dtype.kind not in "fc":
+        return True
+    flat = values.reshape(-1) if values.flags.c_contiguous else None
+    if flat is None or flat.dtype not in _EXPONENT:
+        return bool(np.isfinite(values).all())
+    kind, mask = _EXPONENT[flat.dtype]
+    bits = flat.view(kind)
+    n_parts = max(1, min(default_threads(), bits.size >> 20))
+    if n_parts == 1:
+        return bool(_max_exponent(bits, mask) != mask)
+    tops = pool(n_parts).map(lambda p: _max_exponent(p, mask), np.array_split(bits, n_parts))
+    return all(top != mask for top in tops)
+
+
+def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
+    """Raise ValueError naming the columns (and counts of rows) holding NaN or inf."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0 or _all_finite(values):
+        return
+    if sp.issparse(X):
+        coo = X.tocoo()
+        bad = ~np.isfinite(coo.data)
+        rows, cols = coo.row[bad], coo.col[bad]
+    else:
+        rows, cols = np.nonzero(~np.isfinite(X))
+    parts = []
+    for j in np.unique(cols):
+        r = rows[cols == j]
+        parts.append(f"column {_column_label(names, j)}: {np.unique(r).size} rows "
+                     f"(first row {int(r.min())})")
+    n_rows = np.unique(rows).size
+    bad = values[~np.isfinite(values)]
+    has_nan, has_inf = bool(np.isnan(bad).any()), bool(np.isinf(bad).any())
+    kinds = " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
+    raise ValueError(
+        f"{what} contains {kinds} in {n_rows} rows: {_listing(parts)}. Remove or impute "
+        f"those rows (pandas: df.dropna()) {fix}.")
+
+
+def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
+    """Validate a design matrix for ``estimator``.
+
+    Returns a C-ordered float ndarray or a CSR matrix. ``dtype=None`` keeps
+    float32 input as float32 and converts everything else to float64.
+    Records ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
+    ``min_features=0`` admits a design with no columns (an intercept-only model).
+    """
+    X = to_pandas_if_dataframe(X)
+    check_dataframe_columns(X)
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    if names == [] and min_features == 0:   # an intercept-only design
+        X = np.empty((len(X), 0))
+    target = [np.float64, np.float32] if dtype is None else np.dtype(dtype).type
+    try:
+        X = validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
+                          dtype=target, order="C", ensure_all_finite=False,
+                          ensure_min_samples=1, ensure_min_features=min_features)
+    except ValueError as err:
+        if "could not convert" in str(err):
+            raise TypeError(f"X must be numeric: {err}. Encode text columns first "
+                            "(e.g. a scikit-learn OneHotEncoder).") from None
+        raise
+    if sp.issparse(X):
+        X = X.tocsr()
+        if not X.has_sorted_indices:
+            X.sort_indices()
+    check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting")
+    return X
+
+
+def _raise_if_missing(mask) -> None:
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        raise ValueError(f"y contains missing values (None/NaN) in {rows.size} rows (first "
+                         f"row {rows[0]}); drop those rows first.")
+
+
+def check_target(y, n_rows: int):
+    """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``.
+
+    ``codes``: (n,) int8 0/1 for two classes (1 byte a row, and for labels
+    already 0/1 found without hashing), else intp class indices."""
+    if y is None:
+        raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
+    if isinstance(y, (pd.Series, pd.Index, pd.Categorical)):
+        labels = pd.Series(y)
+        _raise_if_missing(labels.isna().to_numpy())
+        y = labels.to_numpy()
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_rows:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows; they must match.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        rows = np.flatnonzero(~np.isfinite(y))
+        raise ValueError(f"y contains NaN or inf in {rows.size} rows (first row {rows[0]}); "
+                         "drop those rows first.")
+    if y.dtype.kind == "O":
+        _raise_if_missing(pd.isna(y))
+        kinds = sorted({type(v).__name__ for v in y})
+        if len({"str" if isinstance(v, str) else "number" for v in y}) > 1:
+            raise TypeError(f"y mixes label types ({', '.join(kinds)}), which cannot be "
+                            "ordered; convert the labels to one type (e.g. all strings).")
+        if all(isinstance(v, (numbers.Number, np.generic)) for v in y):
+            y = np.asarray(y.tolist())  # numbers held as objects (e.g. pandas Int64)
+    two = _two_numeric_classes(y) if y.dtype.kind in "biuf" and y.size else None
+    if two is not None:
+        classes = two                            # no hashing, no n-sized integer codes
+        codes = y.view(np.int8) if y.dtype == np.bool_ else (y == classes[1]).view(np.int8)
+    elif y.dtype.kind in "biuf":
+        # hash the labels once (O(n)), then code by the few sorted classes;
+        # np.unique on the distinct values merges -0.0 and 0.0 as it would
+        classes = np.unique(pd.unique(y))
+        if y.dtype.kind == "f":
+            check_classification_targets(classes)   # e.g. continuous values
+            classes = classes + 0.0                 # a -0.0 label reads 0.0
+        codes = (y == classes[1]).view(np.int8) if classes.size == 2 \
+            else np.searchsorted(classes, y)
+    else:
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(
+            f"y has only one class ({classes.tolist()[0]!r}) in {n_rows} samples; logistic "
+            "regression needs at least 2 classes.")
+    return classes, codes.astype(np.int8 if classes.size == 2 else np.intp, copy=False)
+
+
+def _two_numeric_classes(y):
+    """The two sorted classes of numeric ``y`` when its minimum and maximum
+    show it has exactly two values, found without hashing (two reductions);
+    else None (one value, or more than two: the general path decides)."""
+    lo, hi = y.min(), y.max()
+    if lo == hi:
+        return None
+    if y.dtype.kind in "biu":
+        if int(hi) - int(lo) != 1:
+            return None
+    elif np.count_nonzero(y == lo) + np.count_nonzero(y == hi) != y.size:
+        return None
+    else:
+        check_classification_targets(np.array([lo, hi]))   # e.g. continuous values
+    # + 0 turns a -0.0 minimum into 0.0 (as the general path reports it)
+    return np.array([lo + 0, hi], dtype=y.dtype) if y.dtype != np.bool_ \
+        else np.array([False, True])
+
+
+def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
+    """Validate weights: finite, non-negative, not all zero. Returns float64 (n,).
+
+    No weights give a read-only view of a single 1.0 (stride 0): unit weights
+    without an n-sized array (8 MB at a million rows) to allocate and read."""
+    if sample_weight is None:
+        return np.broadcast_to(np.float64(1.0), (n_rows,))
+    try:
+        w = np.array(sample_weight, dtype=np.float64)   # a copy: the fit keeps it
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be numeric.") from None
+    if w.ndim == 0:
+        w = np.full(n_rows, float(w))
+    if w.shape != (n_rows,):
+        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n_rows},), one per row.")
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        raise ValueError(f"sample_weight contains NaN or inf in {bad.size} rows (first row {bad[0]}).")
+    neg = np.flatnonzero(w < 0)
+    if neg.size:
+        raise ValueError(f"sample_weight must be non-negative; {neg.size} rows are negative "
+                         f"(first row {neg[0]}: {w[neg[0]]}).")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight is zero for every row; at least one row needs a "
+                         "positive weight.")
+    return w
+
+
+def check_offset(offset, n_rows: int, n_classes: int):
+    """Validate an offset: (n,) for binary models, (n, K) for multinomial ones."""
+    if offset is None:
+        return None
+    try:
+        o = np.asarray(offset, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("offset must be numeric.") from None
+    expected = (n_rows,) if n_classes == 2 else (n_rows, n_classes)
+    if o.shape != expected:
+        raise ValueError(f"offset has shape {o.shape}; expected {expected} "
+                         f"({'one per row' if n_classes == 2 else 'one per row and class'}).")
+    bad = np.flatnonzero(~np.isfinite(o).reshape(n_rows, -1).all(axis=1))
+    if bad.size:
+        raise ValueError(f"offset contains NaN or inf in {bad.size} rows (first row {bad[0]}).")
+    return o
+
+
+def check_groups(groups, n_rows: int, cov_type: str):
+    """Cluster labels for ``cov_type="cluster"``: returns integer codes (n,) or None."""
+    if cov_type != "cluster":
+        if groups is not None:
+            raise ValueError("groups are only used with cov_type='cluster'.")
+        return None
+    if groups is None:
+        raise ValueError("cov_type='cluster' needs the cluster of every row: fit(..., groups=...).")
+    g = np.asarray(groups)
+    if g.shape != (n_rows,):
+        raise ValueError(f"groups has shape {g.shape}; expected ({n_rows},), one label per row.")
+    if np.asarray(pd.isna(g)).any():
+        raise ValueError("groups contains missing values; every row needs a cluster.")
+    codes = pd.factorize(g, sort=True)[0]
+    if codes.max() < 1:
+        raise ValueError("cov_type='cluster' needs at least 2 clusters.")
+    return codes.astype(np.intp)

@@ -1,0 +1,1 @@
+"""The Dask engine: clients, inputs as partitions, formulas and predictions on Dask."""

@@ -1,0 +1,280 @@
+"""Formulas on Dask: ``logitlab.fit("y ~ x + C(g)", ddf)`` without the rows on the client.
+
+One scan pass over the partitions learns what the encoding needs — the levels
+of every categorical column (sorted, as formulaic sorts them; the categories
+of a pandas categorical column), the missing values per column and the labels
+of the response — and the client builds the :class:`logitlab.data.formula.Design`
+on a few synthetic rows that carry exactly those levels. Each worker then
+encodes its partitions with that fixed design (``Design.transform``), so every
+partition has the same columns whichever levels it holds.
+
+Transforms whose state is learned from the data (``center``, ``scale``,
+``standardize``, ``poly`` and the splines) would be learned on the synthetic
+rows: they are refused with an error that says so. ``sample_weight``,
+``offset`` and ``groups`` are column names here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ...core.userwarn import warn
+from . import input as dask_input
+from ...data.formula import (Design, FormulaError, _factor_column, _py, _sorted,
+                             expand_dot, formula_variables, parse_rhs,
+                             set_intercept_from_design, split_formula)
+from ...data.io import MISSING_OPTIONS, MissingValuesWarning, describe_missing, missing_counts
+
+STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr")
+_STATEFUL_CALL = re.compile(r"(?<![\w.])(" + "|".join(STATEFUL) + r")\s*\(")
+
+
+def wants_dask(data, params) -> bool:
+    """Dask collections go to Dask (unless ``engine="memory"``); anything goes
+    with ``engine="dask"``."""
+    engine = params.get("engine", "auto")
+    if engine == "memory":
+        return False
+    return engine == "dask" or dask_input.is_dask_collection(data)
+
+
+@dataclass(frozen=True)
+class FormulaRaw:
+    """Raw partition (used columns of a DataFrame) -> raw dict for one partition:
+    complete rows only, X encoded by ``design`` (when given and asked for)."""
+
+    used: tuple
+    variables: tuple
+    response: str
+    columns: dict                      # "s" / "offset" / "groups" -> column name(s)
+    n_columns: int = 0
+    design: Design | None = None
+
+    def raw(self, part, with_X: bool) -> dict:
+        part = plain_strings(part[list(self.used)])
+        part = part[~pd.isna(part).any(axis=1).to_numpy()] if len(part) else part
+        raw = {"y": part[self.response].to_numpy()}
+        for key in ("s", "offset", "groups"):
+            cols = self.columns.get(key)
+            raw[key] = None if cols is None else part[cols].to_numpy()
+        raw["X"] = None
+        if with_X:
+            if len(part) == 0:
+                raw["X"] = np.empty((0, self.n_columns))
+            else:
+                raw["X"] = self.design.transform(part[list(self.variables)],
+                                                 unseen="raise").to_numpy(dtype=np.float64)
+        return raw
+
+
+def plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Python objects: Dask reads text as ``string[pyarrow]``,
+    pandas as ``object``; formulaic encodes both as categorical only as objects."""
+    text = [c for c, t in df.dtypes.items()
+            if isinstance(t, pd.StringDtype) or (isinstance(t, pd.ArrowDtype)
+                                                  and t.kind in "OSU")]
+    return df.astype({c: object for c in text}) if text else df
+
+
+def _is_categorical(dtype) -> bool:
+    return getattr(dtype, "kind", "O") not in "iuf"
+
+
+def categorical_columns(parsed, variables, meta) -> list:
+    """Columns whose levels the design needs: non-numeric ones, and numeric
+    ones wrapped in ``C(...)``."""
+    from formulaic.parser.types import Factor
+    wrapped = set()
+    for term in parsed:
+        for factor in term.factors:
+            col = _factor_column(factor.expr, factor.eval_method is Factor.EvalMethod.LOOKUP)
+            if col is not None and factor.eval_method is not Factor.EvalMethod.LOOKUP:
+                wrapped.add(col)
+    return [c for c in variables if _is_categorical(meta[c].dtype) or str(c) in wrapped]
+
+
+def formula_scan(part, fraw: FormulaRaw, cat_cols) -> dict:
+    """One partition: missing values per used column, levels of the categorical
+    columns among complete rows, and the generic scan of the complete rows."""
+    part = plain_strings(part[list(fraw.used)])
+    incomplete = pd.isna(part).any(axis=1).to_numpy() if len(part) else np.zeros(0, bool)
+    complete = part[~incomplete]
+    levels = {c: pd.unique(complete[c].astype(object)) for c in cat_cols}
+    return {"n_total": len(part), "missing": missing_counts(part, fraw.used),
+            "n_incomplete": int(incomplete.sum()), "levels": levels,
+            "scan": dask_input.scan(fraw.raw(part, with_X=False))}
+
+
+def _combine_missing(results, missing, n_total):
+    starts = np.concatenate([[0], np.cumsum([r["n_total"] for r in results])[:-1]])
+    per_col = {}
+    for r, start in zip(results, starts):
+        for name, count, first in r["missing"]:
+            c0, f0 = per_col.get(name, (0, None))
+            per_col[name] = (c0 + count, f0 if f0 is not None else int(start + first))
+    counts = [(name, c, f) for name, (c, f) in per_col.items()]
+    n_bad = sum(r["n_incomplete"] for r in results)
+    if n_bad and missing == "raise":
+        raise ValueError(f"missing values in {n_bad} of {n_total} rows, in {len(counts)} "
+                         f"column{'s' if len(counts) != 1 else ''}: {describe_missing(counts)}. "
+                         "Drop those rows (missing='drop') or fill them in first.")
+    if n_bad:
+        warn(f"dropped {n_bad} of {n_total} rows with missing values "
+             f"({describe_missing(counts)}); the model is fitted on the other "
+             f"{n_total - n_bad} rows.", MissingValuesWarning)
+    return n_bad
+
+
+def _levels(results, col, dtype):
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None \
+            and len(dtype.categories):
+        return list(dtype.categories)
+    values = set()
+    for r in results:
+        values.update(_py(v) for v in r["levels"][col])
+    return _sorted(values)
+
+
+def synthetic_frame(variables, meta, levels: dict) -> pd.DataFrame:
+    """A few rows holding every level of every categorical column (numeric
+    columns are 1): enough for formulaic to learn the encoding."""
+    n = max([len(v) for v in levels.values()] + [1])
+    frame = {}
+    for c in variables:
+        dtype = meta[c].dtype
+        if c in levels:
+            lv = levels[c] or [None]
+            values = [lv[i % len(lv)] for i in range(n)]
+            if isinstance(dtype, pd.CategoricalDtype):
+                frame[c] = pd.Categorical(values, categories=lv)
+            elif getattr(dtype, "kind", "O") in "biuf":
+                frame[c] = np.asarray(values, dtype=dtype)
+            else:
+                frame[c] = pd.Series(values, dtype=object)
+        else:
+            frame[c] = np.ones(n, dtype=dtype)
+    return pd.DataFrame(frame, columns=list(variables))
+
+
+def _column(value, what, columns):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in columns:
+            raise ValueError(f"{what}={value!r} is not a column of the data; its columns are "
+                             f"{', '.join(map(repr, map(str, columns)))}.")
+        return value
+    if what == "offset" and isinstance(value, (list, tuple)) and all(
+            isinstance(v, str) and v in columns for v in value):
+        return list(value)
+    raise ValueError(f"on Dask, give {what} as a column name of the data (arrays would have "
+                     "to be lined up with the partitions).")
+
+
+def _reference_class(y_dtype, classes, params):
+    if isinstance(y_dtype, pd.CategoricalDtype) and params.get("reference_class") is None \
+            and y_dtype.categories is not None:
+        observed = set(classes.tolist())
+        first = [c for c in y_dtype.categories if c in observed]
+        if first:
+            params["reference_class"] = _py(first[0])
+
+
+def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
+        groups=None, unseen: str = "raise", **estimator_params):
+    """:func:`logitlab.fit` on a Dask DataFrame or a Parquet / CSV path
+    (see the module docstring); same arguments, column names for
+    ``sample_weight`` / ``offset`` / ``groups``."""
+    from . import engine as distributed
+    from ...estimators.logistic import LogisticRegression
+    from ...data.formula import UNSEEN_OPTIONS
+
+    if missing not in MISSING_OPTIONS:
+        raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
+    if unseen not in UNSEEN_OPTIONS:
+        raise ValueError(f"unseen must be 'raise' or 'reference'; got {unseen!r}.")
+    ddf = _as_dask_frame(data, estimator_params)
+    response, rhs = split_formula(formula)
+    columns = list(ddf.columns)
+    if response not in columns:
+        raise FormulaError(f"the response {response!r} is not a column of the data; its "
+                           f"columns are {', '.join(map(repr, map(str, columns)))}.")
+    named = {"s": _column(sample_weight, "sample_weight", columns),
+             "offset": _column(offset, "offset", columns),
+             "groups": _column(groups, "groups", columns)}
+    taken = {response} | {c for v in named.values() if v is not None
+                          for c in ([v] if isinstance(v, str) else v)}
+    rhs = expand_dot(rhs, [c for c in columns if c not in taken])
+    stateful = _STATEFUL_CALL.search(rhs)
+    if stateful:
+        raise FormulaError(f"the formula uses {stateful.group(1)}(), whose state (means, "
+                           "scales, knots) is learned from the data; on Dask compute that "
+                           "column first (e.g. ddf['x_c'] = ddf.x - ddf.x.mean()) or fit in "
+                           "memory.")
+    parsed = parse_rhs(rhs)
+    required = formula_variables(parsed, columns)
+    unknown = sorted(required - set(map(str, columns)))
+    if unknown:
+        raise FormulaError(f"the formula uses {', '.join(map(repr, unknown))}, which "
+                           f"{'is not a column' if len(unknown) == 1 else 'are not columns'} "
+                           f"of the data; its columns are {', '.join(map(repr, map(str, columns)))}.")
+    variables = [c for c in columns if str(c) in required]
+    extra = [c for v in named.values() if v is not None
+             for c in ([v] if isinstance(v, str) else v)]
+    used = tuple(dict.fromkeys([response] + variables + extra))
+    meta = plain_strings(ddf._meta)
+    cats = categorical_columns(parsed, variables, meta)
+    fraw = FormulaRaw(used=used, variables=tuple(variables), response=response,
+                      columns={k: v for k, v in named.items() if v is not None})
+    client = distributed._client(distributed.engine_options(
+        LogisticRegression(**estimator_params)))
+    results = _scan(client, ddf[list(used)], fraw, cats)
+    n_total = int(sum(r["n_total"] for r in results))
+    n_dropped = _combine_missing(results, missing, n_total)
+    levels = {c: _levels(results, c, meta[c].dtype) for c in cats}
+    design, _ = Design.build(rhs, synthetic_frame(variables, meta, levels), response=response,
+                             unseen=unseen, n_rows=n_total, n_dropped=n_dropped)
+    set_intercept_from_design(formula, design, estimator_params)
+    scanned = dask_input.combine_scans([r["scan"] for r in results], None,
+                                       estimator_params.get("cov_type", "nonrobust"))
+    _reference_class(meta[response].dtype, scanned.classes, estimator_params)
+    model = LogisticRegression(**estimator_params)
+    fraw = replace(fraw, design=design, n_columns=len(design.columns))
+    dtype = "float64" if model.dtype is None else np.dtype(model.dtype).name
+    source = dask_input.Source(
+        parts=[(p,) for p in ddf[list(used)].to_delayed()],
+        assembler=dask_input.Assembler(features=None, dtype=dtype, formula=fraw),
+        feature_names=list(design.columns), n_features=len(design.columns), dtype=dtype,
+        given={k for k, v in named.items() if v is not None} | {"y"},
+        nbytes_per_row=len(design.columns) * 8 + 16)
+    model.design_ = design
+    return distributed.fit(model, None, None, source=source, scanned=scanned)
+
+
+def _as_dask_frame(data, params):
+    import dask.dataframe as dd
+    if dask_input.is_dask_collection(data):
+        if not hasattr(data, "columns"):
+            raise TypeError("formula data must be a Dask DataFrame (with columns), not a "
+                            f"{type(data).__name__}.")
+        return data
+    if dask_input.is_path(data):
+        return dask_input.read_path(data)
+    from ...data.io import read_table
+    opts = params.get("engine_options") or {}
+    return dd.from_pandas(read_table(data), npartitions=opts.get("n_partitions") or 4,
+                          sort=False)
+
+
+def _scan(client, ddf, fraw, cats):
+    from dask import delayed
+    task = delayed(formula_scan, pure=True)
+    return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
+
+
+__all__ = ["fit", "wants_dask", "FormulaRaw", "formula_scan", "synthetic_frame",
+           "categorical_columns", "STATEFUL"]

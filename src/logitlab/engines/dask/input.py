@@ -1,0 +1,453 @@
+"""Dask inputs: from a Dask DataFrame / Array or a Parquet / CSV path to partitions.
+
+Nothing here brings rows to the client. The steps, each a Dask graph:
+
+1. :func:`source_from_inputs` lines up ``X`` with ``y``, ``sample_weight``,
+   ``offset`` and ``groups`` partition by partition (a column name of the
+   DataFrame, a Dask Series / Array with the same partitions, or an in-memory
+   array split at the partition boundaries);
+2. :func:`scan` (one pass) returns per partition its row count, label counts
+   and weight totals, and where NaN / inf / negative values are; the client
+   combines these (:func:`combine_scans`) into the classes, the number of rows
+   and error messages with global row numbers (row ``r`` of partition ``p`` is
+   row ``start_p + r``), worded as :mod:`logitlab.data.validation` words them;
+3. :func:`prepare` turns one raw partition into a :class:`~logitlab.backends.dask.Block`
+   (class codes, class-weighted sample weights, float design) on its worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ...backends.dask import Block, aligned
+from ...data.validation import _listing, check_dataframe_columns, check_target
+
+ROW_KEYS = ("y", "s", "offset", "groups")
+_WHAT = {"y": "y", "s": "sample_weight", "offset": "offset", "groups": "groups"}
+
+
+def is_dask_collection(obj) -> bool:
+    """A Dask DataFrame, Series or Array (checked without importing dask)."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "dask")
+
+
+def is_path(obj) -> bool:
+    return isinstance(obj, (str, os.PathLike))
+
+
+def read_path(path):
+    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files."""
+    import dask.dataframe as dd
+    text = os.fspath(path)
+    name = text.lower().rstrip("/")
+    if name.endswith((".csv", ".csv.gz")):
+        return dd.read_csv(text, blocksize=None if name.endswith(".gz") else "64MB")
+    if name.endswith((".tsv", ".tsv.gz")):
+        return dd.read_csv(text, sep="\t", blocksize=None if name.endswith(".gz") else "64MB")
+    if name.endswith((".parquet", ".pq")) or os.path.isdir(text):
+        return dd.read_parquet(text)
+    raise ValueError(f"cannot read {text!r} with Dask: give a Parquet file, directory or glob "
+                     "(.parquet, .pq) or CSV / TSV files (.csv, .tsv, optionally .gz).")
+
+
+# ------------------------------------------------------------- assembling
+@dataclass(frozen=True)
+class Assembler:
+    """Turns the pieces of one partition into a raw dict with keys ``X`` and
+    :data:`ROW_KEYS` (NumPy arrays, or None when not given).
+
+    ``features``: the DataFrame columns of X (None: the first piece is an
+    array). ``columns``: key -> column name(s) in the DataFrame partition, for
+    row data given by name; other given keys come as extra pieces, in
+    :data:`ROW_KEYS` order. ``formula`` is used by :mod:`logitlab.engines.dask.formula`.
+    """
+
+    features: tuple | None
+    columns: dict = field(default_factory=dict)
+    extras: tuple = ()
+    dtype: str = "float64"
+    formula: object = None
+
+    def __call__(self, part, *pieces, with_X: bool = True) -> dict:
+        if self.formula is not None:
+            return self.formula.raw(part, with_X)
+        raw = dict.fromkeys(ROW_KEYS)
+        for key, cols in self.columns.items():
+            raw[key] = part[list(cols) if isinstance(cols, tuple) else cols].to_numpy()
+        for key, piece in zip(self.extras, pieces):
+            raw[key] = piece.to_numpy() if hasattr(piece, "to_numpy") else np.asarray(piece)
+        if not with_X:
+            raw["X"] = None
+        elif self.features is None:
+            raw["X"] = np.asarray(part)
+        else:
+            raw["X"] = part[list(self.features)].to_numpy()
+        return raw
+
+
+@dataclass
+class Source:
+    """Partitions of the input: ``parts[p]`` is a tuple of Delayed pieces that
+    ``assembler(*pieces)`` turns into a raw dict."""
+
+    parts: list
+    assembler: Assembler
+    feature_names: list | None
+    n_features: int
+    dtype: str
+    given: set                    # which of ROW_KEYS were given
+    nbytes_per_row: float = 0.0
+
+
+def _float_dtype(dtypes, requested) -> str:
+    if requested is not None:
+        return np.dtype(requested).name
+    return "float32" if dtypes and all(np.dtype(t) == np.float32 for t in dtypes) else "float64"
+
+
+def _split_like(values, lengths, what):
+    """An in-memory per-row array cut at the partition boundaries."""
+    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    n = int(sum(lengths))
+    if arr.ndim == 0 or arr.shape[0] != n:
+        raise ValueError(f"{what} has {arr.shape[0] if arr.ndim else 1} rows but X has {n}; "
+                         "they must match.")
+    cuts = np.cumsum(lengths)[:-1]
+    return np.split(arr, cuts)
+
+
+def _frame_source(ddf, y, sample_weight, offset, groups, dtype) -> Source:
+    from dask import delayed
+    given = {"y": y, "s": sample_weight, "offset": offset, "groups": groups}
+    columns, extras, pieces = {}, [], []
+    named = set()
+    lengths = None
+    for key, value in given.items():
+        if value is None:
+            continue
+        if isinstance(value, str) or (key == "offset" and isinstance(value, (list, tuple))
+                                      and all(isinstance(v, str) for v in value)):
+            cols = (value,) if isinstance(value, str) else tuple(value)
+            missing = [c for c in cols if c not in ddf.columns]
+            if missing:
+                raise ValueError(f"{_WHAT[key]}={value!r} names no column of the data; its "
+                                 f"columns are {_listing([repr(str(c)) for c in ddf.columns])}.")
+            columns[key] = cols[0] if isinstance(value, str) else cols
+            named.update(cols)
+            continue
+        if is_dask_collection(value):
+            parts = value.to_delayed()
+            parts = list(np.asarray(parts, dtype=object).ravel())
+            if len(parts) != ddf.npartitions:
+                raise ValueError(f"{_WHAT[key]} has {len(parts)} partitions but X has "
+                                 f"{ddf.npartitions}; give it with the same partitions (e.g. "
+                                 "as a column of the same DataFrame).")
+        else:
+            if lengths is None:
+                lengths = ddf.map_partitions(len).compute().tolist()
+            parts = [delayed(p) for p in _split_like(value, lengths, _WHAT[key])]
+        extras.append(key)
+        pieces.append(parts)
+    features = tuple(c for c in ddf.columns if c not in named)
+    if not features:
+        raise ValueError("X has no feature columns left after taking out y, weights, offset "
+                         "and groups.")
+    meta = ddf[list(features)]._meta
+    check_dataframe_columns(meta)
+    out_dtype = _float_dtype(list(meta.dtypes), dtype)
+    assembler = Assembler(features=features, columns=columns, extras=tuple(extras),
+                          dtype=out_dtype)
+    main = ddf.to_delayed()
+    parts = [tuple([m] + [p[i] for p in pieces]) for i, m in enumerate(main)]
+    return Source(parts, assembler, [str(c) for c in features], len(features), out_dtype,
+                  {k for k, v in given.items() if v is not None},
+                  nbytes_per_row=len(features) * np.dtype(out_dtype).itemsize + 16)
+
+
+def _array_source(X, y, sample_weight, offset, groups, dtype) -> Source:
+    import dask.array as da
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional (rows, features); got {X.ndim} dimensions.")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be numeric; the Dask array has dtype {X.dtype}.")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    X = X.rechunk({1: -1})
+    rows = X.chunks[0]
+    given = {"y": y, "s": sample_weight, "offset": offset, "groups": groups}
+    extras, pieces = [], []
+    for key, value in given.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            raise ValueError(f"{_WHAT[key]}={value!r} is a column name, but X is a Dask array "
+                             "without columns; give an array (or X as a Dask DataFrame).")
+        if is_dask_collection(value):
+            arr = value.to_dask_array(lengths=True) if not hasattr(value, "chunks") or \
+                not isinstance(value, da.Array) else value
+        else:
+            arr = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+            if arr.ndim == 0:
+                raise ValueError(f"{_WHAT[key]} must have one entry per row.")
+            arr = da.from_array(arr, chunks=(arr.shape[0],) + arr.shape[1:])
+        if arr.shape[0] != X.shape[0]:
+            raise ValueError(f"{_WHAT[key]} has {arr.shape[0]} rows but X has {X.shape[0]}; "
+                             "they must match.")
+        arr = arr.rechunk((rows,) + tuple((s,) for s in arr.shape[1:]))
+        extras.append(key)
+        pieces.append(list(np.asarray(arr.to_delayed(), dtype=object).ravel()))
+    out_dtype = _float_dtype([X.dtype], dtype)
+    assembler = Assembler(features=None, extras=tuple(extras), dtype=out_dtype)
+    main = list(np.asarray(X.to_delayed(), dtype=object).ravel())
+    parts = [tuple([m] + [p[i] for p in pieces]) for i, m in enumerate(main)]
+    return Source(parts, assembler, None, int(X.shape[1]), out_dtype,
+                  {k for k, v in given.items() if v is not None},
+                  nbytes_per_row=X.shape[1] * np.dtype(out_dtype).itemsize + 16)
+
+
+def source_from_inputs(X, y, sample_weight=None, offset=None, groups=None, *, dtype=None,
+                       n_partitions=None) -> Source:
+    """Line up the inputs partition by partition (see the module docstring).
+
+    ``X``: Dask DataFrame / Array, a path (:func:`read_path`), or an in-memory
+    pandas DataFrame / array (split into ``n_partitions`` partitions).
+    """
+    import dask.array as da
+    import dask.dataframe as dd
+    if is_path(X):
+        X = read_path(X)
+    if not is_dask_collection(X):
+        if isinstance(X, pd.DataFrame):
+            X = dd.from_pandas(X, npartitions=n_partitions or 4, sort=False)
+        else:
+            arr = np.asarray(X)
+            if arr.ndim != 2:
+                raise ValueError("X must be 2-dimensional (rows, features).")
+            step = max(1, -(-arr.shape[0] // (n_partitions or 4)))
+            X = da.from_array(arr, chunks=(step, arr.shape[1]))
+    if y is None:
+        raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
+    if isinstance(X, da.Array):
+        return _array_source(X, y, sample_weight, offset, groups, dtype)
+    if hasattr(X, "columns"):
+        return _frame_source(X, y, sample_weight, offset, groups, dtype)
+    raise TypeError(f"X must be a Dask DataFrame or Array; got {type(X).__name__}.")
+
+
+# ------------------------------------------------------------------ scanning
+def _first(mask):
+    rows = np.flatnonzero(mask)
+    return (int(rows.size), int(rows[0])) if rows.size else (0, -1)
+
+
+def scan(raw: dict) -> dict:
+    """What the client needs to know about one raw partition (small)."""
+    y = raw["y"]
+    n = int(y.shape[0])
+    out = {"n": n, "lengths": {k: (None if raw[k] is None else int(raw[k].shape[0]))
+                               for k in ("s", "offset", "groups")}}
+    if raw.get("X") is not None:
+        X = np.asarray(raw["X"])
+        out["lengths"]["X"] = int(X.shape[0])
+        bad = {}
+        if X.dtype.kind == "f" and X.size and not np.isfinite(X).all():
+            rows, cols = np.nonzero(~np.isfinite(X))
+            for j in np.unique(cols):
+                r = rows[cols == j]
+                bad[int(j)] = (int(np.unique(r).size), int(r.min()))
+            out["X_kinds"] = (bool(np.isnan(X).any()), bool(np.isinf(X).any()))
+            out["X_rows"] = int(np.unique(rows).size)
+        out["X_bad"] = bad
+    missing = pd.isna(pd.Series(y)).to_numpy() if y.dtype.kind in "OfUSMm" else \
+        np.zeros(n, dtype=bool)
+    out["y_missing"] = _first(missing)
+    s = np.ones(n) if raw["s"] is None else np.asarray(raw["s"], dtype=np.float64)
+    if raw["s"] is not None:
+        out["s_nonfinite"] = _first(~np.isfinite(s))
+        neg = _first(s < 0)
+        out["s_negative"] = neg + ((float(s[neg[1]]),) if neg[0] else (0.0,))
+    keep = ~missing
+    labels = pd.DataFrame({"y": y[keep], "s": s[keep]})
+    agg = labels.groupby("y", sort=False)["s"].agg(["size", "sum"])
+    out["labels"] = (agg.index.to_numpy(), agg["size"].to_numpy(), agg["sum"].to_numpy())
+    if raw["offset"] is not None:
+        o = np.asarray(raw["offset"], dtype=np.float64)
+        out["offset_shape"] = o.shape[1:]
+        out["offset_bad"] = _first(~np.isfinite(o.reshape(n, -1)).all(axis=1)) if n else (0, -1)
+    if raw["groups"] is not None:
+        g = pd.Series(raw["groups"])
+        out["groups_missing"] = _first(g.isna().to_numpy())
+        out["groups"] = pd.unique(g.dropna())
+    return out
+
+
+@dataclass
+class Scanned:
+    """The combined scan: ``starts[p]`` global row of partition p's first row."""
+
+    n_rows: int
+    starts: list
+    counts: list
+    classes: np.ndarray
+    class_counts: np.ndarray
+    class_raw_weight: np.ndarray
+    group_levels: np.ndarray | None
+
+
+def _where(scans, starts, key):
+    """(count, first global row) of a (count, first) entry summed over partitions."""
+    total, first = 0, -1
+    for sc, start in zip(scans, starts):
+        c, r = sc.get(key, (0, -1))[:2]
+        if c and first < 0:
+            first = start + r
+        total += c
+    return total, first
+
+
+def _check_lengths(scans):
+    for p, sc in enumerate(scans):
+        for key, length in sc["lengths"].items():
+            if length is not None and length != sc["n"]:
+                what = "X" if key == "X" else _WHAT[key]
+                raise ValueError(f"{what} has {length} rows in partition {p} but y has "
+                                 f"{sc['n']}; give them with the same partitions (e.g. as "
+                                 "columns of the same DataFrame).")
+
+
+def _check_X(scans, starts, names):
+    parts, n_rows, kinds = {}, 0, [False, False]
+    for sc, start in zip(scans, starts):
+        for j, (count, first) in sc.get("X_bad", {}).items():
+            c0, f0 = parts.get(j, (0, None))
+            parts[j] = (c0 + count, f0 if f0 is not None else start + first)
+        n_rows += sc.get("X_rows", 0)
+        kinds = [a or b for a, b in zip(kinds, sc.get("X_kinds", (False, False)))]
+    if not parts:
+        return
+    label = (lambda j: repr(str(names[j]))) if names else str
+    listed = [f"column {label(j)}: {c} rows (first row {f})" for j, (c, f) in sorted(parts.items())]
+    kind = " and ".join(k for k, present in zip(("NaN", "inf"), kinds) if present)
+    raise ValueError(f"X contains {kind} in {n_rows} rows: {_listing(listed)}. Remove or "
+                     "impute those rows (dask: ddf.dropna()) before fitting.")
+
+
+def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
+    """Check the per-partition scans and combine them (errors name global rows)."""
+    _check_lengths(scans)
+    counts = [sc["n"] for sc in scans]
+    starts = list(np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int))
+    n = int(sum(counts))
+    if n == 0:
+        raise ValueError("the data have no rows (every partition is empty).")
+    _check_X(scans, starts, names)
+    c, r = _where(scans, starts, "y_missing")
+    if c:
+        raise ValueError(f"y contains missing values (None/NaN) in {c} rows (first row {r}); "
+                         "drop those rows first.")
+    c, r = _where(scans, starts, "s_nonfinite")
+    if c:
+        raise ValueError(f"sample_weight contains NaN or inf in {c} rows (first row {r}).")
+    c, r = _where(scans, starts, "s_negative")
+    if c:
+        value = next(sc["s_negative"][2] for sc in scans if sc.get("s_negative", (0,))[0])
+        raise ValueError(f"sample_weight must be non-negative; {c} rows are negative (first "
+                         f"row {r}: {value}).")
+    c, r = _where(scans, starts, "offset_bad")
+    if c:
+        raise ValueError(f"offset contains NaN or inf in {c} rows (first row {r}).")
+    labels = np.concatenate([sc["labels"][0] for sc in scans])
+    sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
+    sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
+    classes, codes = check_target(labels, labels.shape[0]) if labels.size else \
+        check_target(np.array([0]), 1)
+    class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
+    raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
+    _check_offset_shape(scans, classes.size)
+    levels = _group_levels(scans, starts, cov_type)
+    return Scanned(n, starts, counts, classes, class_counts, raw_weight, levels)
+
+
+def _check_offset_shape(scans, n_classes):
+    expected = () if n_classes == 2 else (n_classes,)
+    for sc in scans:
+        shape = sc.get("offset_shape")
+        if shape is not None and tuple(shape) != expected:
+            raise ValueError(f"offset has shape (n,) + {tuple(shape)}; expected (n,) + "
+                             f"{expected} ({'one per row' if n_classes == 2 else 'one per row and class'}).")
+
+
+def _group_levels(scans, starts, cov_type):
+    given = any("groups" in sc for sc in scans)
+    if cov_type != "cluster":
+        if given:
+            raise ValueError("groups are only used with cov_type='cluster'.")
+        return None
+    if not given:
+        raise ValueError("cov_type='cluster' needs the cluster of every row: fit(..., groups=...).")
+    c, _ = _where(scans, starts, "groups_missing")
+    if c:
+        raise ValueError("groups contains missing values; every row needs a cluster.")
+    levels = pd.unique(np.concatenate([np.asarray(sc["groups"]) for sc in scans]))
+    levels = np.sort(levels)
+    if levels.size < 2:
+        raise ValueError("cov_type='cluster' needs at least 2 clusters.")
+    return levels
+
+
+# ---------------------------------------------------------------- preparing
+@dataclass(frozen=True)
+class PrepareSpec:
+    """What turns a raw partition into a Block: the classes, the weight of each
+    class, the float type, the cluster levels; ``check_X`` re-checks X for
+    NaN / inf (designs made by a formula on the worker)."""
+
+    classes: np.ndarray
+    class_weight: np.ndarray
+    dtype: str
+    group_levels: np.ndarray | None = None
+    check_X: bool = False
+    names: tuple | None = None
+
+
+def prepare(raw: dict, spec: PrepareSpec, start: int = 0) -> Block:
+    """One partition as a :class:`Block` (runs on a worker)."""
+    X = aligned(np.ascontiguousarray(raw["X"], dtype=spec.dtype))
+    if spec.check_X and X.size and not np.isfinite(X).all():
+        rows, cols = np.nonzero(~np.isfinite(X))
+        j = int(cols[0])
+        name = repr(spec.names[j]) if spec.names else str(j)
+        raise ValueError(f"the design contains NaN or inf in {np.unique(rows).size} rows of "
+                         f"the partition starting at row {start} (first: column {name}, row "
+                         f"{start + int(rows[cols == j].min())}); fix the data or the formula's "
+                         "transforms (e.g. np.log of 0) before fitting.")
+    codes = pd.Index(spec.classes).get_indexer(raw["y"])
+    if (codes < 0).any():
+        raise ValueError(f"y has a label outside {spec.classes.tolist()} at row "
+                         f"{start + int(np.flatnonzero(codes < 0)[0])}: the data changed "
+                         "between passes; Dask inputs must be deterministic.")
+    s = np.ones(codes.size) if raw["s"] is None else np.asarray(raw["s"], dtype=np.float64)
+    s = s * spec.class_weight[codes]
+    y = codes.astype(np.float64) if spec.classes.size == 2 else codes.astype(np.intp)
+    offset = None if raw["offset"] is None else np.asarray(raw["offset"], dtype=np.float64)
+    groups = None
+    if spec.group_levels is not None:
+        groups = pd.Index(spec.group_levels).get_indexer(raw["groups"]).astype(np.intp)
+    return Block(X, y, s, offset, groups)
+
+
+def prepare_part(assembler: Assembler, pieces, spec: PrepareSpec, start: int) -> Block:
+    return prepare(assembler(*pieces), spec, start)
+
+
+def scan_part(assembler: Assembler, pieces, with_X: bool) -> dict:
+    return scan(assembler(*pieces, with_X=with_X))
+
+
+__all__ = ["Assembler", "Source", "Scanned", "PrepareSpec", "source_from_inputs", "scan",
+           "combine_scans", "prepare", "prepare_part", "scan_part", "read_path",
+           "is_dask_collection", "is_path"]

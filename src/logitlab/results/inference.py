@@ -1,0 +1,204 @@
+"""Statistical inference on a fitted model, as exact as R and statsmodels.
+
+For an unpenalized fit (``alpha=0``) the estimates are maximum-likelihood and
+their covariance is the inverse Fisher information at the optimum,
+``V = I(β̂)⁻¹`` with ``I = Σ s_i x_i x_iᵀ ⊗ (diag p_i - p_i p_iᵀ)``; or a
+sandwich ``V = I⁻¹ B I⁻¹`` with ``B = Σ_g u_g u_gᵀ`` the outer products of
+the (per-row or per-cluster) scores (``HC1`` and ``cluster`` add the usual
+small-sample factors, as statsmodels does).
+
+From ``V``: standard errors, z statistics ``β̂/se``, two-sided normal
+p-values, Wald intervals ``β̂ ± z_{1-a/2} se``, odds ratios ``e^β̂`` (relative-
+risk ratios against the reference class for multinomial models) with
+``e^{interval}``. From the log-likelihoods: deviance ``-2 ℓ``, AIC
+``-2ℓ + 2k``, BIC ``-2ℓ + k log n``, McFadden's pseudo-R² ``1 - ℓ/ℓ₀`` and the
+likelihood-ratio test against the intercept-only model. ``n`` is the sum of
+the sample weights (frequency-weight semantics) and ``k`` the number of
+estimated (non-aliased) coefficients.
+
+Terms are named ``(Intercept)`` and the feature names; multinomial terms
+are ``(class, term)`` pairs for each class compared with the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+from sklearn.utils.validation import check_is_fitted
+
+INTERCEPT = "(Intercept)"
+
+
+class InferenceUnavailable(ValueError):
+    """The model carries no inference (penalized, or too many coefficients)."""
+
+
+def _require_state(model) -> dict:
+    check_is_fitted(model)
+    state = getattr(model, "inference_state_", None)
+    if state is None:
+        if getattr(model, "alpha", 0) > 0:
+            raise InferenceUnavailable(
+                "this is a penalized fit (alpha > 0): its estimates are shrunk, so standard "
+                "errors, p-values and intervals from the likelihood do not apply. Fit with "
+                "alpha=0 (or penalty='firth') for inference.")
+        raise InferenceUnavailable(
+            "this model has too many coefficients to keep the information matrix "
+            "(see logitlab.estimators.logistic.INFERENCE_MAX_SIZE); fit fewer terms for inference.")
+    return state
+
+
+def term_labels(model) -> list:
+    """Labels of the full parameter vector in its internal (row, class) order."""
+    layout = model._layout_
+    names = getattr(model, "feature_names_in_", None)
+    names = [str(n) for n in names] if names is not None else [
+        f"x{j}" for j in range(layout.n_features)]
+    rows = names + ([INTERCEPT] if layout.fit_intercept else [])
+    classes = [model.classes_[k] for k in layout.free_classes]
+    if not layout.multinomial:
+        return [rows[j] for j in range(layout.n_rows)]
+    return [(classes[k], rows[j]) for j in range(layout.n_rows) for k in range(layout.n_cols)]
+
+
+def display_order(model) -> np.ndarray:
+    """Full-vector indices in the order of a table: per class, intercept first."""
+    layout = model._layout_
+    rows = ([layout.n_rows - 1] if layout.fit_intercept else []) + list(range(layout.n_features))
+    return np.array([j * layout.n_cols + k for k in range(layout.n_cols) for j in rows])
+
+
+def covariance_matrix(state: dict) -> np.ndarray:
+    """Covariance of the estimated coordinates (in ``state["estimated"]`` order)."""
+    info = np.asarray(state["information"], dtype=np.float64)
+    k = info.shape[0]
+    if k == 0:
+        return np.zeros((0, 0))
+    try:
+        inv = linalg.cho_solve(linalg.cho_factor(info, lower=True), np.eye(k))
+    except linalg.LinAlgError:
+        inv = linalg.pinvh(info)
+    if state.get("cov_type", "nonrobust") == "nonrobust" or state.get("meat") is None:
+        return inv
+    V = inv @ np.asarray(state["meat"]) @ inv
+    n, kind = state["n_obs"], state["cov_type"]
+    if kind == "HC1":
+        V *= n / (n - k)
+    elif kind == "cluster":
+        g = state["n_clusters"]
+        V *= g / (g - 1) * (n - 1) / (n - k)
+    return V
+
+
+def parameters(model) -> tuple:
+    """``(labels, estimates, covariance)`` of the estimated coefficients, in
+    display order (aliased coefficients excluded)."""
+    state = _require_state(model)
+    labels = term_labels(model)
+    order = [i for i in display_order(model) if i in set(state["estimated"])]
+    pos = {full: p for p, full in enumerate(state["estimated"])}
+    idx = [pos[i] for i in order]
+    V = covariance_matrix(state)[np.ix_(idx, idx)]
+    return [labels[i] for i in order], np.asarray(model._w)[order], V
+
+
+def coef_table(model, level: float = 0.95) -> pd.DataFrame:
+    """The Wald table: coef, std_err, z, p_value, ci_low, ci_high, odds_ratio,
+    or_ci_low, or_ci_high — one row per estimated coefficient; aliased
+    coefficients appear with NaN statistics and ``aliased=True``."""
+    labels, beta, V = parameters(model)
+    se = np.sqrt(np.maximum(np.diag(V), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = beta / se
+    q = stats.norm.ppf(0.5 + level / 2)
+    table = pd.DataFrame({
+        "coef": beta, "std_err": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+        "ci_low": beta - q * se, "ci_high": beta + q * se,
+    }, index=_index(labels))
+    with np.errstate(over="ignore"):   # a diverging estimate's bound is e^big = inf
+        table["odds_ratio"] = np.exp(table["coef"])
+        table["or_ci_low"] = np.exp(table["ci_low"])
+        table["or_ci_high"] = np.exp(table["ci_high"])
+    table["aliased"] = False
+    return _with_aliased(model, table)
+
+
+def _index(labels):
+    if labels and isinstance(labels[0], tuple):
+        return pd.MultiIndex.from_tuples(labels, names=["class", "term"])
+    return pd.Index(labels, name="term")
+
+
+def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
+    state = model.inference_state_
+    if not state["aliased"]:
+        return table
+    labels = term_labels(model)
+    C = model._layout_.n_cols
+    extra = [labels[j * C + k] for j in state["aliased"] for k in range(C)]
+    rows = pd.DataFrame(np.nan, index=_index(extra), columns=table.columns)
+    rows["aliased"] = True
+    return pd.concat([table, rows.astype({"aliased": bool})])
+
+
+def model_statistics(model) -> dict:
+    """Log-likelihoods, deviances, AIC, BIC, pseudo-R², the LR test vs the null."""
+    state = _require_state(model)
+    k = len(state["estimated"])
+    k_null = model._layout_.n_cols if model._layout_.fit_intercept else 0
+    ll, ll0, n = state["loglik"], state["loglik_null"], state["n_obs"]
+    if state["method"] == "firth":   # logistf reports the penalized likelihoods
+        ll, ll0 = state["penalized_loglik"], state["penalized_loglik_null"]
+    lr = 2.0 * (ll - ll0)
+    df = k - k_null
+    return {
+        "n_obs": n, "n_params": k, "df_model": df, "df_resid": n - k,
+        "log_likelihood": ll, "null_log_likelihood": ll0,
+        "deviance": -2.0 * ll, "null_deviance": -2.0 * ll0,
+        "aic": -2.0 * ll + 2.0 * k, "bic": -2.0 * ll + k * np.log(n),
+        "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,
+        "lr_stat": lr, "lr_df": df, "lr_p_value": float(stats.chi2.sf(lr, df)) if df > 0 else np.nan,
+        "cov_type": state["cov_type"], "method": state["method"],
+    }
+
+
+def lr_test(small, big) -> dict:
+    """Likelihood-ratio test of nested fits: ``2 (ℓ_big - ℓ_small)`` on
+    ``k_big - k_small`` degrees of freedom. Both must be fitted to the same rows."""
+    a, b = model_statistics(small), model_statistics(big)
+    if not np.isclose(a["n_obs"], b["n_obs"], rtol=1e-12):
+        raise ValueError(f"the models were fitted to different data (n = {a['n_obs']} and "
+                         f"{b['n_obs']}); a likelihood-ratio test needs the same rows.")
+    df = b["n_params"] - a["n_params"]
+    if df <= 0:
+        raise ValueError(f"the second model must have more parameters than the first "
+                         f"({b['n_params']} vs {a['n_params']}): pass lr_test(small, big).")
+    stat = 2.0 * (b["log_likelihood"] - a["log_likelihood"])
+    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+
+
+def wald_test(model, terms=None, R=None, q=None) -> dict:
+    """Wald test of ``R β = q`` (χ² on rank(R) df).
+
+    Either ``terms`` (labels as in :func:`coef_table`; tests that all are 0) or
+    a matrix ``R`` (r, k) over the estimated coefficients in table order.
+    """
+    labels, beta, V = parameters(model)
+    if terms is not None:
+        missing = [t for t in terms if t not in labels]
+        if missing:
+            raise ValueError(f"unknown terms {missing}; the terms are {labels}.")
+        R = np.zeros((len(terms), len(labels)))
+        for r, t in enumerate(terms):
+            R[r, labels.index(t)] = 1.0
+    if R is None:
+        raise ValueError("give the terms to test, or a restriction matrix R.")
+    R = np.atleast_2d(np.asarray(R, dtype=np.float64))
+    if R.shape[1] != beta.size:
+        raise ValueError(f"R has {R.shape[1]} columns; the model has {beta.size} estimated coefficients.")
+    q = np.zeros(R.shape[0]) if q is None else np.asarray(q, dtype=np.float64)
+    diff = R @ beta - q
+    stat = float(diff @ linalg.pinvh(R @ V @ R.T) @ diff)
+    df = int(np.linalg.matrix_rank(R))
+    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}

