@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import logitlab.estimators.logistic as estimator_module
+import logitlab.engines.memory as estimator_module
 from logitlab.data.validation import check_target
 from logitlab import ConvergenceWarning, LogisticRegression, SeparationWarning
 

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.metrics import log_loss as sk_log_loss
 
-from logitlab.core.kernels import Layout, logits
+from logitlab.core.layout import Layout
+from logitlab.families import family_from_layout
 from logitlab.core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
                             sigmoid, softmax)
 from logitlab.core.losses import log_loss, log_loss_from_logits
@@ -91,7 +92,7 @@ def test_spec_logits_w_f_plus_b():
     # the kernels' coefficient matrix: one column per class, intercept last row
     layout = Layout(n_features=3, n_classes=3, free_classes=(0, 1, 2), fit_intercept=True)
     Wk = np.vstack([W.T, b])
-    z = logits(f[None, :], Wk, layout)
+    z = family_from_layout(layout).linear_predictor(f[None, :], Wk)
     assert z.shape == (1, 3)
     np.testing.assert_allclose(z[0], [0.5, 0.34, 2.41], rtol=0, atol=1e-14)
     # chained: the spec's softmax of those logits

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from scipy import special
 
 from logitlab.backends import InMemoryData
-from logitlab.core.kernels import Layout
+from logitlab.core.layout import Layout
 from logitlab.solvers.objective import Objective
 
 N_ROWS = 700

@@ -67,7 +67,7 @@ def case_binary_penalized_l1_float32():
 def case_multinomial_unpenalized_reference():
     X, df = _numeric()
     model = LogisticRegression(reference_class=2).fit(X.to_numpy(), df.race)
-    assert model._layout_.free_classes == (0, 2)           # the reference parametrization
+    assert model.results_.layout.free_classes == (0, 2)           # the reference parametrization
     return model, X.to_numpy()
 
 
@@ -75,7 +75,7 @@ def case_multinomial_penalized_symmetric():
     iris = pd.read_csv(DATA / "iris.csv")
     X = iris.iloc[:, :4]
     model = LogisticRegression(alpha=0.01).fit(X, iris.target)
-    assert model._layout_.free_classes == (0, 1, 2)        # the symmetric softmax
+    assert model.results_.layout.free_classes == (0, 1, 2)        # the symmetric softmax
     return model, X
 
 
@@ -173,7 +173,7 @@ def test_load_save_predicts_bit_identically(tmp_path, case):
     if callable(expected["callback"]):
         expected["callback"] = None                       # callables are not saved
     assert again.get_params() == expected
-    assert again.__dict__.get("inference_state_") == model.__dict__.get("inference_state_")
+    assert again.inference_state_ == model.inference_state_
     design = getattr(model, "design_", None)
     if design is not None:
         assert again.design_.to_dict() == design.to_dict()

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 from logitlab import LogisticRegression
 from logitlab.backends.memory import InMemoryData
-from logitlab.core.kernels import Layout
+from logitlab.core.layout import Layout
 from logitlab.solvers.objective import Objective
 from logitlab.solvers import precondition
 
@@ -95,7 +95,7 @@ def test_symmetric_from_upper_mirrors_the_upper_triangle(m, dtype, order):
     """The Gram accumulators' upper triangle becomes the full symmetric float64
     matrix (mirrored in blocks of columns; in place for float64); the lower
     triangle given is ignored."""
-    from logitlab.core.kernels import symmetric_from_upper
+    from logitlab.core.design import symmetric_from_upper
     rng = np.random.default_rng(m)
     U = np.asarray(rng.normal(size=(m, m)), dtype=dtype, order=order)
     expected = np.triu(U).astype(np.float64) + np.triu(U, 1).T.astype(np.float64)

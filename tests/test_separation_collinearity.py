@@ -474,7 +474,7 @@ def test_saturated_row_count_from_kept_curvature_equals_the_direct_count(steep):
 
     from logitlab.backends.memory import InMemoryData
     from logitlab.fitting.diagnostics import saturated_rows
-    from logitlab.core.kernels import Layout
+    from logitlab.core.layout import Layout
     from logitlab.solvers.objective import Objective
 
     rng = np.random.default_rng(11)

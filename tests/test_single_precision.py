@@ -24,7 +24,8 @@ from logitlab import LogisticRegression
 
 from logitlab.core import fused as _fused
 from logitlab.backends.memory import SINGLE_MIN_SIZE, InMemoryData
-from logitlab.core.kernels import Layout, weighted_gram
+from logitlab.core.layout import Layout
+from logitlab.core.design import weighted_gram
 from logitlab.data.validation import check_finite_matrix
 
 

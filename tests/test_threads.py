@@ -12,6 +12,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from logitlab import LogisticRegression
+from logitlab.families import BinaryLogit
 from logitlab.core.threads import blas_one_thread
 
 
@@ -43,13 +44,13 @@ def test_whole_fit_runs_with_one_blas_thread(two_blas_threads, monkeypatch):
     """Also before the solver: the start point's length-n dot product was a
     multithreaded BLAS call whose threads then spun through the first passes."""
     seen = []
-    start = LogisticRegression._start
+    start = BinaryLogit.start
 
     def spy(self, *args):
         seen.append(_blas_threads())
         return start(self, *args)
 
-    monkeypatch.setattr(LogisticRegression, "_start", spy)
+    monkeypatch.setattr(BinaryLogit, "start", spy)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 4))
     y = (X[:, 1] + rng.normal(size=300) > 0).astype(int)

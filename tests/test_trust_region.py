@@ -81,7 +81,7 @@ def test_far_start_rejects_and_shrinks_then_reaches_the_optimum():
     it is rejected, Δ shrinks, boundary steps follow, and the run ends at the
     optimum that Newton's method finds from zero, never raising F."""
     from logitlab.backends.memory import InMemoryData
-    from logitlab.core.kernels import Layout
+    from logitlab.core.layout import Layout
     from logitlab.solvers.objective import Objective
     from logitlab.solvers import newton, trust_region
 

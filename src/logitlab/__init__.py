@@ -4,7 +4,7 @@ The public API: :class:`LogisticRegression`, the link functions in
 :mod:`logitlab.core.links` and the losses in :mod:`logitlab.core.losses`.
 """
 
-from .fitting.diagnostics import CollinearityWarning, ConvergenceWarning, SeparationWarning
+from .core.exceptions import CollinearityWarning, ConvergenceWarning, SeparationWarning
 from .estimators.logistic import LogisticRegression
 from .core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
                          sigmoid, softmax)
@@ -19,9 +19,9 @@ __all__ = [
     "log_sigmoid", "log_loss", "log_loss_from_logits", "lr_test", "wald_test", "__version__",
 ]
 
-from .data.formula import fit  # noqa: E402
+from .estimators.formula_fit import fit  # noqa: E402
 from .data.io import read_table  # noqa: E402
-from .persist.model_file import load, save  # noqa: E402
+from .persist import load, save  # noqa: E402
 
 __all__ += ["fit", "save", "load", "read_table"]
 

@@ -45,11 +45,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.kernels import Layout, chunk_hess_rows, chunk_hessp, chunk_stats
-from .base import Stats
+from .base import DataBackend, Stats, add_up
 
 #: partitions (or partial sums) added up by one task of the reduction tree
 FAN_IN = 16
+#: on Dask a pass is expensive and the Hessian cheap: Newton up to this size
+NEWTON_MAX_SIZE = 1024
 
 
 class Block(NamedTuple):
@@ -81,11 +82,11 @@ def aligned(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _block_stats(block: Block, W, layout: Layout, grad, hess, curvature):
+def _block_stats(block: Block, W, family, grad, hess, curvature):
     """Per-partition sums; keeps the curvature in the result when asked for."""
     block = block._replace(X=aligned(block.X))
-    loss, g, h, curv = chunk_stats(block.X, block.y, block.s, block.offset, W, layout,
-                                   grad=grad, hess=hess, curvature=curvature)
+    loss, g, h, curv = family.chunk_stats(block.X, block.y, block.s, block.offset, W,
+                                          grad=grad, hess=hess, curvature=curvature)
     return (Stats(loss, g, h), curv) if curvature else Stats(loss, g, h)
 
 
@@ -94,30 +95,33 @@ def _add_stats_parts(results) -> Stats:
     return add_up([r[0] for r in results])
 
 
-def _block_hessp(block: Block, with_curvature, V, layout: Layout):
-    return chunk_hessp(aligned(block.X), with_curvature[1], V, layout)
+def _block_hessp(block: Block, with_curvature, V, family):
+    return family.chunk_hessp(aligned(block.X), with_curvature[1], V)
 
 
-def _block_hess_rows(block: Block, with_curvature, rows, layout: Layout):
-    return chunk_hess_rows(aligned(block.X), with_curvature[1], rows, layout)
+def _block_hess_rows(block: Block, with_curvature, rows, family):
+    return family.chunk_hess_rows(aligned(block.X), with_curvature[1], rows)
+
+
+def _block_hess_diag(block: Block, with_curvature, family):
+    return family.chunk_hess_diag(aligned(block.X), with_curvature[1])
+
+
+def _block_sample_hessian(block: Block, W, family, share: float):
+    """(Hessian, weight) of about ``share`` of the partition's rows, evenly spaced."""
+    n = block.y.shape[0]
+    k = min(n, max(1, int(round(share * n))))
+    rows = np.unique(np.linspace(0, n - 1, k).astype(np.intp))
+    off = None if block.offset is None else block.offset[rows]
+    s = block.s[rows]
+    H = family.chunk_stats(aligned(block.X[rows]), block.y[rows], s, off, W, grad=False,
+                           hess=True)[2]
+    return H, float(np.sum(s))
 
 
 def _block_apply(block: Block, fn, args, want_groups: bool):
     kwargs = {"groups": block.groups} if want_groups else {}
     return fn(aligned(block.X), block.y, block.s, block.offset, *args, **kwargs)
-
-
-def add_up(parts):
-    """Σ of a list: floats, arrays, :class:`Stats`, or tuples added element-wise."""
-    total = None
-    for part in parts:
-        if total is None:
-            total = part
-        elif isinstance(part, tuple):
-            total = tuple(a + b for a, b in zip(total, part))
-        else:
-            total = total + part
-    return total
 
 
 def tree_sum(parts, fan_in: int = FAN_IN):
@@ -130,32 +134,38 @@ def tree_sum(parts, fan_in: int = FAN_IN):
 
 
 # ---------------------------------------------------------------- backend
-class DaskData:
+class DaskData(DataBackend):
     """Rows in Dask partitions (see the module docstring).
+
+    ``solver="auto"`` takes Newton steps up to :data:`NEWTON_MAX_SIZE`
+    coefficients (``newton_max_size``): a pass costs more than a Hessian here.
 
     Parameters
     ----------
     blocks : list of dask ``Delayed`` producing a :class:`Block` each (non-empty)
-    layout : :class:`logitlab.core.kernels.Layout`
+    family : the model family (:mod:`logitlab.families`)
     n_rows : number of rows; weight_sum : Σ s over all rows
     client : ``distributed.Client`` running the passes
-    has_offset : whether the blocks carry offsets (``offset`` attribute below)
+    has_offset, has_groups : whether the blocks carry offsets / cluster codes
     persist : keep the blocks in the workers' memory (True) or re-read them
         from their source on every pass (False)
     """
 
-    def __init__(self, blocks, layout: Layout, n_rows: int, weight_sum: float, client,
-                 has_offset: bool = False, persist: bool = True):
+    def __init__(self, blocks, family, n_rows: int, weight_sum: float, client,
+                 has_offset: bool = False, persist: bool = True, has_groups: bool = False,
+                 is_sparse: bool = False):
         if not blocks:
             raise ValueError("the data have no rows (every partition is empty).")
-        self.layout = layout
+        self.family = family
+        self.layout = family.layout
+        self.newton_max_size = NEWTON_MAX_SIZE
+        self.has_groups = bool(has_groups)
+        self.is_sparse = bool(is_sparse)
         self.n_rows = int(n_rows)
         self.weight_sum = float(weight_sum)
         self.client = client
         self.persist = bool(persist)
-        #: None without offsets (as InMemoryData.offset); otherwise a marker: the
-        #: offsets themselves stay in the partitions
-        self.offset = "in partitions" if has_offset else None
+        self.has_offset = bool(has_offset)
         self.n_passes = 0
         self.grad_noise = self.loss_noise = 0.0  # float64 arithmetic on the workers
         self.blocks = client.persist(list(blocks)) if persist else list(blocks)
@@ -179,7 +189,7 @@ class DaskData:
         from dask import delayed
         task = delayed(_block_stats, pure=True)
         Wd = self._W(W)
-        parts = [task(b, Wd, self.layout, grad, hess, curvature) for b in self.blocks]
+        parts = [task(b, Wd, self.family, grad, hess, curvature) for b in self.blocks]
         if not curvature:
             return self._run(parts)
         futures = self.client.compute(parts)       # (Stats, Curvature) per partition
@@ -196,7 +206,7 @@ class DaskData:
             raise RuntimeError("hessp needs a prior stats(..., curvature=True) call")
         task = delayed(_block_hessp, pure=True)
         Vd = self._W(V)
-        parts = [task(b, c, Vd, self.layout)
+        parts = [task(b, c, Vd, self.family)
                  for b, c in zip(self.blocks, self._curvature)]
         return self._run(parts)
 
@@ -208,8 +218,29 @@ class DaskData:
             raise RuntimeError("hess_rows needs a prior stats(..., curvature=True) call")
         task = delayed(_block_hess_rows, pure=True)
         rows = np.asarray(rows, dtype=np.intp)
-        parts = [task(b, c, rows, self.layout) for b, c in zip(self.blocks, self._curvature)]
+        parts = [task(b, c, rows, self.family) for b, c in zip(self.blocks, self._curvature)]
         return self._run(parts)
+
+    def hess_diag(self) -> np.ndarray:
+        """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
+        shaped like ``W`` (one pass)."""
+        from dask import delayed
+        if self._curvature is None:
+            raise RuntimeError("hess_diag needs a prior stats(..., curvature=True) call")
+        task = delayed(_block_hess_diag, pure=True)
+        return self._run([task(b, c, self.family) for b, c in zip(self.blocks, self._curvature)])
+
+    def hessian_sample(self, W, max_rows: int):
+        """``(H, weight)``: the Hessian of Σ s·nll at ``W`` over about ``max_rows``
+        rows spread evenly over every partition (one pass over the partitions,
+        a preconditioner for truncated Newton; never used for inference)."""
+        from dask import delayed
+        share = min(1.0, max_rows / max(self.n_rows, 1))
+        task = delayed(_block_sample_hessian, pure=True)
+        Wd = self._W(W)
+        H, weight = self._run([task(b, Wd, self.family, share) for b in self.blocks])
+        self.n_passes += share - 1.0          # reads only the sampled rows
+        return H, weight
 
     def reduce_chunks(self, fn, *args):
         """Σ over partitions of ``fn(X, y, s, offset, *args)`` (one pass).

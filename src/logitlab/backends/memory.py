@@ -23,12 +23,11 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 
-from ..core import fused as _fused
+from ..core.design import GramAccumulator, symmetric_from_upper
+from ..core.layout import Layout
 from ..core.threads import blas_one_thread, default_threads, pool
-from ..core.kernels import (Curvature, GramAccumulator, Layout, chunk_hess_diag,
-                            chunk_hess_rows, chunk_hessp, chunk_stats, logits,
-                            symmetric_from_upper)
-from .base import Stats
+from ..families import Curvature, Family, family_from_layout
+from .base import DataBackend, LocalRows, Stats, add_up
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
 #: the fused binary kernels finish each row while it is in L1, so their blocks
@@ -62,7 +61,7 @@ def _csr_view(X, sl):
     return view
 
 
-class InMemoryData:
+class InMemoryData(DataBackend):
     """Rows held in memory.
 
     Parameters
@@ -71,19 +70,26 @@ class InMemoryData:
     y : (n,) 0/1 (binary: int8 class codes, or floats) or integer class codes (multinomial)
     sample_weight : (n,) non-negative float64
     offset : None, (n,) (binary) or (n, K) (multinomial)
-    layout : :class:`logitlab.core.kernels.Layout`
+    family : the model family (:mod:`logitlab.families`), or its
+        :class:`~logitlab.core.layout.Layout` (the logit family of that layout)
+    groups : None or (n,) integer cluster codes (cluster covariances)
     n_threads : threads for the blocks (default :func:`default_threads`)
     single : allow float32 arithmetic (see the module docstring); the
         attribute ``single`` says whether it is in use and may be switched off
     """
 
-    def __init__(self, X, y, sample_weight, offset, layout: Layout, block_bytes=None,
-                 n_threads=None, single=False):
+    def __init__(self, X, y, sample_weight, offset, family: Family | Layout, block_bytes=None,
+                 n_threads=None, single=False, groups=None):
+        self.family = family_from_layout(family) if isinstance(family, Layout) else family
+        self.layout = self.family.layout
         self.X = X
         self.y = y
         self.s = sample_weight
         self.offset = offset
-        self.layout = layout
+        self.groups = groups
+        self.has_offset = offset is not None
+        self.has_groups = groups is not None
+        self.is_sparse = sp.issparse(X)
         self.n_rows = X.shape[0]
         self.weight_sum = float(np.sum(sample_weight))
         self.n_passes = 0
@@ -91,7 +97,7 @@ class InMemoryData:
             per_row = X.nnz / max(self.n_rows, 1) * (X.dtype.itemsize + 4) + 8
         else:
             per_row = X.shape[1] * X.dtype.itemsize
-        fused = not layout.multinomial and _fused.supports(X)
+        fused = self.family.fused_kernels(X)
         block_bytes = block_bytes or (_FUSED_BLOCK_BYTES if fused else _BLOCK_BYTES)
         self.blocks = block_slices(self.n_rows, per_row, block_bytes)
         self._views = ([_csr_view(X, sl) for sl in self.blocks]
@@ -129,8 +135,8 @@ class InMemoryData:
         h = self._curvature_buffer(single and not hess) if curvature else None
         if curvature:                           # its buffer is about to be overwritten
             self._curvature = self._curvature_at = None
-        parts = self._map(lambda i: chunk_stats(
-            *self._chunk(i), W, self.layout, grad=grad, hess=hess, curvature=curvature,
+        parts = self._map(lambda i: self.family.chunk_stats(
+            *self._chunk(i), W, grad=grad, hess=hess, curvature=curvature,
             single=single, h_out=None if h is None else h[self.blocks[i]]))
         total = Stats(parts[0][0], parts[0][1], parts[0][2])
         for loss, g, h, _ in parts[1:]:
@@ -146,7 +152,7 @@ class InMemoryData:
         across passes (a new 8 MB array per pass at 1M rows cost ~2,000 page
         faults); float32 in single mode without a Hessian (CG needs no more, and
         H·v then reads half the bytes). None for the other kernels."""
-        if not self._fused or self.layout.multinomial:
+        if not self._fused:
             return None
         dtype = np.float32 if float32 else np.float64
         if dtype not in self._h_buffers:
@@ -173,8 +179,8 @@ class InMemoryData:
         """
         if self._col_rms is None:
             self.n_passes += 1
-            sq = self._map(lambda i: chunk_hess_diag(self._x(i), Curvature(h=self.s[self.blocks[i]]),
-                                                     self.layout)[:self.layout.n_features, 0])
+            sq = self._map(lambda i: self.family.chunk_hess_diag(
+                self._x(i), Curvature(h=self.s[self.blocks[i]]))[:self.layout.n_features, 0])
             self._col_rms = np.sqrt(np.sum(sq, axis=0) / self.weight_sum)
             self._n_eff = self.weight_sum ** 2 / max(float(self.s @ self.s), 1e-300)
         d = self.layout.n_features
@@ -188,7 +194,7 @@ class InMemoryData:
         at ``W`` (binary models); else None. A floor above ε proves no row's
         fitted probability of its class is within ε of 1, without a pass."""
         at = getattr(self, "_curvature_at", None)
-        if self.layout.multinomial or at is None or at.shape != np.shape(W) \
+        if at is None or self._curvature[0].h is None or at.shape != np.shape(W) \
                 or not np.array_equal(at, W):
             return None
         floor = np.inf
@@ -203,8 +209,7 @@ class InMemoryData:
         if self._curvature is None:
             raise RuntimeError("needs a prior stats(..., curvature=True) call")
         self.n_passes += 1
-        parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, self.layout,
-                                           **kwargs))
+        parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, **kwargs))
         out = parts[0]
         for part in parts[1:]:
             out = out + part
@@ -212,18 +217,18 @@ class InMemoryData:
 
     def hessp(self, V) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
-        return self._curvature_pass(chunk_hessp, V, single=self.single)
+        return self._curvature_pass(self.family.chunk_hessp, V, single=self.single)
 
     def hess_rows(self, rows) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
-        rows ``rows`` of ``W``, every class (:func:`logitlab.core.kernels.chunk_hess_rows`).
+        rows ``rows`` of ``W``, every class (the family's ``chunk_hess_rows``).
         One pass over those columns."""
-        return self._curvature_pass(chunk_hess_rows, np.asarray(rows, dtype=np.intp))
+        return self._curvature_pass(self.family.chunk_hess_rows, np.asarray(rows, dtype=np.intp))
 
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
         shaped like ``W``. One pass; used by diagonal preconditioners."""
-        return self._curvature_pass(chunk_hess_diag)
+        return self._curvature_pass(self.family.chunk_hess_diag)
 
     def hessian_sample(self, W, max_rows: int):
         """Hessian of Σ s·nll over an evenly spread subset of rows.
@@ -250,8 +255,8 @@ class InMemoryData:
     def _sample_hessian(self, sl, W):
         """(Hessian, weight) of rows ``sl`` at ``W`` (float64, any layout)."""
         off = None if self.offset is None else self.offset[sl]
-        H = chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W, self.layout,
-                        grad=False, hess=True)[2]
+        H = self.family.chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W,
+                                    grad=False, hess=True)[2]
         return H, float(np.sum(self.s[sl]))
 
     def _sample_gram(self, slices, W):
@@ -262,8 +267,8 @@ class InMemoryData:
         for sl in slices:
             off = None if self.offset is None else self.offset[sl]
             X, s = self.X[sl], self.s[sl]
-            h = chunk_stats(X, self.y[sl], s, off, W, self.layout, grad=False,
-                            curvature=True, single=self.single)[3].h
+            h = self.family.chunk_stats(X, self.y[sl], s, off, W, grad=False,
+                                        curvature=True, single=self.single)[3].h
             gram.add(X, h)
             weight += float(np.sum(s))
         return gram.upper, weight
@@ -281,25 +286,21 @@ class InMemoryData:
     def reduce_chunks(self, fn, *args):
         """Σ over chunks of ``fn(X, y, s, offset, *args)`` (one pass).
 
-        ``fn`` may instead take a keyword ``rows`` (the chunk's slice of row
-        positions) when it needs to line rows up with other per-row data.
-
+        A ``fn`` with a ``groups`` keyword also gets the chunk's cluster codes.
         ``fn`` returns anything that adds up (floats, arrays, tuples of arrays
-        are summed element-wise). The generic chunk statistic: Firth's hat
-        correction, the robust covariance's "meat" and similar use it.
+        are summed element-wise), added in block order.
         """
         self.n_passes += 1
-        wants_rows = "rows" in inspect.signature(fn).parameters
-        parts = self._map(lambda i: fn(*self._chunk(i), *args,
-                                       **({"rows": self.blocks[i]} if wants_rows else {})))
-        total = parts[0]
-        for part in parts[1:]:
-            if isinstance(part, tuple):
-                total = tuple(a + b for a, b in zip(total, part))
-            else:
-                total = total + part
-        return total
+        if "groups" in inspect.signature(fn).parameters:
+            if self.groups is None:
+                raise ValueError(f"{getattr(fn, '__name__', fn)!r} needs the rows' cluster "
+                                 "codes (groups), which this data does not carry.")
+            parts = self._map(lambda i: fn(*self._chunk(i), *args,
+                                           groups=self.groups[self.blocks[i]]))
+        else:
+            parts = self._map(lambda i: fn(*self._chunk(i), *args))
+        return add_up(parts)
 
-    def logits(self, W) -> np.ndarray:
-        """Logits of every row: (n,) binary or (n, K) multinomial."""
-        return logits(self.X, W, self.layout, self.offset)
+    def local_rows(self) -> LocalRows:
+        """All rows, as held (no copies)."""
+        return LocalRows(self.X, self.y, self.s, self.offset)

@@ -208,7 +208,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
               ci, out=None, as_json=False, dask=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
-    from ..data.formula import fit as fit_formula
+    from ..estimators.formula_fit import fit as fit_formula
 
     if (formula is None) == (target is None):
         raise ValueError("give exactly one of --formula 'y ~ x1 + x2' or --target y.")
@@ -223,7 +223,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
         params["reference_class"] = _label(reference_class)
     client = None
     if dask is not None:
-        from ..engines.dask.engine import connect
+        from ..engines.dask.client import connect
         client = connect(dask)  # becomes the current client for the fit
         params["engine"] = "dask"
         data = str(data)        # a glob or directory is read by Dask
@@ -297,7 +297,7 @@ def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
     workers as a Parquet dataset (a directory of part files); no row comes here."""
     from ..engines.dask.input import read_path
     from ..engines.dask.predict import table
-    from ..engines.dask.engine import connect
+    from ..engines.dask.client import connect
     from ..persist.model_file import load
     if out is None or as_json:
         raise ValueError("with --dask the predictions are written by the workers: give --out "

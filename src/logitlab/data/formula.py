@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.userwarn import warn
-from .io import (MissingValuesWarning, describe_missing, handle_missing, missing_counts,
+from .io import (describe_missing, missing_counts,
                  read_table)
 
 #: formulaic transforms a formula may call (besides numpy functions and contr.*)
@@ -661,107 +661,50 @@ def set_intercept_from_design(formula: str, design, estimator_params: dict) -> N
     estimator_params["fit_intercept"] = design.intercept
 
 
-def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
-        groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
-    """Fit a logistic regression from a formula.
-
-    formula : ``"response ~ terms"`` (see :mod:`logitlab.data.formula`).
-    data : a pandas / polars DataFrame, pyarrow Table, dict of columns or a path
-        to a CSV / TSV / Parquet file (:func:`logitlab.read_table`).
-    missing : "raise" (default) or "drop": rows with missing values in the
-        response, the used columns, or sample_weight / offset. "drop" warns with
-        :class:`logitlab.data.io.MissingValuesWarning` and records the count in
-        ``model.design_.n_dropped``.
-    sample_weight, offset, groups : a column name or an array with one entry per
-        row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
-        labels for ``cov_type="cluster"``). Columns named here are not part of ``.``.
-    unseen : "raise" or "reference", stored as ``model.design_.unseen`` — what
-        predicting does with unseen categorical levels.
-    cv, cv_options : with ``cv`` (folds or a splitter), the penalty strength is
-        chosen by :class:`logitlab.estimators.cv.LogisticRegressionCV` (``cv_options``: its
-        other parameters, e.g. ``{"alphas": 30, "rule": "1se"}``); the returned
-        model is the refit at the chosen alpha, with the search in ``model.cv_``.
-    **estimator_params : passed to :class:`logitlab.LogisticRegression`. The
-        formula decides ``fit_intercept``; a categorical response's first level
-        is the default ``reference_class`` (as in R).
-
-    Returns the fitted ``LogisticRegression``; ``model.design_`` is its
-    :class:`Design` and ``model.predict_proba(raw_data)`` encodes raw data.
-    """
-    from ..estimators.logistic import LogisticRegression
-
-    from ..engines.dask import formula as dask_formula
-    if dask_formula.wants_dask(data, estimator_params):   # Dask DataFrame or engine="dask"
-        return dask_formula.fit(formula, data, missing=missing, sample_weight=sample_weight,
-                                offset=offset, groups=groups, unseen=unseen,
-                                **estimator_params)
+def check_formula_options(missing: str, unseen: str) -> None:
+    """``missing`` is "raise" or "drop"; ``unseen`` is "raise" or "reference"."""
     if missing not in ("raise", "drop"):
         raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
     if unseen not in UNSEEN_OPTIONS:
         raise ValueError(f"unseen must be 'raise' or 'reference'; got {unseen!r}.")
-    df = read_table(data)
-    response, rhs = split_formula(formula)
-    if response not in df.columns:
+
+
+def _columns_text(columns) -> str:
+    return ", ".join(map(repr, map(str, columns)))
+
+
+def check_response(response: str, columns) -> None:
+    """The response must be one column of the data."""
+    if response not in columns:
         hint = (" The left-hand side must be one column name; create the column first "
                 "(e.g. df['y'] = ...)." if not response.isidentifier() else "")
         raise FormulaError(f"the response {response!r} is not a column of the data; its "
-                           f"columns are {', '.join(map(repr, map(str, df.columns)))}.{hint}")
-    n = len(df)
-    w_col, w = _as_rows(sample_weight, "sample_weight", n, df)
-    o_col, o = _as_rows(offset, "offset", n, df)
-    g_col, g = _as_rows(groups, "groups", n, df)
-    others = [c for c in df.columns if c not in {response, w_col, o_col, g_col}]
+                           f"columns are {_columns_text(columns)}.{hint}")
+
+
+def formula_terms(rhs: str, columns, others) -> tuple:
+    """``(rhs, parsed, variables)``: the right side with ``.`` expanded over
+    ``others``, its parsed terms and the data columns they use (in data order);
+    a column the formula names but the data lack is a :class:`FormulaError`."""
     rhs = expand_dot(rhs, others)
     parsed = parse_rhs(rhs)
-    required = formula_variables(parsed, df.columns)
-    unknown = sorted(required - set(map(str, df.columns)))
+    required = formula_variables(parsed, columns)
+    unknown = sorted(required - set(map(str, columns)))
     if unknown:
         raise FormulaError(f"the formula uses {', '.join(map(repr, unknown))}, which "
                            f"{'is not a column' if len(unknown) == 1 else 'are not columns'} "
-                           f"of the data; its columns are "
-                           f"{', '.join(map(repr, map(str, df.columns)))}.")
-    variables = [c for c in df.columns if str(c) in required]
-    used = [response] + [c for c in variables if c != response] + \
-        list(dict.fromkeys(c for c in (w_col, o_col, g_col)
-                           if c is not None and c not in variables and c != response))
-    check = df[used].reset_index(drop=True)
-    if w is not None and w_col is None:
-        check["sample_weight"] = _nan_rows(w)
-    if o is not None and o_col is None:
-        check["offset"] = _nan_rows(o)
-    if g is not None and g_col is None:
-        check["groups"] = _nan_rows(g)
-    counts = missing_counts(check, check.columns)
-    check, n_dropped = handle_missing(check, None, missing)
-    keep = check.index.to_numpy()
-    if n_dropped:
-        warn(f"dropped {n_dropped} of {n} rows with missing values "
-             f"({describe_missing(counts)}); the model is fitted on the other "
-             f"{n - n_dropped} rows.", MissingValuesWarning)
-        df = df.iloc[keep]
-        w = None if w is None else w[keep]
-        o = None if o is None else o[keep]
-        g = None if g is None else g[keep]
-    design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
-                             n_rows=n, n_dropped=n_dropped)
-    set_intercept_from_design(formula, design, estimator_params)
-    y = df[response]
-    if isinstance(y.dtype, pd.CategoricalDtype) and estimator_params.get("reference_class") is None:
-        observed = set(y.dropna().tolist())
-        first = [c for c in y.cat.categories if c in observed]
-        if first:
-            estimator_params["reference_class"] = _py(first[0])
-        y = pd.Series(np.asarray(y.astype(object)), index=y.index)
-    if cv is not None:
-        if o is not None or g is not None:
-            raise ValueError("cv cannot be combined with offset or groups.")
-        from ..estimators.cv import fit_design_cv
-        return fit_design_cv(design, X, y.reset_index(drop=True), w, estimator_params, cv,
-                             dict(cv_options or {}))
-    model = LogisticRegression(**estimator_params)
-    extra = {} if g is None else {"groups": g}
-    return model._fit_design(design, X, y.reset_index(drop=True),
-                             sample_weight=w, offset=o, **extra)
+                           f"of the data; its columns are {_columns_text(columns)}.")
+    return rhs, parsed, [c for c in columns if str(c) in required]
+
+
+def first_observed_level(y) -> object | None:
+    """A categorical response's first level among the observed values (R's
+    reference class), or None for other responses."""
+    if not isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+        return None
+    observed = set(pd.Series(y).dropna().tolist())
+    first = [c for c in y.dtype.categories if c in observed]
+    return _py(first[0]) if first else None
 
 
 def _nan_rows(values):
@@ -773,5 +716,5 @@ def _nan_rows(values):
     return np.where(mask, np.nan, 0.0)
 
 
-__all__ = ["fit", "Design", "FormulaError", "split_formula", "expand_dot", "parse_rhs",
+__all__ = ["Design", "FormulaError", "split_formula", "expand_dot", "parse_rhs",
            "check_expression", "FORMULA_FUNCTIONS", "NUMPY_FUNCTIONS", "CONTRASTS"]

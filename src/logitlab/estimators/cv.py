@@ -51,7 +51,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..core.userwarn import warn
 from ..evaluation import metrics
 from ..core.threads import blas_one_thread
-from ..fitting.diagnostics import ConvergenceWarning
+from ..core.exceptions import ConvergenceWarning
+from ..fitting.spec import class_weight_factors, penalty_kind
 from .logistic import LogisticRegression
 from ..data.validation import check_sample_weight, check_target, check_X
 
@@ -245,13 +246,15 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         if self.rule not in ("min", "1se"):
             raise ValueError(f"rule must be 'min' or '1se'; got {self.rule!r}")
         base = self._base()
-        _, _, ratio = base._penalty_kind()
+        _, _, ratio = penalty_kind(base.penalty, base.alpha, base.l1_ratio)
         scorer, greater = self._scorer()
         Xc = check_X(self, X, reset=True, dtype=self.dtype)
         classes, codes = check_target(y, Xc.shape[0])
         labels = classes[codes]
         s = check_sample_weight(sample_weight, Xc.shape[0])
-        fit_s = base._with_class_weight(s, classes, codes)
+        counts = np.bincount(codes, minlength=classes.size)
+        factors = class_weight_factors(self.class_weight, classes, counts)
+        fit_s = s if self.class_weight is None else s * factors[codes]
         totals = np.bincount(codes, weights=fit_s, minlength=classes.size)
         if np.count_nonzero(totals > 0) < 2:
             raise ValueError(f"only the class {classes[totals > 0].tolist()} has positive sample "

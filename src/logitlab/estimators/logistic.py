@@ -15,55 +15,22 @@ ratios of each other class against ``reference_class_``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
-from ..core.userwarn import warn
-from .. import solvers
-from ..core.threads import blas_one_thread
-from ..backends import InMemoryData
-from ..fitting import fitstats
-from ..fitting.diagnostics import (CollinearityWarning, explain_fit, saturated_rows,
-                                   warn_findings)
-from ..core.kernels import Layout, logits as chunk_logits
-from ..core.links import log_sigmoid, log_softmax, logit, sigmoid, softmax
-from ..solvers.objective import Objective
-from ..fitting.separation import detect_separation, separation_check_is_cheap
-from ..data.validation import (_listing, check_groups, check_offset, check_sample_weight,
-                               check_target, check_X)
+from ..core.links import logit
+from ..data.io import read_table
+from ..data.validation import check_offset, check_X
+from ..engines import is_path, to_memory, use_dask
+from ..engines.memory import MemorySource
+from ..fitting import pipeline
+from ..fitting.diagnostics import warn_findings
+from ..fitting.spec import INFERENCE_MAX_SIZE, check_threshold, fit_spec
+from ..results.results import LogitResults
 
-_PENALTIES = (None, "none", "l2", "l1", "elasticnet", "firth")
-#: largest number of coefficients for which the information matrix is kept
-INFERENCE_MAX_SIZE = 2000
-_COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
-
-
-def _check_threshold(value, n_classes=2) -> float:
-    """A decision threshold: a number in [0, 1]; only 0.5 for multinomial models."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not 0 <= value <= 1):
-        raise ValueError(f"threshold must be a number in [0, 1]; got {value!r}")
-    if n_classes > 2 and value != 0.5:
-        raise ValueError(f"threshold applies to binary models; this one has {n_classes} "
-                         "classes and predicts the most probable one (leave threshold=0.5).")
-    return float(value)
-
-
-def _chain(first, second):
-    """One result for two runs of a solver, the second started where the first
-    stopped (the float64 polish): the second's solution, both histories."""
-    second.n_iter += first.n_iter
-    second.n_passes += first.n_passes
-    second.history = {k: np.concatenate([first.history[k], second.history[k][1:]])
-                      for k in second.history}
-    second.flags = set(second.flags) | {"polished"}
-    return second
-
+__all__ = ["LogisticRegression", "INFERENCE_MAX_SIZE"]
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression by (penalized) maximum likelihood.
@@ -171,333 +138,81 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.engine_options = engine_options
         self.polish = polish
 
-    # ------------------------------------------------------------------ options
-    def _penalty_kind(self):
-        """``(kind, alpha, l1_ratio)`` after checking the options."""
-        if self.penalty not in _PENALTIES:
-            raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet', 'firth' or None; "
-                             f"got {self.penalty!r}")
-        if not isinstance(self.alpha, numbers.Real) or not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0; got {self.alpha!r}")
-        if self.penalty == "firth":
-            if self.alpha != 0 or self.l1_ratio is not None:
-                raise ValueError("penalty='firth' has no strength or mix: leave alpha=0 and "
-                                 "l1_ratio=None (Firth's penalty is ½ log det I(β)).")
-            return "firth", 0.0, 0.0
-        if self.penalty in (None, "none"):
-            if self.alpha > 0:
-                raise ValueError(f"penalty=None but alpha={self.alpha}; set penalty='l2', "
-                                 "'l1' or 'elasticnet', or alpha=0.")
-            return "none", 0.0, 0.0
-        ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty)
-        if self.penalty == "elasticnet":
-            ratio = 0.5 if self.l1_ratio is None else self.l1_ratio
-        elif self.l1_ratio is not None and self.l1_ratio != ratio:
-            raise ValueError(f"l1_ratio={self.l1_ratio} only applies to penalty='elasticnet' "
-                             f"(penalty={self.penalty!r} implies l1_ratio={ratio}).")
-        if not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
-            raise ValueError(f"l1_ratio must be in [0, 1]; got {ratio!r}")
-        if self.alpha == 0:
-            return "none", 0.0, 0.0
-        kind = {0.0: "l2", 1.0: "l1"}.get(float(ratio), "elasticnet")
-        return kind, float(self.alpha), float(ratio)
-
-    def _check_options(self, kind):
-        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or not self.tol > 0):
-            raise ValueError(f"tol must be a positive number; got {self.tol!r}")
-        if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral)
-                                          or self.max_iter < 0):
-            raise ValueError(f"max_iter must be a non-negative integer or None; got {self.max_iter!r}")
-        if self.cov_type not in _COV_TYPES:
-            raise ValueError(f"cov_type must be one of {list(_COV_TYPES)}; got {self.cov_type!r}")
-        if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
-            raise ValueError(f"dtype must be None, 'float32' or 'float64'; got {self.dtype!r}")
-        if not isinstance(self.polish, (bool, np.bool_)):
-            raise ValueError(f"polish must be True or False; got {self.polish!r}")
-        solvers.check_solver(self.solver, kind)
-
     # ---------------------------------------------------------------- fitting
-    def _layout(self, n_features, n_classes, ref_index, kind) -> Layout:
-        if n_classes == 2:
-            free = (1,)
-        elif kind == "none":
-            free = tuple(k for k in range(n_classes) if k != ref_index)
-        else:
-            free = tuple(range(n_classes))
-        return Layout(n_features, n_classes, free, bool(self.fit_intercept))
-
-    def _reference_index(self, classes):
-        if self.reference_class is None:
-            return 0
-        hits = np.flatnonzero(classes == self.reference_class)
-        if hits.size != 1:
-            raise ValueError(f"reference_class={self.reference_class!r} is not one of the "
-                             f"classes {classes.tolist()}.")
-        return int(hits[0])
-
-    def _with_class_weight(self, s, classes, codes):
-        """Row weights ``s`` times each row's class weight (``s`` itself, not a
-        copy, without ``class_weight``)."""
-        if self.class_weight is None:
-            return s
-        return s * self._class_weights(classes, codes)[codes]
-
-    def _class_weights(self, classes, codes):
-        if self.class_weight is None:
-            return np.ones(classes.size)
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(classes.tolist())
-            if unknown:
-                raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}; "
-                                 f"the classes in y are {classes.tolist()}.")
-        return compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
-
-    @staticmethod
-    def _pinned(layout):
-        """The symmetric softmax with intercepts has one flat direction (adding a
-        constant to every intercept): hold the first class's intercept fixed."""
-        if layout.multinomial and layout.fit_intercept and layout.n_cols == layout.n_classes:
-            fixed = np.zeros((layout.n_rows, layout.n_cols), dtype=bool)
-            fixed[-1, 0] = True
-            return fixed.ravel()
-        return None
-
-    @staticmethod
-    def _canonical(layout, w):
-        """Symmetric softmax: report intercepts centred to sum to zero (as
-        scikit-learn does); the probabilities are unchanged."""
-        if layout.multinomial and layout.fit_intercept and layout.n_cols == layout.n_classes:
-            W = layout.matrix(w).copy()
-            W[-1] -= W[-1].mean()
-            return W.ravel()
-        return w
-
-    def _start(self, layout, y, s, n_classes):
-        """Warm start, or intercepts at the log-odds of the weighted base rates."""
-        if (self.warm_start and getattr(self, "_w", None) is not None
-                and self._w.size == layout.size and self._layout_ == layout):
-            return self._w.copy()
-        W = np.zeros((layout.n_rows, layout.n_cols))
-        if layout.fit_intercept:
-            if n_classes == 2:
-                W[-1, 0] = logit(np.clip(np.sum(s, where=y == 1) / s.sum(), 1e-12, 1 - 1e-12))
-            else:
-                share = np.bincount(y, weights=s, minlength=n_classes) / s.sum()
-                logp = np.log(np.clip(share, 1e-12, None))
-                # log-odds against the reference (unpenalized) or against class 0
-                # (symmetric softmax, whose class-0 intercept is pinned)
-                missing = [k for k in range(n_classes) if k not in layout.free_classes]
-                W[-1] = logp[list(layout.free_classes)] - logp[missing[0] if missing else 0]
-        return W.ravel()
-
     def fit(self, X, y, sample_weight=None, offset=None, groups=None):
         """Fit by (penalized) maximum likelihood.
 
         X : (n, d) array-like or sparse matrix (numeric; DataFrame column names
-        become ``feature_names_in_``). y : (n,) labels of any hashable type.
-        sample_weight : (n,) non-negative. offset : (n,) binary or (n, K)
-        multinomial, added to the logits (coefficient fixed at 1). groups :
-        (n,) cluster labels for ``cov_type="cluster"``.
+        become ``feature_names_in_``), a Dask collection, or a path to a data file
+        (then ``y``, ``sample_weight``, ``offset`` and ``groups`` may be column
+        names). y : (n,) labels of any hashable type. sample_weight : (n,)
+        non-negative. offset : (n,) binary or (n, K) multinomial, added to the
+        logits (coefficient fixed at 1). groups : (n,) cluster labels for
+        ``cov_type="cluster"``.
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
-        from ..engines.dask import engine as distributed
-        if distributed.wants_dask(self, X):
-            return distributed.fit(self, X, y, sample_weight, offset, groups)
-        X, y, sample_weight, offset, groups = map(distributed.to_memory,
-                                                  (X, y, sample_weight, offset, groups))
-        return self._fit(X, y, sample_weight, offset, min_features=1, groups=groups)
+        spec = fit_spec(self.get_params())
+        if use_dask(spec.engine, X):
+            return self._fit_source(spec, self._dask_source(spec, X, y, sample_weight, offset,
+                                                            groups))
+        X, y, sample_weight, offset, groups = _columns_by_name(
+            *map(to_memory, (X, y, sample_weight, offset, groups)))
+        return self._fit_memory(spec, X, y, sample_weight, offset, groups, min_features=1)
 
     def _fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):
         """Fit on the numeric design ``X`` that ``design`` (a fitted
         :class:`logitlab.data.formula.Design`) built from raw data. The design may have
         no columns (``y ~ 1``); predictions then take raw data frames, which
         ``design.transform`` encodes."""
+        spec = fit_spec(self.get_params())
         self.design_ = design
-        return self._fit(X, y, sample_weight, offset, min_features=0, groups=groups)
+        return self._fit_memory(spec, X, y, sample_weight, offset, groups, min_features=0)
 
-    def _design_input(self, X):
-        """Raw data frames go through the stored formula design, if any."""
-        design = getattr(self, "design_", None)
-        if design is not None and not isinstance(X, np.ndarray) and not sp.issparse(X):
-            return design.transform(X), 0
-        return X, 1
-
-    def _fit(self, X, y, sample_weight, offset, min_features, groups=None):
-        """Validate, build the objective, solve, then record and diagnose the fit.
-
-        BLAS is held to one thread throughout (:class:`logitlab.core.threads.blas_one_thread`),
-        not only in the solver: a multithreaded BLAS call before it (the base
-        rate's length-n dot product) left an OpenBLAS thread spinning through
-        the first two passes, which then ran one of our two threads at half
-        speed (dense 1M×50: 36 ms a pass instead of 25)."""
-        with blas_one_thread():
-            return self._fit_unlocked(X, y, sample_weight, offset, min_features, groups)
-
-    def _fit_unlocked(self, X, y, sample_weight, offset, min_features, groups):
-        kind, alpha, l1_ratio = self._penalty_kind()
-        self._check_options(kind)
+    def _fit_memory(self, spec, X, y, sample_weight, offset, groups, min_features):
         X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
-        group_codes = check_groups(groups, X.shape[0], self.cov_type)
-        classes, codes = check_target(y, X.shape[0])
-        _check_threshold(self.threshold, classes.size)
-        if kind == "firth" and classes.size > 2:
-            raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
-                             f"{classes.size} classes.")
-        s = check_sample_weight(sample_weight, X.shape[0])
-        s = self._with_class_weight(s, classes, codes)
-        if not s.sum() > 0:
-            raise ValueError("all rows have zero weight after applying class_weight.")
-        offset = check_offset(offset, X.shape[0], classes.size)
-        ref = self._reference_index(classes)
-        layout = self._layout(X.shape[1], classes.size, ref, kind)
-        with_inference = kind in ("none", "firth") and layout.size <= INFERENCE_MAX_SIZE
-        # fits with inference (log-likelihood, deviance, standard errors) stay exact
-        data = InMemoryData(X, codes, s, offset, layout, single=not with_inference)
-        w0 = self._start(layout, codes, s, classes.size)
-        # when a Hessian is dear, aliasing is read off the information at the
-        # optimum (needed for inference anyway), refitting only if columns alias
-        defer = (with_inference and kind == "none"
-                 and data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
-        aliased = (fitstats.aliased_features(Objective(data), w0)
-                   if with_inference and not defer else [])
-        objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha, l1_ratio, X)
-        info = None
-        if defer:
-            info = fitstats.information(objective, result.coef)
-            aliased = fitstats.aliased_from_information(info, layout)
-            if aliased:
-                # confirm at the start point, where every row has weight (at the
-                # optimum of separated data saturated rows weigh ~0)
-                aliased = fitstats.aliased_features(Objective(data), w0)
-            if aliased:
-                info = None
-                objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha,
-                                                     l1_ratio, X)
-        if aliased:
-            w0 = np.where(self._aliased_mask(layout, aliased), 0.0, w0)
-        self.classes_ = classes
-        self.reference_class_ = classes[ref]
-        self._layout_ = layout
-        self._w = result.coef
-        self._store_result(result)
-        self._report(objective, result, X, codes, w0, aliased, group_codes,
-                     with_inference and kind == "none", with_inference, info)
+        names = getattr(self, "feature_names_in_", None)
+        source = MemorySource(X, y, sample_weight, offset, groups, cov_type=spec.cov_type,
+                              feature_names=None if names is None else [str(n) for n in names])
+        return self._fit_source(spec, source)
+
+    def _dask_source(self, spec, X, y, sample_weight, offset, groups, **prepared):
+        from ..engines.dask.source import DaskSource
+        source = DaskSource(X, y, sample_weight, offset, groups, dtype=self.dtype,
+                            cov_type=spec.cov_type, engine_options=spec.engine_options,
+                            **prepared)
+        self.n_features_in_ = source.summary.n_features
+        if source.summary.feature_names is not None:
+            self.feature_names_in_ = np.asarray(source.summary.feature_names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        return source
+
+    def _fit_source(self, spec, source):
+        """Run the fit pipeline on an engine's source, store its results, warn."""
+        results = getattr(self, "results_", None)
+        warm = (pipeline.WarmStart(results.family, results.coef)
+                if self.warm_start and results is not None else None)
+        outcome = pipeline.fit(spec, source, warm)
+        self._set_results(LogitResults(outcome, self.get_params()))
+        warn_findings(outcome.findings)
         return self
 
-    def _solve_with(self, data, layout, w0, aliased, kind, alpha, l1_ratio, X):
-        """The objective (aliased columns held at 0, or the pinned intercept) and
-        the solver's result from ``w0``."""
-        fixed = self._aliased_mask(layout, aliased) if aliased else self._pinned(layout)
-        if aliased:
-            w0 = np.where(fixed, 0.0, w0)
-        objective = Objective(data, alpha, l1_ratio, fixed, fixed_values=w0)
-        result = self._solve(objective, w0, kind, sparse=sp.issparse(X))
-        if self.polish and getattr(data, "single", False):
-            data.single = False
-            result = _chain(result, self._solve(objective, result.coef, kind,
-                                                sparse=sp.issparse(X)))
-        return objective, result
-
-    def _solve(self, objective, w0, kind, sparse):
-        """Run the chosen solver from the full start vector ``w0``; the result's
-        ``coef`` is the full (canonical) coefficient vector."""
-        name = self.solver if self.solver != "auto" else solvers.select_solver(
-            objective.size, sparse, kind, objective.data.n_rows)
-        tol = solvers.DEFAULT_TOL[name] if self.tol is None else self.tol
-        max_iter = solvers.DEFAULT_MAX_ITER[name] if self.max_iter is None else self.max_iter
-        options = solvers.check_options(name, self.solver_options)
-        if name == "firth":
-            options["penalty_coords"] = objective.free
-        result = solvers.run(name, objective, objective.restrict(w0), tol=tol,
-                             max_iter=max_iter, callback=self.callback, **options)
-        result.coef = self._canonical(objective.layout, objective.expand(result.coef))
-        return result
-
-    def _feature_names(self, n_features) -> list:
-        names = getattr(self, "feature_names_in_", None)
-        return [str(n) for n in names] if names is not None else [f"x{j}" for j in range(n_features)]
-
-    def _report(self, objective, result, X, codes, w0, aliased, group_codes, check_separation,
-                with_inference, info=None):
-        """Aliased columns, separation, the inference state and the warnings."""
-        layout = objective.layout
-        names = self._feature_names(X.shape[1])
-        self.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
-        if aliased:
-            warn(f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
-                 "combination of earlier columns (or the intercept) and "
-                 f"{'was' if len(aliased) == 1 else 'were'} dropped, as R's glm does: "
-                 "reported as aliased, held at 0. Drop the redundant columns to silence "
-                 "this.", CollinearityWarning)
-        separation = None
-        if check_separation and (separation_check_is_cheap(X, layout)
-                                 or saturated_rows(objective, layout.matrix(result.coef))):
-            separation = detect_separation(X, codes, objective.data.s, layout, aliased)
-            separation = separation if separation.checked else None
-        self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
-                                                       separation, info)
-                                 if with_inference else None)
-        self._fit_objective_ = objective
-        warn_findings(explain_fit(objective, result, names,
-                                  n_saturated=0 if with_inference and separation is None else None,
-                                  separation=separation))
-
-    @staticmethod
-    def _aliased_mask(layout, aliased):
-        if not aliased:
-            return None
-        fixed = np.zeros((layout.n_rows, layout.n_cols), dtype=bool)
-        fixed[aliased] = True
-        return fixed.ravel()
-
-    def _inference_state(self, objective, result, w0, aliased, group_codes, separation,
-                         info=None) -> dict:
-        """JSON-safe record of what Wald inference needs (see logitlab.results.inference);
-        ``info``: the full information at ``result.coef`` if already computed."""
-        w = result.coef
-        info = fitstats.information(objective, w) if info is None else info
-        info = info[np.ix_(objective.free, objective.free)]
-        n = float(objective.data.weight_sum)
-        firth = result.solver == "firth"
-        state = {
-            "method": "firth" if firth else "mle", "cov_type": self.cov_type,
-            "n_obs": n, "n_rows": int(objective.data.n_rows),
-            "loglik": -float(result.objective) * n if not firth else fitstats.loglik(objective, w),
-            "loglik_null": fitstats.null_loglik(objective, w0),
-            "estimated": objective.free.tolist(),
-            "aliased": [int(j) for j in aliased],
-            "information": info.tolist(),
-            "meat": None, "n_clusters": None,
-            "separated": bool(separation is not None and separation.separated),
-            "infinite": {} if separation is None else {
-                str(k): v for k, v in separation.infinite.items()},
-        }
-        if firth:
-            # logistf's convention: the restricted model keeps the full model's penalty
-            state["penalized_loglik"] = -float(result.objective) * n
-            state["penalized_loglik_null"] = fitstats.firth_null_loglik(objective, w0)
-        if self.cov_type != "nonrobust":
-            meat, n_clusters = fitstats.score_meat(objective, w, group_codes)
-            state["meat"] = meat[np.ix_(objective.free, objective.free)].tolist()
-            state["n_clusters"] = n_clusters
-        return state
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_fit_objective_", None)   # holds the training rows: never pickled
-        return state
-
-    def _store_result(self, result):
-        self.solver_ = result.solver
-        self.tol_ = result.tol
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.objective_ = result.objective
-        self.grad_norm_ = result.grad_norm
-        self.n_passes_ = result.n_passes
-        self.history_ = result.history
-        layout = self._layout_
-        W = layout.matrix(result.coef)
+    def _set_results(self, results: LogitResults) -> None:
+        """The scikit-learn attributes, from the results."""
+        self.results_ = results
+        outcome, r = results.outcome, results.solver
+        self.classes_ = outcome.classes
+        self.reference_class_ = results.reference_class
+        self.n_features_in_ = results.layout.n_features
+        self.solver_, self.tol_, self.n_iter_ = r.solver, r.tol, r.n_iter
+        self.converged_, self.objective_, self.grad_norm_ = r.converged, r.objective, r.grad_norm
+        self.n_passes_, self.history_ = r.n_passes, r.history
+        self.aliased_ = results.aliased
+        self.engine_ = outcome.engine
+        if outcome.n_partitions is not None:
+            self.n_partitions_ = outcome.n_partitions
+        layout = results.layout
+        W = layout.matrix(results.coef)
         d = layout.n_features
         b = W[d] if layout.fit_intercept else np.zeros(layout.n_cols)
         if not layout.multinomial:
@@ -509,6 +224,35 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_[list(layout.free_classes)] = W[:d].T
             self.intercept_[list(layout.free_classes)] = b
         self._set_reference_view()
+
+    @classmethod
+    def from_results(cls, results: LogitResults, params: dict | None = None, design=None):
+        """A fitted estimator from ``results`` (e.g. read from a model file):
+        ``params`` its parameters, ``design`` its formula design."""
+        model = cls(**dict(params or {}))
+        names = results.outcome.feature_names_in
+        if names is not None:
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        if design is not None:
+            model.design_ = design
+        model._set_results(results)
+        return model
+
+    @property
+    def inference_state_(self) -> dict | None:
+        """The JSON-safe record of what inference needs (information matrix,
+        log-likelihoods, ...; ``results_.inference.to_dict()``), or None for
+        penalized or very wide fits."""
+        if "results_" not in self.__dict__:
+            raise AttributeError("inference_state_ exists once the model is fitted")
+        state = self.results_.inference
+        return None if state is None else state.to_dict()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "results_" in state:              # the training rows are never pickled
+            state["results_"] = state["results_"].without_rows()
+        return state
 
     def _set_reference_view(self):
         ref = int(np.flatnonzero(self.classes_ == self.reference_class_)[0])
@@ -528,21 +272,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p-values, intervals (``ci="wald"`` or ``"profile"``), odds ratios and the
         model statistics. Returns a :class:`logitlab.results.summary.Summary` (prints in a
         terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
-        from ..results.summary import Summary
-        return Summary(self, level=level, ci=ci)
+        check_is_fitted(self)
+        # the header shows the parameters as they are now (e.g. a tuned threshold)
+        current = LogitResults(self.results_.outcome, self.get_params())
+        return current.summary(level=level, ci=ci)
 
     def conf_int(self, level: float = 0.95, method: str = "wald", terms=None):
         """Confidence intervals of the coefficients as a DataFrame (``ci_low``,
         ``ci_high`` and the odds-ratio bounds); ``method="profile"`` for
         profile-likelihood intervals (as R's ``confint``)."""
-        from ..results.inference import coef_table
-        from ..results.profile import profile_ci
-        if method == "profile":
-            return profile_ci(self, terms=terms, level=level)
-        if method != "wald":
-            raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
-        table = coef_table(self, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
-        return table if terms is None else table.loc[list(terms)]
+        check_is_fitted(self)
+        return self.results_.conf_int(level=level, method=method, terms=terms)
 
     def explain(self, X, offset=None):
         """Each row's prediction worked out: contributions ``β_j x_j``, intercept,
@@ -552,97 +292,49 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         lazy = self._on_dask("explain", X, offset)
         return explain_frame(self, X, offset) if lazy is None else lazy
 
-    # ------------------------------------------------------------ persistence
-    def _state(self) -> dict:
-        """What a fitted model is, as plain values and arrays (for model files).
-
-        Keys: classes, reference_class, feature_names (list or None), layout
-        (dict of :class:`Layout` fields), coef (full flat vector), fit (solver,
-        n_iter, converged, objective, grad_norm, tol, n_passes, history).
-        """
-        check_is_fitted(self)
-        names = getattr(self, "feature_names_in_", None)
-        lay = self._layout_
-        return {
-            "classes": self.classes_, "reference_class": self.reference_class_,
-            "feature_names": None if names is None else [str(n) for n in names],
-            "layout": {"n_features": lay.n_features, "n_classes": lay.n_classes,
-                       "free_classes": list(lay.free_classes), "fit_intercept": lay.fit_intercept},
-            "coef": np.asarray(self._w, dtype=np.float64),
-            "fit": {"solver": self.solver_, "n_iter": int(self.n_iter_),
-                    "converged": bool(self.converged_), "objective": float(self.objective_),
-                    "grad_norm": float(self.grad_norm_), "tol": float(self.tol_),
-                    "n_passes": int(self.n_passes_),
-                    "history": {k: np.asarray(v) for k, v in self.history_.items()}},
-        }
-
-    @classmethod
-    def _from_state(cls, params: dict, state: dict, design=None):
-        """Rebuild a fitted estimator from ``get_params()`` and :meth:`_state`."""
-        from ..solvers import SolverResult
-        model = cls(**params)
-        lay = state["layout"]
-        model._layout_ = Layout(int(lay["n_features"]), int(lay["n_classes"]),
-                                tuple(int(k) for k in lay["free_classes"]),
-                                bool(lay["fit_intercept"]))
-        model.classes_ = np.asarray(state["classes"])
-        model.reference_class_ = model.classes_[
-            int(np.flatnonzero(model.classes_ == state["reference_class"])[0])]
-        model.n_features_in_ = model._layout_.n_features
-        if state.get("feature_names") is not None:
-            model.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
-        if design is not None:
-            model.design_ = design
-        model.inference_state_ = state.get("inference")
-        all_names = ([str(n) for n in getattr(model, "feature_names_in_", [])]
-                     or [f"x{j}" for j in range(model.n_features_in_)]) + ["(intercept)"]
-        model.aliased_ = [all_names[j] for j in (model.inference_state_ or {}).get("aliased", [])]
-        fit = state["fit"]
-        model._w = np.asarray(state["coef"], dtype=np.float64)
-        model._store_result(SolverResult(
-            coef=model._w, objective=fit["objective"], grad_norm=fit["grad_norm"],
-            n_iter=fit["n_iter"], converged=fit["converged"], solver=fit["solver"],
-            tol=fit["tol"], history={k: np.asarray(v) for k, v in fit["history"].items()},
-            n_passes=fit["n_passes"]))
-        return model
-
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):
-        """Lazy Dask predictions for Dask input or a path (see
+        """Lazy Dask predictions for Dask input or several files (see
         :mod:`logitlab.engines.dask.predict`), or None for in-memory input."""
-        from ..engines.dask import predict as dask_predict
-        if not dask_predict.wants_dask(self, X):
-            return None
         check_is_fitted(self)
+        if not use_dask(self.engine, X, fitted_on=getattr(self, "engine_", None),
+                        predicting=True):
+            return None
+        from ..engines.dask import predict as dask_predict
         return dask_predict.predict(self, method, X, offset)
+
+    def design_matrix(self, X):
+        """The checked numeric design of ``X`` for this model: raw data frames go
+        through the stored formula design (``design_``), if any; returns a float
+        array or CSR matrix of shape (n, n_features_in_)."""
+        check_is_fitted(self)
+        design = getattr(self, "design_", None)
+        if is_path(X):
+            X = read_table(X)
+        if design is not None and not isinstance(X, np.ndarray) and not sp.issparse(X):
+            return check_X(self, design.transform(X), reset=False, dtype=None, min_features=0)
+        return check_X(self, X, reset=False, dtype=None, min_features=1)
 
     def decision_function(self, X, offset=None):
         """Logits: (n,) of ``classes_[1]`` for binary models, (n, K) otherwise."""
-        check_is_fitted(self)
         if (lazy := self._on_dask("decision_function", X, offset)) is not None:
             return lazy
-        X, min_features = self._design_input(X)
-        X = check_X(self, X, reset=False, dtype=None, min_features=min_features)
+        X = self.design_matrix(X)
         offset = check_offset(offset, X.shape[0], self.classes_.size)
-        return chunk_logits(X, self._layout_.matrix(self._w), self._layout_, offset)
+        results = self.results_
+        return results.family.linear_predictor(X, results.layout.matrix(results.coef), offset)
 
     def predict_proba(self, X, offset=None):
         """Class probabilities (n, K), columns in the order of ``classes_``."""
         if (lazy := self._on_dask("predict_proba", X, offset)) is not None:
             return lazy
-        z = self.decision_function(X, offset)
-        if z.ndim == 1:
-            return np.column_stack([sigmoid(-z), sigmoid(z)])
-        return softmax(z, axis=1)
+        return self.results_.family.probabilities(self.decision_function(X, offset))
 
     def predict_log_proba(self, X, offset=None):
         """Log-probabilities (n, K), exact even where probabilities round to 0."""
         if (lazy := self._on_dask("predict_log_proba", X, offset)) is not None:
             return lazy
-        z = self.decision_function(X, offset)
-        if z.ndim == 1:
-            return np.column_stack([log_sigmoid(-z), log_sigmoid(z)])
-        return log_softmax(z, axis=1)
+        return self.results_.family.log_probabilities(self.decision_function(X, offset))
 
     def predict(self, X, offset=None):
         """Most probable class (binary: ``classes_[1]`` when ``P > threshold``,
@@ -650,14 +342,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if (lazy := self._on_dask("predict", X, offset)) is not None:
             return lazy
         z = self.decision_function(X, offset)
-        cut = logit(_check_threshold(self.threshold, self.classes_.size)) if z.ndim == 1 else 0.0
+        cut = logit(check_threshold(self.threshold, self.classes_.size)) if z.ndim == 1 else 0.0
         idx = (z > cut).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
         return self.classes_[idx]
 
     # ------------------------------------------------- evaluation, threshold
     def set_threshold(self, value):
         """Set the decision threshold of a binary model (a number in [0, 1]); returns self."""
-        _check_threshold(value, getattr(self, "classes_", np.empty(2)).size)
+        check_threshold(value, getattr(self, "classes_", np.empty(2)).size)
         self.threshold = float(value)
         return self
 
@@ -693,3 +385,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _columns_by_name(X, y, sample_weight, offset, groups):
+    """In-memory inputs where ``X`` is a path or a DataFrame and the others may
+    be its column names (as on Dask): the named columns are taken out of X."""
+    if is_path(X):
+        X = read_table(X)
+    named = {k: v for k, v in (("y", y), ("sample_weight", sample_weight),
+                               ("offset", offset), ("groups", groups)) if isinstance(v, str)}
+    if not named:
+        return X, y, sample_weight, offset, groups
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        raise TypeError(f"{', '.join(named)} given as column names, but X has no columns "
+                        "(give a DataFrame or a data file, or pass arrays).")
+    absent = [v for v in named.values() if v not in columns]
+    if absent:
+        raise ValueError(f"X has no column {', '.join(map(repr, absent))}; its columns are "
+                         f"{', '.join(map(repr, map(str, columns)))}.")
+    values = {k: X[v].to_numpy() for k, v in named.items()}
+    X = X.drop(columns=list(named.values()))
+    return (X, values.get("y", y), values.get("sample_weight", sample_weight),
+            values.get("offset", offset), values.get("groups", groups))

@@ -8,66 +8,22 @@ from __future__ import annotations
 
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 
+from ..core.exceptions import CollinearityWarning, ConvergenceWarning, SeparationWarning
+from ..core.layout import INTERCEPT
 from ..core.userwarn import warn
-from ..core.losses import binary_nll_from_logits
-from ..core.links import log_softmax
-
-_SATURATED_NLL = 1e-10    # p within 1e-10 of the observed label
 _DIVERGING_SCALED_COEF = 15.0  # |β_j| · sd(x_j): odds ratio of e^15 per SD
 
 
-class ConvergenceWarning(_SkConvergenceWarning):
-    """The solver stopped before the gradient reached ``tol``."""
-
-
-class SeparationWarning(UserWarning):
-    """Fitted probabilities are numerically 0 or 1: the MLE may not exist."""
-
-
-class CollinearityWarning(UserWarning):
-    """Some columns are linear combinations of others: their coefficients are
-    not identifiable (predictions are)."""
-
-
-def _moments(X, y, s, offset):
-    """A chunk's ``(rows, Σ x, Σ x²)`` per column, float64 (dense or sparse)."""
-    rows = np.array([X.shape[0]], dtype=np.float64)
-    if sp.issparse(X):
-        X = X.astype(np.float64)
-        return (rows, np.asarray(X.sum(axis=0)).ravel(),
-                np.asarray(X.multiply(X).sum(axis=0)).ravel())
-    X = np.asarray(X, dtype=np.float64)
-    return rows, X.sum(axis=0), np.einsum("ij,ij->j", X, X)
-
-
 def column_sd(data) -> np.ndarray:
-    """Standard deviation of each column (unweighted, over all rows), float64
-    (d,): one pass of the backend's ``reduce_chunks`` (a chunk at a time, so
-    no float64 copy of X; the same code on Dask)."""
-    n, s1, s2 = data.reduce_chunks(_moments)
-    mean = s1 / n[0]
-    return np.sqrt(np.maximum(s2 / n[0] - mean ** 2, 0.0))
+    """Standard deviation of each column (unweighted, over all rows), (d,)."""
+    return data.column_sd()
 
 
 def saturated_rows(objective, W) -> int:
-    """Rows whose fitted probability of the observed class is within 1e-10 of 1.
-
-    Zero without a pass when the kept curvature shows every row's
-    ``p (1 - p)`` above twice that (a saturated row has ``p (1 - p) < 1e-10``).
-    """
-    data = objective.data
-    floor = getattr(data, "curvature_floor", lambda W: None)(W)
-    if floor is not None and floor > 2 * _SATURATED_NLL:
-        return 0
-    z = data.logits(W)
-    if objective.layout.multinomial:
-        nll = -log_softmax(z, axis=1)[np.arange(z.shape[0]), data.y]
-    else:
-        nll = binary_nll_from_logits(data.y, z)
-    return int(np.count_nonzero((nll < _SATURATED_NLL) & (data.s > 0)))
+    """Rows whose fitted probability of the observed class is within 1e-10 of 1
+    (no pass when the kept curvature rules it out)."""
+    return objective.data.count_saturated(W)
 
 
 def _names(feature_names, idx):
@@ -93,7 +49,7 @@ def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
         return []
     layout = objective.layout
     involved = objective.free[np.max(np.abs(null), axis=1) > 1e-6] // layout.n_cols
-    names = list(feature_names) + ["(intercept)"]
+    names = list(feature_names) + [INTERCEPT]
     return [names[j] for j in sorted(set(involved.tolist()))]
 
 
@@ -111,7 +67,7 @@ def explain_fit(objective, result, feature_names, n_saturated=None, separation=N
     diverged = "diverging" in result.flags or (
         result.history["objective"][-1] > result.history["objective"][0])
     if separation is not None and separation.separated:
-        names = list(feature_names) + ["(intercept)"]
+        names = list(feature_names) + [INTERCEPT]
         signed = {}
         for i, sign in separation.infinite.items():
             signed.setdefault(names[i // layout.n_cols], set()).add(sign)

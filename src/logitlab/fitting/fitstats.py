@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ..core.kernels import chunk_scores
 from ..solvers.objective import Objective
 from .. import solvers
 
@@ -99,15 +98,12 @@ def null_loglik(objective: Objective, w0_full) -> float:
     """Log-likelihood of the intercept-only model (with the same offsets).
 
     Without offsets it is the closed form ``Σ_k S_k log(S_k / S)`` over the
-    weighted class totals ``S_k``; with offsets the intercepts are refitted.
+    weighted class totals ``S_k`` (the family's ``null_loglik``); with offsets
+    the intercepts are refitted.
     """
     data, layout = objective.data, objective.layout
-    if getattr(data, "offset", None) is None and layout.fit_intercept:
-        def class_totals(X, y, s, offset):
-            return np.bincount(np.asarray(y, dtype=np.intp), weights=s, minlength=layout.n_classes)
-        totals = data.reduce_chunks(class_totals)
-        totals = totals[totals > 0]
-        return float(np.sum(totals * np.log(totals / totals.sum())))
+    if not data.has_offset and layout.fit_intercept:
+        return data.family.null_loglik(data.class_totals())
     null = null_objective(objective)
     if null.size == 0:
         return loglik(objective, np.zeros(objective.layout.size))
@@ -115,30 +111,19 @@ def null_loglik(objective: Objective, w0_full) -> float:
     return loglik(objective, null.expand(res.coef))
 
 
-def score_meat(objective: Objective, w_full, groups=None) -> tuple:
+def score_meat(objective: Objective, w_full, n_groups=None) -> tuple:
     """Sandwich "meat" ``Σ_g u_g u_gᵀ`` of the per-row (or per-cluster) scores.
 
-    ``groups``: None (each row its own cluster) or integer cluster codes (n,).
-    Returns ``(meat (size, size), n_clusters)``.
+    ``n_groups``: None (each row its own cluster) or the number of clusters
+    (the backend carries each row's cluster code). Returns
+    ``(meat (size, size), n_clusters)``.
     """
-    layout = objective.layout
-    W = layout.matrix(w_full)
-    if groups is None:
-        def rows_meat(X, y, s, offset):
-            # frequency weights: a row of weight s is s rows with score u, Σ s u uᵀ
-            U = chunk_scores(X, y, s, offset, W, layout)
-            U = U / np.sqrt(np.where(s > 0, s, 1.0))[:, None]
-            return U.T @ U
-        return objective.data.reduce_chunks(rows_meat), int(objective.data.n_rows)
-    n_groups = int(groups.max()) + 1
-
-    def cluster_sums(X, y, s, offset, rows):
-        U = chunk_scores(X, y, s, offset, W, layout)
-        sums = np.zeros((n_groups, layout.size))
-        np.add.at(sums, groups[rows], U)
-        return sums
-    sums = objective.data.reduce_chunks(cluster_sums)
-    return sums.T @ sums, n_groups
+    data = objective.data
+    W = objective.layout.matrix(w_full)
+    if n_groups is None:
+        return data.score_meat(W), int(data.n_rows)
+    sums = data.cluster_score_sums(W, n_groups)
+    return sums.T @ sums, int(n_groups)
 
 
 def firth_null_loglik(objective: Objective, w0_full) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import optimize
 
-from ..core.kernels import Layout
+from ..core.layout import Layout
 
 #: above this many constraint nonzeros the LP is not attempted
 MAX_LP_NONZEROS = 20_000_000

@@ -53,9 +53,10 @@ import hashlib
 import json
 import math
 import numbers
-import os
-import tempfile
 from pathlib import Path
+
+from ..core.files import write_atomic
+from ..results.results import results_from_state, results_state
 
 import numpy as np
 
@@ -220,7 +221,9 @@ def model_document(model) -> dict:
     if type(model) is not LogisticRegression:
         raise TypeError(f"save() writes logitlab LogisticRegression models; got "
                         f"{type(model).__name__}.")
-    state = model._state()
+    from sklearn.utils.validation import check_is_fitted
+    check_is_fitted(model)
+    state = results_state(model.results_)
     classes = np.asarray(state["classes"])
     design = getattr(model, "design_", None)
     n_features = state["layout"]["n_features"]
@@ -251,51 +254,10 @@ def model_document(model) -> dict:
                                 for k, v in fit["history"].items()}},
         },
         "design": None if design is None else design.to_dict(),
-        "inference": to_json_value(model.__dict__.get("inference_state_"), "inference_state_"),
+        "inference": to_json_value(state["inference"], "inference_state_"),
     }
     doc["sha256"] = checksum(doc)
     return doc
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same
-    directory, flushed and fsynced, then ``os.replace``d over ``path``."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot save to {str(path)!r}: the directory "
-                                f"{str(directory)!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable (POSIX); not possible everywhere
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-    return path
 
 
 def save(model, path) -> Path:
@@ -517,7 +479,8 @@ def load(path):
             inference = from_json_value(doc["inference"])
         except ValueError as err:
             raise _Invalid(f"'inference': {err}") from None
-        model = LogisticRegression._from_state(params, {**state, "inference": inference}, design)
+        results = results_from_state({**state, "inference": inference}, params)
+        model = LogisticRegression.from_results(results, params, design)
     except _Invalid as err:
         raise ValueError(f"cannot load {str(path)!r}: {err}; the file is corrupted or was "
                          "edited and cannot be trusted.") from None

@@ -101,7 +101,7 @@ def _column_or_rows(value, df: pd.DataFrame, what: str):
 def _fit_if_needed(model, df, y, formula, sample_weight, offset, missing):
     """The fitted model: ``model`` itself, or fitted here by formula or on (X, y)."""
     from ..estimators.logistic import LogisticRegression
-    from ..data.formula import fit as fit_formula
+    from ..estimators.formula_fit import fit as fit_formula
     model = LogisticRegression() if model is None else model
     if formula is not None:
         params = {k: v for k, v in model.get_params().items() if k != "fit_intercept"}

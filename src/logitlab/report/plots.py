@@ -139,8 +139,8 @@ def forest_plot(model, level: float = 0.95, ci: str = "wald", intercept: bool = 
 
 def _versus_reference(model) -> pd.DataFrame:
     """Relative-risk ratios of a symmetric multinomial fit against the reference class."""
-    from ..results.explain import _feature_names
-    names = _feature_names(model, model.coef_.shape[1])
+    from ..results.explain import feature_names
+    names = feature_names(model, model.coef_.shape[1])
     rows = []
     for cls, b, beta in zip(model.other_classes_, model.intercept_vs_reference_,
                             model.coef_vs_reference_):
@@ -380,8 +380,8 @@ def path_plot(cv_model, max_labels: int = 12):
 def _coefficient_paths(ax, cv, alphas, max_labels: int):
     """One line per coefficient along the path (labels for the largest ones)."""
     path = np.asarray(cv.coefs_path_, dtype=float)          # (A, C, d)
-    from ..results.explain import _feature_names
-    names = _feature_names(cv, path.shape[2])
+    from ..results.explain import feature_names
+    names = feature_names(cv, path.shape[2])
     classes = list(cv.classes_[1:]) if path.shape[1] == 1 else list(cv.classes_)
     size = np.abs(path[-1]).ravel()
     labelled = set(np.argsort(-size, kind="stable")[:max_labels])

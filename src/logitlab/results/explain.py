@@ -21,7 +21,6 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.links import sigmoid, softmax
-from ..data.validation import check_X
 
 
 @dataclass
@@ -44,7 +43,8 @@ class Explanation:
     threshold: float = 0.5
 
 
-def _feature_names(model, d):
+def feature_names(model, d):
+    """The model's d feature names (``x0``, ``x1``, ... when it was fitted on arrays)."""
     names = getattr(model, "feature_names_in_", None)
     return [str(n) for n in names] if names is not None else [f"x{j}" for j in range(d)]
 
@@ -52,8 +52,7 @@ def _feature_names(model, d):
 def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
     """Explain the prediction of ``model`` for ``X[row]`` step by step."""
     check_is_fitted(model)
-    X, min_features = model._design_input(X)
-    Xv = check_X(model, X, reset=False, min_features=min_features)
+    Xv = model.design_matrix(X)
     if not 0 <= row < Xv.shape[0]:
         raise ValueError(f"row {row} is out of range: the data have {Xv.shape[0]} rows.")
     x = np.asarray(Xv[row].toarray()).ravel() if hasattr(Xv, "toarray") else Xv[row]
@@ -61,7 +60,7 @@ def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
     binary = model.classes_.size == 2
     coef = model.coef_[[0]] if binary else model.coef_
     intercept = model.intercept_[[0]] if binary else model.intercept_
-    names = _feature_names(model, x.size)
+    names = feature_names(model, x.size)
     contrib = x[None, :] * coef                                   # (C, d)
     logit_classes = [model.classes_[1]] if binary else list(model.classes_)
     table = pd.DataFrame(contrib.T, index=names, columns=[str(c) for c in logit_classes])
@@ -97,8 +96,7 @@ def explain_frame(model, X, offset=None) -> pd.DataFrame:
     ``("probability", class)`` and ``("predicted", "")``.
     """
     first = explain_row(model, X, 0, offset)
-    design, min_features = model._design_input(X)
-    Xv = check_X(model, design, reset=False, min_features=min_features)
+    Xv = model.design_matrix(X)
     Xd = Xv.toarray() if hasattr(Xv, "toarray") else np.asarray(Xv, dtype=np.float64)
     binary = model.classes_.size == 2
     coef = model.coef_[[0]] if binary else model.coef_

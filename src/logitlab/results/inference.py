@@ -25,38 +25,46 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
-from sklearn.utils.validation import check_is_fitted
 
-INTERCEPT = "(Intercept)"
+from ..core.layout import INTERCEPT
 
 
 class InferenceUnavailable(ValueError):
     """The model carries no inference (penalized, or too many coefficients)."""
 
 
-def _require_state(model) -> dict:
-    check_is_fitted(model)
-    state = getattr(model, "inference_state_", None)
+def as_results(model):
+    """The :class:`~logitlab.results.results.LogitResults` of a fitted estimator
+    (or the results object itself)."""
+    results = getattr(model, "results_", None) if not hasattr(model, "outcome") else model
+    if results is None:
+        from sklearn.exceptions import NotFittedError
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet. Call "
+                             "'fit' with appropriate arguments before using this estimator.")
+    return results
+
+
+def _require_state(model):
+    results = as_results(model)
+    state = results.inference
     if state is None:
-        if getattr(model, "alpha", 0) > 0:
+        if results.penalized:
             raise InferenceUnavailable(
                 "this is a penalized fit (alpha > 0): its estimates are shrunk, so standard "
                 "errors, p-values and intervals from the likelihood do not apply. Fit with "
                 "alpha=0 (or penalty='firth') for inference.")
         raise InferenceUnavailable(
             "this model has too many coefficients to keep the information matrix "
-            "(see logitlab.estimators.logistic.INFERENCE_MAX_SIZE); fit fewer terms for inference.")
+            "(see logitlab.fitting.spec.INFERENCE_MAX_SIZE); fit fewer terms for inference.")
     return state
 
 
 def term_labels(model) -> list:
     """Labels of the full parameter vector in its internal (row, class) order."""
-    layout = model._layout_
-    names = getattr(model, "feature_names_in_", None)
-    names = [str(n) for n in names] if names is not None else [
-        f"x{j}" for j in range(layout.n_features)]
-    rows = names + ([INTERCEPT] if layout.fit_intercept else [])
-    classes = [model.classes_[k] for k in layout.free_classes]
+    results = as_results(model)
+    layout = results.layout
+    rows = [str(n) for n in results.feature_names] + ([INTERCEPT] if layout.fit_intercept else [])
+    classes = [results.classes[k] for k in layout.free_classes]
     if not layout.multinomial:
         return [rows[j] for j in range(layout.n_rows)]
     return [(classes[k], rows[j]) for j in range(layout.n_rows) for k in range(layout.n_cols)]
@@ -64,14 +72,16 @@ def term_labels(model) -> list:
 
 def display_order(model) -> np.ndarray:
     """Full-vector indices in the order of a table: per class, intercept first."""
-    layout = model._layout_
+    layout = as_results(model).layout
     rows = ([layout.n_rows - 1] if layout.fit_intercept else []) + list(range(layout.n_features))
     return np.array([j * layout.n_cols + k for k in range(layout.n_cols) for j in rows])
 
 
-def covariance_matrix(state: dict) -> np.ndarray:
-    """Covariance of the estimated coordinates (in ``state["estimated"]`` order)."""
-    info = np.asarray(state["information"], dtype=np.float64)
+def covariance_matrix(state) -> np.ndarray:
+    """Covariance of the estimated coordinates (in ``state.estimated`` order):
+    the inverse information, or the sandwich ``I⁻¹ B I⁻¹`` with HC1's
+    ``n / (n - k)`` or the cluster factor ``g/(g-1) (n-1)/(n-k)``."""
+    info = np.asarray(state.information, dtype=np.float64)
     k = info.shape[0]
     if k == 0:
         return np.zeros((0, 0))
@@ -79,14 +89,14 @@ def covariance_matrix(state: dict) -> np.ndarray:
         inv = linalg.cho_solve(linalg.cho_factor(info, lower=True), np.eye(k))
     except linalg.LinAlgError:
         inv = linalg.pinvh(info)
-    if state.get("cov_type", "nonrobust") == "nonrobust" or state.get("meat") is None:
+    if state.cov_type == "nonrobust" or state.meat is None:
         return inv
-    V = inv @ np.asarray(state["meat"]) @ inv
-    n, kind = state["n_obs"], state["cov_type"]
+    V = inv @ np.asarray(state.meat) @ inv
+    n, kind = state.n_obs, state.cov_type
     if kind == "HC1":
         V *= n / (n - k)
     elif kind == "cluster":
-        g = state["n_clusters"]
+        g = state.n_clusters
         V *= g / (g - 1) * (n - 1) / (n - k)
     return V
 
@@ -96,11 +106,11 @@ def parameters(model) -> tuple:
     display order (aliased coefficients excluded)."""
     state = _require_state(model)
     labels = term_labels(model)
-    order = [i for i in display_order(model) if i in set(state["estimated"])]
-    pos = {full: p for p, full in enumerate(state["estimated"])}
+    order = [i for i in display_order(model) if i in set(state.estimated)]
+    pos = {full: p for p, full in enumerate(state.estimated)}
     idx = [pos[i] for i in order]
     V = covariance_matrix(state)[np.ix_(idx, idx)]
-    return [labels[i] for i in order], np.asarray(model._w)[order], V
+    return [labels[i] for i in order], np.asarray(as_results(model).coef)[order], V
 
 
 def coef_table(model, level: float = 0.95) -> pd.DataFrame:
@@ -115,7 +125,7 @@ def coef_table(model, level: float = 0.95) -> pd.DataFrame:
     table = pd.DataFrame({
         "coef": beta, "std_err": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
         "ci_low": beta - q * se, "ci_high": beta + q * se,
-    }, index=_index(labels))
+    }, index=label_index(labels))
     with np.errstate(over="ignore"):   # a diverging estimate's bound is e^big = inf
         table["odds_ratio"] = np.exp(table["coef"])
         table["or_ci_low"] = np.exp(table["ci_low"])
@@ -124,20 +134,21 @@ def coef_table(model, level: float = 0.95) -> pd.DataFrame:
     return _with_aliased(model, table)
 
 
-def _index(labels):
+def label_index(labels):
+    """A pandas index of term labels (a ("class", "term") MultiIndex for multinomial)."""
     if labels and isinstance(labels[0], tuple):
         return pd.MultiIndex.from_tuples(labels, names=["class", "term"])
     return pd.Index(labels, name="term")
 
 
 def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
-    state = model.inference_state_
-    if not state["aliased"]:
+    state = _require_state(model)
+    if not state.aliased:
         return table
     labels = term_labels(model)
-    C = model._layout_.n_cols
-    extra = [labels[j * C + k] for j in state["aliased"] for k in range(C)]
-    rows = pd.DataFrame(np.nan, index=_index(extra), columns=table.columns)
+    C = as_results(model).layout.n_cols
+    extra = [labels[j * C + k] for j in state.aliased for k in range(C)]
+    rows = pd.DataFrame(np.nan, index=label_index(extra), columns=table.columns)
     rows["aliased"] = True
     return pd.concat([table, rows.astype({"aliased": bool})])
 
@@ -145,11 +156,12 @@ def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
 def model_statistics(model) -> dict:
     """Log-likelihoods, deviances, AIC, BIC, pseudo-R², the LR test vs the null."""
     state = _require_state(model)
-    k = len(state["estimated"])
-    k_null = model._layout_.n_cols if model._layout_.fit_intercept else 0
-    ll, ll0, n = state["loglik"], state["loglik_null"], state["n_obs"]
-    if state["method"] == "firth":   # logistf reports the penalized likelihoods
-        ll, ll0 = state["penalized_loglik"], state["penalized_loglik_null"]
+    layout = as_results(model).layout
+    k = len(state.estimated)
+    k_null = layout.n_cols if layout.fit_intercept else 0
+    ll, ll0, n = state.loglik, state.loglik_null, state.n_obs
+    if state.method == "firth":   # logistf reports the penalized likelihoods
+        ll, ll0 = state.penalized_loglik, state.penalized_loglik_null
     lr = 2.0 * (ll - ll0)
     df = k - k_null
     return {
@@ -159,7 +171,7 @@ def model_statistics(model) -> dict:
         "aic": -2.0 * ll + 2.0 * k, "bic": -2.0 * ll + k * np.log(n),
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,
         "lr_stat": lr, "lr_df": df, "lr_p_value": float(stats.chi2.sf(lr, df)) if df > 0 else np.nan,
-        "cov_type": state["cov_type"], "method": state["method"],
+        "cov_type": state.cov_type, "method": state.method,
     }
 
 
@@ -202,3 +214,15 @@ def wald_test(model, terms=None, R=None, q=None) -> dict:
     stat = float(diff @ linalg.pinvh(R @ V @ R.T) @ diff)
     df = int(np.linalg.matrix_rank(R))
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+
+
+def conf_int(model, level: float = 0.95, method: str = "wald", terms=None) -> pd.DataFrame:
+    """Confidence intervals as a DataFrame (``ci_low``, ``ci_high`` and the
+    odds-ratio bounds): Wald, or profile likelihood (``method="profile"``)."""
+    if method == "profile":
+        from .profile import profile_ci
+        return profile_ci(model, terms=terms, level=level)
+    if method != "wald":
+        raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
+    table = coef_table(model, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
+    return table if terms is None else table.loc[list(terms)]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .inference import _require_state, display_order, parameters, term_labels
+from .inference import _require_state, as_results, display_order, parameters, term_labels
 from ..solvers.objective import Objective
 from .. import solvers
 
@@ -34,7 +34,7 @@ def _constrained_fit(model, base_objective, index, value, start_full):
     w[index] = value
     obj = Objective(base_objective.data, fixed=fixed, fixed_values=w)
     n = base_objective.data.weight_sum
-    if model.inference_state_["method"] == "firth":
+    if as_results(model).inference.method == "firth":
         res = solvers.run("firth", obj, obj.restrict(w), tol=1e-9, max_iter=200,
                           penalty_coords=base_objective.free)
     else:
@@ -45,15 +45,15 @@ def _constrained_fit(model, base_objective, index, value, start_full):
 def profile_bounds(model, index, level=0.95):
     """``(low, high)`` profile-likelihood bounds of full-vector coordinate ``index``."""
     state = _require_state(model)
-    objective = getattr(model, "_fit_objective_", None)
+    objective = as_results(model).objective
     if objective is None:
         raise ValueError("profile intervals refit the model on its training data, which a "
                          "loaded or unpickled model does not carry: refit it first.")
-    firth_fit = state["method"] == "firth"
-    ll_hat = state["penalized_loglik"] if firth_fit else state["loglik"]
-    w_hat = np.asarray(model._w, dtype=np.float64)
+    firth_fit = state.method == "firth"
+    ll_hat = state.penalized_loglik if firth_fit else state.loglik
+    w_hat = np.asarray(as_results(model).coef, dtype=np.float64)
     _, _, V = parameters(model)
-    est = [i for i in display_order(model) if i in set(state["estimated"])].index(index)
+    est = [i for i in display_order(model) if i in set(state.estimated)].index(index)
     se = float(np.sqrt(V[est, est]))
     crit = float(np.sqrt(stats.chi2.ppf(level, 1)))
     start = {"w": w_hat}
@@ -88,7 +88,7 @@ def profile_ci(model, terms=None, level=0.95) -> pd.DataFrame:
     (labels as in :func:`logitlab.results.inference.coef_table`; default all)."""
     state = _require_state(model)
     labels = term_labels(model)
-    estimated = [i for i in display_order(model) if i in set(state["estimated"])]
+    estimated = [i for i in display_order(model) if i in set(state.estimated)]
     chosen = estimated if terms is None else []
     if terms is not None:
         lookup = {labels[i]: i for i in estimated}

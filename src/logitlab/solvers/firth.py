@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ..core.kernels import chunk_hat_correction
 from ._common import Recorder, backtrack
 
 
@@ -46,9 +45,7 @@ def _modified_score(objective, w, st, factor, penalty_coords):
     size = layout.size
     inv = np.zeros((size, size))
     inv[np.ix_(penalty_coords, penalty_coords)] = linalg.cho_solve(factor, np.eye(len(penalty_coords)))
-    W = layout.matrix(objective.expand(w))
-    correction = objective.data.reduce_chunks(chunk_hat_correction, W, layout, inv)
-    return (-st.grad.ravel() + correction)[objective.free]
+    return -st.grad.ravel()[objective.free] + objective.hat_correction(w, inv)
 
 
 def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=None):

@@ -12,7 +12,7 @@ it (``cd``, ``gd``) through :meth:`Objective.l1_term` and
 :meth:`Objective.kkt_violation`.
 
 Vectors are flat: the full vector is ``W.ravel()`` for the (n_rows, n_cols)
-coefficient matrix of :class:`logitlab.core.kernels.Layout`. Some coordinates may
+coefficient matrix of :class:`logitlab.core.layout.Layout`. Some coordinates may
 be held *fixed* at given values (``fixed``): the solvers then see only the
 free coordinates, ``w`` of shape (size,) = (number free,), and
 :meth:`Objective.expand` rebuilds the full vector. This pins a redundant
@@ -40,10 +40,7 @@ class Objective:
         self.l1_ratio = float(l1_ratio)
         self.l1 = self.alpha * self.l1_ratio
         self.l2 = self.alpha * (1.0 - self.l1_ratio)
-        mask = np.ones((self.layout.n_rows, self.layout.n_cols), dtype=bool)
-        if self.layout.fit_intercept:
-            mask[-1] = False
-        self._penalized_full = mask.ravel()
+        self._penalized_full = self.layout.penalized_mask()
         fixed = np.zeros(self.layout.size, dtype=bool) if fixed is None else np.asarray(fixed, bool)
         self.free = np.flatnonzero(~fixed)
         self._all_free = self.free.size == self.layout.size
@@ -112,25 +109,25 @@ class Objective:
 
     def hess_diag(self):
         """Diagonal (size,) of the smooth part's Hessian at the last curvature
-        point, or None when the data backend cannot give it (one pass)."""
-        fn = getattr(self.data, "hess_diag", None)
-        if fn is None:
-            return None
-        D = np.asarray(fn()).ravel() * self.scale + self.l2 * self._penalized_full
+        point (one pass)."""
+        D = np.asarray(self.data.hess_diag()).ravel() * self.scale + self.l2 * self._penalized_full
         return D[self.free]
 
     def sampled_hessian(self, w, max_rows: int):
         """Hessian (size, size) of the smooth part at ``w`` estimated from about
-        ``max_rows`` spread-out rows, or None when the backend cannot sample."""
-        fn = getattr(self.data, "hessian_sample", None)
-        if fn is None:
-            return None
-        H, weight = fn(self.layout.matrix(self.expand(w)), max_rows)
+        ``max_rows`` spread-out rows, or None when the sample has no weight."""
+        H, weight = self.data.hessian_sample(self.layout.matrix(self.expand(w)), max_rows)
         if H is None or weight <= 0:
             return None
         H /= weight                       # the backend's array: no copy
         H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
         return H if self._all_free else H[np.ix_(self.free, self.free)]
+
+    def hat_correction(self, w, info_inv) -> np.ndarray:
+        """Firth's correction of the score at free ``w``, over the free coordinates
+        (``info_inv`` (size, size), the inverse information on the full vector)."""
+        W = self.layout.matrix(self.expand(w))
+        return np.asarray(self.data.hat_correction(W, info_inv))[self.free]
 
     def l1_term(self, w) -> float:
         """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""

@@ -21,7 +21,6 @@ whenever CG needed many products, then kept.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from scipy import linalg
 
 #: largest number of coefficients for a sampled (dense) preconditioner
@@ -78,13 +77,11 @@ def choose_kind(objective, requested: str) -> str:
                          f"got {requested!r}")
     if requested != "auto":
         return requested
-    sparse = sp.issparse(getattr(objective.data, "X", None))
-    if not sparse and objective.size <= SAMPLE_MAX_SIZE and \
-            hasattr(objective.data, "hessian_sample") and \
+    if not objective.data.is_sparse and objective.size <= SAMPLE_MAX_SIZE and \
             _sample_affordable(objective.data.n_rows, objective.size,
                                objective.layout.multinomial):
         return "sample"
-    return "diag" if hasattr(objective.data, "hess_diag") else "none"
+    return "diag"
 
 
 def refresh_iterations(objective, kind: str) -> int:

@@ -24,22 +24,16 @@ import pandas as pd
 
 from ...core.userwarn import warn
 from . import input as dask_input
+from .. import is_dask_collection, is_path
+from .client import client_for
+from ...data.io import read_table
 from ...data.formula import (Design, FormulaError, _factor_column, _py, _sorted,
-                             expand_dot, formula_variables, parse_rhs,
-                             set_intercept_from_design, split_formula)
-from ...data.io import MISSING_OPTIONS, MissingValuesWarning, describe_missing, missing_counts
+                             check_formula_options, check_response, formula_terms,
+                             expand_dot, split_formula)
+from ...data.io import MissingValuesWarning, describe_missing, missing_counts
 
 STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr")
 _STATEFUL_CALL = re.compile(r"(?<![\w.])(" + "|".join(STATEFUL) + r")\s*\(")
-
-
-def wants_dask(data, params) -> bool:
-    """Dask collections go to Dask (unless ``engine="memory"``); anything goes
-    with ``engine="dask"``."""
-    engine = params.get("engine", "auto")
-    if engine == "memory":
-        return False
-    return engine == "dask" or dask_input.is_dask_collection(data)
 
 
 @dataclass(frozen=True)
@@ -175,97 +169,85 @@ def _column(value, what, columns):
                      "to be lined up with the partitions).")
 
 
-def _reference_class(y_dtype, classes, params):
-    if isinstance(y_dtype, pd.CategoricalDtype) and params.get("reference_class") is None \
-            and y_dtype.categories is not None:
+def _reference_class(y_dtype, classes):
+    """A categorical response's first observed level (R's reference class), or None."""
+    if isinstance(y_dtype, pd.CategoricalDtype) and y_dtype.categories is not None:
         observed = set(classes.tolist())
         first = [c for c in y_dtype.categories if c in observed]
         if first:
-            params["reference_class"] = _py(first[0])
+            return _py(first[0])
+    return None
 
 
-def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
-        groups=None, unseen: str = "raise", **estimator_params):
-    """:func:`logitlab.fit` on a Dask DataFrame or a Parquet / CSV path
-    (see the module docstring); same arguments, column names for
-    ``sample_weight`` / ``offset`` / ``groups``."""
-    from . import engine as distributed
-    from ...estimators.logistic import LogisticRegression
-    from ...data.formula import UNSEEN_OPTIONS
+@dataclass
+class PreparedFormula:
+    """A formula on Dask, ready to fit: its design, the partitions as a
+    :class:`~logitlab.engines.dask.input.Source`, their combined scan, and the
+    reference class a categorical response implies (or None)."""
 
-    if missing not in MISSING_OPTIONS:
-        raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
-    if unseen not in UNSEEN_OPTIONS:
-        raise ValueError(f"unseen must be 'raise' or 'reference'; got {unseen!r}.")
-    ddf = _as_dask_frame(data, estimator_params)
+    design: Design
+    source: dask_input.Source
+    scanned: dask_input.Scanned
+    reference_class: object = None
+
+
+def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight=None,
+                    offset=None, groups=None, unseen: str = "raise", dtype=None,
+                    cov_type="nonrobust", engine_options=None) -> PreparedFormula:
+    """Scan a Dask DataFrame or Parquet / CSV path for a formula (see the module
+    docstring); ``sample_weight`` / ``offset`` / ``groups`` are column names."""
+    check_formula_options(missing, unseen)
+    ddf = _as_dask_frame(data, engine_options or {})
     response, rhs = split_formula(formula)
     columns = list(ddf.columns)
-    if response not in columns:
-        raise FormulaError(f"the response {response!r} is not a column of the data; its "
-                           f"columns are {', '.join(map(repr, map(str, columns)))}.")
+    check_response(response, columns)
     named = {"s": _column(sample_weight, "sample_weight", columns),
              "offset": _column(offset, "offset", columns),
              "groups": _column(groups, "groups", columns)}
-    taken = {response} | {c for v in named.values() if v is not None
-                          for c in ([v] if isinstance(v, str) else v)}
-    rhs = expand_dot(rhs, [c for c in columns if c not in taken])
-    stateful = _STATEFUL_CALL.search(rhs)
+    extra = [c for v in named.values() if v is not None
+             for c in ([v] if isinstance(v, str) else v)]
+    taken = {response} | set(extra)
+    stateful = _STATEFUL_CALL.search(expand_dot(rhs, [c for c in columns if c not in taken]))
     if stateful:
         raise FormulaError(f"the formula uses {stateful.group(1)}(), whose state (means, "
                            "scales, knots) is learned from the data; on Dask compute that "
                            "column first (e.g. ddf['x_c'] = ddf.x - ddf.x.mean()) or fit in "
                            "memory.")
-    parsed = parse_rhs(rhs)
-    required = formula_variables(parsed, columns)
-    unknown = sorted(required - set(map(str, columns)))
-    if unknown:
-        raise FormulaError(f"the formula uses {', '.join(map(repr, unknown))}, which "
-                           f"{'is not a column' if len(unknown) == 1 else 'are not columns'} "
-                           f"of the data; its columns are {', '.join(map(repr, map(str, columns)))}.")
-    variables = [c for c in columns if str(c) in required]
-    extra = [c for v in named.values() if v is not None
-             for c in ([v] if isinstance(v, str) else v)]
+    rhs, parsed, variables = formula_terms(rhs, columns, [c for c in columns if c not in taken])
     used = tuple(dict.fromkeys([response] + variables + extra))
     meta = plain_strings(ddf._meta)
     cats = categorical_columns(parsed, variables, meta)
     fraw = FormulaRaw(used=used, variables=tuple(variables), response=response,
                       columns={k: v for k, v in named.items() if v is not None})
-    client = distributed._client(distributed.engine_options(
-        LogisticRegression(**estimator_params)))
+    client = client_for(engine_options or {})
     results = _scan(client, ddf[list(used)], fraw, cats)
     n_total = int(sum(r["n_total"] for r in results))
     n_dropped = _combine_missing(results, missing, n_total)
     levels = {c: _levels(results, c, meta[c].dtype) for c in cats}
     design, _ = Design.build(rhs, synthetic_frame(variables, meta, levels), response=response,
                              unseen=unseen, n_rows=n_total, n_dropped=n_dropped)
-    set_intercept_from_design(formula, design, estimator_params)
-    scanned = dask_input.combine_scans([r["scan"] for r in results], None,
-                                       estimator_params.get("cov_type", "nonrobust"))
-    _reference_class(meta[response].dtype, scanned.classes, estimator_params)
-    model = LogisticRegression(**estimator_params)
+    scanned = dask_input.combine_scans([r["scan"] for r in results], None, cov_type)
     fraw = replace(fraw, design=design, n_columns=len(design.columns))
-    dtype = "float64" if model.dtype is None else np.dtype(model.dtype).name
+    dtype = "float64" if dtype is None else np.dtype(dtype).name
     source = dask_input.Source(
         parts=[(p,) for p in ddf[list(used)].to_delayed()],
         assembler=dask_input.Assembler(features=None, dtype=dtype, formula=fraw),
         feature_names=list(design.columns), n_features=len(design.columns), dtype=dtype,
         given={k for k, v in named.items() if v is not None} | {"y"},
         nbytes_per_row=len(design.columns) * 8 + 16)
-    model.design_ = design
-    return distributed.fit(model, None, None, source=source, scanned=scanned)
+    return PreparedFormula(design, source, scanned,
+                           _reference_class(meta[response].dtype, scanned.classes))
 
 
-def _as_dask_frame(data, params):
+def _as_dask_frame(data, opts):
     import dask.dataframe as dd
-    if dask_input.is_dask_collection(data):
+    if is_dask_collection(data):
         if not hasattr(data, "columns"):
             raise TypeError("formula data must be a Dask DataFrame (with columns), not a "
                             f"{type(data).__name__}.")
         return data
-    if dask_input.is_path(data):
+    if is_path(data):
         return dask_input.read_path(data)
-    from ...data.io import read_table
-    opts = params.get("engine_options") or {}
     return dd.from_pandas(read_table(data), npartitions=opts.get("n_partitions") or 4,
                           sort=False)
 
@@ -276,5 +258,5 @@ def _scan(client, ddf, fraw, cats):
     return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
 
 
-__all__ = ["fit", "wants_dask", "FormulaRaw", "formula_scan", "synthetic_frame",
+__all__ = ["prepare_formula", "PreparedFormula", "FormulaRaw", "formula_scan", "synthetic_frame",
            "categorical_columns", "STATEFUL"]

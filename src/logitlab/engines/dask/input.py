@@ -24,19 +24,11 @@ import numpy as np
 import pandas as pd
 
 from ...backends.dask import Block, aligned
+from .. import is_dask_collection, is_path
 from ...data.validation import _listing, check_dataframe_columns, check_target
 
 ROW_KEYS = ("y", "s", "offset", "groups")
 _WHAT = {"y": "y", "s": "sample_weight", "offset": "offset", "groups": "groups"}
-
-
-def is_dask_collection(obj) -> bool:
-    """A Dask DataFrame, Series or Array (checked without importing dask)."""
-    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "dask")
-
-
-def is_path(obj) -> bool:
-    return isinstance(obj, (str, os.PathLike))
 
 
 def read_path(path):

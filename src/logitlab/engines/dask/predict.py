@@ -38,40 +38,21 @@ the input's partitions, or (for a Dask Array) an in-memory array.
 from __future__ import annotations
 
 import copy
-import os
 
 import numpy as np
 import pandas as pd
 
+from .. import is_dask_collection, is_path
 from . import input as dask_input
 
 METHODS = ("decision_function", "predict_proba", "predict_log_proba", "predict", "explain")
-#: attributes a slim copy for the workers does without (training data, inference)
-_HEAVY = ("_fit_objective_", "inference_state_", "history_")
-
-
-def wants_dask(model, X) -> bool:
-    """Whether ``model``'s predictions on ``X`` run on Dask: Dask collections
-    (unless ``engine="memory"``, which computes them into memory), and paths
-    when the model's engine is "dask", it was fitted on Dask, or the path is a
-    glob or a directory. Other paths are read into memory, as before."""
-    engine = getattr(model, "engine", "auto")
-    if engine == "memory":
-        return False
-    if dask_input.is_dask_collection(X):
-        return True
-    if not dask_input.is_path(X):
-        return False
-    text = os.fspath(X)
-    return (engine == "dask" or getattr(model, "engine_", None) == "dask"
-            or any(ch in text for ch in "*?[") or os.path.isdir(text))
 
 
 def slim(model):
     """A copy of ``model`` with what predictions need only (small, picklable)."""
     out = copy.copy(model)
-    for name in _HEAVY:
-        out.__dict__.pop(name, None)
+    out.results_ = model.results_.without_rows().for_prediction()
+    out.__dict__.pop("history_", None)
     out.callback = None
     out.engine, out.engine_options = "memory", None
     return out
@@ -82,7 +63,7 @@ def predict(model, method: str, X, offset=None):
     import dask.array as da
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}")
-    if dask_input.is_path(X):
+    if is_path(X):
         X = dask_input.read_path(X)
     lean = slim(model)
     if isinstance(X, da.Array):
@@ -163,8 +144,9 @@ def _meta(model, method, index_meta):
 
 def _explain_meta(model, with_offset: bool) -> pd.DataFrame:
     """The empty frame :func:`logitlab.results.explain.explain_frame` would return."""
-    from ...results.explain import _feature_names
-    names = _feature_names(model, model.n_features_in_)
+    names = getattr(model, "feature_names_in_", None)
+    names = ([str(n) for n in names] if names is not None
+             else [f"x{j}" for j in range(model.n_features_in_)])
     terms = names + ["(intercept)"] + (["(offset)"] if with_offset else [])
     classes = model.classes_
     floats = pd.Series(dtype=np.float64)
@@ -225,7 +207,7 @@ def _on_frame(model, method, X, offset):
                   meta=meta, align_dataframes=False)
     if offset_columns is not None:
         return X.map_partitions(_frame_part, **kwargs)
-    if not dask_input.is_dask_collection(offset):
+    if not is_dask_collection(offset):
         raise ValueError("on a Dask DataFrame give offset as column name(s) of the data or as "
                          "a Dask Series / DataFrame with the same partitions.")
     if hasattr(offset, "chunks"):         # a Dask Array: as a frame with the same partitions
@@ -249,7 +231,7 @@ def _array_offset(offset, X, K):
     import dask.array as da
     if offset is None:
         return []
-    if not dask_input.is_dask_collection(offset):
+    if not is_dask_collection(offset):
         arr = np.asarray(offset.to_numpy() if hasattr(offset, "to_numpy") else offset,
                          dtype=np.float64)
         if arr.ndim == 0 or (not np.isnan(X.shape[0]) and arr.shape[0] != X.shape[0]):
@@ -346,4 +328,4 @@ def table(model, ddf, id_column=None):
     return ddf.map_partitions(_table_part, lean, id_column, meta=meta)
 
 
-__all__ = ["predict", "wants_dask", "slim", "prediction_table", "table", "METHODS"]
+__all__ = ["predict", "slim", "prediction_table", "table", "METHODS"]

@@ -1,0 +1,87 @@
+"""The parameter layout of a linear model of the logit family.
+
+Coefficients live in a matrix ``W`` of shape ``(n_rows, n_cols)``:
+
+* row ``j < n_features`` holds the coefficients of feature ``j``; the last row
+  (when ``fit_intercept``) holds the intercepts;
+* column ``c`` belongs to the free class ``free_classes[c]``: binary models have
+  one column (the logit of class 1); multinomial models have K columns (the
+  symmetric softmax, used with a penalty) or K − 1 (the reference class has
+  logit 0: the identifiable MLE of R ``nnet::multinom`` and statsmodels ``MNLogit``).
+
+Solvers see the flat vector ``w = W.ravel()`` (C order): coordinate ``j * n_cols + c``
+is feature row ``j``, class column ``c``, so the Hessian is indexed
+``[j * C + k, i * C + l]``. Intercepts are never penalized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: the label of the intercept in every table, model file and message (R's)
+INTERCEPT = "(Intercept)"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Shape of the parameters: which classes carry coefficients.
+
+    ``free_classes`` lists the class indices with a coefficient column
+    (binary: ``(1,)``; multinomial: all K, or all but the reference class).
+    """
+
+    n_features: int
+    n_classes: int
+    free_classes: tuple
+    fit_intercept: bool = True
+
+    @property
+    def multinomial(self) -> bool:
+        return self.n_classes > 2
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of ``W``: features plus the intercept."""
+        return self.n_features + int(self.fit_intercept)
+
+    @property
+    def n_cols(self) -> int:
+        """Columns of ``W``: one per free class."""
+        return len(self.free_classes)
+
+    @property
+    def size(self) -> int:
+        return self.n_rows * self.n_cols
+
+    @property
+    def symmetric(self) -> bool:
+        """A multinomial layout with a column for every class (the symmetric softmax)."""
+        return self.multinomial and self.n_cols == self.n_classes
+
+    def matrix(self, w) -> np.ndarray:
+        """View the flat vector ``w`` (size,) as ``W`` (n_rows, n_cols)."""
+        return np.asarray(w).reshape(self.n_rows, self.n_cols)
+
+    def penalized_mask(self) -> np.ndarray:
+        """(size,) True for the coordinates a penalty applies to: all but the intercepts."""
+        mask = np.ones((self.n_rows, self.n_cols), dtype=bool)
+        if self.fit_intercept:
+            mask[-1] = False
+        return mask.ravel()
+
+    def row_mask(self, rows) -> np.ndarray:
+        """(size,) True for every class column of the feature rows ``rows``."""
+        mask = np.zeros((self.n_rows, self.n_cols), dtype=bool)
+        mask[list(rows)] = True
+        return mask.ravel()
+
+    def to_dict(self) -> dict:
+        return {"n_features": self.n_features, "n_classes": self.n_classes,
+                "free_classes": list(self.free_classes), "fit_intercept": self.fit_intercept}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Layout":
+        return cls(int(d["n_features"]), int(d["n_classes"]),
+                   tuple(int(k) for k in d["free_classes"]), bool(d["fit_intercept"]))

@@ -1,0 +1,131 @@
+"""``logitlab.fit(formula, data)``: a formula fit, in memory or on Dask.
+
+The formula layer (:mod:`logitlab.data.formula`) parses the formula and
+builds the :class:`~logitlab.data.formula.Design`; the engine is chosen by
+:func:`logitlab.engines.use_dask` (Dask collections and several files go to
+Dask); the returned :class:`~logitlab.estimators.logistic.LogisticRegression`
+keeps the design in ``design_`` and encodes raw data when predicting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.userwarn import warn
+from ..data.formula import (Design, _as_rows, _nan_rows, check_formula_options,
+                            check_response, first_observed_level, formula_terms,
+                            set_intercept_from_design, split_formula)
+from ..data.io import MissingValuesWarning, describe_missing, handle_missing, missing_counts
+from ..data.io import read_table
+from ..engines import use_dask
+from ..fitting.spec import fit_spec
+from .logistic import LogisticRegression
+
+
+def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
+        groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
+    """Fit a logistic regression from a formula.
+
+    formula : ``"response ~ terms"`` (see :mod:`logitlab.data.formula`).
+    data : a pandas / polars DataFrame, pyarrow Table, dict of columns or a path
+        to a CSV / TSV / Parquet file (:func:`logitlab.read_table`); a Dask
+        DataFrame, a glob or a directory of files (or ``engine="dask"``) fits on Dask.
+    missing : "raise" (default) or "drop": rows with missing values in the
+        response, the used columns, or sample_weight / offset. "drop" warns with
+        :class:`logitlab.data.io.MissingValuesWarning` and records the count in
+        ``model.design_.n_dropped``.
+    sample_weight, offset, groups : a column name or an array with one entry per
+        row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
+        labels for ``cov_type="cluster"``; on Dask: column names). Columns named
+        here are not part of ``.``.
+    unseen : "raise" or "reference", stored as ``model.design_.unseen`` — what
+        predicting does with unseen categorical levels.
+    cv, cv_options : with ``cv`` (folds or a splitter), the penalty strength is
+        chosen by :class:`logitlab.estimators.cv.LogisticRegressionCV` (``cv_options``: its
+        other parameters, e.g. ``{"alphas": 30, "rule": "1se"}``); the returned
+        model is the refit at the chosen alpha, with the search in ``model.cv_``.
+    **estimator_params : passed to :class:`logitlab.LogisticRegression`. The
+        formula decides ``fit_intercept``; a categorical response's first level
+        is the default ``reference_class`` (as in R).
+
+    Returns the fitted ``LogisticRegression``; ``model.design_`` is its
+    :class:`~logitlab.data.formula.Design` and ``model.predict_proba(raw_data)``
+    encodes raw data.
+    """
+    check_formula_options(missing, unseen)
+    spec = fit_spec(LogisticRegression(**estimator_params).get_params())
+    if use_dask(spec.engine, data):
+        if cv is not None:
+            raise ValueError("cv is not available on Dask: fit in memory, or choose alpha "
+                             "on a sample.")
+        return _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen,
+                         estimator_params)
+    return _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, cv,
+                       cv_options, estimator_params)
+
+
+def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, cv, cv_options,
+                params):
+    df = read_table(data)
+    response, rhs = split_formula(formula)
+    check_response(response, df.columns)
+    n = len(df)
+    w_col, w = _as_rows(sample_weight, "sample_weight", n, df)
+    o_col, o = _as_rows(offset, "offset", n, df)
+    g_col, g = _as_rows(groups, "groups", n, df)
+    others = [c for c in df.columns if c not in {response, w_col, o_col, g_col}]
+    rhs, _, variables = formula_terms(rhs, df.columns, others)
+    used = [response] + [c for c in variables if c != response] + \
+        list(dict.fromkeys(c for c in (w_col, o_col, g_col)
+                           if c is not None and c not in variables and c != response))
+    check = df[used].reset_index(drop=True)
+    for name, values, column in (("sample_weight", w, w_col), ("offset", o, o_col),
+                                 ("groups", g, g_col)):
+        if values is not None and column is None:
+            check[name] = _nan_rows(values)
+    counts = missing_counts(check, check.columns)
+    check, n_dropped = handle_missing(check, None, missing)
+    if n_dropped:
+        keep = check.index.to_numpy()
+        warn(f"dropped {n_dropped} of {n} rows with missing values "
+             f"({describe_missing(counts)}); the model is fitted on the other "
+             f"{n - n_dropped} rows.", MissingValuesWarning)
+        df = df.iloc[keep]
+        w, o, g = (None if v is None else v[keep] for v in (w, o, g))
+    design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
+                             n_rows=n, n_dropped=n_dropped)
+    set_intercept_from_design(formula, design, params)
+    y = df[response]
+    if params.get("reference_class") is None and first_observed_level(y) is not None:
+        params["reference_class"] = first_observed_level(y)
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        y = pd.Series(np.asarray(y.astype(object)), index=y.index)
+    y = y.reset_index(drop=True)
+    if cv is not None:
+        if o is not None or g is not None:
+            raise ValueError("cv cannot be combined with offset or groups.")
+        from .cv import fit_design_cv
+        return fit_design_cv(design, X, y, w, params, cv, dict(cv_options or {}))
+    model = LogisticRegression(**params)
+    return model._fit_design(design, X, y, sample_weight=w, offset=o,
+                             **({} if g is None else {"groups": g}))
+
+
+def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params):
+    from ..engines.dask.formula import prepare_formula
+    engine_options = LogisticRegression(**params).get_params().get("engine_options")
+    prepared = prepare_formula(formula, data, missing=missing, sample_weight=sample_weight,
+                               offset=offset, groups=groups, unseen=unseen,
+                               dtype=params.get("dtype"),
+                               cov_type=params.get("cov_type", "nonrobust"),
+                               engine_options=engine_options)
+    set_intercept_from_design(formula, prepared.design, params)
+    if params.get("reference_class") is None and prepared.reference_class is not None:
+        params["reference_class"] = prepared.reference_class
+    model = LogisticRegression(**params)
+    model.design_ = prepared.design
+    spec = fit_spec(model.get_params())
+    source = model._dask_source(spec, None, None, None, None, None, source=prepared.source,
+                                scanned=prepared.scanned)
+    return model._fit_source(spec, source)

@@ -1,0 +1,29 @@
+"""Model families: what is fitted. Each family is a plug-in (see
+:mod:`logitlab.families.base`): its parameter layout, start values, chunk
+statistics and predictions. Today: :class:`BinaryLogit` and
+:class:`MultinomialLogit`.
+
+May import :mod:`logitlab.core` only.
+"""
+
+from .base import Curvature, Family
+from .binary import BinaryLogit
+from .multinomial import MultinomialLogit
+
+
+def logit_family(n_features: int, n_classes: int, *, reference: int = 0,
+                 symmetric: bool = False, fit_intercept: bool = True) -> Family:
+    """The logit family for ``n_classes`` outcomes: binary for 2, multinomial
+    above (K − 1 columns against ``reference``, or all K when ``symmetric``)."""
+    if n_classes == 2:
+        return BinaryLogit.create(n_features, fit_intercept)
+    return MultinomialLogit.create(n_features, n_classes, reference, symmetric, fit_intercept)
+
+
+def family_from_layout(layout) -> Family:
+    """The logit family of a stored layout (model files)."""
+    return (MultinomialLogit if layout.multinomial else BinaryLogit)(layout)
+
+
+__all__ = ["Family", "Curvature", "BinaryLogit", "MultinomialLogit", "logit_family",
+           "family_from_layout"]

@@ -1,0 +1,139 @@
+"""The binary logit: ``P(y = 1 | x) = sigmoid(z)``, ``z = xᵀβ + b + offset``.
+
+Per row ``i`` of a chunk, with weight ``s_i`` and ``p_i = sigmoid(z_i)``:
+
+* negative log-likelihood ``nll_i = log(1 + e^{z_i}) - y_i z_i``;
+* gradient ``s_i (p_i - y_i) [x_i, 1]``;
+* Hessian ``s_i p_i (1 - p_i) [x_i, 1] [x_i, 1]ᵀ`` (observed = expected information);
+* Firth's hat correction ``h_i (½ - p_i) [x_i, 1]`` with
+  ``h_i = s_i p_i (1 - p_i) [x_i, 1]ᵀ I⁻¹ [x_i, 1]``.
+
+Layout: ``W`` is (d + fit_intercept, 1), the logit of ``classes_[1]``. Dense
+and CSR chunks go through the compiled fused kernels (:mod:`logitlab.core.fused`:
+logits, loss terms, residuals and ``Xᵀr`` in one read of X; float32
+arithmetic in ``single`` mode); other inputs through NumPy/BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ..core import fused
+from ..core.design import (augmented_dense, design_t_residuals, xdot, weighted_gram,
+                           dense_or_csr_sq_weighted)
+from ..core.layout import Layout
+from ..core.links import log_sigmoid, logit, sigmoid
+from ..core.losses import binary_nll_from_logits
+from .base import Curvature, Family
+
+
+class BinaryLogit(Family):
+    """Binary logistic regression (see the module docstring)."""
+
+    name = "binary"
+
+    @classmethod
+    def create(cls, n_features: int, fit_intercept: bool = True) -> "BinaryLogit":
+        return cls(Layout(n_features, 2, (1,), bool(fit_intercept)))
+
+    # ------------------------------------------------------------ parameters
+    def start(self, class_totals) -> np.ndarray:
+        """Intercept at the log-odds of the weighted base rate, slopes 0."""
+        W = np.zeros((self.layout.n_rows, 1))
+        if self.layout.fit_intercept:
+            T = np.asarray(class_totals, dtype=np.float64)
+            W[-1, 0] = logit(np.clip(T[1] / T.sum(), 1e-12, 1 - 1e-12))
+        return W.ravel()
+
+    # ------------------------------------------------------ chunk statistics
+    def fused_kernels(self, X) -> bool:
+        return fused.supports(X)
+
+    def linear_predictor(self, X, W, offset=None) -> np.ndarray:
+        """``z = X β + b (+ offset)`` (n,), float64."""
+        d = self.layout.n_features
+        z = np.asarray(xdot(X, W[:d]), dtype=np.float64)[:, 0]
+        if self.layout.fit_intercept:
+            z = z + W[d, 0]
+        return z if offset is None else z + offset
+
+    def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
+                    single=False, h_out=None):
+        if fused.supports(X):
+            return self._fused_stats(X, y, s, offset, W, grad, hess, curvature, single, h_out)
+        z = self.linear_predictor(X, W, offset)
+        loss = float(np.dot(s, binary_nll_from_logits(y, z)))
+        g = H = curv = None
+        if grad or hess or curvature:
+            p = special.expit(z)
+            if grad:
+                g = design_t_residuals(X, (s * (p - y))[:, None], self.layout.fit_intercept)
+            if hess or curvature:
+                h = s * p * (1.0 - p)
+                if hess:
+                    H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True)
+                if curvature:
+                    curv = Curvature(h=h)
+        return loss, g, H, curv
+
+    def _fused_stats(self, X, y, s, offset, W, want_grad, want_hess, want_curv, single,
+                     h_out):
+        """Chunk statistics through the fused kernels (one read of X)."""
+        d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
+        b = W[d, 0] if fit_intercept else 0.0
+        loss, g, h = fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
+                                        curvature=want_hess or want_curv, single=single,
+                                        h_out=h_out)
+        grad = None if g is None else (g if fit_intercept else g[:d])[:, None]
+        hess = weighted_gram(X, h, fit_intercept, nonneg=True) if want_hess else None
+        return loss, grad, hess, (Curvature(h=h) if want_curv else None)
+
+    def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:
+        """``[X, 1]ᵀ (h ⊙ ([X, 1] v))``: one read of the chunk."""
+        d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
+        if fused.supports(X):
+            bv = V[d, 0] if fit_intercept else 0.0
+            g = fused.binary_hessp(X, curv.h, V[:d, 0], bv, single=single)
+            return (g if fit_intercept else g[:d])[:, None]
+        U = np.asarray(xdot(X, V[:d]), dtype=np.float64)
+        if fit_intercept:
+            U = U + V[d]
+        return design_t_residuals(X, curv.h[:, None] * U, fit_intercept)
+
+    def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
+        """Entry j is ``Σ_i h_i x_ij²``; the intercept's ``Σ_i h_i``."""
+        return dense_or_csr_sq_weighted(X, curv.h[:, None], self.layout.fit_intercept)
+
+    def chunk_hess_rows(self, X, curv: Curvature, rows) -> np.ndarray:
+        """``Σ h x_J x_Jᵀ`` over the columns ``J = rows`` (the intercept is row d)."""
+        d = self.layout.n_features
+        rows = np.asarray(rows, dtype=np.intp)
+        feats = rows[rows < d]
+        intercept = bool(self.layout.fit_intercept and rows.size and rows[-1] == d)
+        if feats.size + intercept == 0:
+            return np.zeros((0, 0))
+        return weighted_gram(X[:, feats], curv.h, intercept, nonneg=True)
+
+    def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
+        """``s_i (p_i - y_i) [x_i, 1]`` (n, size)."""
+        R = (s * (special.expit(self.linear_predictor(X, W, offset)) - y))[:, None]
+        Xd = augmented_dense(X, self.layout.fit_intercept)
+        return Xd * R
+
+    def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
+        return binary_nll_from_logits(y, self.linear_predictor(X, W, offset))
+
+    def chunk_hat_correction(self, X, y, s, offset, W, info_inv) -> np.ndarray:
+        """``Σ_i h_i (½ - p_i) [x_i, 1]`` (size,), the gradient of ``½ log det I(β)``."""
+        p = special.expit(self.linear_predictor(X, W, offset))
+        Xd = augmented_dense(X, self.layout.fit_intercept)
+        h = s * p * (1.0 - p) * np.sum((Xd @ info_inv) * Xd, axis=1)
+        return Xd.T @ (h * (0.5 - p))
+
+    # ------------------------------------------------------------ prediction
+    def probabilities(self, Z) -> np.ndarray:
+        return np.column_stack([sigmoid(-Z), sigmoid(Z)])
+
+    def log_probabilities(self, Z) -> np.ndarray:
+        return np.column_stack([log_sigmoid(-Z), log_sigmoid(Z)])

@@ -1,0 +1,176 @@
+"""The multinomial logit: ``P(y = k | x) = softmax(z)_k``, ``z_k = xᵀβ_k + b_k + offset_k``.
+
+Per row ``i`` of a chunk, with weight ``s_i``, probabilities ``p_i`` (K,) and
+``e_y`` the indicator of the observed class:
+
+* negative log-likelihood ``nll_i = logsumexp(z_i) - z_{i, y_i}``;
+* gradient block of class column k: ``s_i (p_ik - [y_i = k]) [x_i, 1]``;
+* Hessian block (k, l): ``s_i (p_ik δ_kl - p_ik p_il) [x_i, 1] [x_i, 1]ᵀ``.
+
+Two parametrizations (:class:`logitlab.core.layout.Layout`): unpenalized fits
+estimate K − 1 columns against a reference class whose logit is 0 (the
+identifiable MLE, as R ``nnet::multinom`` and statsmodels ``MNLogit``);
+penalized fits estimate all K columns (the symmetric softmax, as scikit-learn
+and glmnet), one intercept pinned, intercepts reported centred.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import blas
+
+from ..core import fused
+from ..core.design import (augmented_dense, dense_or_csr_sq_weighted, design_t_residuals,
+                           weighted_gram, xdot)
+from ..core.layout import Layout
+from ..core.links import log_softmax, softmax
+from .base import Curvature, Family
+
+
+class MultinomialLogit(Family):
+    """Multinomial logistic regression (see the module docstring)."""
+
+    name = "multinomial"
+
+    @classmethod
+    def create(cls, n_features: int, n_classes: int, reference: int = 0,
+               symmetric: bool = False, fit_intercept: bool = True) -> "MultinomialLogit":
+        """K − 1 columns against ``reference`` (unpenalized), or all K (``symmetric``)."""
+        free = (tuple(range(n_classes)) if symmetric
+                else tuple(k for k in range(n_classes) if k != reference))
+        return cls(Layout(n_features, n_classes, free, bool(fit_intercept)))
+
+    # ------------------------------------------------------------ parameters
+    def start(self, class_totals) -> np.ndarray:
+        """Intercepts at the log-odds of the weighted class shares against the
+        reference (or, symmetric, against class 0, whose intercept is pinned)."""
+        lay = self.layout
+        W = np.zeros((lay.n_rows, lay.n_cols))
+        if lay.fit_intercept:
+            T = np.asarray(class_totals, dtype=np.float64)
+            logp = np.log(np.clip(T / T.sum(), 1e-12, None))
+            missing = [k for k in range(lay.n_classes) if k not in lay.free_classes]
+            W[-1] = logp[list(lay.free_classes)] - logp[missing[0] if missing else 0]
+        return W.ravel()
+
+    def pinned(self):
+        """The symmetric softmax with intercepts has one flat direction (adding a
+        constant to every intercept): hold the first class's intercept fixed."""
+        lay = self.layout
+        if lay.symmetric and lay.fit_intercept:
+            fixed = np.zeros((lay.n_rows, lay.n_cols), dtype=bool)
+            fixed[-1, 0] = True
+            return fixed.ravel()
+        return None
+
+    def canonical(self, w):
+        """Symmetric softmax: intercepts centred to sum to zero (as scikit-learn)."""
+        lay = self.layout
+        if lay.symmetric and lay.fit_intercept:
+            W = lay.matrix(w).copy()
+            W[-1] -= W[-1].mean()
+            return W.ravel()
+        return w
+
+    # ------------------------------------------------------ chunk statistics
+    def linear_predictor(self, X, W, offset=None) -> np.ndarray:
+        """Logits (n, K), float64; the reference class's column is the offset only."""
+        lay = self.layout
+        d = lay.n_features
+        z = np.asarray(xdot(X, W[:d]), dtype=np.float64)
+        if lay.fit_intercept:
+            z = z + W[d]
+        if not lay.symmetric:
+            full = np.zeros((z.shape[0], lay.n_classes))
+            full[:, list(lay.free_classes)] = z
+            z = full
+        return z if offset is None else z + offset
+
+    def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
+                    single=False, h_out=None):
+        lay = self.layout
+        Z = self.linear_predictor(X, W, offset)
+        n, C = Z.shape[0], lay.n_cols
+        keep_p = hess or curvature
+        P = np.empty((n, C)) if keep_p else np.empty((0, C))
+        R = np.empty((n, C)) if grad else np.empty((0, C))
+        loss = fused.softmax_rows(np.ascontiguousarray(Z, dtype=np.float64),
+                                  np.ascontiguousarray(y, dtype=np.int64),
+                                  np.ascontiguousarray(s, dtype=np.float64),
+                                  np.asarray(lay.free_classes, dtype=np.int64), P, R)
+        g = design_t_residuals(X, R, lay.fit_intercept) if grad else None
+        H = self._hessian(X, P, s, lay) if hess else None
+        curv = Curvature(p=P, s=s) if curvature else None
+        return float(loss), g, H, curv
+
+    @staticmethod
+    def _hessian(X, P, s, layout: Layout, rows: int = 1024) -> np.ndarray:
+        """Hessian (size, size) from free-class probabilities ``P`` (n, C).
+
+        The ``p pᵀ`` part for all class pairs is one symmetric rank-k update of
+        ``Y = √s (x ⊗ p)`` (n, size); the diagonal class blocks are then set
+        from ``s p_k (1 - p_k)`` directly (no cancellation).
+        """
+        C, m = layout.n_cols, layout.n_rows
+        out = np.zeros((layout.size, layout.size))
+        for i in range(0, max(X.shape[0], 1), rows):
+            Xa = augmented_dense(X[i:i + rows], layout.fit_intercept)
+            Pb, sb = P[i:i + rows], s[i:i + rows]
+            Y = (Xa[:, :, None] * (np.sqrt(sb)[:, None] * Pb)[:, None, :]).reshape(Xa.shape[0], -1)
+            out -= blas.dsyrk(1.0, np.ascontiguousarray(Y).T, trans=0, lower=0)
+        out = np.triu(out) + np.triu(out, 1).T
+        H4 = out.reshape(m, C, m, C)
+        for k in range(C):
+            H4[:, k, :, k] = weighted_gram(X, s * P[:, k] * (1.0 - P[:, k]),
+                                           layout.fit_intercept, nonneg=True)
+        return out
+
+    def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:
+        """``[X, 1]ᵀ T`` with ``T_i = s_i (diag p_i - p_i p_iᵀ) [x_i, 1]ᵀ V``."""
+        d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
+        U = np.asarray(xdot(X, V[:d]), dtype=np.float64)
+        if fit_intercept:
+            U = U + V[d]
+        T = np.empty_like(U)
+        fused.softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64),
+                                 np.ascontiguousarray(U), T)
+        return design_t_residuals(X, T, fit_intercept)
+
+    def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
+        """Entry (j, k) is ``Σ_i s_i p_ik (1 - p_ik) x_ij²``."""
+        c = curv.s[:, None] * curv.p * (1.0 - curv.p)
+        return dense_or_csr_sq_weighted(X, c, self.layout.fit_intercept)
+
+    def chunk_hess_rows(self, X, curv: Curvature, rows) -> np.ndarray:
+        """The class blocks of the Hessian over the columns ``rows`` only."""
+        lay = self.layout
+        d = lay.n_features
+        rows = np.asarray(rows, dtype=np.intp)
+        feats = rows[rows < d]
+        intercept = bool(lay.fit_intercept and rows.size and rows[-1] == d)
+        sub = Layout(int(feats.size), lay.n_classes, lay.free_classes, intercept)
+        if sub.size == 0:
+            return np.zeros((0, 0))
+        return self._hessian(X[:, feats], curv.p, curv.s, sub)
+
+    def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
+        """``s_i (p_ik - [y_i = k]) [x_i, 1]`` for every free class k: (n, size)."""
+        lay = self.layout
+        P = softmax(self.linear_predictor(X, W, offset), axis=1)
+        R = P[:, list(lay.free_classes)]
+        for col, k in enumerate(lay.free_classes):
+            R[:, col] -= (y == k)
+        R = R * s[:, None]
+        Xd = augmented_dense(X, lay.fit_intercept)
+        return (Xd[:, :, None] * R[:, None, :]).reshape(Xd.shape[0], lay.size)
+
+    def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
+        Z = self.linear_predictor(X, W, offset)
+        return -log_softmax(Z, axis=1)[np.arange(Z.shape[0]), np.asarray(y, dtype=np.intp)]
+
+    # ------------------------------------------------------------ prediction
+    def probabilities(self, Z) -> np.ndarray:
+        return softmax(Z, axis=1)
+
+    def log_probabilities(self, Z) -> np.ndarray:
+        return log_softmax(Z, axis=1)

@@ -1,0 +1,284 @@
+"""The fit pipeline, written once for every engine and model family.
+
+::
+
+    spec (checked options) ─┐
+    source (an engine's     ├─> family & layout ─> backend ─> start ─> aliasing
+      checked inputs)      ─┘        ─> solve ─> inference ─> diagnostics ─> FitOutcome
+
+1. the data summary (classes, counts, weights per class) decides the model
+   family and its parameter layout (:func:`logitlab.families.logit_family`),
+   and the options that depend on the data are checked (threshold and Firth
+   against the number of classes, ``class_weight``, ``reference_class``);
+2. the engine builds the data backend for that family;
+3. the start point: a warm start, a checkpoint or the family's base rates;
+4. aliasing: columns that are linear combinations of earlier ones are held at
+   0 (:mod:`logitlab.fitting.fitstats`), as R's ``glm`` does;
+5. the solver (``auto``: :func:`logitlab.solvers.select_solver`, told whether
+   a pass costs more than a Hessian on this backend);
+6. inference for likelihood fits: the information at the optimum, the null
+   log-likelihood, sandwich meats, separation (by linear programming when the
+   rows are in this process; otherwise the saturated rows are counted);
+7. diagnostics: why a fit failed, as warnings naming the columns.
+
+BLAS is held to one thread throughout (:func:`logitlab.core.threads.blas_one_thread`):
+a multithreaded BLAS call before the solver (the base rate's dot product) left
+an OpenBLAS thread spinning through the first passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import solvers
+from ..core.exceptions import CollinearityWarning, SeparationWarning
+from ..core.layout import INTERCEPT
+from ..core.threads import blas_one_thread
+from ..data.validation import _listing
+from ..families import logit_family
+from ..solvers.objective import Objective
+from . import fitstats
+from .checkpoint import CheckpointingObjective, fingerprint, load_checkpoint, save_checkpoint
+from .diagnostics import explain_fit
+from .outcome import FitOutcome, InferenceState
+from .separation import detect_separation, separation_check_is_cheap
+from .spec import (INFERENCE_MAX_SIZE, FitSpec, check_threshold, class_weight_factors,
+                   reference_index)
+
+
+@dataclass
+class WarmStart:
+    """A previous solution to start from, used when its family (layout) matches."""
+
+    family: object
+    coef: np.ndarray
+
+
+def fit(spec: FitSpec, source, warm: WarmStart | None = None) -> FitOutcome:
+    """Fit ``spec`` to the engine's ``source`` (:class:`logitlab.engines.summary.Source`)."""
+    with blas_one_thread():
+        return _fit(spec, source, warm)
+
+
+def _fit(spec, source, warm):
+    summary = source.summary
+    family, class_weight, totals = _model_for(spec, summary)
+    with_inference = spec.with_inference and family.layout.size <= INFERENCE_MAX_SIZE
+    # fits with inference (log-likelihood, deviance, standard errors) stay exact
+    data = source.backend(family, class_weight, single=not with_inference)
+    try:
+        return _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
+    except BaseException:
+        data.release()
+        raise
+
+
+def _model_for(spec, summary):
+    """The model family, the per-class weights and the weighted class totals."""
+    classes, K = summary.classes, summary.classes.size
+    check_threshold(spec.threshold, K)
+    if spec.kind == "firth" and K > 2:
+        raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
+                         f"{K} classes.")
+    class_weight = class_weight_factors(spec.class_weight, classes, summary.class_counts)
+    totals = class_weight * summary.class_weight_sums
+    if not totals.sum() > 0:
+        raise ValueError("all rows have zero weight after applying class_weight."
+                         if spec.class_weight is not None else
+                         "sample_weight is zero for every row; at least one row needs a "
+                         "positive weight.")
+    family = logit_family(summary.n_features, K,
+                          reference=reference_index(spec.reference_class, classes),
+                          symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept)
+    return family, class_weight, totals
+
+
+def _fit_data(spec, source, summary, family, data, totals, with_inference, warm):
+    layout = family.layout
+    names = summary.feature_names or [f"x{j}" for j in range(summary.n_features)]
+    print_ = fingerprint(summary, family, totals, spec) if spec.checkpoint else None
+    warm_ok = warm is not None and warm.family == family and warm.coef.size == layout.size
+    w0 = np.array(warm.coef, dtype=np.float64) if warm_ok else family.start(totals)
+    resume = load_checkpoint(spec.checkpoint, print_) if spec.checkpoint else None
+    # Aliasing: from the information at the start point; when a Hessian is dear
+    # (a big in-memory design, or a backend whose passes are dear), read it off the
+    # information at the optimum instead (inference needs it anyway), refitting
+    # only if columns alias.
+    defer = with_inference and spec.kind == "none" and (
+        data.newton_max_size is not None
+        or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
+    aliased = (fitstats.aliased_features(Objective(data), w0)
+               if with_inference and not defer else [])
+    objective, result = _solve_with(spec, data, w0, resume, aliased, print_)
+    info = n_sat = None
+    if defer:
+        info, n_sat = _information_and_saturation(objective, result.coef)
+        aliased = fitstats.aliased_from_information(info, layout)
+        if aliased:
+            # confirm at the start point, where every row has weight (at the
+            # optimum of separated data saturated rows weigh ~0)
+            aliased = fitstats.aliased_features(Objective(data), w0)
+        if aliased:
+            info = n_sat = None
+            objective, result = _solve_with(spec, data, w0, None, aliased, print_)
+    if aliased:
+        w0 = np.where(layout.row_mask(aliased), 0.0, w0)
+    findings = _aliasing_findings(names, aliased)
+    separation, n_sat, sep_findings = _separation(spec, data, objective, result, aliased,
+                                                  with_inference, n_sat)
+    inference = (_inference(spec, summary, objective, result, w0, aliased, separation, info)
+                 if with_inference else None)
+    findings += sep_findings + explain_fit(objective, result, names, n_saturated=n_sat,
+                                           separation=separation)
+    return FitOutcome(family=family, coef=result.coef, classes=summary.classes,
+                      reference=reference_index(spec.reference_class, summary.classes),
+                      feature_names_in=summary.feature_names, solver=result, aliased=list(aliased),
+                      inference=inference, objective=objective, findings=findings,
+                      engine=source.engine, n_partitions=getattr(data, "n_partitions", None))
+
+
+# ------------------------------------------------------------------ solving
+def _solve_with(spec, data, w0, resume, aliased, print_):
+    """The objective (aliased columns held at 0, or the family's pinned
+    coordinates) and the solver's result from ``resume`` or ``w0``; the float64
+    polish after a float32 fit when asked for."""
+    layout = data.layout
+    fixed = layout.row_mask(aliased) if aliased else data.family.pinned()
+    if aliased:
+        w0 = np.where(fixed, 0.0, w0)
+    start = w0 if resume is None else (np.where(fixed, w0, resume) if fixed is not None
+                                       else resume)
+    objective = (CheckpointingObjective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0)
+                 if spec.checkpoint else
+                 Objective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0))
+    callback = _callback(spec, objective, print_)
+    result = _solve(spec, objective, start, callback)
+    if spec.polish and getattr(data, "single", False):
+        data.single = False
+        result = _chain(result, _solve(spec, objective, result.coef, callback))
+    return objective, result
+
+
+def _callback(spec, objective, print_):
+    """The user's callback, after the checkpoint of the iteration when asked for."""
+    if not spec.checkpoint:
+        return spec.callback
+    user = spec.callback
+
+    def callback(iteration, value, grad_norm):
+        w = objective.iterate(value)
+        save_checkpoint(spec.checkpoint, print_, objective.expand(w), iteration, value)
+        if user is not None:
+            user(iteration, value, grad_norm)
+    return callback
+
+
+def _solve(spec, objective, w_full, callback):
+    """Run the chosen solver from the full vector ``w_full``; the result's
+    ``coef`` is the full canonical vector."""
+    data = objective.data
+    name = spec.solver if spec.solver != "auto" else solvers.select_solver(
+        objective.size, data.is_sparse, spec.kind, data.n_rows, data.newton_max_size)
+    tol = solvers.DEFAULT_TOL[name] if spec.tol is None else spec.tol
+    max_iter = solvers.DEFAULT_MAX_ITER[name] if spec.max_iter is None else spec.max_iter
+    options = solvers.check_options(name, spec.solver_options)
+    if name == "firth":
+        options["penalty_coords"] = objective.free
+    result = solvers.run(name, objective, objective.restrict(w_full), tol=tol,
+                         max_iter=max_iter, callback=callback, **options)
+    result.coef = data.family.canonical(objective.expand(result.coef))
+    return result
+
+
+def _chain(first, second):
+    """One result for two runs of a solver, the second started where the first
+    stopped (the float64 polish): the second's solution, both histories."""
+    second.n_iter += first.n_iter
+    second.n_passes += first.n_passes
+    second.history = {k: np.concatenate([first.history[k], second.history[k][1:]])
+                      for k in second.history}
+    second.flags = set(second.flags) | {"polished"}
+    return second
+
+
+# --------------------------------------------------------------- inference
+def _information_and_saturation(objective, w_full):
+    """The information (size, size) at ``w_full`` and the saturated row count, in one
+    pass (non-finite coefficients: the information alone, no saturation)."""
+    W = objective.layout.matrix(w_full)
+    if not np.all(np.isfinite(W)):
+        return fitstats.information(objective, w_full), 0
+    return objective.data.information_and_saturation(W)
+
+
+def _aliasing_findings(names, aliased) -> list:
+    if not aliased:
+        return []
+    labels = [(list(names) + [INTERCEPT])[j] for j in aliased]
+    one = len(aliased) == 1
+    return [(CollinearityWarning,
+             f"{_listing(labels)} {'is' if one else 'are'} a linear combination of earlier "
+             f"columns (or the intercept) and {'was' if one else 'were'} dropped, as R's glm "
+             "does: reported as aliased, held at 0. Drop the redundant columns to silence "
+             "this.")]
+
+
+def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
+    """``(separation, n_saturated, findings)``: the linear-programming check for
+    unpenalized likelihood fits when the rows are in this process (cheap, or
+    suggested by saturated rows); otherwise the count of saturated rows, with a
+    warning when there are some. Fits without inference: nothing (the
+    diagnostics count saturated rows themselves); Firth fits: none saturate."""
+    if not with_inference:
+        return None, n_sat, []
+    if spec.kind == "firth":
+        return None, 0, []
+    layout = data.layout
+    W = layout.matrix(result.coef)
+    rows = data.local_rows()
+    if rows is not None:
+        separation = None
+        if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
+            separation = detect_separation(rows.X, rows.y, rows.s, layout, aliased)
+            separation = separation if separation.checked else None
+        return separation, 0 if separation is None else None, []
+    if n_sat is None:
+        n_sat = data.count_saturated(W) if np.all(np.isfinite(W)) else 0
+    findings = [] if not n_sat else [(SeparationWarning,
+        f"fitted probabilities are numerically 0 or 1 for {n_sat} rows: the data may be "
+        "(quasi-)separated. The linear-programming separation check needs all rows on one "
+        "machine and is not run on Dask; if coefficients are large, use penalty='firth' or "
+        "an L2 penalty.")]
+    return None, n_sat, findings
+
+
+def _inference(spec, summary, objective, result, w0, aliased, separation, info):
+    """The :class:`InferenceState` at ``result.coef``; ``info``: the full
+    information there, if already computed."""
+    w = result.coef
+    info = fitstats.information(objective, w) if info is None else info
+    free = objective.free
+    n = float(objective.data.weight_sum)
+    firth = result.solver == "firth"
+    state = InferenceState(
+        method="firth" if firth else "mle", cov_type=spec.cov_type, n_obs=n,
+        n_rows=int(objective.data.n_rows),
+        loglik=-float(result.objective) * n if not firth else fitstats.loglik(objective, w),
+        loglik_null=fitstats.null_loglik(objective, w0),
+        estimated=free.tolist(), aliased=[int(j) for j in aliased],
+        information=info[np.ix_(free, free)],
+        separated=bool(separation is not None and separation.separated),
+        infinite={} if separation is None else {
+            str(k): v for k, v in separation.infinite.items()})
+    if firth:
+        # logistf's convention: the restricted model keeps the full model's penalty
+        state.penalized_loglik = -float(result.objective) * n
+        state.penalized_loglik_null = fitstats.firth_null_loglik(objective, w0)
+    if spec.cov_type != "nonrobust":
+        meat, n_clusters = fitstats.score_meat(
+            objective, w, summary.n_groups if spec.cov_type == "cluster" else None)
+        state.meat = meat[np.ix_(free, free)]
+        state.n_clusters = n_clusters
+    return state
