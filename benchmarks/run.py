@@ -544,7 +544,8 @@ def bench_shape(name, args, tmp):
     for tool, solver, dtype in plan:
         rows.append(run_worker(tool, solver, dtype, info["K"], lam, ddir, args))
         r = rows[-1]
-        print(f"  ... {tool} {solver} {dtype}: " + (f"{r['time']:.2f} s" if r["status"] == "ok" else r["status"])
+        status = f"{r['time']:.2f} s" if r["status"] == "ok" else r["status"]
+        print(f"  ... {tool} {solver} {dtype}: " + status
               + f" (other load before: {r['busy_before']:.2f} cores)", flush=True)
     best = evaluate(rows, X, y, lam, info["K"], t_pass)
     print(HEADER)
@@ -571,7 +572,8 @@ def parse_args(argv=None):
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per fit (its subprocess is killed)")
     ap.add_argument("--saga-max-iter", type=int, default=100, help="epochs cap for sklearn saga")
     ap.add_argument("--only", default="", help="comma list of substrings of 'tool:solver:dtype' to run")
-    ap.add_argument("--no-warmup", action="store_true", help="do not fit a tenth of the rows first in each worker")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="do not fit a tenth of the rows first in each worker")
     ap.add_argument("--no-inference", action="store_true", help="skip the statsmodels comparison")
     ap.add_argument("--wait-quiet", type=float, default=60.0,
                     help="before each fit wait up to this many seconds for other processes to go idle")
@@ -590,7 +592,8 @@ def main(argv=None):
     machine = machine_info()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['mem_gib']} GiB; "
           f"{machine['versions']}; logitlab at {machine['git_commit']}"
-          f"{' + uncommitted src changes' if machine['src_modified'] else ''}; scale={args.scale} repeat={args.repeat}")
+          f"{' + uncommitted src changes' if machine['src_modified'] else ''}; "
+          f"scale={args.scale} repeat={args.repeat}")
     tmp = tempfile.mkdtemp(prefix="logitlab-bench-")
     results = dict(machine=machine, args=vars(args), gap_tol=GAP_TOL, shapes={},
                    started=datetime.datetime.now().isoformat(timespec="seconds"))
@@ -604,7 +607,8 @@ def main(argv=None):
         return "-" if v is None else f"{v:.2f}x"
     for nm, res in results["shapes"].items():
         s = res["summary"]
-        print(f"  {nm:<7} fastest peer {s.get('fastest_peer', '-')} {s.get('peer_time', float('nan')):.2f} s; "
+        print(f"  {nm:<7} fastest peer {s.get('fastest_peer', '-')} "
+              f"{s.get('peer_time', float('nan')):.2f} s; "
               f"logitlab auto/peer {x(s.get('auto_ratio'))}"
               f"{'' if s.get('auto_converged', True) else ' (NOT converged)'}; "
               f"best logitlab/peer {x(s.get('best_ratio'))}; auto f32/f64 {x(s.get('f32_over_f64'))}"

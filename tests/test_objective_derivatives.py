@@ -195,7 +195,7 @@ def _case_id(c):
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 def test_value_gradient_hessian_hessp(case):
     kind, fi, xkind, (alpha, l1_ratio) = case
-    layout, X, y, s, offset, w = make_problem(kind, fi, xkind, 
+    layout, X, y, s, offset, w = make_problem(kind, fi, xkind,
                                                    seed=zlib.crc32(_case_id(case).encode()))
     data = InMemoryData(X, y, s, offset, layout)
     obj = Objective(data, alpha, l1_ratio)

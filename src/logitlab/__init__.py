@@ -11,7 +11,7 @@ from .core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, od
 from .results.inference import lr_test, wald_test
 from .core.losses import log_loss, log_loss_from_logits
 
-__version__ = "0.1.0"
+from .core.version import __version__
 
 __all__ = [
     "LogisticRegression", "ConvergenceWarning", "SeparationWarning", "CollinearityWarning",

@@ -19,14 +19,12 @@ from typing import Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from .output import console, emit_warnings as _emit_warnings, err_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="logitlab: logistic regression, done properly.")
-# piped output gets a wide, colourless page so that term names are never cut
-console = Console() if sys.stdout.isatty() else Console(width=160, color_system=None)
-err_console = Console(stderr=True)
 
 
 class Penalty(str, Enum):
@@ -65,11 +63,6 @@ def _progress(enabled: bool):
         err_console.print(f"  iteration {iteration:>4}  objective {objective:.12g}  "
                           f"max|gradient| {grad_norm:.3e}", highlight=False)
     return report
-
-
-def _emit_warnings(caught) -> None:
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
 
 
 def _print_json(doc) -> None:

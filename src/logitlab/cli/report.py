@@ -65,7 +65,7 @@ def register_report(app, fit_command, fit_model) -> None:
 
 def run_report(fit_model, *, out: Path, model_path, title, row, **fit_options) -> None:
     """Fit (or load) the model, write the report, say where it is."""
-    from .main import _emit_warnings, console
+    from .output import console, emit_warnings as _emit_warnings
     from ..report.html import write_report
     data = fit_options["data"]
     weights, offset = fit_options.get("weights"), fit_options.get("offset")

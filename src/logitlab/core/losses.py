@@ -24,7 +24,7 @@ from .links import log_softmax
 __all__ = ["log_loss", "log_loss_from_logits", "binary_nll_from_logits"]
 
 
-def _base_factor(base) -> float:
+def base_factor(base) -> float:
     if base is None or base == "e" or base == math.e:
         return 1.0
     if isinstance(base, str):
@@ -92,7 +92,7 @@ def log_loss(y, p, *, base="e", sample_weight=None) -> float:
             values = -np.log(p[np.arange(p.shape[0]), idx])
     else:
         raise ValueError("p must be 1-D (binary) or 2-D (multiclass)")
-    return _weighted_mean(values, sample_weight) * _base_factor(base)
+    return _weighted_mean(values, sample_weight) * base_factor(base)
 
 
 def log_loss_from_logits(y, z, *, base="e", sample_weight=None) -> float:
@@ -114,4 +114,4 @@ def log_loss_from_logits(y, z, *, base="e", sample_weight=None) -> float:
         values = -log_softmax(z, axis=1)[np.arange(z.shape[0]), idx]
     else:
         raise ValueError("z must be 1-D (binary) or 2-D (multiclass)")
-    return _weighted_mean(values, sample_weight) * _base_factor(base)
+    return _weighted_mean(values, sample_weight) * base_factor(base)

@@ -278,18 +278,18 @@ def formula_variables(parsed, columns) -> set[str]:
 
 
 # -------------------------------------------------------------------- Design
-def _py(value):
+def python_value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _sorted(values):
+def sorted_levels(values):
     try:
         return sorted(values)
     except TypeError:
         return sorted(values, key=repr)
 
 
-def _factor_column(expr: str, lookup: bool) -> str | None:
+def factor_column(expr: str, lookup: bool) -> str | None:
     """The raw column a categorical factor encodes: ``g`` for ``g`` and for
     ``C(g, ...)`` (also with backticks); None for anything more complex."""
     if lookup:
@@ -399,10 +399,10 @@ class Design:
         for expr, (kind, state) in spec.encoder_state.items():
             entry = {"kind": kind.value}
             if kind is Factor.Kind.CATEGORICAL:
-                levels = [_py(v) for v in state["categories"]]
+                levels = [python_value(v) for v in state["categories"]]
                 entry["levels"] = levels
                 entry["reference"] = _reference_level(state, levels)
-                entry["column"] = _factor_column(expr, expr in lookups)
+                entry["column"] = factor_column(expr, expr in lookups)
             factors[expr] = entry
         needed = formula_variables(parsed, data.columns)
         variables = [c for c in data.columns if str(c) in needed]
@@ -433,9 +433,9 @@ class Design:
                 continue
             known = set(f["levels"])
             values = pd.unique(df[col].dropna())
-            new = [_py(v) for v in values if _py(v) not in known]
+            new = [python_value(v) for v in values if python_value(v) not in known]
             if new:
-                out.setdefault(col, []).append((expr, _sorted(set(new))))
+                out.setdefault(col, []).append((expr, sorted_levels(set(new))))
         return out
 
     def _map_unseen(self, df: pd.DataFrame, unseen_by_col: dict) -> pd.DataFrame:
@@ -449,7 +449,7 @@ class Design:
             ref = self.factors[entries[0][0]]["reference"]
             values = df[col].astype(object)
             new = set(entries[0][1])
-            mask = values.map(lambda v: _py(v) in new).to_numpy(dtype=bool)
+            mask = values.map(lambda v: python_value(v) in new).to_numpy(dtype=bool)
             values[mask] = ref
             df[col] = values
         return df
@@ -521,7 +521,7 @@ class Design:
         exact transform (formula text, categorical levels, transform state)."""
         from formulaic import __version__ as formulaic_version
 
-        from ..persist.model_file import to_json_value
+        from ..core.jsonvalues import to_json_value
         factors = {}
         for expr, f in self.factors.items():
             entry = {"kind": f["kind"]}
@@ -546,7 +546,7 @@ class Design:
         from formulaic import ModelSpec
         from formulaic.parser.types import Factor
 
-        from ..persist.model_file import from_json_value
+        from ..core.jsonvalues import from_json_value
         need = {"formula", "response", "rhs", "intercept", "columns", "terms", "variables",
                 "factors", "transform_state", "unseen"}
         if not isinstance(d, dict) or not need <= set(d):
@@ -586,7 +586,7 @@ class Design:
                     raise ValueError(f"design.factors[{expr!r}].levels must be strings or "
                                      "numbers.")
                 entry.update(levels=levels, reference=from_json_value(f.get("reference")),
-                             column=_factor_column(expr, expr in lookups))
+                             column=factor_column(expr, expr in lookups))
                 state = {"categories": list(levels)}
             factors[expr] = entry
             encoder_state[expr] = (kind, state)
@@ -620,7 +620,7 @@ def _reference_level(state, levels):
     if contrasts is not None and type(contrasts).__name__ == "TreatmentContrasts":
         from formulaic.utils.sentinels import UNSET
         if base is not UNSET and base is not None:
-            return _py(base)
+            return python_value(base)
     return levels[0]
 
 
@@ -634,7 +634,7 @@ def quote_response(name: str) -> str:
 
 
 # ------------------------------------------------------------------------ fit
-def _as_rows(value, what, n, df):
+def rows_argument(value, what, n, df):
     """A column name or an array for sample_weight / offset."""
     if value is None:
         return None, None
@@ -704,10 +704,10 @@ def first_observed_level(y) -> object | None:
         return None
     observed = set(pd.Series(y).dropna().tolist())
     first = [c for c in y.dtype.categories if c in observed]
-    return _py(first[0]) if first else None
+    return python_value(first[0]) if first else None
 
 
-def _nan_rows(values):
+def nan_rows(values):
     arr = np.asarray(values)
     if arr.dtype.kind not in "biufc":
         mask = pd.isna(pd.DataFrame(arr.reshape(len(arr), -1))).any(axis=1).to_numpy()

@@ -25,7 +25,7 @@ def _column_label(names, j) -> str:
     return repr(str(names[j])) if names is not None else str(j)
 
 
-def _listing(items, total=None) -> str:
+def listing(items, total=None) -> str:
     shown = ", ".join(items[:_MAX_LISTED])
     more = (total or len(items)) - _MAX_LISTED
     return shown + (f", and {more} more" if more > 0 else "")
@@ -52,7 +52,7 @@ def check_dataframe_columns(X) -> None:
             bad.append(f"{str(name)!r} ({dt})")
     if bad:
         raise TypeError(
-            f"X has non-numeric columns: {_listing(bad)}. The estimator needs numbers; "
+            f"X has non-numeric columns: {listing(bad)}. The estimator needs numbers; "
             "encode categorical columns first (e.g. pandas.get_dummies(df, drop_first=True) "
             "or a scikit-learn OneHotEncoder in a Pipeline).")
 
@@ -110,7 +110,7 @@ def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
     has_nan, has_inf = bool(np.isnan(bad).any()), bool(np.isinf(bad).any())
     kinds = " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
     raise ValueError(
-        f"{what} contains {kinds} in {n_rows} rows: {_listing(parts)}. Remove or impute "
+        f"{what} contains {kinds} in {n_rows} rows: {listing(parts)}. Remove or impute "
         f"those rows (pandas: df.dropna()) {fix}.")
 
 

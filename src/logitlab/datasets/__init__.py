@@ -1,4 +1,5 @@
-"""Small real datasets bundled with logitlab (see ``datasets/README.md``)."""
+"""Small real datasets bundled with logitlab (see ``datasets/README.md``), with
+their provenance: the Titanic table of the demo. Imports no other logitlab package."""
 
 from __future__ import annotations
 

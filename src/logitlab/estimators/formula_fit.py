@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.userwarn import warn
-from ..data.formula import (Design, _as_rows, _nan_rows, check_formula_options,
+from ..data.formula import (Design, rows_argument, nan_rows, check_formula_options,
                             check_response, first_observed_level, formula_terms,
                             set_intercept_from_design, split_formula)
 from ..data.io import MissingValuesWarning, describe_missing, handle_missing, missing_counts
@@ -71,9 +71,9 @@ def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, c
     response, rhs = split_formula(formula)
     check_response(response, df.columns)
     n = len(df)
-    w_col, w = _as_rows(sample_weight, "sample_weight", n, df)
-    o_col, o = _as_rows(offset, "offset", n, df)
-    g_col, g = _as_rows(groups, "groups", n, df)
+    w_col, w = rows_argument(sample_weight, "sample_weight", n, df)
+    o_col, o = rows_argument(offset, "offset", n, df)
+    g_col, g = rows_argument(groups, "groups", n, df)
     others = [c for c in df.columns if c not in {response, w_col, o_col, g_col}]
     rhs, _, variables = formula_terms(rhs, df.columns, others)
     used = [response] + [c for c in variables if c != response] + \
@@ -83,7 +83,7 @@ def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, c
     for name, values, column in (("sample_weight", w, w_col), ("offset", o, o_col),
                                  ("groups", g, g_col)):
         if values is not None and column is None:
-            check[name] = _nan_rows(values)
+            check[name] = nan_rows(values)
     counts = missing_counts(check, check.columns)
     check, n_dropped = handle_missing(check, None, missing)
     if n_dropped:

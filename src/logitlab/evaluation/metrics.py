@@ -28,7 +28,7 @@ import numpy as np
 from ..core.userwarn import warn
 from .calibration import (calibration_intercept_slope, calibration_table,
                           expected_calibration_error, fit_intercept_slope)
-from ..core.losses import _base_factor
+from ..core.losses import base_factor
 from .inputs import (as_proba, as_labels, binary_score, check_lengths, check_proba_values,
                      encode, prepare, weights)
 
@@ -92,7 +92,7 @@ def log_loss(y_true, proba, *, sample_weight=None, labels=None, base="e") -> flo
     pos = prep.w > 0
     nll = np.zeros_like(p_true)
     nll[pos] = -np.log(p_true[pos])
-    return _mean(prep.w, nll) * _base_factor(base)
+    return _mean(prep.w, nll) * base_factor(base)
 
 
 def brier_score(y_true, proba, *, sample_weight=None, labels=None) -> float:

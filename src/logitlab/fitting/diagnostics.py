@@ -113,7 +113,8 @@ def explain_fit(objective, result, feature_names, n_saturated=None, separation=N
                           "intercept); drop the redundant columns or add an L2 penalty")
         nonconst = sd[sd > 0]
         if nonconst.size >= 2 and nonconst.max() / nonconst.min() > 1e4:
-            hi, lo = int(np.argmax(np.where(sd > 0, sd, -np.inf))), int(np.argmin(np.where(sd > 0, sd, np.inf)))
+            hi = int(np.argmax(np.where(sd > 0, sd, -np.inf)))
+            lo = int(np.argmin(np.where(sd > 0, sd, np.inf)))
             causes.append(f"poor scaling: column {feature_names[hi]!r} has standard deviation "
                           f"{sd[hi]:.3g} but {feature_names[lo]!r} {sd[lo]:.3g}; standardize the "
                           "columns or use solver='newton'")

@@ -36,7 +36,7 @@ from .. import solvers
 from ..core.exceptions import CollinearityWarning, SeparationWarning
 from ..core.layout import INTERCEPT
 from ..core.threads import blas_one_thread
-from ..data.validation import _listing
+from ..data.validation import listing
 from ..families import logit_family
 from ..solvers.objective import Objective
 from . import fitstats
@@ -219,7 +219,7 @@ def _aliasing_findings(names, aliased) -> list:
     labels = [(list(names) + [INTERCEPT])[j] for j in aliased]
     one = len(aliased) == 1
     return [(CollinearityWarning,
-             f"{_listing(labels)} {'is' if one else 'are'} a linear combination of earlier "
+             f"{listing(labels)} {'is' if one else 'are'} a linear combination of earlier "
              f"columns (or the intercept) and {'was' if one else 'were'} dropped, as R's glm "
              "does: reported as aliased, held at 0. Drop the redundant columns to silence "
              "this.")]

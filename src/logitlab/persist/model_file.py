@@ -52,120 +52,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import numbers
 from pathlib import Path
-
-from ..core.files import write_atomic
-from ..results.results import results_from_state, results_state
 
 import numpy as np
 
+from ..core.files import write_atomic
+from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
+from ..results.results import results_from_state, results_state
+
 FORMAT = "logitlab-model"
 FORMAT_VERSION = 1
-_TAGS = ("__float__", "__ndarray__", "__tuple__", "__mapping__")
 _ARRAY_KINDS = "biufU"
-
-
-# ---------------------------------------------------------------- JSON values
-def to_json_value(value, where: str = "value"):
-    """``value`` as JSON-safe data (tagging what JSON cannot hold).
-
-    Handles None, bool, int, float (non-finite tagged), str, numpy scalars and
-    arrays (bool, int, float, str), lists, tuples and dicts. Anything else is a
-    ``TypeError`` naming ``where``.
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.generic) and value.dtype.kind in _ARRAY_KINDS:
-        return to_json_value(value.item(), where)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        if math.isfinite(value):
-            return value
-        return {"__float__": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in _ARRAY_KINDS and not (
-                value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())):
-            raise TypeError(f"{where}: arrays of dtype {value.dtype} cannot be saved.")
-        dtype = value.dtype.str if value.dtype.kind != "O" else "|O"
-        return {"__ndarray__": {"dtype": dtype, "shape": list(value.shape),
-                                "data": [to_json_value(v, where) for v in value.ravel().tolist()]}}
-    if isinstance(value, tuple):
-        return {"__tuple__": [to_json_value(v, where) for v in value]}
-    if isinstance(value, list):
-        return [to_json_value(v, where) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: to_json_value(v, f"{where}[{k!r}]") for k, v in value.items()}
-        return {"__mapping__": [[to_json_value(k, where), to_json_value(v, f"{where}[{k!r}]")]
-                                for k, v in value.items()]}
-    raise TypeError(f"{where}: a {type(value).__name__} cannot be saved in a model file "
-                    "(only numbers, strings, booleans, None, lists, dicts and arrays can).")
-
-
-def _hashable(value):
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
-
-
-def from_json_value(value):
-    """Inverse of :func:`to_json_value`."""
-    if isinstance(value, list):
-        return [from_json_value(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        (tag, inner), = value.items()
-        if tag == "__float__":
-            if inner not in ("nan", "inf", "-inf"):
-                raise ValueError(f"unknown non-finite float {inner!r}")
-            return float(inner)
-        if tag == "__tuple__":
-            return tuple(from_json_value(v) for v in _as_list(inner, tag))
-        if tag == "__mapping__":
-            pairs = _as_list(inner, tag)
-            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-                raise ValueError("__mapping__ must hold [key, value] pairs")
-            return {_hashable(from_json_value(k)): from_json_value(v) for k, v in pairs}
-        if tag == "__ndarray__":
-            return _array_from_json(inner)
-    return {k: from_json_value(v) for k, v in value.items()}
-
-
-def _as_list(value, tag):
-    if not isinstance(value, list):
-        raise ValueError(f"{tag} must hold a list")
-    return value
-
-
-def _array_from_json(spec):
-    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
-        raise ValueError("__ndarray__ needs exactly the keys dtype, shape and data")
-    dtype = _safe_dtype(spec["dtype"])
-    shape = spec["shape"]
-    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
-        raise ValueError("__ndarray__ shape must be a list of non-negative integers")
-    data = [from_json_value(v) for v in _as_list(spec["data"], "__ndarray__ data")]
-    if len(data) != math.prod(shape):
-        raise ValueError(f"__ndarray__ of shape {shape} holds {len(data)} values")
-    if dtype.kind == "O":
-        out = np.empty(len(data), dtype=object)
-        out[:] = data
-        return out.reshape(shape)
-    return np.array(data, dtype=dtype).reshape(shape)
-
-
-def _safe_dtype(text):
-    if not isinstance(text, str):
-        raise ValueError("a dtype must be a string")
-    try:
-        dtype = np.dtype(text)
-    except TypeError:
-        raise ValueError(f"unknown dtype {text!r}") from None
-    if dtype.kind not in _ARRAY_KINDS + "O":
-        raise ValueError(f"dtype {text!r} is not allowed (bool, int, float, str only)")
-    return dtype
 
 
 def canonical_json(doc: dict) -> bytes:
@@ -215,7 +112,7 @@ def _floats(values, where):
 
 def model_document(model) -> dict:
     """The JSON document of a fitted ``LogisticRegression`` (with checksum)."""
-    from .. import __version__
+    from ..core.version import __version__
     from ..estimators.logistic import LogisticRegression
 
     if type(model) is not LogisticRegression:
@@ -326,7 +223,7 @@ def _parse(path: Path) -> dict:
         raise ValueError(f"cannot load {str(path)!r}: its format_version {version!r} is not a "
                          "positive integer, so it is corrupted and cannot be trusted.")
     if version > FORMAT_VERSION:
-        from .. import __version__
+        from ..core.version import __version__
         raise ValueError(f"cannot load {str(path)!r}: it has model-file format version "
                          f"{version} (written by logitlab {doc.get('logitlab_version')}), but "
                          f"this logitlab ({__version__}) reads format versions up to "
@@ -345,7 +242,7 @@ def _decode_classes(spec) -> np.ndarray:
     _need(isinstance(spec, dict) and set(spec) == {"dtype", "values"},
           "state.classes must have exactly the keys dtype and values")
     try:
-        dtype = _safe_dtype(spec["dtype"])
+        dtype = safe_dtype(spec["dtype"])
     except ValueError as err:
         raise _Invalid(f"state.classes: {err}") from None
     values = spec["values"]

@@ -580,7 +580,7 @@ def _is_fitted(model) -> bool:
 
 
 def _page(title: str, sections: list, rd: ReportData) -> str:
-    from .. import __version__
+    from ..core.version import __version__
     nav = "".join(f"<li><a href='#{sid}'>{esc(name)}</a></li>" for sid, name, _ in sections)
     notes = "".join(f"<li>{esc(n)}</li>" for n in rd.notes)
     notes = f"<aside class='warnings'><h2>Warnings</h2><ul>{notes}</ul></aside>" if notes else ""

@@ -215,14 +215,3 @@ def wald_test(model, terms=None, R=None, q=None) -> dict:
     df = int(np.linalg.matrix_rank(R))
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
 
-
-def conf_int(model, level: float = 0.95, method: str = "wald", terms=None) -> pd.DataFrame:
-    """Confidence intervals as a DataFrame (``ci_low``, ``ci_high`` and the
-    odds-ratio bounds): Wald, or profile likelihood (``method="profile"``)."""
-    if method == "profile":
-        from .profile import profile_ci
-        return profile_ci(model, terms=terms, level=level)
-    if method != "wald":
-        raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
-    table = coef_table(model, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
-    return table if terms is None else table.loc[list(terms)]

@@ -28,6 +28,7 @@ from ..core.layout import INTERCEPT
 from ..fitting.outcome import FitOutcome, InferenceState
 from ..solvers import SolverResult
 from . import inference
+from .profile import profile_ci
 
 
 class LogitResults:
@@ -136,7 +137,13 @@ class LogitResults:
     def conf_int(self, level: float = 0.95, method: str = "wald", terms=None) -> pd.DataFrame:
         """Confidence intervals (``ci_low``, ``ci_high`` and their odds ratios):
         Wald, or profile likelihood (``method="profile"``, refits on the training rows)."""
-        return inference.conf_int(self, level=level, method=method, terms=terms)
+        if method == "profile":
+            return profile_ci(self, terms=terms, level=level)
+        if method != "wald":
+            raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}")
+        table = inference.coef_table(self, level)[["ci_low", "ci_high", "or_ci_low",
+                                                   "or_ci_high"]]
+        return table if terms is None else table.loc[list(terms)]
 
     def coef_table(self, level: float = 0.95) -> pd.DataFrame:
         """The Wald table of :func:`logitlab.results.inference.coef_table`."""
@@ -237,6 +244,7 @@ def results_from_state(state: dict, params: dict | None = None) -> LogitResults:
     inference = InferenceState.from_dict(state.get("inference"))
     outcome = FitOutcome(
         family=family_from_layout(layout), coef=coef, classes=classes, reference=reference,
-        feature_names_in=None if names is None else [str(n) for n in names], solver=solver, aliased=[] if inference is None else list(inference.aliased),
+        feature_names_in=None if names is None else [str(n) for n in names], solver=solver,
+        aliased=[] if inference is None else list(inference.aliased),
         inference=inference)
     return LogitResults(outcome, params)

@@ -20,7 +20,10 @@ firth       penalty="firth" only (binary)
 =========== ====== ==== ==== ========== ======== ============
 
 ``cd`` forms a dense Hessian of its working set, so it needs at most ``cd.MAX_SIZE``
-coefficients.
+coefficients. ``objective`` is the penalized objective they minimize, on top of
+a data backend.
+
+May import :mod:`logitlab.core`, :mod:`logitlab.families` and :mod:`logitlab.backends`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ sparse X. Each outer iteration evaluates value and gradient and keeps the
 per-row curvature (one pass); each inner CG step is one Hessian-vector
 product (one pass). The inner solve stops at relative residual
 ``η = min(0.5, √‖g‖)`` (Eisenstat–Walker forcing), which gives superlinear
-convergence, but never tighter than needed to bring ‖g‖ under the tolerance, and is preconditioned (:mod:`logitlab.solvers.precondition`)
+convergence, but never tighter than needed to bring ‖g‖ under the tolerance, and is
+preconditioned (:mod:`logitlab.solvers.precondition`)
 by a sampled Hessian (dense X) or the Hessian's diagonal (sparse X), so it
 needs a few products per outer iteration instead of tens.
 """

@@ -27,7 +27,7 @@ from . import input as dask_input
 from .. import is_dask_collection, is_path
 from .client import client_for
 from ...data.io import read_table
-from ...data.formula import (Design, FormulaError, _factor_column, _py, _sorted,
+from ...data.formula import (Design, FormulaError, factor_column, python_value, sorted_levels,
                              check_formula_options, check_response, formula_terms,
                              expand_dot, split_formula)
 from ...data.io import MissingValuesWarning, describe_missing, missing_counts
@@ -85,7 +85,7 @@ def categorical_columns(parsed, variables, meta) -> list:
     wrapped = set()
     for term in parsed:
         for factor in term.factors:
-            col = _factor_column(factor.expr, factor.eval_method is Factor.EvalMethod.LOOKUP)
+            col = factor_column(factor.expr, factor.eval_method is Factor.EvalMethod.LOOKUP)
             if col is not None and factor.eval_method is not Factor.EvalMethod.LOOKUP:
                 wrapped.add(col)
     return [c for c in variables if _is_categorical(meta[c].dtype) or str(c) in wrapped]
@@ -129,8 +129,8 @@ def _levels(results, col, dtype):
         return list(dtype.categories)
     values = set()
     for r in results:
-        values.update(_py(v) for v in r["levels"][col])
-    return _sorted(values)
+        values.update(python_value(v) for v in r["levels"][col])
+    return sorted_levels(values)
 
 
 def synthetic_frame(variables, meta, levels: dict) -> pd.DataFrame:
@@ -175,7 +175,7 @@ def _reference_class(y_dtype, classes):
         observed = set(classes.tolist())
         first = [c for c in y_dtype.categories if c in observed]
         if first:
-            return _py(first[0])
+            return python_value(first[0])
     return None
 
 

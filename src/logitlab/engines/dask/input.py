@@ -25,7 +25,7 @@ import pandas as pd
 
 from ...backends.dask import Block, aligned
 from .. import is_dask_collection, is_path
-from ...data.validation import _listing, check_dataframe_columns, check_target
+from ...data.validation import listing, check_dataframe_columns, check_target
 
 ROW_KEYS = ("y", "s", "offset", "groups")
 _WHAT = {"y": "y", "s": "sample_weight", "offset": "offset", "groups": "groups"}
@@ -127,7 +127,7 @@ def _frame_source(ddf, y, sample_weight, offset, groups, dtype) -> Source:
             missing = [c for c in cols if c not in ddf.columns]
             if missing:
                 raise ValueError(f"{_WHAT[key]}={value!r} names no column of the data; its "
-                                 f"columns are {_listing([repr(str(c)) for c in ddf.columns])}.")
+                                 f"columns are {listing([repr(str(c)) for c in ddf.columns])}.")
             columns[key] = cols[0] if isinstance(value, str) else cols
             named.update(cols)
             continue
@@ -324,7 +324,7 @@ def _check_X(scans, starts, names):
     label = (lambda j: repr(str(names[j]))) if names else str
     listed = [f"column {label(j)}: {c} rows (first row {f})" for j, (c, f) in sorted(parts.items())]
     kind = " and ".join(k for k, present in zip(("NaN", "inf"), kinds) if present)
-    raise ValueError(f"X contains {kind} in {n_rows} rows: {_listing(listed)}. Remove or "
+    raise ValueError(f"X contains {kind} in {n_rows} rows: {listing(listed)}. Remove or "
                      "impute those rows (dask: ddf.dropna()) before fitting.")
 
 
