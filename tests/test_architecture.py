@@ -84,3 +84,14 @@ def test_each_package_says_what_it_owns_and_may_import(package):
     doc = ast.get_docstring(ast.parse((SRC / package / "__init__.py").read_text())) or ""
     assert len(doc) > 80, f"logitlab.{package} has no docstring saying what it owns"
     assert "import" in doc.lower(), f"logitlab.{package}'s docstring says nothing of its imports"
+
+
+def test_public_module_names_are_the_modules_in_subpackages():
+    import importlib
+
+    from logitlab.core.aliases import PUBLIC_MODULES
+    for public, real in PUBLIC_MODULES.items():
+        assert importlib.import_module(public) is importlib.import_module(real)
+    from logitlab.metrics import evaluate
+    from logitlab.evaluation.metrics import evaluate as real_evaluate
+    assert evaluate is real_evaluate

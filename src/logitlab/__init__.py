@@ -4,6 +4,7 @@ The public API: :class:`LogisticRegression`, the link functions in
 :mod:`logitlab.core.links` and the losses in :mod:`logitlab.core.losses`.
 """
 
+from .core import aliases as _aliases
 from .core.exceptions import CollinearityWarning, ConvergenceWarning, SeparationWarning
 from .estimators.logistic import LogisticRegression
 from .core.links import (log1pexp, log_odds, log_sigmoid, log_softmax, logit, odds,
@@ -28,3 +29,5 @@ __all__ += ["fit", "save", "load", "read_table"]
 from .estimators.cv import LogisticRegressionCV  # noqa: E402
 
 __all__ += ["LogisticRegressionCV"]
+
+_aliases.install()      # logitlab.metrics, logitlab.io, ... (see logitlab.core.aliases)
