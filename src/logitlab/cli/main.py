@@ -265,7 +265,7 @@ def predict(
                                        "or glob; --out (a Parquet dataset) is required."),
 ) -> None:
     """Predict probabilities, labels and logits for every row of a data file."""
-    from ..engines.dask.predict import prediction_table
+    from ..results.predictions import prediction_table
     if dask is not None:
         return _predict_dask(model_path, str(data), out, id_column, as_json, dask)
     model, df = _load(model_path, data)
@@ -290,6 +290,7 @@ def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
     workers as a Parquet dataset (a directory of part files); no row comes here."""
     from ..engines.dask.input import read_path
     from ..engines.dask.predict import table
+    from ..results.predictions import prediction_table
     from ..engines.dask.client import connect
     from ..persist.model_file import load
     if out is None or as_json:
@@ -301,7 +302,7 @@ def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
     model = load(model_path)
     client = connect(address)
     try:
-        result = table(model, read_path(data), id_column)
+        result = table(model, read_path(data), prediction_table, id_column)
         result.to_parquet(str(out), write_index=False)
         n_parts = result.npartitions
     finally:

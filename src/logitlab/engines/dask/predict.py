@@ -284,39 +284,16 @@ def _explain_array(model, X, offset):
 
 
 # ------------------------------------------------------------------ the CLI
-def prediction_table(model, X, ids=None, id_column=None, index=None) -> pd.DataFrame:
-    """The ``logitlab predict`` table of rows ``X`` (in memory): ``id_column``
-    (from ``ids``), ``predicted``, ``prob_<class>`` per class, then ``logit``
-    (binary) or ``logit_<class>`` per class."""
-    n = X.shape[0]
-    K = model.classes_.size
-    proba = model.predict_proba(X) if n else np.empty((0, K))
-    logits = model.decision_function(X) if n else np.empty((0,) if K == 2 else (0, K))
-    result = pd.DataFrame(index=index if index is not None else pd.RangeIndex(n))
-    if id_column is not None:
-        result[id_column] = ids
-    if K > 2:
-        result["predicted"] = model.classes_[np.argmax(proba, axis=1)]
-    else:
-        result["predicted"] = model.predict(X) if n else model.classes_[:0]
-    for k, c in enumerate(model.classes_):
-        result[f"prob_{c}"] = proba[:, k]
-    if logits.ndim == 1:
-        result["logit"] = logits
-    else:
-        for k, c in enumerate(model.classes_):
-            result[f"logit_{c}"] = logits[:, k]
-    return result
-
-
-def _table_part(part, model, id_column):
+def _table_part(part, model, id_column, make_table):
     X = _features(model, part, ())
     ids = None if id_column is None else part[id_column].to_numpy()
-    return prediction_table(model, X, ids, id_column, part.index)
+    return make_table(model, X, ids, id_column, part.index)
 
 
-def table(model, ddf, id_column=None):
-    """:func:`prediction_table` of every partition of ``ddf``: a lazy Dask DataFrame."""
+def table(model, ddf, make_table, id_column=None):
+    """``make_table(model, X, ids, id_column, index)`` (a pandas table of
+    predictions, e.g. :func:`logitlab.results.predictions.prediction_table`) of
+    every partition of ``ddf``: a lazy Dask DataFrame."""
     lean = slim(model)
     if id_column is not None and id_column not in ddf.columns:
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
@@ -324,8 +301,8 @@ def table(model, ddf, id_column=None):
     _check_columns(lean, ddf, ())
     empty = pd.DataFrame(np.empty((0, lean.n_features_in_)))
     ids = None if id_column is None else ddf._meta[id_column].to_numpy()
-    meta = prediction_table(lean, empty, ids, id_column, ddf._meta.index)
-    return ddf.map_partitions(_table_part, lean, id_column, meta=meta)
+    meta = make_table(lean, empty, ids, id_column, ddf._meta.index)
+    return ddf.map_partitions(_table_part, lean, id_column, make_table, meta=meta)
 
 
-__all__ = ["predict", "slim", "prediction_table", "table", "METHODS"]
+__all__ = ["predict", "slim", "table", "METHODS"]
