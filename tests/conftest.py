@@ -1,4 +1,4 @@
-"""Hypothesis profiles.
+"""Hypothesis profiles, and the Dask cluster fixture.
 
 ``ci`` (the default): derandomized, so a CI run is reproducible — the same examples
 on every machine. ``explore``: random examples on every run; use it locally to
@@ -7,9 +7,26 @@ hunt for new failures::
     HYPOTHESIS_PROFILE=explore python -m pytest tests/test_metrics.py
 """
 import os
+import warnings
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster (2 worker processes, 1 thread each, loopback) for a test module."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
+        c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()

@@ -10,8 +10,6 @@ and cluster codes, in uneven partitions (some empty).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from scipy.special import expit, log_softmax, logsumexp, softmax
@@ -23,20 +21,6 @@ from logitlab.families import logit_family
 N, D = 260, 3
 CHUNKS = (100, 0, 37, 123)
 MODELS = {"binary": (2, False), "multinomial-ref": (3, False), "symmetric": (3, True)}
-
-
-@pytest.fixture(scope="module")
-def client():
-    pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        c = Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 def problem(model):

@@ -28,19 +28,6 @@ CHUNKS = (900, 0, 37, 1663, 0, 400)        # uneven, with empty partitions
 N = sum(CHUNKS)
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        c = Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _data(seed=0, n=N, d=4, K=2):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
