@@ -522,20 +522,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
 
     # -------------------------------------------------------------- inference
-    def summary(self, level: float = 0.95, ci: str = "wald"):
+    def summary(self, level: float = 0.95, ci: str | None = None):
         """Summary table like R's ``summary(glm)``: coefficients, standard errors, z,
-        p-values, intervals (``ci="wald"`` or ``"profile"``), odds ratios and the
-        model statistics. Returns a :class:`logitlab.summary.Summary` (prints in a
+        p-values, intervals (``ci="wald"`` or ``"profile"``; default profile with
+        penalized likelihood-ratio p-values for ``penalty="firth"``, as logistf,
+        Wald otherwise), odds ratios and the model statistics. Returns a :class:`logitlab.summary.Summary` (prints in a
         terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
         from .summary import Summary
         return Summary(self, level=level, ci=ci)
 
-    def conf_int(self, level: float = 0.95, method: str = "wald", terms=None):
+    def conf_int(self, level: float = 0.95, method: str | None = None, terms=None):
         """Confidence intervals of the coefficients as a DataFrame (``ci_low``,
         ``ci_high`` and the odds-ratio bounds); ``method="profile"`` for
-        profile-likelihood intervals (as R's ``confint``)."""
-        from .inference import coef_table
+        profile-likelihood intervals (as R's ``confint``), ``"wald"``; default
+        profile for ``penalty="firth"`` (as logistf), Wald otherwise."""
+        from .inference import coef_table, default_ci_method
         from .profile import profile_ci
+        method = default_ci_method(self) if method is None else method
         if method == "profile":
             return profile_ci(self, terms=terms, level=level)
         if method != "wald":

@@ -309,29 +309,65 @@ def profile_ci(model, terms=None, level=0.95) -> pd.DataFrame:
     :class:`Bound`); a bound that could not be computed is NaN and warned about."""
     state = _require_state(model)
     _check_level(level)
-    labels = term_labels(model)
-    estimated = [i for i in display_order(model) if i in set(state["estimated"])]
-    chosen = estimated if terms is None else []
-    if terms is not None:
-        lookup = {labels[i]: i for i in estimated}
-        unknown = [t for t in terms if t not in lookup]
-        if unknown:
-            raise ValueError(f"unknown terms {unknown}; the terms are {[labels[i] for i in estimated]}.")
-        chosen = [lookup[t] for t in terms]
+    chosen, index = _chosen_terms(model, state, terms)
     found = [profile_search(model, i, level) for i in chosen]
-    index = [labels[i] for i in chosen]
     for label, pair in zip(index, found):
         _warn_failed(label, pair)
-    idx = (pd.MultiIndex.from_tuples(index, names=["class", "term"])
-           if index and isinstance(index[0], tuple) else pd.Index(index, name="term"))
     out = pd.DataFrame([[b.value for b in pair] for pair in found],
-                       columns=["ci_low", "ci_high"], index=idx, dtype=float)
+                       columns=["ci_low", "ci_high"], index=_label_index(index), dtype=float)
     with np.errstate(over="ignore"):
         out["or_ci_low"] = np.exp(out["ci_low"])
         out["or_ci_high"] = np.exp(out["ci_high"])
     out.attrs["refits"] = {label: (a.refits, b.refits) for label, (a, b) in zip(index, found)}
     out.attrs["status"] = {label: (a.status, b.status) for label, (a, b) in zip(index, found)}
     return out
+
+
+def lr_tests(model, terms=None) -> pd.DataFrame:
+    """Likelihood-ratio test of ``β_j = 0`` for each term: ``lr_stat = 2 D(0) =
+    2 [ℓ̂ - max_{β_j = 0} ℓ]`` on 1 df and its ``p_value``. For a Firth fit ``ℓ``
+    is the penalized likelihood whose penalty keeps the full model's information
+    (logistf's per-coefficient test). A restricted refit that does not converge
+    gives NaN and a :class:`ConvergenceWarning` naming the term."""
+    state = _require_state(model)
+    if getattr(model, "_fit_objective_", None) is None:
+        raise ValueError("likelihood-ratio tests refit the model on its training data, which "
+                         "a loaded or unpickled model does not carry: refit it first.")
+    chosen, index = _chosen_terms(model, state, terms)
+    firth = state["method"] == "firth"
+    ll_hat = state["penalized_loglik"] if firth else state["loglik"]
+    rows = []
+    for label, i in zip(index, chosen):
+        point = _Profile(model, i, firth, ll_hat).point(0.0, MAX_REFITS)
+        if point is None:
+            name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+            warn(f"likelihood-ratio test of '{name}': the refit with {name} = 0 did not "
+                 "converge; its statistic and p-value are reported as NaN.", ConvergenceWarning)
+            rows.append((np.nan, np.nan))
+            continue
+        stat = 2.0 * max(point.D, 0.0)
+        rows.append((stat, float(stats.chi2.sf(stat, 1))))
+    return pd.DataFrame(rows, columns=["lr_stat", "p_value"], index=_label_index(index),
+                        dtype=float)
+
+
+def _chosen_terms(model, state, terms):
+    """Full-vector indices and labels of ``terms`` (default: all estimated)."""
+    labels = term_labels(model)
+    estimated = [i for i in display_order(model) if i in set(state["estimated"])]
+    chosen = estimated
+    if terms is not None:
+        lookup = {labels[i]: i for i in estimated}
+        unknown = [t for t in terms if t not in lookup]
+        if unknown:
+            raise ValueError(f"unknown terms {unknown}; the terms are {[labels[i] for i in estimated]}.")
+        chosen = [lookup[t] for t in terms]
+    return chosen, [labels[i] for i in chosen]
+
+
+def _label_index(index):
+    return (pd.MultiIndex.from_tuples(index, names=["class", "term"])
+            if index and isinstance(index[0], tuple) else pd.Index(index, name="term"))
 
 
 def _warn_failed(label, pair):
