@@ -360,7 +360,8 @@ def _chosen_terms(model, state, terms):
         lookup = {labels[i]: i for i in estimated}
         unknown = [t for t in terms if t not in lookup]
         if unknown:
-            raise ValueError(f"unknown terms {unknown}; the terms are {[labels[i] for i in estimated]}.")
+            known = [labels[i] for i in estimated]
+            raise ValueError(f"unknown terms {unknown}; the terms are {known}.")
         chosen = [lookup[t] for t in terms]
     return chosen, [labels[i] for i in chosen]
 

@@ -309,8 +309,9 @@ def model_section(rd: ReportData, level: float, ci: str | None) -> str:
     formula = f"<p class='formula'><code>{esc(rd.formula)}</code></p>" if rd.formula else ""
     table = summary.to_frame()
     pct = f"{100 * level:g}%"
-    header = ["term", "coef", "std err", "χ² (LR)" if lr else "z", "P&gt;χ²" if lr else "P&gt;|z|",
-              f"{pct} interval", "odds ratio", f"{pct} interval"]
+    test = ["χ² (LR)", "P&gt;χ²"] if lr else ["z", "P&gt;|z|"]
+    header = ["term", "coef", "std err", *test, f"{pct} interval", "odds ratio",
+              f"{pct} interval"]
     multinomial = isinstance(table.index, pd.MultiIndex)
     if multinomial:
         header.insert(0, "class")
