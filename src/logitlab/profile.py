@@ -56,6 +56,7 @@ ROOT_RTOL = 1e-9       #: a bound is final when its Newton correction is below t
 _GROWTH = 8.0          # largest factor by which a step may grow before a bracket is found
 _FLAT = 1e-3           # share of the missing rise of D below which D counts as flat
 _PINV_RCOND = 1e-12    # eigenvalues of H below this share of the largest are ignored
+_ROUND = 10            # solver iterations between two convergence checks of a refit
 
 
 @dataclass
@@ -158,18 +159,25 @@ class _Profile:
 
     def _refit(self, t, solver):
         """One constrained refit at ``β_c = t``: the new point, or None when it did
-        not converge (judged by its own gradient, not the solver's flag)."""
+        not converge (judged by its own gradient, not the solver's flag). The
+        solver runs in rounds of ``_ROUND`` iterations, checked after each: a run
+        stalled at the rounding floor of its gradient stops there."""
         self.refits += 1
-        start = self._start(t)
-        obj = Objective(self.base.data, fixed=self.fixed, fixed_values=start)
+        w = self._start(t)
+        obj = Objective(self.base.data, fixed=self.fixed, fixed_values=w)
         options = {"penalty_coords": self.base.free} if self.firth else {}
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            res = solvers.run(solver, obj, obj.restrict(start), tol=1e-9 if self.firth else 1e-10,
-                              max_iter=REFIT_MAX_ITER, **options)
-        w = obj.expand(res.coef)
-        m = self._measure(w)
-        if m is None or m["decrement"] > VALUE_TOL or m["grad_max"] > GRAD_TOL:
-            return None
+        done = 0
+        while True:
+            rounds = min(_ROUND, REFIT_MAX_ITER - done)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                res = solvers.run(solver, obj, obj.restrict(w), max_iter=rounds,
+                                  tol=1e-9 if self.firth else 1e-10, **options)
+            w, done = obj.expand(res.coef), done + rounds
+            m = self._measure(w)
+            if m is not None and m["decrement"] <= VALUE_TOL and m["grad_max"] <= GRAD_TOL:
+                break
+            if m is None or done >= REFIT_MAX_ITER or res.converged or res.n_iter < rounds:
+                return None
         point = _Point(float(t), w, self.ll_hat - m["ll"], m["slope"], m["tangent"])
         self.points.append(point)
         return point
@@ -223,15 +231,20 @@ class _Profile:
                 previous = (u, p.D, side * p.slope)
                 u = _GROWTH * u if delta is None else min(u + delta, _GROWTH * u)
                 continue
-            width = hi[0] - lo[0]
-            if width <= ROOT_RTOL * max(1.0, abs(est.t + side * hi[0])):
+            if hi[0] - lo[0] <= ROOT_RTOL * max(1.0, abs(est.t + side * hi[0])):
                 return Bound(est.t + side * _secant(lo, hi, crit), used(), "found")
             residuals.append(abs(f - crit))
-            u = u + delta if delta is not None else np.nan
-            if not lo[0] < u < hi[0]:
-                u = _secant(lo, hi, crit)
-            if len(residuals) >= 3 and residuals[-1] > 0.5 * residuals[-3]:
-                u = 0.5 * (lo[0] + hi[0])      # not converging fast enough: bisect
+            u = _bracketed_step(u, delta, lo, hi, crit, residuals)
+
+
+def _bracketed_step(u, delta, lo, hi, crit, residuals) -> float:
+    """The next ``u`` inside the bracket ``lo < u < hi``: the Newton step ``u + delta``
+    if it stays inside, else regula falsi; bisection when ``||ζ| - q|`` did not
+    halve over the last two steps."""
+    if len(residuals) >= 3 and residuals[-1] > 0.5 * residuals[-3]:
+        return 0.5 * (lo[0] + hi[0])
+    u = u + delta if delta is not None else np.nan
+    return u if lo[0] < u < hi[0] else _secant(lo, hi, crit)
 
 
 def _pinv(H):
