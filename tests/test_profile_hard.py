@@ -360,6 +360,22 @@ def test_firth_wald_on_request(sex2_firth):
     assert ml.summary().header["ci_method"] == "wald" and ml.summary().header["p_method"] == "wald"
 
 
+def test_loaded_firth_model_summarizes_with_wald_and_says_why(sex2_firth, tmp_path):
+    """A model file carries no training rows, so no profile refits: the default
+    falls back to Wald (the same numbers as the fitted model's Wald summary) with a
+    note; asking for profile intervals is a clear error."""
+    m, X, y = sex2_firth
+    logitlab.save(m, tmp_path / "firth.json")
+    loaded = logitlab.load(tmp_path / "firth.json")
+    s = loaded.summary()
+    assert s.header["ci_method"] == "wald" and s.header["p_method"] == "wald"
+    assert_rel(s.to_frame()["ci_low"], m.summary(ci="wald").to_frame()["ci_low"],
+               "loaded Firth Wald bounds", rtol=1e-12)
+    assert any("training rows" in n for n in s.notes)
+    with pytest.raises(ValueError, match="refit"):
+        loaded.summary(ci="profile")
+
+
 def run_cli(*args):
     out = subprocess.run([sys.executable, "-m", "logitlab.cli", *map(str, args)],
                          capture_output=True, text=True, timeout=300)

