@@ -172,7 +172,9 @@ def fit(
     cov_type: str = typer.Option("nonrobust", help="nonrobust, HC0, HC1 or cluster."),
     groups: Optional[str] = typer.Option(None, help="Cluster column for --cov-type cluster."),
     level: float = typer.Option(0.95, help="Confidence level of the intervals."),
-    ci: CI = typer.Option(CI.wald, help="Interval method: wald or profile (likelihood)."),
+    ci: Optional[CI] = typer.Option(None, help="Interval method: wald or profile (likelihood); "
+                                    "default profile for --penalty firth (with penalized LR "
+                                    "p-values, as logistf), else wald."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
@@ -225,7 +227,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
         try:
             model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
                                 offset=offset, groups=groups, **params)
-            summary = model.summary(level=level, ci=ci.value)
+            summary = model.summary(level=level, ci=None if ci is None else ci.value)
         finally:
             if client is not None and dask != "local":
                 client.close()  # our connection only; the cluster keeps running

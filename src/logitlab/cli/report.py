@@ -83,7 +83,7 @@ def run_report(fit_model, *, out: Path, model_path, title, row, **fit_options) -
         path = write_report(model, data, out=out, title=title, sample_weight=weights,
                             offset=offset, example_row=row,
                             level=fit_options.get("level", 0.95),
-                            ci=getattr(fit_options.get("ci"), "value", "wald"),
+                            ci=getattr(fit_options.get("ci"), "value", None),
                             in_sample=model_path is None)
     _emit_warnings(later)
     console.print(f"report written to {path}")

@@ -267,20 +267,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
 
     # -------------------------------------------------------------- inference
-    def summary(self, level: float = 0.95, ci: str = "wald"):
+    def summary(self, level: float = 0.95, ci: str | None = None):
         """Summary table like R's ``summary(glm)``: coefficients, standard errors, z,
-        p-values, intervals (``ci="wald"`` or ``"profile"``), odds ratios and the
-        model statistics. Returns a :class:`logitlab.results.summary.Summary` (prints in a
-        terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
+        p-values, intervals (``ci="wald"`` or ``"profile"``; default profile with
+        penalized likelihood-ratio p-values for ``penalty="firth"``, as logistf,
+        Wald otherwise), odds ratios and the model statistics. Returns a
+        :class:`logitlab.results.summary.Summary` (prints in a terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
         check_is_fitted(self)
         # the header shows the parameters as they are now (e.g. a tuned threshold)
         current = LogitResults(self.results_.outcome, self.get_params())
         return current.summary(level=level, ci=ci)
 
-    def conf_int(self, level: float = 0.95, method: str = "wald", terms=None):
+    def conf_int(self, level: float = 0.95, method: str | None = None, terms=None):
         """Confidence intervals of the coefficients as a DataFrame (``ci_low``,
         ``ci_high`` and the odds-ratio bounds); ``method="profile"`` for
-        profile-likelihood intervals (as R's ``confint``)."""
+        profile-likelihood intervals (as R's ``confint``), ``"wald"``; default
+        profile for ``penalty="firth"`` (as logistf), Wald otherwise."""
         check_is_fitted(self)
         return self.results_.conf_int(level=level, method=method, terms=terms)
 

@@ -298,22 +298,26 @@ def _missing_table(df: pd.DataFrame, max_rows: int = 40) -> str:
                          caption="per column, all rows" + note))
 
 
-def model_section(rd: ReportData, level: float, ci: str) -> str:
-    """Fit statistics and the coefficient table (from the model's summary)."""
+def model_section(rd: ReportData, level: float, ci: str | None) -> str:
+    """Fit statistics and the coefficient table (from the model's summary; ``ci``
+    None: the model's default interval method)."""
     summary = rd.model.summary(level=level, ci=ci)
+    ci = summary.header.get("ci_method") or "no"
+    lr = summary.header.get("p_method") == "lr"
     lines = "".join(f"<li>{esc(re.sub(r'  +', ' · ', line))}</li>"
                     for line in summary._header_lines())
     formula = f"<p class='formula'><code>{esc(rd.formula)}</code></p>" if rd.formula else ""
     table = summary.to_frame()
     pct = f"{100 * level:g}%"
-    header = ["term", "coef", "std err", "z", "P&gt;|z|", f"{pct} interval", "odds ratio",
+    test = ["χ² (LR)", "P&gt;χ²"] if lr else ["z", "P&gt;|z|"]
+    header = ["term", "coef", "std err", *test, f"{pct} interval", "odds ratio",
               f"{pct} interval"]
     multinomial = isinstance(table.index, pd.MultiIndex)
     if multinomial:
         header.insert(0, "class")
     rows = []
     for label, r in table.iterrows():
-        rows.append(_coef_row(label, r, multinomial))
+        rows.append(_coef_row(label, r, multinomial, "lr_chi2" if lr else "z"))
     notes = "".join(f"<p class='note'>Note: {esc(n)}</p>" for n in summary.notes)
     caption = (f"Estimates with {pct} {esc(ci)} intervals; odds ratio = e^coef"
                + (f" (relative-risk ratio against class {esc(str(rd.model.reference_class_))})"
@@ -324,7 +328,7 @@ def model_section(rd: ReportData, level: float, ci: str) -> str:
     return _section("model", "Model", body)
 
 
-def _coef_row(label, r, multinomial: bool) -> list:
+def _coef_row(label, r, multinomial: bool, statistic: str = "z") -> list:
     term = label[1] if multinomial else label
     special = ("(aliased)" if r.get("aliased") else
                {"+inf": "+∞", "-inf": "−∞", "either sign": "±∞"}.get(r.get("infinite"))
@@ -334,7 +338,7 @@ def _coef_row(label, r, multinomial: bool) -> list:
     cells.append((esc(str(term)), attrs))
     if special:
         return cells + [(esc(special), " data-key='coef'")] + ["–"] * 6
-    for key in ["coef", "std_err", "z", "p_value", "ci", "odds_ratio", "or_ci"]:
+    for key in ["coef", "std_err", statistic, "p_value", "ci", "odds_ratio", "or_ci"]:
         if key in ("ci", "or_ci"):
             lo, hi = float(r[f"{key}_low"]), float(r[f"{key}_high"])
             text = "–" if math.isnan(lo) and math.isnan(hi) else (
@@ -343,7 +347,8 @@ def _coef_row(label, r, multinomial: bool) -> list:
             cells.append((text, ""))
             continue
         v = float(r[key])
-        text = _pvalue(v) if key == "p_value" else num(v, 4 if key in ("z", "odds_ratio") else 6)
+        text = _pvalue(v) if key == "p_value" else num(v, 4 if key in ("z", "lr_chi2",
+                                                                   "odds_ratio") else 6)
         cells.append((text, f" data-key='{key}' data-value='{_attr(v)}'"))
     return cells
 
@@ -470,7 +475,7 @@ def _explain_table(expl) -> str:
 # ------------------------------------------------------------------ the page
 def render_report(model=None, data=None, *, y=None, formula=None, title=None,
                   sample_weight=None, offset=None, example_row: int | None = None, cv_model=None,
-                  missing: str = "raise", level: float = 0.95, ci: str = "wald",
+                  missing: str = "raise", level: float = 0.95, ci: str | None = None,
                   in_sample: bool | None = None) -> str:
     """The report as one HTML string (see the module docstring).
 
@@ -487,6 +492,8 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
         (default: ``model.cv_`` of a ``logitlab.fit(..., cv=k)`` model; a
         ``LogisticRegressionCV`` passed as ``model`` reports its ``best_estimator_``
         and shows its path).
+    level, ci : the intervals' level and method (``"wald"``, ``"profile"``; None: the
+        model's default, profile for Firth fits, Wald otherwise).
     in_sample : whether ``data`` are the fitting data: True says so next to the
         metrics (in-sample numbers flatter a model). Default: True when the report
         fitted the model itself, otherwise False ("on the data given").

@@ -98,7 +98,7 @@ def _threshold(model) -> float:
 
 
 # ------------------------------------------------------------------ forest plot
-def forest_plot(model, level: float = 0.95, ci: str = "wald", intercept: bool = False):
+def forest_plot(model, level: float = 0.95, ci: str | None = None, intercept: bool = False):
     """Odds ratios ``e^β`` with their ``level`` intervals, on a log axis with a line at 1.
 
     One panel per compared class for multinomial models (relative-risk ratios
@@ -106,9 +106,12 @@ def forest_plot(model, level: float = 0.95, ci: str = "wald", intercept: bool = 
     or aliased ones are left out and named below the plot; penalized fits have
     no intervals and show the points only. Artists: ``gid="odds_ratio"`` (a
     line of points, x = odds ratio, y = row position) and ``gid="interval"``
-    (a LineCollection with one segment ``[(lo, y), (hi, y)]`` per term).
+    (a LineCollection with one segment ``[(lo, y), (hi, y)]`` per term). ``ci``:
+    ``"wald"``, ``"profile"`` or None (the summary's default for the model).
     """
-    table = model.summary(level=level, ci=ci).to_frame()
+    summary = model.summary(level=level, ci=ci)
+    ci = summary.header.get("ci_method") or "no"
+    table = summary.to_frame()
     if isinstance(table.index, pd.MultiIndex) and model.reference_class_ in \
             set(table.index.get_level_values(0)):
         table = _versus_reference(model)     # symmetric (penalized) fit: no intervals

@@ -153,20 +153,37 @@ def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, rows.astype({"aliased": bool})])
 
 
+def default_ci_method(model) -> str:
+    """The interval method a summary uses unless told: ``"profile"`` for a Firth fit
+    (penalized profile likelihood, as Heinze & Schemper and R's ``logistf``) that
+    still holds its training rows (a loaded model does not: Wald then),
+    ``"wald"`` otherwise."""
+    results = as_results(model)
+    state = results.inference
+    refittable = results.objective is not None
+    return "profile" if state is not None and state.method == "firth" and refittable else "wald"
+
+
 def model_statistics(model) -> dict:
-    """Log-likelihoods, deviances, AIC, BIC, pseudo-R², the LR test vs the null."""
+    """Log-likelihoods, deviances, AIC, BIC, pseudo-R², the LR test vs the null.
+
+    For a Firth fit ``log_likelihood`` and ``null_log_likelihood`` are penalized
+    (as logistf reports them) and ``unpenalized_log_likelihood`` is ``ℓ(β̂)``;
+    otherwise the latter equals ``log_likelihood``."""
     state = _require_state(model)
     layout = as_results(model).layout
     k = len(state.estimated)
     k_null = layout.n_cols if layout.fit_intercept else 0
     ll, ll0, n = state.loglik, state.loglik_null, state.n_obs
+    unpenalized = ll
     if state.method == "firth":   # logistf reports the penalized likelihoods
         ll, ll0 = state.penalized_loglik, state.penalized_loglik_null
     lr = 2.0 * (ll - ll0)
     df = k - k_null
     return {
         "n_obs": n, "n_params": k, "df_model": df, "df_resid": n - k,
-        "log_likelihood": ll, "null_log_likelihood": ll0,
+        "log_likelihood": ll, "unpenalized_log_likelihood": unpenalized,
+        "null_log_likelihood": ll0,
         "deviance": -2.0 * ll, "null_deviance": -2.0 * ll0,
         "aic": -2.0 * ll + 2.0 * k, "bic": -2.0 * ll + k * np.log(n),
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,

