@@ -33,7 +33,8 @@ from scipy import stats
 from scipy.special import expit
 
 import logitlab
-from logitlab import LogisticRegression, profile
+from logitlab import LogisticRegression
+from logitlab.results import profile
 from logitlab.inference import model_statistics
 
 from refcheck import assert_printed, assert_rel, assert_stationary, load  # noqa: E402

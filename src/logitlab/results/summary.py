@@ -131,7 +131,7 @@ class Summary:
         profile interval (one-sided) is kept when ``keep_ci``."""
         state = self.model.inference
         self.table["infinite"] = None
-        if not state.get("separated"):
+        if not state.separated:
             return
         labels = term_labels(self.model)
         wiped = [c for c in _COLUMNS if not (keep_ci and c in _CI_COLUMNS)]
