@@ -39,16 +39,29 @@ def is_path(obj) -> bool:
     return isinstance(obj, (str, os.PathLike))
 
 
-def read_path(path):
-    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files."""
+def read_path(path, *, na_values=None, sep=None):
+    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files.
+
+    CSV / TSV files are read by :mod:`logitlab.io`'s rules: missing values are
+    the empty field and ``NA`` (``na_values=`` replaces them), ``sep=`` sets the
+    delimiter, and a header naming a column twice (checked on the first file)
+    is an error."""
+    import glob
+
     import dask.dataframe as dd
+
+    from .io import check_csv_header, csv_options, refuse_text_options
     text = os.fspath(path)
     name = text.lower().rstrip("/")
-    if name.endswith((".csv", ".csv.gz")):
-        return dd.read_csv(text, blocksize=None if name.endswith(".gz") else "64MB")
-    if name.endswith((".tsv", ".tsv.gz")):
-        return dd.read_csv(text, sep="\t", blocksize=None if name.endswith(".gz") else "64MB")
+    ext = next((e for e in (".csv.gz", ".tsv.gz", ".csv", ".tsv") if name.endswith(e)), None)
+    if ext is not None:
+        options = csv_options(ext, na_values, sep)
+        first = sorted(glob.glob(text))
+        if first:
+            check_csv_header(first[0], ext, options["sep"])
+        return dd.read_csv(text, blocksize=None if ext.endswith(".gz") else "64MB", **options)
     if name.endswith((".parquet", ".pq")) or os.path.isdir(text):
+        refuse_text_options(text, na_values, sep)
         return dd.read_parquet(text)
     raise ValueError(f"cannot read {text!r} with Dask: give a Parquet file, directory or glob "
                      "(.parquet, .pq) or CSV / TSV files (.csv, .tsv, optionally .gz).")
@@ -363,7 +376,7 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
-    classes, codes = check_target(labels, labels.shape[0]) if labels.size else \
+    classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size else \
         check_target(np.array([0]), 1)
     class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
     raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
