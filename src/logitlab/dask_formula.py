@@ -326,7 +326,13 @@ def _as_dask_frame(data, params, na_values=None, sep=None):
 def _scan(client, ddf, fraw, cats):
     from dask import delayed
     task = delayed(formula_scan, pure=True)
-    return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
+    try:
+        return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
+    except ValueError as err:
+        reworded = dask_input.reworded_dtype_mismatch(err)
+        if reworded is None:
+            raise
+        raise reworded from None
 
 
 __all__ = ["fit", "wants_dask", "FormulaRaw", "formula_scan", "synthetic_frame",

@@ -18,6 +18,7 @@ Nothing here brings rows to the client. The steps, each a Dask graph:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,29 @@ def read_path(path, *, na_values=None, sep=None):
         return dd.read_parquet(text)
     raise ValueError(f"cannot read {text!r} with Dask: give a Parquet file, directory or glob "
                      "(.parquet, .pq) or CSV / TSV files (.csv, .tsv, optionally .gz).")
+
+
+_MISMATCH_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(\S+)\s*\|\s*(\S+)\s*\|$", re.MULTILINE)
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '((?:[^'\\]|\\.)*)'")
+
+
+def reworded_dtype_mismatch(err: BaseException):
+    """Dask's "Mismatched dtypes found in pd.read_csv" (a CSV column read as
+    numbers from its first rows holds text further on) as one sentence naming
+    the columns, the texts and the fix; None for any other error."""
+    text = str(err)
+    if not text.startswith("Mismatched dtypes found in"):
+        return None
+    columns = [m.group(1) for m in _MISMATCH_ROW.finditer(text)
+               if m.group(1) not in ("Column",) and m.group(3) in ("float64", "int64")]
+    values = list(dict.fromkeys(_NOT_A_NUMBER.findall(text)))
+    named = ", ".join(map(repr, columns)) or "a column"
+    found = f" (text such as {', '.join(map(repr, values[:5]))})" if values else ""
+    from .io import option
+    return ValueError(f"column{'s' if len(columns) > 1 else ''} {named} of the CSV files read "
+                      f"as numbers in the first rows but hold text further on{found}. Correct "
+                      "those values (or, if they mean missing, list them in "
+                      f"{option('na_values')}); Dask cannot name their rows.")
 
 
 # ------------------------------------------------------------- assembling

@@ -51,6 +51,7 @@ import gzip
 import os
 import re
 import shlex
+import warnings
 import zlib
 from pathlib import Path
 
@@ -191,8 +192,16 @@ def _read_csv(path: Path, ext: str, sep, na_values) -> pd.DataFrame:
     options = csv_options(ext, na_values, sep)
     sep = options["sep"]
     try:
-        df = pd.read_csv(path, compression="infer", **options)
+        with warnings.catch_warnings():
+            # rows longer than the header: pandas would make their first fields an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(path, compression="infer", index_col=False, **options)
         header = _header(path, ext, sep)
+    except pd.errors.ParserWarning:
+        hint = _parse_error_hint(path, ext, sep, sep_given)
+        raise ValueError(f"cannot read {str(path)!r} as {kind}: its rows have more fields than "
+                         f"the header names{'; ' + hint if hint else ''}. Name every column in "
+                         "the header, or remove the delimiters at the ends of the rows.") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"cannot read {str(path)!r}: the file is empty.") from None
     except UnicodeDecodeError as err:
@@ -240,16 +249,9 @@ def check_csv_header(path, ext: str, sep: str) -> None:
 
 
 def _check_header(path, kind, header, df, sep, sep_given) -> None:
-    """Refuse a header naming a column twice, data rows longer than the header
-    (pandas would make the first fields an index, shifting every column), and
-    a file read as one column whose header holds another delimiter."""
+    """Refuse a header naming a column twice, and a file read as one column
+    whose header holds another delimiter."""
     check_header_names(path, header)
-    if not isinstance(df.index, pd.RangeIndex):
-        extra = df.index.nlevels
-        raise ValueError(f"cannot read {str(path)!r} as {kind}: its rows have {extra} more "
-                         f"field{'s' if extra > 1 else ''} than the header names "
-                         f"({df.shape[1]} columns); name every column in the header, or "
-                         "remove the delimiters at the ends of the rows.")
     if df.shape[1] == 1 and not sep_given:
         hint = _sep_hint(str(df.columns[0]), sep)
         if hint:
@@ -262,10 +264,17 @@ def _is_text(series: pd.Series) -> bool:
     return dtype == object or isinstance(dtype, pd.StringDtype)
 
 
+def _is_number(value) -> bool:
+    if isinstance(value, str):
+        return _NUMBER.fullmatch(value) is not None
+    return isinstance(value, (int, float, np.integer, np.floating)) and \
+        not isinstance(value, (bool, np.bool_))
+
+
 def _number_mask(values) -> np.ndarray:
-    """Which of ``values`` (texts) read as numbers (:data:`_NUMBER`)."""
-    return np.fromiter((isinstance(v, str) and _NUMBER.fullmatch(v) is not None
-                        for v in values), dtype=bool, count=len(values))
+    """Which of ``values`` (texts, or numbers held in a text column) are
+    numbers (texts: as :data:`_NUMBER` reads them)."""
+    return np.fromiter((_is_number(v) for v in values), dtype=bool, count=len(values))
 
 
 def _numbers_from_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -345,6 +354,7 @@ def _read_parquet(path: Path, columns) -> pd.DataFrame:
         raise ValueError(f"cannot read {str(path)!r}: the file is empty.")
     try:
         schema = pq.read_schema(path)
+        check_header_names(path, schema.names)
         present = [c for c in (columns or []) if c in schema.names]
         table = pq.read_table(path, columns=present if columns is not None else None)
     except (OSError, ValueError) as err:   # pyarrow.ArrowInvalid is a ValueError
@@ -564,7 +574,7 @@ def mixed_texts(values, strict: bool = False) -> np.ndarray | None:
     values = np.asarray(values, dtype=object)
     is_number = _number_mask(values)
     if strict:
-        is_number &= np.fromiter((isinstance(v, str) and any(ch.isdigit() for ch in v)
+        is_number &= np.fromiter((not isinstance(v, str) or any(ch.isdigit() for ch in v)
                                   for v in values), dtype=bool, count=len(values))
     n_text = int((~is_number).sum())
     if n_text == 0 or 2 * n_text > values.size:
