@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logitlab import read_table
-from logitlab.io import handle_missing, missing_counts, missing_texts
+from logitlab.io import handle_missing, missing_counts
 
 DATA = Path(__file__).parent / "data"
 
@@ -287,6 +287,7 @@ def test_na_values_replace_the_markers(tmp_path):
 
 
 def test_missing_texts_name_what_the_file_holds(tmp_path):
+    from logitlab.io import missing_texts
     path = tmp_path / "m.csv"
     path.write_text("x,g\n1,NA\n,a\nNA,NA\n4,\n5,b\n")
     df = read_table(path)

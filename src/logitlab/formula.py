@@ -698,16 +698,10 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     missing : "raise" (default) or "drop": rows with missing values in the
         response, the used columns, or sample_weight / offset. "drop" warns with
         :class:`logitlab.io.MissingValuesWarning` and records the count in
-        ``model.design_.n_dropped``. Both name, for data read from a file, the
-        texts read as missing.
-    na_values, sep : how a CSV / TSV file is read (:func:`logitlab.read_table`):
-        the texts that mean missing (default the empty field and ``"NA"``) and
-        the delimiter.
+        ``model.design_.n_dropped``.
+    na_values, sep : how a CSV / TSV file is read (:func:`logitlab.read_table`).
 
-    The columns the formula uses are checked (:func:`logitlab.io.check_text_columns`):
-    a text column of numbers with a few other entries is an error naming the
-    rows and values (``C(col)`` makes a column categorical on purpose), and
-    levels or labels that differ only by surrounding spaces or case are an error.
+    The used columns are checked by :func:`logitlab.io.check_text_columns`.
     sample_weight, offset, groups : a column name or an array with one entry per
         row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
         labels for ``cov_type="cluster"``). Columns named here are not part of ``.``.
