@@ -245,7 +245,11 @@ def check_header_names(path, header) -> None:
 
 def check_csv_header(path, ext: str, sep: str) -> None:
     """:func:`check_header_names` on the header of a CSV / TSV file."""
-    check_header_names(path, _header(Path(path), ext, sep))
+    try:
+        header = _header(Path(path), ext, sep)
+    except (OSError, EOFError, zlib.error, csv.Error) as err:
+        raise ValueError(f"cannot read {str(path)!r}: {_first_line(err)}.") from None
+    check_header_names(path, header)
 
 
 def _check_header(path, kind, header, df, sep, sep_given) -> None:
@@ -659,5 +663,6 @@ def check_text_columns(df: pd.DataFrame, numeric=(), categorical=(), response=No
 __all__ = ["read_table", "handle_missing", "missing_counts", "describe_missing",
            "missing_message", "dropped_message", "check_text_columns", "cli_wording", "option",
            "csv_options", "check_header_names", "check_csv_header", "refuse_text_options",
-           "mixed_texts", "numbers_error", "check_number_columns", "missing_texts", "read_na_values",
+           "mixed_texts", "numbers_error", "check_number_columns", "missing_texts",
+           "read_na_values",
            "MissingValuesWarning", "SUPPORTED", "DEFAULT_NA_VALUES"]
