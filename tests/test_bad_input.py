@@ -488,7 +488,7 @@ def test_a_number_response_with_a_typo():
     assert msg.startswith("the response 'y' holds numbers but also text in 1 row: 'l' (row 11)")
 
 
-def test_predicting_on_a_number_column_with_text():
+def test_predicting_on_a_number_column_with_text(tmp_path):
     df = _typo_frame()
     model = logitlab.fit("y ~ x + g", df.astype({"x": float}))
     new = df.copy()
@@ -496,6 +496,11 @@ def test_predicting_on_a_number_column_with_text():
     msg = raises_clean(ValueError, lambda: model.predict_proba(new))
     assert msg.startswith("column 'x' holds numbers but also text in 1 row: 'n/a' (row 3); "
                           "the model was fitted with 'x' as numbers.")
+    new.loc[3, "x"] = "NA"                 # a missing value: named with the file's text
+    new.to_csv(tmp_path / "new.csv", index=False)
+    msg = raises_clean(ValueError, lambda: model.predict_proba(tmp_path / "new.csv"))
+    assert msg == ("missing values in the columns the formula uses: 'x': 1 row (first row 3; "
+                   "in the file: 'NA' ×1); fill them in or drop those rows before predicting.")
 
 
 def test_labels_differing_by_spaces_or_case_are_not_extra_classes():

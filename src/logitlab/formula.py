@@ -507,8 +507,9 @@ class Design:
         check_number_columns(df, {v: "new data" for v in self.variables if v not in encoded})
         counts = missing_counts(df, self.variables)
         if counts:
+            texts = missing_texts(df, [name for name, _, _ in counts])
             raise ValueError(f"missing values in the columns the formula uses: "
-                             f"{describe_missing(counts)}; fill them in or drop those rows "
+                             f"{describe_missing(counts, texts)}; fill them in or drop those rows "
                              "before predicting.")
         found = self._unseen_levels(df)
         if found and unseen == "raise":
