@@ -18,6 +18,7 @@ Nothing here brings rows to the client. The steps, each a Dask graph:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,19 +40,55 @@ def is_path(obj) -> bool:
     return isinstance(obj, (str, os.PathLike))
 
 
-def read_path(path):
-    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files."""
+def read_path(path, *, na_values=None, sep=None):
+    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files.
+
+    CSV / TSV files are read by :mod:`logitlab.io`'s rules: missing values are
+    the empty field and ``NA`` (``na_values=`` replaces them), ``sep=`` sets the
+    delimiter, and a header naming a column twice (checked on the first file)
+    is an error."""
+    import glob
+
     import dask.dataframe as dd
+
+    from .io import check_csv_header, csv_options, refuse_text_options
     text = os.fspath(path)
     name = text.lower().rstrip("/")
-    if name.endswith((".csv", ".csv.gz")):
-        return dd.read_csv(text, blocksize=None if name.endswith(".gz") else "64MB")
-    if name.endswith((".tsv", ".tsv.gz")):
-        return dd.read_csv(text, sep="\t", blocksize=None if name.endswith(".gz") else "64MB")
+    ext = next((e for e in (".csv.gz", ".tsv.gz", ".csv", ".tsv") if name.endswith(e)), None)
+    if ext is not None:
+        options = csv_options(ext, na_values, sep)
+        first = sorted(glob.glob(text))
+        if first:
+            check_csv_header(first[0], ext, options["sep"])
+        return dd.read_csv(text, blocksize=None if ext.endswith(".gz") else "64MB", **options)
     if name.endswith((".parquet", ".pq")) or os.path.isdir(text):
+        refuse_text_options(text, na_values, sep)
         return dd.read_parquet(text)
     raise ValueError(f"cannot read {text!r} with Dask: give a Parquet file, directory or glob "
                      "(.parquet, .pq) or CSV / TSV files (.csv, .tsv, optionally .gz).")
+
+
+_MISMATCH_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(\S+)\s*\|\s*(\S+)\s*\|$", re.MULTILINE)
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '((?:[^'\\]|\\.)*)'")
+
+
+def reworded_dtype_mismatch(err: BaseException):
+    """Dask's "Mismatched dtypes found in pd.read_csv" (a CSV column read as
+    numbers from its first rows holds text further on) as one sentence naming
+    the columns, the texts and the fix; None for any other error."""
+    text = str(err)
+    if not text.startswith("Mismatched dtypes found in"):
+        return None
+    columns = [m.group(1) for m in _MISMATCH_ROW.finditer(text)
+               if m.group(1) not in ("Column",) and m.group(3) in ("float64", "int64")]
+    values = list(dict.fromkeys(_NOT_A_NUMBER.findall(text)))
+    named = ", ".join(map(repr, columns)) or "a column"
+    found = f" (text such as {', '.join(map(repr, values[:5]))})" if values else ""
+    from .io import option
+    return ValueError(f"column{'s' if len(columns) > 1 else ''} {named} of the CSV files read "
+                      f"as numbers in the first rows but hold text further on{found}. Correct "
+                      "those values (or, if they mean missing, list them in "
+                      f"{option('na_values')}); Dask cannot name their rows.")
 
 
 # ------------------------------------------------------------- assembling
@@ -363,7 +400,7 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
-    classes, codes = check_target(labels, labels.shape[0]) if labels.size else \
+    classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size else \
         check_target(np.array([0]), 1)
     class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
     raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)

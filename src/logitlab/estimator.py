@@ -247,7 +247,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(classes.tolist())
             if unknown:
-                raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}; "
+                from .io import option
+                raise ValueError(f"{option('class_weight')} names classes not in y: "
+                                 f"{sorted(map(str, unknown))}; "
                                  f"the classes in y are {classes.tolist()}.")
         return compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
 

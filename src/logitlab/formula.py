@@ -43,7 +43,9 @@ import numpy as np
 import pandas as pd
 
 from ._userwarn import warn
-from .io import MissingValuesWarning, describe_missing, handle_missing, missing_counts, read_table
+from .io import (MissingValuesWarning, check_number_columns, check_text_columns,
+                 describe_missing, dropped_message, handle_missing, missing_counts,
+                 missing_texts, option, read_na_values, read_table)
 
 #: formulaic transforms a formula may call (besides numpy functions and contr.*)
 FORMULA_FUNCTIONS = frozenset({
@@ -247,33 +249,56 @@ def formula_variables(parsed, columns) -> set[str]:
     backticked names and ``Q("name")`` arguments. Names of formulaic transforms
     and ``np``/``numpy``/``contr`` count only when the data have such a column.
     """
+    columns = set(map(str, columns))
+    return {name for term in parsed for factor in term.factors
+            for name in _factor_names(factor, columns)}
+
+
+def _factor_names(factor, columns: set) -> set[str]:
+    """The names one factor of a parsed formula uses (see :func:`formula_variables`)."""
+    from formulaic.parser.types import Factor
+
+    if factor.eval_method is Factor.EvalMethod.LOOKUP:
+        return {factor.expr}
+    if factor.eval_method is not Factor.EvalMethod.PYTHON:
+        return set()
+    builtin = FORMULA_FUNCTIONS | set(_NAMESPACES)
+    quoted, out = {}, set()
+
+    def sub(m):
+        key = _PLACEHOLDER.format(len(quoted))
+        quoted[key] = m.group(1)
+        return key
+    tree = ast.parse(_QUOTED.sub(sub, factor.expr).strip(), mode="eval")
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in funcs:
+            name = quoted.get(node.id, node.id)
+            if name in columns or name not in builtin:
+                out.add(name)
+        elif isinstance(node, ast.Call) and _dotted(node.func) == "Q" and \
+                node.args and isinstance(node.args[0], ast.Constant):
+            out.add(str(node.args[0].value))
+    return out
+
+
+def column_uses(parsed, columns) -> tuple[set[str], set[str]]:
+    """``(as_is, categorical)``: the data columns the terms use as they are
+    (``x``, ``np.log(x)``, ``x:z``), and those used only inside ``C(...)``, i.e.
+    made categorical on purpose."""
     from formulaic.parser.types import Factor
 
     columns = set(map(str, columns))
-    builtin = FORMULA_FUNCTIONS | set(_NAMESPACES)
-    out = set()
+    as_is, categorical = set(), set()
     for term in parsed:
         for factor in term.factors:
-            if factor.eval_method is Factor.EvalMethod.LOOKUP:
-                out.add(factor.expr)
-            elif factor.eval_method is Factor.EvalMethod.PYTHON:
-                quoted = {}
-
-                def sub(m, quoted=quoted):
-                    key = _PLACEHOLDER.format(len(quoted))
-                    quoted[key] = m.group(1)
-                    return key
-                tree = ast.parse(_QUOTED.sub(sub, factor.expr).strip(), mode="eval")
-                funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Name) and id(node) not in funcs:
-                        name = quoted.get(node.id, node.id)
-                        if name in columns or name not in builtin:
-                            out.add(name)
-                    elif isinstance(node, ast.Call) and _dotted(node.func) == "Q" and \
-                            node.args and isinstance(node.args[0], ast.Constant):
-                        out.add(str(node.args[0].value))
-    return out
+            lookup = factor.eval_method is Factor.EvalMethod.LOOKUP
+            wrapped = None if lookup else _factor_column(factor.expr, False)
+            if wrapped is not None:
+                categorical.add(wrapped)
+            else:
+                as_is |= _factor_names(factor, columns)
+    return as_is & columns, (categorical - as_is) & columns
 
 
 # -------------------------------------------------------------------- Design
@@ -478,10 +503,13 @@ class Design:
             raise ValueError(f"the data lack the column{'s' if len(absent) > 1 else ''} "
                              f"{', '.join(map(repr, absent))} used by the formula "
                              f"{self.formula!r}.")
+        encoded = {f.get("column") for f in self.factors.values() if f["kind"] == "categorical"}
+        check_number_columns(df, {v: "new data" for v in self.variables if v not in encoded})
         counts = missing_counts(df, self.variables)
         if counts:
+            texts = missing_texts(df, [name for name, _, _ in counts])
             raise ValueError(f"missing values in the columns the formula uses: "
-                             f"{describe_missing(counts)}; fill them in or drop those rows "
+                             f"{describe_missing(counts, texts)}; fill them in or drop those rows "
                              "before predicting.")
         found = self._unseen_levels(df)
         if found and unseen == "raise":
@@ -661,7 +689,8 @@ def set_intercept_from_design(formula: str, design, estimator_params: dict) -> N
 
 
 def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
-        groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
+        groups=None, unseen: str = "raise", cv=None, cv_options=None, na_values=None,
+        sep=None, **estimator_params):
     """Fit a logistic regression from a formula.
 
     formula : ``"response ~ terms"`` (see :mod:`logitlab.formula`).
@@ -671,6 +700,9 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         response, the used columns, or sample_weight / offset. "drop" warns with
         :class:`logitlab.io.MissingValuesWarning` and records the count in
         ``model.design_.n_dropped``.
+    na_values, sep : how a CSV / TSV file is read (:func:`logitlab.read_table`).
+
+    The used columns are checked by :func:`logitlab.io.check_text_columns`.
     sample_weight, offset, groups : a column name or an array with one entry per
         row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
         labels for ``cov_type="cluster"``). Columns named here are not part of ``.``.
@@ -693,12 +725,12 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     if dask_formula.wants_dask(data, estimator_params):   # Dask DataFrame or engine="dask"
         return dask_formula.fit(formula, data, missing=missing, sample_weight=sample_weight,
                                 offset=offset, groups=groups, unseen=unseen,
-                                **estimator_params)
+                                na_values=na_values, sep=sep, **estimator_params)
     if missing not in ("raise", "drop"):
-        raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
+        raise ValueError(f"{option('missing')} must be 'raise' or 'drop'; got {missing!r}.")
     if unseen not in UNSEEN_OPTIONS:
         raise ValueError(f"unseen must be 'raise' or 'reference'; got {unseen!r}.")
-    df = read_table(data)
+    df = read_table(data, na_values=na_values, sep=sep)
     response, rhs = split_formula(formula)
     if response not in df.columns:
         hint = (" The left-hand side must be one column name; create the column first "
@@ -720,6 +752,13 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                            f"of the data; its columns are "
                            f"{', '.join(map(repr, map(str, df.columns)))}.")
     variables = [c for c in df.columns if str(c) in required]
+    as_is, categorical = column_uses(parsed, df.columns)
+    check_text_columns(df, numeric=[c for c in variables if str(c) in as_is and c != response],
+                       categorical=[c for c in variables if str(c) in categorical],
+                       response=response,
+                       numbers_only={c: what for c, what in ((w_col, "sample_weight"),
+                                                             (o_col, "offset"))
+                                     if c is not None})
     used = [response] + [c for c in variables if c != response] + \
         list(dict.fromkeys(c for c in (w_col, o_col, g_col)
                            if c is not None and c not in variables and c != response))
@@ -731,12 +770,12 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     if g is not None and g_col is None:
         check["groups"] = _nan_rows(g)
     counts = missing_counts(check, check.columns)
-    check, n_dropped = handle_missing(check, None, missing)
+    texts = missing_texts(df, [name for name, _, _ in counts]) if counts else {}
+    check, n_dropped = handle_missing(check, None, missing, texts=texts,
+                                      na_values=read_na_values(df))
     keep = check.index.to_numpy()
     if n_dropped:
-        warn(f"dropped {n_dropped} of {n} rows with missing values "
-             f"({describe_missing(counts)}); the model is fitted on the other "
-             f"{n - n_dropped} rows.", MissingValuesWarning)
+        warn(dropped_message(n_dropped, n, counts, texts), MissingValuesWarning)
         df = df.iloc[keep]
         w = None if w is None else w[keep]
         o = None if o is None else o[keep]
