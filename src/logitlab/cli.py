@@ -382,7 +382,8 @@ def main() -> None:
         app()  # usage errors and Ctrl-C are handled by typer (exit 2 / 1)
     except (ValueError, TypeError, OSError, KeyError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        from rich.markup import escape
+        err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
