@@ -429,7 +429,7 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
     from .validation import _listing
     layout, data = objective.layout, objective.data
     names = estimator._feature_names(layout.n_features)
-    estimator.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
+    estimator.aliased_ = [(names + ["(Intercept)"])[j] for j in aliased]
     if aliased:
         warn(f"{_listing(estimator.aliased_)} {'is' if len(aliased) == 1 else 'are'} a "
              "linear combination of earlier columns (or the intercept) and "
