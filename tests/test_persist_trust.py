@@ -295,6 +295,18 @@ def test_deeply_nested_json_is_a_one_line_error(tmp_path, birthwt):
     assert out.stderr == f"error: {message}\n"
 
 
+def test_brackets_inside_strings_are_not_nesting(tmp_path):
+    # labels full of brackets, quotes and backslashes: the depth counts JSON structure only
+    rng = np.random.default_rng(7)
+    levels = ["[" * 150, '\\"{' * 120 + "\\", "plain"]
+    df = pd.DataFrame({"y": rng.integers(0, 2, 90), "g": np.repeat(levels, 30),
+                       "x": rng.normal(size=90)})
+    model = logitlab.fit("y ~ C(g) + x", df)
+    again = load(save(model, tmp_path / "m.json"))
+    assert again.design_.levels == model.design_.levels
+    np.testing.assert_array_equal(again.predict_proba(df), model.predict_proba(df))
+
+
 def test_files_larger_than_the_cap_are_refused_before_parsing(tmp_path, formula_model, birthwt):
     path = save(formula_model, tmp_path / "m.json")
     size = path.stat().st_size
