@@ -142,14 +142,14 @@ def _feature_names(model, d):
 
 
 def explain_row(model, X, row: int = 0, offset=None) -> Explanation:
-    """Explain the prediction of ``model`` for ``X[row]`` step by step."""
+    """Explain the prediction of ``model`` for ``X[row]`` step by step (a
+    negative ``row`` counts from the end)."""
     check_is_fitted(model)
     X, min_features = model._design_input(X)
     Xv = check_X(model, X, reset=False, min_features=min_features)
     if isinstance(row, (bool, np.bool_)) or not isinstance(row, numbers.Integral):
         raise TypeError(f"row must be an int (a row position); got {type(row).__name__}.")
-    if not 0 <= row < Xv.shape[0]:
-        raise ValueError(f"row {row} is out of range: the data have {Xv.shape[0]} rows.")
+    row = int(select_rows(row, Xv.shape[0])[0])          # negative: from the end
     x = np.asarray(Xv[row].toarray()).ravel() if hasattr(Xv, "toarray") else Xv[row]
     x = x.astype(np.float64)
     binary = model.classes_.size == 2
@@ -194,10 +194,7 @@ def explain(model, X, rows=None, offset=None):
     """``model.explain``: an :class:`Explanation` for an int ``rows``, else the
     :func:`explain_frame` of the selected rows (all rows for ``None``)."""
     if isinstance(rows, numbers.Integral) and not isinstance(rows, (bool, np.bool_)):
-        check_is_fitted(model)
-        design, min_features = model._design_input(X)
-        n = check_X(model, design, reset=False, min_features=min_features).shape[0]
-        return explain_row(model, X, int(select_rows(rows, n)[0]), offset)
+        return explain_row(model, X, rows, offset)
     return explain_frame(model, X, offset, rows=rows)
 
 
