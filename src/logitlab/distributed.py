@@ -99,11 +99,6 @@ def connect(address: str | None = None, timeout: float = CONNECT_TIMEOUT, **clus
 
 
 def _remote_client(Client, address, timeout):
-    import logging
-    quiet = [logging.getLogger(n) for n in ("distributed.client", "distributed.comm.core")]
-    levels = [q.level for q in quiet]
-    for q in quiet:                    # the failure is reported once, below
-        q.setLevel(logging.CRITICAL)
     try:
         return Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
@@ -112,9 +107,6 @@ def _remote_client(Client, address, timeout):
                               f"{timeout:g} s ({reason}); check the address and that the "
                               "scheduler is running, or wait longer with "
                               "engine_options={'timeout': seconds}.") from None
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
 
 
 def _close_local():
