@@ -482,6 +482,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return state
 
     def __getstate__(self):
+        """Pickling (joblib too), as for scikit-learn estimators. Unpickling runs
+        arbitrary code: unpickle only what you trust; exchange models as model
+        files (:func:`logitlab.save` / :func:`logitlab.load` execute nothing)."""
         state = super().__getstate__()
         state.pop("_fit_objective_", None)   # holds the training rows: never pickled
         return state
