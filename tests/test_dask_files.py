@@ -183,3 +183,17 @@ def test_cli_unreachable_scheduler_is_exit_code_2(tmp_path):
     assert out.stderr.startswith("error: cannot connect to the Dask scheduler at "
                                  "'tcp://127.0.0.1:1' within 5 s")
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_a_column_missing_from_one_file_of_a_directory_is_named(client, tmp_path):
+    frames = _frames(7)
+    root = tmp_path / "dataset"
+    for i, df in enumerate(frames):               # the same file name in each folder
+        (root / f"batch={i}").mkdir(parents=True)
+        (df.drop(columns="x2") if i == 2 else df).to_parquet(root / f"batch={i}" / "part.parquet")
+    assert "x2" not in pd.read_parquet(root / "batch=2" / "part.parquet").columns
+    with pytest.raises(ValueError) as err:
+        LogisticRegression().fit(str(root), "y")
+    assert str(err.value) == (f"column 'x2' is missing from 1 of the 3 files of {str(root)!r} "
+                              "('batch=2/part.parquet'); every file of a dataset must have "
+                              "the same columns.")

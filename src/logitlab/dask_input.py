@@ -111,8 +111,11 @@ def _unreadable(file: str, text: str, err) -> str:
             "corrupt or not Parquet: remove it from the dataset or write it again.")
 
 
-def _some(files, limit=3) -> str:
-    shown = ", ".join(repr(os.path.basename(f.rstrip("/")) or f) for f in files[:limit])
+def _some(files, everything, limit=3) -> str:
+    """Up to ``limit`` of ``files``, relative to the folder all of ``everything`` share."""
+    root = os.path.dirname(everything[0]) if len(everything) == 1 else \
+        os.path.commonpath(everything)
+    shown = ", ".join(repr(f[len(root):].lstrip("/") or f) for f in files[:limit])
     return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
 
 
@@ -131,13 +134,13 @@ def check_parquet_files(text: str) -> list:
         lacking = [f for f, d in zip(files, dtypes) if col not in d]
         if lacking:
             raise ValueError(f"column {col!r} is missing from {len(lacking)} of the "
-                             f"{len(files)} files of {text!r} ({_some(lacking)}); every file "
-                             "of a dataset must have the same columns.")
+                             f"{len(files)} files of {text!r} ({_some(lacking, files)}); "
+                             "every file of a dataset must have the same columns.")
         by_type = {}
         for f, d in zip(files, dtypes):
             by_type.setdefault(d[col], []).append(f)
         if len(by_type) > 1:
-            listed = "; ".join(f"{t} in {_some(fs_)}" for t, fs_ in by_type.items())
+            listed = "; ".join(f"{t} in {_some(group, files)}" for t, group in by_type.items())
             first = next(iter(by_type))
             raise ValueError(f"column {col!r} has different types in the files of {text!r}: "
                              f"{listed}. A column must have one type in every file: write "
@@ -175,8 +178,8 @@ def naming_bad_files(client, path):
         bad = [(f, e) for f, e in zip(files, errors) if e is not None]
         if not bad:
             raise
-        more = f" ({len(bad) - 1} more files fail too: {_some([f for f, _ in bad[1:]])})" \
-            if len(bad) > 1 else ""
+        others = [f for f, _ in bad[1:]]
+        more = f" ({len(others)} more files fail too: {_some(others, files)})" if others else ""
         raise ValueError(_unreadable(bad[0][0], text, bad[0][1]) + more) from None
 
 
