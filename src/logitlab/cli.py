@@ -121,7 +121,7 @@ def coefficient_table(model, title: str) -> Table:
     table.add_column("term")
     table.add_column("coef", justify="right")
     table.add_column("odds ratio e^coef", justify="right")
-    rows = [("(intercept)", model.intercept_vs_reference_[0])]
+    rows = [("(Intercept)", model.intercept_vs_reference_[0])]
     rows += list(zip(names, model.coef_vs_reference_[0]))
     for name, value in rows:
         table.add_row(str(name), f"{value:+.6f}", _fmt(math.exp(value)))

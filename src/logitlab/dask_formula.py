@@ -16,6 +16,7 @@ rows: they are refused with an error that says so. ``sample_weight``,
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 
@@ -36,12 +37,15 @@ _STATEFUL_CALL = re.compile(r"(?<![\w.])(" + "|".join(STATEFUL) + r")\s*\(")
 
 
 def wants_dask(data, params) -> bool:
-    """Dask collections go to Dask (unless ``engine="memory"``); anything goes
-    with ``engine="dask"``."""
+    """Dask collections and paths that are globs or directories (files one
+    machine reads cannot be) go to Dask (unless ``engine="memory"``); anything
+    goes with ``engine="dask"``."""
     engine = params.get("engine", "auto")
     if engine == "memory":
         return False
-    return engine == "dask" or dask_input.is_dask_collection(data)
+    many = dask_input.is_path(data) and (any(ch in os.fspath(data) for ch in "*?[")
+                                         or os.path.isdir(data))
+    return engine == "dask" or dask_input.is_dask_collection(data) or many
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def categorical_columns(parsed, variables, meta) -> list:
 def formula_scan(part, fraw: FormulaRaw, cat_cols) -> dict:
     """One partition: missing values per used column, levels of the categorical
     columns among complete rows, and the generic scan of the complete rows."""
+    dtypes = dask_input.partition_dtypes(part, fraw.used)
     part = plain_strings(part[list(fraw.used)])
     incomplete = pd.isna(part).any(axis=1).to_numpy() if len(part) else np.zeros(0, bool)
     complete = part[~incomplete]
@@ -109,7 +114,7 @@ def formula_scan(part, fraw: FormulaRaw, cat_cols) -> dict:
     levels = {c: _level_stats(complete[c].astype(object), rows) for c in cat_cols}
     return {"n_total": len(part), "missing": missing_counts(part, fraw.used),
             "n_incomplete": int(incomplete.sum()), "levels": levels,
-            "scan": dask_input.scan(fraw.raw(part, with_X=False))}
+            "scan": {**dask_input.scan(fraw.raw(part, with_X=False)), "dtypes": dtypes}}
 
 
 def _level_stats(column, rows):
@@ -283,7 +288,8 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                       columns={k: v for k, v in named.items() if v is not None})
     client = distributed._client(distributed.engine_options(
         LogisticRegression(**estimator_params)))
-    results = _scan(client, ddf[list(used)], fraw, cats)
+    with dask_input.naming_bad_files(client, data if dask_input.is_path(data) else None):
+        results = _scan(client, ddf[list(used)], fraw, cats)
     n_total = int(sum(r["n_total"] for r in results))
     check_level_texts(results, column_uses(parsed, columns)[0], cats)
     n_dropped = _combine_missing(results, missing, n_total)

@@ -140,7 +140,7 @@ def _frame_part(part, *offset_part, model, method, offset_columns):
     if method == "explain":
         if len(part) == 0:
             return _explain_meta(model, off is not None)
-        out = model.explain(X, off)
+        out = model.explain(X, offset=off)
         out.index = part.index
         return out
     return _as_pandas(model, method, _apply(model, method, X, off), part.index)
@@ -163,9 +163,9 @@ def _meta(model, method, index_meta):
 
 def _explain_meta(model, with_offset: bool) -> pd.DataFrame:
     """The empty frame :func:`logitlab.explain.explain_frame` would return."""
-    from .explain import _feature_names
+    from .explain import INTERCEPT, OFFSET, _feature_names
     names = _feature_names(model, model.n_features_in_)
-    terms = names + ["(intercept)"] + (["(offset)"] if with_offset else [])
+    terms = names + [INTERCEPT] + ([OFFSET] if with_offset else [])
     classes = model.classes_
     floats = pd.Series(dtype=np.float64)
     labels = pd.Series(classes[:0])

@@ -84,7 +84,7 @@ def diverging_columns(W, sd, feature_names) -> list:
 
 
 def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
-    """Names of the columns (or "(intercept)") in the null space of the Hessian
+    """Names of the columns (or "(Intercept)") in the null space of the Hessian
     at the full coefficient vector ``w_full``."""
     _, _, H = objective.smooth(objective.restrict(w_full), grad=False, hess=True)
     vals, vecs = np.linalg.eigh(H)
@@ -93,7 +93,7 @@ def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
         return []
     layout = objective.layout
     involved = objective.free[np.max(np.abs(null), axis=1) > 1e-6] // layout.n_cols
-    names = list(feature_names) + ["(intercept)"]
+    names = list(feature_names) + ["(Intercept)"]
     return [names[j] for j in sorted(set(involved.tolist()))]
 
 
@@ -111,7 +111,7 @@ def explain_fit(objective, result, feature_names, n_saturated=None, separation=N
     diverged = "diverging" in result.flags or (
         result.history["objective"][-1] > result.history["objective"][0])
     if separation is not None and separation.separated:
-        names = list(feature_names) + ["(intercept)"]
+        names = list(feature_names) + ["(Intercept)"]
         signed = {}
         for i, sign in separation.infinite.items():
             signed.setdefault(names[i // layout.n_cols], set()).add(sign)

@@ -22,7 +22,8 @@ errors in a formula's design are reported per partition.
 
 Engine options (``LogisticRegression(engine_options={...})``):
 ``persist`` ("auto", True, False), ``checkpoint`` (a file path),
-``address`` (a scheduler address to connect to), ``n_partitions`` (for
+``address`` (a scheduler address to connect to), ``timeout`` (seconds to wait
+for that scheduler, default :data:`CONNECT_TIMEOUT`), ``n_partitions`` (for
 in-memory input with ``engine="dask"``).
 """
 
@@ -43,7 +44,9 @@ from .losses import binary_nll_from_logits
 from .objective import Objective
 
 ENGINES = ("auto", "memory", "dask")
-ENGINE_OPTIONS = ("persist", "checkpoint", "address", "n_partitions")
+ENGINE_OPTIONS = ("persist", "checkpoint", "address", "timeout", "n_partitions")
+#: seconds to wait for a scheduler at an address before giving up
+CONNECT_TIMEOUT = 5.0
 #: on Dask a pass is expensive and the Hessian cheap: Newton up to this size
 NEWTON_MAX_SIZE = 1024
 #: "auto" persists the prepared partitions when they take at most this share
@@ -76,14 +79,15 @@ def _require_dask():
                           "pip install 'logitlab[dask]'.") from None
 
 
-def connect(address: str | None = None, **cluster_kwargs):
-    """A client: to the scheduler at ``address``, or (``None`` / ``"local"``) to a
-    LocalCluster on this machine (worker processes on the loopback interface,
-    one thread each), started once and closed at exit."""
+def connect(address: str | None = None, timeout: float = CONNECT_TIMEOUT, **cluster_kwargs):
+    """A client: to the scheduler at ``address`` (a ``ConnectionError`` when it
+    does not answer within ``timeout`` seconds), or (``None`` / ``"local"``) to
+    a LocalCluster on this machine (worker processes on the loopback
+    interface, one thread each), started once and closed at exit."""
     _require_dask()
     from distributed import Client, LocalCluster
     if address not in (None, "local"):
-        return Client(address)
+        return _remote_client(Client, address, timeout)
     if _local["client"] is None or _local["client"].status != "running":
         kwargs = dict(processes=True, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=None)
@@ -92,6 +96,17 @@ def connect(address: str | None = None, **cluster_kwargs):
         _local["client"] = Client(_local["cluster"])
         atexit.register(_close_local)
     return _local["client"]
+
+
+def _remote_client(Client, address, timeout):
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConnectionError(f"cannot connect to the Dask scheduler at {address!r} within "
+                              f"{timeout:g} s ({reason}); check the address and that the "
+                              "scheduler is running, or wait longer with "
+                              "engine_options={'timeout': seconds}.") from None
 
 
 def _close_local():
@@ -129,12 +144,16 @@ def engine_options(estimator) -> dict:
     if opts.get("persist", "auto") not in ("auto", True, False):
         raise ValueError(f"engine_options['persist'] must be 'auto', True or False; got "
                          f"{opts['persist']!r}")
+    timeout = opts.get("timeout", CONNECT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"engine_options['timeout'] must be a positive number of seconds; "
+                         f"got {timeout!r}")
     return opts
 
 
 def _client(opts):
     client = current_client() if opts.get("address") is None else None
-    return client or connect(opts.get("address"))
+    return client or connect(opts.get("address"), opts.get("timeout", CONNECT_TIMEOUT))
 
 
 def _cluster_memory(client) -> float:
@@ -188,8 +207,9 @@ def _scan(client, source, cov_type):
     from dask import delayed
     task = delayed(dask_input.scan_part, pure=True)
     check_X = source.assembler.formula is None
-    scans = client.compute([task(source.assembler, pieces, check_X)
-                            for pieces in source.parts], sync=True)
+    with dask_input.naming_bad_files(client, source.path):
+        scans = client.compute([task(source.assembler, pieces, check_X)
+                                for pieces in source.parts], sync=True)
     return dask_input.combine_scans(scans, source.feature_names, cov_type)
 
 
@@ -429,7 +449,7 @@ def _report(estimator, objective, result, w0, aliased, with_inference, kind, gro
     from .validation import _listing
     layout, data = objective.layout, objective.data
     names = estimator._feature_names(layout.n_features)
-    estimator.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
+    estimator.aliased_ = [(names + ["(Intercept)"])[j] for j in aliased]
     if aliased:
         warn(f"{_listing(estimator.aliased_)} {'is' if len(aliased) == 1 else 'are'} a "
              "linear combination of earlier columns (or the intercept) and "

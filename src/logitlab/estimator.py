@@ -423,7 +423,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Aliased columns, separation, the inference state and the warnings."""
         layout = objective.layout
         names = self._feature_names(X.shape[1])
-        self.aliased_ = [(names + ["(intercept)"])[j] for j in aliased]
+        self.aliased_ = [(names + ["(Intercept)"])[j] for j in aliased]
         if aliased:
             warn(f"{_listing(self.aliased_)} {'is' if len(aliased) == 1 else 'are'} a linear "
                  "combination of earlier columns (or the intercept) and "
@@ -484,6 +484,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return state
 
     def __getstate__(self):
+        """Pickling (joblib too), as for scikit-learn estimators. Unpickling runs
+        arbitrary code: unpickle only what you trust; exchange models as model
+        files (:func:`logitlab.save` / :func:`logitlab.load` execute nothing)."""
         state = super().__getstate__()
         state.pop("_fit_objective_", None)   # holds the training rows: never pickled
         return state
@@ -548,13 +551,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         table = coef_table(self, level)[["ci_low", "ci_high", "or_ci_low", "or_ci_high"]]
         return table if terms is None else table.loc[list(terms)]
 
-    def explain(self, X, offset=None):
-        """Each row's prediction worked out: contributions ``β_j x_j``, intercept,
-        logit, odds, probability and decision, as a DataFrame (see
-        :func:`logitlab.explain.explain_frame`); the contributions sum to the logit."""
-        from .explain import explain_frame
+    def explain(self, X, rows=None, *, offset=None):
+        """Predictions worked out: contributions ``β_j x_j``, intercept, logit,
+        odds, probability and decision; the contributions sum to the logit.
+
+        rows : None (every row: a DataFrame, see
+            :func:`logitlab.explain.explain_frame`), an int (that row: an
+            :class:`~logitlab.explain.Explanation`, printed as a table), or a
+            list of ints, a boolean mask or a slice (a DataFrame of those rows,
+            indexed by row position). Negative ints count from the end.
+        """
+        from .explain import explain
         lazy = self._on_dask("explain", X, offset)
-        return explain_frame(self, X, offset) if lazy is None else lazy
+        if lazy is not None and rows is not None:
+            raise ValueError("rows= selects rows of in-memory data; on Dask select them "
+                             "first (e.g. ddf.loc[...] or ddf.head(n)) and explain those.")
+        return explain(self, X, rows, offset) if lazy is None else lazy
 
     # ------------------------------------------------------------ persistence
     def _state(self) -> dict:
@@ -599,7 +611,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             model.design_ = design
         model.inference_state_ = state.get("inference")
         all_names = ([str(n) for n in getattr(model, "feature_names_in_", [])]
-                     or [f"x{j}" for j in range(model.n_features_in_)]) + ["(intercept)"]
+                     or [f"x{j}" for j in range(model.n_features_in_)]) + ["(Intercept)"]
         model.aliased_ = [all_names[j] for j in (model.inference_state_ or {}).get("aliased", [])]
         fit = state["fit"]
         model._w = np.asarray(state["coef"], dtype=np.float64)
