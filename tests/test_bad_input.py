@@ -9,6 +9,7 @@ in the test from the bad input itself.
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
@@ -421,3 +422,112 @@ def test_failed_fit_does_not_leave_a_half_fitted_model():
         m.fit(Xn, y)
     assert not hasattr(m, "coef_") and not hasattr(m, "classes_")
 
+
+
+# ------------------------------------------- columns read from files (formulas)
+def _typo_frame(n=40, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n).round(3)
+    y = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    g = rng.choice(["red", "green", "blue"], n)
+    return pd.DataFrame({"y": y, "x": x.astype(object), "g": g})
+
+
+def test_a_number_column_with_a_typo_names_rows_values_and_the_fix(tmp_path):
+    df = _typo_frame()
+    df.loc[5, "x"] = "thirteen"
+    df.loc[[9, 30], "x"] = "?"
+    path = tmp_path / "typo.csv"
+    df.to_csv(path, index=False)
+    for data in (path, pd.read_csv(path)):
+        msg = raises_clean(ValueError, lambda data=data: logitlab.fit("y ~ x + g", data))
+        assert msg == ("column 'x' holds numbers but also text in 3 rows: 'thirteen' (row 5), "
+                       "'?' (rows 9, 30). Correct those values (or, if they mean missing, list "
+                       "them in na_values), or write C(x) in the formula to make 'x' "
+                       "categorical on purpose.")
+    # `y ~ .` uses x as it is too; weights must be numbers
+    assert "column 'x' holds numbers" in raises_clean(ValueError,
+                                                      lambda: logitlab.fit("y ~ .", path))
+    df2 = _typo_frame()
+    df2["w"] = np.ones(len(df2)).astype(object)
+    df2.loc[7, "w"] = "one"
+    msg = raises_clean(ValueError, lambda: logitlab.fit("y ~ g", df2, sample_weight="w"))
+    assert "column 'w' holds numbers but also text in 1 row: 'one' (row 7)" in msg
+    assert "sample_weight must be numbers" in msg
+
+
+def test_declared_missing_or_categorical_on_purpose_fit_as_statsmodels(tmp_path):
+    import statsmodels.formula.api as smf
+    df = _typo_frame(n=80)
+    df.loc[[5, 44], "x"] = "?"
+    path = tmp_path / "q.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(logitlab.io.MissingValuesWarning,
+                      match=re.escape("'x': 2 rows (first row 5; in the file: '?' ×2)")):
+        model = logitlab.fit("y ~ x + g", path, na_values=["", "NA", "?"], missing="drop")
+    ref_df = pd.read_csv(path, na_values=["?"]).dropna()
+    ref = smf.logit("y ~ x + g", ref_df).fit(disp=0, method="newton", tol=1e-12)
+    names = ["x", "g[T.green]", "g[T.red]"]
+    np.testing.assert_allclose(model.coef_[0], ref.params[names], rtol=1e-8)
+    assert model.design_.n_dropped == 2
+    # a genuine code column: C(code) makes it categorical, as statsmodels' C()
+    codes = pd.DataFrame({"y": df["y"], "code": np.resize(["1", "2", "3", "other"], len(df))})
+    model = logitlab.fit("y ~ C(code)", codes)
+    ref = smf.logit("y ~ C(code)", codes).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(model.coef_[0], ref.params.iloc[1:], rtol=1e-8, atol=1e-10)
+    msg = raises_clean(ValueError, lambda: logitlab.fit("y ~ code", codes))
+    assert "column 'code' holds numbers but also text in 20 rows: 'other' (rows 3, 7, 11, " \
+           "15, 19 and 15 more)" in msg and "C(code)" in msg
+
+
+def test_a_number_response_with_a_typo():
+    df = _typo_frame()
+    df["y"] = df["y"].astype(str).astype(object)
+    df.loc[11, "y"] = "l"
+    msg = raises_clean(ValueError, lambda: logitlab.fit("y ~ g", df))
+    assert msg.startswith("the response 'y' holds numbers but also text in 1 row: 'l' (row 11)")
+
+
+def test_predicting_on_a_number_column_with_text(tmp_path):
+    df = _typo_frame()
+    model = logitlab.fit("y ~ x + g", df.astype({"x": float}))
+    new = df.copy()
+    new.loc[3, "x"] = "n/a"
+    msg = raises_clean(ValueError, lambda: model.predict_proba(new))
+    assert msg.startswith("column 'x' holds numbers but also text in 1 row: 'n/a' (row 3); "
+                          "the model was fitted with 'x' as numbers.")
+    new.loc[3, "x"] = "NA"                 # a missing value: named with the file's text
+    new.to_csv(tmp_path / "new.csv", index=False)
+    msg = raises_clean(ValueError, lambda: model.predict_proba(tmp_path / "new.csv"))
+    assert msg == ("missing values in the columns the formula uses: 'x': 1 row (first row 3; "
+                   "in the file: 'NA' ×1); fill them in or drop those rows before predicting.")
+
+
+def test_labels_differing_by_spaces_or_case_are_not_extra_classes():
+    X, _ = data(n=30)
+    y = np.array(["yes"] * 12 + [" yes"] * 2 + ["Yes"] + ["no"] * 14 + ["no "], dtype=object)
+    for target in (y, pd.Series(y), pd.Series(y, dtype="string"), y.astype(str)):
+        msg = raises_clean(ValueError, lambda t=target: LogisticRegression().fit(X, t))
+        assert msg == ("y has labels that differ only by surrounding spaces or case: ' yes' "
+                       "(2 rows), 'Yes' (1 row), 'yes' (12 rows) and 'no' (14 rows), 'no ' "
+                       "(1 row); each would be a class of its own. Correct the labels so that "
+                       "each group is one label (e.g. strip the spaces and use one case) and "
+                       "fit again.")
+    df = pd.DataFrame({"y": y, "x": X[:, 0]})
+    assert "' yes' (2 rows)" in raises_clean(ValueError, lambda: logitlab.fit("y ~ x", df))
+
+
+def test_levels_differing_by_spaces_or_case_are_not_extra_levels():
+    df = _typo_frame()
+    df["g"] = df["g"].astype(object)
+    df.loc[[2, 8], "g"] = "Red"
+    df.loc[4, "g"] = "blue "
+    counts = df["g"].value_counts()
+    for formula in ("y ~ g", "y ~ C(g)"):
+        msg = raises_clean(ValueError, lambda f=formula: logitlab.fit(f, df))
+        assert msg.startswith("column 'g' has levels that differ only by surrounding spaces "
+                              "or case: ")
+        for level in ("Red", "red", "blue ", "blue"):
+            n = counts[level]
+            assert f"{level!r} ({n} row{'s' if n != 1 else ''})" in msg
+        assert "'green'" not in msg

@@ -40,3 +40,29 @@ def test_unknown_command_is_a_one_line_usage_error():
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "No such command" in out.stderr
+
+
+def test_demo_labels_the_intercept_as_r_does_in_every_table():
+    out = _run("demo", "--no-report")
+    assert out.returncode == 0, out.stderr
+    assert "(intercept)" not in out.stdout
+    # coefficients, summary and the explained prediction: R's "(Intercept)" each time
+    assert sum("(Intercept)" in line for line in out.stdout.splitlines()) == 3
+
+
+def test_readme_tour_shows_what_the_code_gives():
+    import ast
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("## A short tour", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block, "README tour", "exec"), namespace)
+    model, df = namespace["model"], namespace["df"]
+    claim = re.search(r"model\.converged_, model\.n_iter_, model\.solver_ +# (.+)", block)
+    assert ast.literal_eval(f"({claim.group(1)})") == (model.converged_, model.n_iter_,
+                                                      model.solver_)
+    # R: logLik(glm(Survived ~ Class + Sex + Age, binomial, weights = Freq)) (README)
+    loglik = re.search(r"log-likelihood: (-[\d.]+) \(R: (-[\d.]+)\)", block)
+    assert float(loglik.group(1)) == float(loglik.group(2))
+    assert f"{-model.objective_ * df['Freq'].sum():.6f}" == loglik.group(2)

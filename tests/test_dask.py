@@ -174,6 +174,48 @@ def test_formula_matches_memory(client):
         logitlab.fit("y ~ center(age)", dd.from_pandas(df, npartitions=2))
 
 
+def test_csv_on_dask_reads_as_in_memory_and_refuses_typos(client, tmp_path):
+    """The reading rules of logitlab.io on Dask CSV paths: 'None' is a level
+    (missing only with na_values), a header naming a column twice, a column of
+    numbers with a text entry and label variants are errors naming them."""
+    rng = np.random.default_rng(8)
+    n = 600
+    df = pd.DataFrame({"x": rng.normal(size=n).round(4),
+                       "g": rng.choice(["None", "a", "b"], n)})
+    df["y"] = (rng.random(n) < 1 / (1 + np.exp(-df.x))).astype(int)
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    m_dask = logitlab.fit("y ~ x + g", str(path), engine="dask")
+    m_mem = logitlab.fit("y ~ x + g", df)
+    assert m_dask.design_.columns == m_mem.design_.columns == ["x", "g[T.a]", "g[T.b]"]
+    _same_fit(m_dask, m_mem)
+    with pytest.raises(ValueError, match=r"'g': \d+ rows \(first row \d+\)"):
+        logitlab.fit("y ~ x + g", str(path), engine="dask", na_values=["None"])
+    typo = df.astype({"x": object})
+    typo.loc[[40, 41], "x"] = "thirteen"
+    typo.to_csv(tmp_path / "typo.csv", index=False)    # beyond the rows Dask infers types on
+    with pytest.raises(ValueError) as err:
+        logitlab.fit("y ~ x + g", str(tmp_path / "typo.csv"), engine="dask")
+    assert str(err.value) == ("column 'x' of the CSV files read as numbers in the first rows "
+                              "but hold text further on (text such as 'thirteen'). Correct "
+                              "those values (or, if they mean missing, list them in "
+                              "na_values); Dask cannot name their rows.")
+    typo.loc[[2, 41], "x"] = "?"                       # within them: the rows are named
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    with pytest.raises(ValueError) as err:
+        logitlab.fit("y ~ x + g", str(tmp_path / "typo.csv"), engine="dask")
+    assert str(err.value).startswith("column 'x' holds numbers but also text in 3 rows: "
+                                     "'?' (2 rows, first row 2), 'thirteen' (row 40).")
+    cased = df.astype({"g": object})
+    cased.loc[5, "g"] = "A"
+    cased.to_csv(tmp_path / "cased.csv", index=False)
+    with pytest.raises(ValueError, match=r"'a' \(\d+ rows\), 'A' \(1 row\)"):
+        logitlab.fit("y ~ x + g", str(tmp_path / "cased.csv"), engine="dask")
+    (tmp_path / "dup.csv").write_text("y,x,x\n0,1,2\n1,2,3\n")
+    with pytest.raises(ValueError, match="the header names the same column more than once"):
+        logitlab.fit("y ~ x", str(tmp_path / "dup.csv"), engine="dask")
+
+
 def test_input_errors_name_global_rows(client):
     X, y, _ = _data(6)
     X[2500, 2] = np.nan

@@ -9,6 +9,7 @@ here from the positions where NaN was put.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from pathlib import Path
@@ -235,8 +236,135 @@ def test_missing_option_and_unknown_columns():
                               "'name', 'ok'.")
 
 
-def test_csv_missing_markers_are_missing(tmp_path):
+def test_csv_missing_markers_are_the_empty_field_and_NA(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("a,b\n1,x\n,NA\nnull,y\n4,\n")
     df = read_table(path)
-    assert missing_counts(df, ["a", "b"]) == [("a", 2, 1), ("b", 2, 1)]
+    # 'null' is a value (as in R's read.csv), so 'a' is text with one missing row
+    assert missing_counts(df, ["a", "b"]) == [("a", 1, 1), ("b", 2, 1)]
+    assert df["a"].tolist()[2] == "null"
+
+
+def test_missing_values_as_R_read_csv_reads_them():
+    """Against R 4.2.2's read.csv (tests/r/read_csv_missing.R): the same rows
+    are missing, the same numbers are read, 'None' is a factor level; only an
+    empty field in a text column differs (R: the text "", logitlab: missing)."""
+    ref = json.loads((DATA / "missing_markers_R.json").read_text())["columns"]
+    df = read_table(DATA / "missing_markers.csv")
+    assert list(df.columns) == [c["name"] for c in ref]
+    for col in ref:
+        got = pd.isna(df[col["name"]]).tolist()
+        if col["class"] == "character":
+            blank = [v == "" for v in col["values"]]
+            assert got == [na or b for na, b in zip(col["is_na"], blank)], col["name"]
+            kept = [v for v, na, b in zip(col["values"], col["is_na"], blank) if not (na or b)]
+            assert df[col["name"]].dropna().tolist() == kept
+        else:
+            assert got == col["is_na"], col["name"]
+            assert df[col["name"]].dtype.kind in "if"
+            values = df[col["name"]].to_numpy(dtype=float)
+            expected = np.array([np.nan if v is None else float(v) for v in col["values"]])
+            np.testing.assert_array_equal(values, expected)   # exact, inf included
+    assert df["lvl"].tolist().count("None") == 3
+
+
+def test_na_values_replace_the_markers(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("x,g\n1,None\n2,a\n,None\nNA,b\n")
+    df = read_table(path, na_values=["None", "NA", ""])
+    assert missing_counts(df, ["x", "g"]) == [("x", 2, 2), ("g", 2, 0)]
+    df = read_table(path, na_values="None")          # only 'None': '' and 'NA' are texts
+    assert df["x"].tolist() == ["1", "2", "", "NA"] and missing_counts(df, ["x"]) == []
+    assert read_table(path, na_values=[])["g"].tolist() == ["None", "a", "None", "b"]
+    with pytest.raises(TypeError, match="na_values must be a text or a list of texts"):
+        read_table(path, na_values=[1, 2])
+    frame_ = read_table(path)
+    with pytest.raises(ValueError, match="apply when the data are a CSV / TSV file"):
+        read_table(frame_, na_values=["NA"])
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "p.parquet")
+    with pytest.raises(ValueError, match="na_values: they apply to CSV / TSV files"):
+        read_table(tmp_path / "p.parquet", na_values=["NA"])
+
+
+def test_missing_texts_name_what_the_file_holds(tmp_path):
+    from logitlab.io import missing_texts
+    path = tmp_path / "m.csv"
+    path.write_text("x,g\n1,NA\n,a\nNA,NA\n4,\n5,b\n")
+    df = read_table(path)
+    assert missing_texts(df, ["x", "g"]) == {"x": {"": 1, "NA": 1}, "g": {"NA": 2, "": 1}}
+    changed = df.copy()
+    changed.loc[0, "x"] = np.nan         # no longer what the file says: no texts
+    assert missing_texts(changed, ["x"]) == {}
+    assert missing_texts(frame(), ["x"]) == {}
+
+
+def test_nan_spellings_in_a_numeric_column_are_numbers(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("x,t\n1.25,a\nNaN,NaN\nnan,b\n-Inf,c\n1e-310,d\n")
+    df = read_table(path)
+    np.testing.assert_array_equal(df["x"].to_numpy(), [1.25, np.nan, np.nan, -np.inf, 1e-310])
+    assert df["t"].tolist() == ["a", "NaN", "b", "c", "d"]    # a text column keeps its texts
+
+
+def test_sep_option_and_the_delimiter_hint(tmp_path):
+    df = frame()
+    path = tmp_path / "semi.csv"
+    df.to_csv(path, sep=";", index=False)
+    with pytest.raises(ValueError) as err:
+        read_table(path)
+    assert str(err.value) == (f"cannot read {str(path)!r} as CSV: it reads as one column named "
+                              "'y;x;g', and the header contains ';': try sep=';'.")
+    pd.testing.assert_frame_equal(read_table(path, sep=";"), pd.read_csv(path, sep=";"))
+    tsv = tmp_path / "t.csv"
+    df.to_csv(tsv, sep="\t", index=False)
+    got = read_table(tsv, sep="\\t")
+    np.testing.assert_array_equal(got["x"].to_numpy(), df["x"].to_numpy())
+    bad = tmp_path / "b.csv"                      # a decimal comma: more fields than the header
+    bad.write_text("a;b\n1,5;2\n3;4,25\n")
+    with pytest.raises(ValueError, match=re.escape("the header contains ';': try sep=';'.")):
+        read_table(bad)
+    with pytest.raises(ValueError, match="sep must be one character"):
+        read_table(path, sep=";;")
+
+
+def test_duplicate_column_names_are_an_error(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("y,x1,x1,g,g,g\n0,1,2,a,b,c\n1,3,4,a,b,c\n")
+    with pytest.raises(ValueError) as err:
+        read_table(path)
+    assert str(err.value) == (f"cannot read {str(path)!r}: the header names the same column "
+                              "more than once: 'x1' (2 times), 'g' (3 times); give every "
+                              "column its own name.")
+    table = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["a", "a"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="the header names the same column more than once: "
+                       "'a' .2 times."):
+        read_table(tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="the data have the same column name more than once"):
+        read_table(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
+def test_rows_longer_than_the_header_are_an_error(tmp_path):
+    # pandas would make the first field an index and shift every column by one
+    path = tmp_path / "l.csv"
+    path.write_text("a,b\n1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError) as err:
+        read_table(path)
+    assert str(err.value) == (f"cannot read {str(path)!r} as CSV: its rows have more fields "
+                              "than the header names. Name every column in the header, or "
+                              "remove the delimiters at the ends of the rows.")
+
+
+def test_damaged_gzip_streams_are_one_sentence(tmp_path):
+    raw = gzip.compress(frame().to_csv(index=False).encode() * 50)
+    damaged = bytearray(raw)
+    damaged[30] ^= 0xFF                       # inside the deflate stream
+    cases = {"mid.csv.gz": bytes(damaged), "cut.csv.gz": raw[: len(raw) // 2]}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(ValueError) as err:
+            read_table(path)
+        text = str(err.value)
+        assert text.startswith(f"cannot read {str(path)!r} as CSV (gzip-compressed): ")
+        assert "\n" not in text and err.value.__cause__ is None

@@ -15,13 +15,15 @@ import sys
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import typer
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from .output import console, emit_warnings as _emit_warnings, err_console
+from ..data.io import cli_wording
+from .output import check_out_file, console, emit_warnings as _emit_warnings, err_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="logitlab: logistic regression, done properly.")
@@ -45,9 +47,34 @@ class CI(str, Enum):
     profile = "profile"
 
 
+#: the solvers of logitlab.solvers.SOLVERS (kept here so that --help imports no solver)
+SOLVER_CHOICES = ("auto", "newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd", "firth")
+
+
+class OnceCommand(typer.core.TyperCommand):
+    """A command whose single-valued options may be given once: a repeated
+    ``--formula`` is an error, not a silent "last one wins"."""
+
+    def parse_args(self, ctx, args):
+        try:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        except Exception:        # a usage error: the real parse below reports it
+            order = []
+        seen = {}
+        for param in order:
+            if getattr(param, "param_type_name", "") == "option" and not param.multiple \
+                    and not getattr(param, "count", False) and not param.is_flag:
+                seen[param.name] = seen.get(param.name, 0) + 1
+                if seen[param.name] == 2:
+                    flag = max(param.opts, key=len)
+                    raise ValueError(f"{flag} is given more than once; give it once.")
+        return super().parse_args(ctx, args)
+
+
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """logitlab: logistic regression, done properly."""
+    ctx.with_resource(cli_wording())   # messages name options as --flags
 
 
 def _fmt(x: float, digits: int = 6) -> str:
@@ -85,7 +112,7 @@ def coefficient_table(model, title: str) -> Table:
     table.add_column("term")
     table.add_column("coef", justify="right")
     table.add_column("odds ratio e^coef", justify="right")
-    rows = [("(intercept)", model.intercept_vs_reference_[0])]
+    rows = [("(Intercept)", model.intercept_vs_reference_[0])]
     rows += list(zip(names, model.coef_vs_reference_[0]))
     for name, value in rows:
         table.add_row(str(name), f"{value:+.6f}", _fmt(math.exp(value)))
@@ -149,26 +176,35 @@ def _finite(x):
 
 
 # ----------------------------------------------------------------- commands
-@app.command()
+_NA_HELP = ("A text that means missing in a CSV/TSV file; repeat for several (--na-values NA "
+            "--na-values None). Default: the empty field and NA, as R's read.csv.")
+_SEP_HELP = "Delimiter of a CSV/TSV file (one character; '\\t' for a tab). Default: by extension."
+
+
+@app.command(cls=OnceCommand)
 def fit(
     data: Path = typer.Argument(..., help="CSV, TSV or Parquet file."),
     formula: Optional[str] = typer.Option(None, "--formula", "-f",
                                           help='R-style formula, e.g. "low ~ age + C(race)".'),
     target: Optional[str] = typer.Option(None, "--target", "-t",
                                          help="Outcome column; all other columns are predictors."),
-    penalty: Penalty = typer.Option(Penalty.l2, help="Penalty (active when --alpha > 0; firth: "
-                                    "bias-reduced, no alpha)."),
+    penalty: Penalty = typer.Option(Penalty.l2, show_default="no penalty; l2 if --alpha > 0",
+                                    help="l2, l1 or elasticnet: active only when --alpha > 0; "
+                                    "firth: bias-reduced, no --alpha; none: no penalty."),
     alpha: float = typer.Option(0.0, help="Penalty strength; 0 = maximum likelihood."),
     l1_ratio: Optional[float] = typer.Option(None, help="Elastic-net mix (penalty elasticnet)."),
-    solver: str = typer.Option("auto", help="auto, newton, lbfgs, newton-cg, cd, gd, firth."),
+    solver: str = typer.Option("auto", help=", ".join(SOLVER_CHOICES) + "."),
     tol: Optional[float] = typer.Option(None, help="Gradient tolerance (default per solver)."),
     max_iter: Optional[int] = typer.Option(None, help="Iteration limit (default per solver)."),
-    class_weight: Optional[str] = typer.Option(None, help='"balanced" or none.'),
+    class_weight: Optional[str] = typer.Option(None, help="balanced, or label=weight pairs "
+                                               "such as 0=1,1=5 (labels as in the data)."),
     reference_class: Optional[str] = typer.Option(None, help="Baseline class of the outcome."),
     weights: Optional[str] = typer.Option(None, help="Column of sample (frequency) weights."),
     offset: Optional[str] = typer.Option(None, help="Column added to the logit (binary)."),
     missing: Missing = typer.Option(Missing.raise_, help="raise: error on missing values; "
                                     "drop: drop incomplete rows and say how many."),
+    na_values: Optional[List[str]] = typer.Option(None, "--na-values", help=_NA_HELP),
+    sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
     cov_type: str = typer.Option("nonrobust", help="nonrobust, HC0, HC1 or cluster."),
     groups: Optional[str] = typer.Option(None, help="Cluster column for --cov-type cluster."),
     level: float = typer.Option(0.95, help="Confidence level of the intervals."),
@@ -182,6 +218,8 @@ def fit(
                                        "DATA may then be a Parquet directory or glob."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
+    if out is not None:
+        check_out_file(out, "model.json")
     model, summary, caught = fit_model(**locals())
     _emit_warnings(caught)
     if out is not None:
@@ -200,7 +238,7 @@ def fit(
 
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
-              ci, out=None, as_json=False, dask=None):
+              ci, na_values=None, sep=None, out=None, as_json=False, dask=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
     from ..estimators.formula_fit import fit as fit_formula
@@ -212,7 +250,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
     spec = formula if formula is not None else f"{_quote(target)} ~ ."
     params = dict(penalty=None if penalty == Penalty.none else penalty.value, alpha=alpha,
                   l1_ratio=l1_ratio, solver=solver, tol=tol, max_iter=max_iter,
-                  class_weight=class_weight, cov_type=cov_type,
+                  class_weight=parse_class_weight(class_weight), cov_type=cov_type,
                   callback=_progress(sys.stderr.isatty() and not as_json))
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
@@ -226,12 +264,39 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
         warnings.simplefilter("always")
         try:
             model = fit_formula(spec, data, missing=missing.value, sample_weight=weights,
-                                offset=offset, groups=groups, **params)
+                                offset=offset, groups=groups, na_values=na_values or None,
+                                sep=sep, **params)
             summary = model.summary(level=level, ci=None if ci is None else ci.value)
         finally:
             if client is not None and dask != "local":
                 client.close()  # our connection only; the cluster keeps running
     return model, summary, caught
+
+
+def parse_class_weight(text: Optional[str]):
+    """``--class-weight``: None, ``"balanced"``, or ``"0=1,1=5"`` -> ``{0: 1.0, 1: 5.0}``
+    (labels read as ``--reference-class`` reads them: numbers when they read as one)."""
+    if text is None or text == "balanced":
+        return text
+    usage = (f"--class-weight must be 'balanced' or label=weight pairs such as '0=1,1=5'; "
+             f"got {text!r}")
+    mapping = {}
+    for entry in text.split(","):
+        label, eq, weight = entry.partition("=")
+        if not eq or not label.strip():
+            raise ValueError(f"{usage}: the entry {entry.strip()!r} is not label=weight.")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{usage}: the weight {weight.strip()!r} of {label.strip()!r} is "
+                             "not a finite number >= 0.")
+        key = _label(label.strip())
+        if key in mapping:
+            raise ValueError(f"{usage}: the label {label.strip()!r} is given twice.")
+        mapping[key] = value
+    return mapping
 
 
 def _quote(name: str) -> str:
@@ -248,14 +313,14 @@ def _label(text: str):
     return {"True": True, "False": False}.get(text, text)
 
 
-def _load(model_path: Path, data: Path):
+def _load(model_path: Path, data: Path, na_values=None, sep=None):
     from ..data.io import read_table
     from ..persist.model_file import load
     model = load(model_path)
-    return model, read_table(data)
+    return model, read_table(data, na_values=na_values or None, sep=sep)
 
 
-@app.command()
+@app.command(cls=OnceCommand)
 def predict(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
     data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
@@ -265,12 +330,17 @@ def predict(
     dask: Optional[str] = typer.Option(None, "--dask", help="Predict on Dask: a scheduler "
                                        "address or 'local'; DATA may be a Parquet directory "
                                        "or glob; --out (a Parquet dataset) is required."),
+    na_values: Optional[List[str]] = typer.Option(None, "--na-values", help=_NA_HELP),
+    sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
 ) -> None:
     """Predict probabilities, labels and logits for every row of a data file."""
     from ..results.predictions import prediction_table
     if dask is not None:
-        return _predict_dask(model_path, str(data), out, id_column, as_json, dask)
-    model, df = _load(model_path, data)
+        return _predict_dask(model_path, str(data), out, id_column, as_json, dask,
+                             na_values, sep)
+    if out is not None:
+        check_out_file(out, "predictions.csv")
+    model, df = _load(model_path, data, na_values, sep)
     if id_column is not None and id_column not in df.columns:
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
                          f"{', '.join(map(repr, map(str, df.columns)))}.")
@@ -287,7 +357,8 @@ def predict(
         sys.stdout.write(result.to_csv(index=False))
 
 
-def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
+def _predict_dask(model_path, data, out, id_column, as_json, address, na_values=None,
+                  sep=None) -> None:
     """``predict --dask``: the prediction table of every partition, written by the
     workers as a Parquet dataset (a directory of part files); no row comes here."""
     from ..engines.dask.input import read_path
@@ -304,7 +375,8 @@ def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
     model = load(model_path)
     client = connect(address)
     try:
-        result = table(model, read_path(data), prediction_table, id_column)
+        result = table(model, read_path(data, na_values=na_values or None, sep=sep),
+                       prediction_table, id_column)
         result.to_parquet(str(out), write_index=False)
         n_parts = result.npartitions
     finally:
@@ -313,16 +385,18 @@ def _predict_dask(model_path, data, out, id_column, as_json, address) -> None:
     console.print(f"predictions written to {out} ({n_parts} partitions)")
 
 
-@app.command()
+@app.command(cls=OnceCommand)
 def explain(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from 'fit --out'."),
     data: Path = typer.Argument(..., help="CSV, TSV or Parquet file with the predictors."),
     row: int = typer.Option(..., "--row", "-r", help="Row to explain (0-based)."),
     as_json: bool = typer.Option(False, "--json", help="Print the worked steps as JSON."),
+    na_values: Optional[List[str]] = typer.Option(None, "--na-values", help=_NA_HELP),
+    sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
 ) -> None:
     """Explain one prediction: contributions → logit → odds → probability."""
     from ..results.explain import explain_row
-    model, df = _load(model_path, data)
+    model, df = _load(model_path, data, na_values, sep)
     if not 0 <= row < len(df):
         raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
@@ -333,7 +407,7 @@ def explain(
     console.print(explanation_table(expl, f"Row {row} explained"))
 
 
-@app.command()
+@app.command(cls=OnceCommand)
 def demo(
     report: Path = typer.Option(Path("demo-report.html"), "--report",
                                 help="Where to write the demo's HTML report."),
@@ -369,7 +443,7 @@ def demo(
 
 # ----------------------------------------------------------------- report (logitlab.cli.report)
 from .report import register_report  # noqa: E402
-register_report(app, fit, fit_model)
+register_report(app, fit, fit_model, OnceCommand)
 
 
 def main() -> None:
@@ -378,6 +452,7 @@ def main() -> None:
         app()  # usage errors and Ctrl-C are handled by typer (exit 2 / 1)
     except (ValueError, TypeError, OSError, KeyError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        err_console.print(f"[red]error:[/red] {rich_escape(message)}", highlight=False,
+                          soft_wrap=True)   # one line, however long
         sys.exit(2)
 

@@ -43,32 +43,43 @@ def _report_options():
     ]
 
 
-def register_report(app, fit_command, fit_model) -> None:
+def register_report(app, fit_command, fit_model, command_class=None) -> None:
     """Add the ``report`` command to ``app``, taking every option of ``fit_command``.
 
     ``fit_model(**fit_options)`` must return ``(model, summary, caught_warnings)``
-    as the fit command computes them.
+    as the fit command computes them; ``command_class`` is the click command
+    class (the CLI's, which refuses repeated options).
     """
     fit_sig = inspect.signature(fit_command, eval_str=True)
     shared = [p for p in fit_sig.parameters.values() if p.name not in _NOT_FOR_REPORT]
 
     def report(**options) -> None:
-        """Fit (as 'fit' does) and write a self-contained HTML report: data, estimates,
-        odds-ratio forest plot, ROC, calibration, probabilities, convergence and one
-        prediction explained."""
+        """Fit (as 'fit' does) and write a self-contained HTML report.
+
+        The page shows the data, the estimates, an odds-ratio forest plot, ROC and
+        calibration curves, the predicted probabilities, the convergence and one
+        prediction explained step by step."""
         run_report(fit_model, **options)
 
     report.__signature__ = fit_sig.replace(parameters=shared + _report_options())
     report.__annotations__ = {}
-    app.command("report")(report)
+    app.command("report", cls=command_class)(report)
 
 
 def run_report(fit_model, *, out: Path, model_path, title, row, **fit_options) -> None:
     """Fit (or load) the model, write the report, say where it is."""
-    from .output import console, emit_warnings as _emit_warnings
+    from ..data.io import read_table
     from ..report.html import write_report
-    data = fit_options["data"]
+    from .output import check_out_file, console, emit_warnings as _emit_warnings
+    check_out_file(out, "report.html")
     weights, offset = fit_options.get("weights"), fit_options.get("offset")
+    na_values, sep = fit_options.pop("na_values", None), fit_options.pop("sep", None)
+    if fit_options.get("dask") is None:   # read once, as the fit and the page both use it
+        fit_options["data"] = read_table(fit_options["data"], na_values=na_values or None,
+                                         sep=sep)
+    else:
+        fit_options.update(na_values=na_values, sep=sep)
+    data = fit_options["data"]
     if model_path is not None:
         from ..persist.model_file import load
         if fit_options.get("formula") or fit_options.get("target"):

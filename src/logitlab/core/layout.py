@@ -22,6 +22,8 @@ import numpy as np
 
 #: the label of the intercept in every table, model file and message (R's)
 INTERCEPT = "(Intercept)"
+#: the label of an offset's contribution in explanations
+OFFSET = "(offset)"
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.userwarn import warn
-from .io import (describe_missing, missing_counts,
+from .io import (check_number_columns, describe_missing, missing_counts, missing_texts, option,
                  read_table)
 
 #: formulaic transforms a formula may call (besides numpy functions and contr.*)
@@ -77,7 +77,7 @@ _QUOTED = re.compile(r"`([^`]*)`")
 _PLACEHOLDER = "_logitlab_quoted_{}_"
 
 
-def _context():
+def formula_context():
     """Names formula terms see besides the data and formulaic's transforms:
     numpy, and every Python builtin shadowed by None (defence in depth: the
     expression check already refuses calls to them)."""
@@ -248,33 +248,56 @@ def formula_variables(parsed, columns) -> set[str]:
     backticked names and ``Q("name")`` arguments. Names of formulaic transforms
     and ``np``/``numpy``/``contr`` count only when the data have such a column.
     """
+    columns = set(map(str, columns))
+    return {name for term in parsed for factor in term.factors
+            for name in _factor_names(factor, columns)}
+
+
+def _factor_names(factor, columns: set) -> set[str]:
+    """The names one factor of a parsed formula uses (see :func:`formula_variables`)."""
+    from formulaic.parser.types import Factor
+
+    if factor.eval_method is Factor.EvalMethod.LOOKUP:
+        return {factor.expr}
+    if factor.eval_method is not Factor.EvalMethod.PYTHON:
+        return set()
+    builtin = FORMULA_FUNCTIONS | set(_NAMESPACES)
+    quoted, out = {}, set()
+
+    def sub(m):
+        key = _PLACEHOLDER.format(len(quoted))
+        quoted[key] = m.group(1)
+        return key
+    tree = ast.parse(_QUOTED.sub(sub, factor.expr).strip(), mode="eval")
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in funcs:
+            name = quoted.get(node.id, node.id)
+            if name in columns or name not in builtin:
+                out.add(name)
+        elif isinstance(node, ast.Call) and _dotted(node.func) == "Q" and \
+                node.args and isinstance(node.args[0], ast.Constant):
+            out.add(str(node.args[0].value))
+    return out
+
+
+def column_uses(parsed, columns) -> tuple[set[str], set[str]]:
+    """``(as_is, categorical)``: the data columns the terms use as they are
+    (``x``, ``np.log(x)``, ``x:z``), and those used only inside ``C(...)``, i.e.
+    made categorical on purpose."""
     from formulaic.parser.types import Factor
 
     columns = set(map(str, columns))
-    builtin = FORMULA_FUNCTIONS | set(_NAMESPACES)
-    out = set()
+    as_is, categorical = set(), set()
     for term in parsed:
         for factor in term.factors:
-            if factor.eval_method is Factor.EvalMethod.LOOKUP:
-                out.add(factor.expr)
-            elif factor.eval_method is Factor.EvalMethod.PYTHON:
-                quoted = {}
-
-                def sub(m, quoted=quoted):
-                    key = _PLACEHOLDER.format(len(quoted))
-                    quoted[key] = m.group(1)
-                    return key
-                tree = ast.parse(_QUOTED.sub(sub, factor.expr).strip(), mode="eval")
-                funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Name) and id(node) not in funcs:
-                        name = quoted.get(node.id, node.id)
-                        if name in columns or name not in builtin:
-                            out.add(name)
-                    elif isinstance(node, ast.Call) and _dotted(node.func) == "Q" and \
-                            node.args and isinstance(node.args[0], ast.Constant):
-                        out.add(str(node.args[0].value))
-    return out
+            lookup = factor.eval_method is Factor.EvalMethod.LOOKUP
+            wrapped = None if lookup else factor_column(factor.expr, False)
+            if wrapped is not None:
+                categorical.add(wrapped)
+            else:
+                as_is |= _factor_names(factor, columns)
+    return as_is & columns, (categorical - as_is) & columns
 
 
 # -------------------------------------------------------------------- Design
@@ -377,7 +400,7 @@ class Design:
 
         parsed = parse_rhs(rhs)
         try:
-            mm = model_matrix(rhs, data.reset_index(drop=True), context=_context(),
+            mm = model_matrix(rhs, data.reset_index(drop=True), context=formula_context(),
                               na_action="ignore", ensure_full_rank=True, output="pandas")
         except Exception as err:
             raise FormulaError(f"cannot encode the formula terms {rhs!r}: "
@@ -479,10 +502,13 @@ class Design:
             raise ValueError(f"the data lack the column{'s' if len(absent) > 1 else ''} "
                              f"{', '.join(map(repr, absent))} used by the formula "
                              f"{self.formula!r}.")
+        encoded = {f.get("column") for f in self.factors.values() if f["kind"] == "categorical"}
+        check_number_columns(df, {v: "new data" for v in self.variables if v not in encoded})
         counts = missing_counts(df, self.variables)
         if counts:
+            texts = missing_texts(df, [name for name, _, _ in counts])
             raise ValueError(f"missing values in the columns the formula uses: "
-                             f"{describe_missing(counts)}; fill them in or drop those rows "
+                             f"{describe_missing(counts, texts)}; fill them in or drop those rows "
                              "before predicting.")
         found = self._unseen_levels(df)
         if found and unseen == "raise":
@@ -502,7 +528,7 @@ class Design:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                mm = spec.get_model_matrix(df.reset_index(drop=True), context=_context())
+                mm = spec.get_model_matrix(df.reset_index(drop=True), context=formula_context())
             except (FormulaicError, ValueError, TypeError, NameError) as err:
                 raise ValueError(f"cannot encode the data with the formula {self.formula!r}: "
                                  f"{_first_sentence(err)}") from None
@@ -664,7 +690,7 @@ def set_intercept_from_design(formula: str, design, estimator_params: dict) -> N
 def check_formula_options(missing: str, unseen: str) -> None:
     """``missing`` is "raise" or "drop"; ``unseen`` is "raise" or "reference"."""
     if missing not in ("raise", "drop"):
-        raise ValueError(f"missing must be 'raise' or 'drop'; got {missing!r}.")
+        raise ValueError(f"{option('missing')} must be 'raise' or 'drop'; got {missing!r}.")
     if unseen not in UNSEEN_OPTIONS:
         raise ValueError(f"unseen must be 'raise' or 'reference'; got {unseen!r}.")
 

@@ -152,11 +152,45 @@ def _raise_if_missing(mask) -> None:
                          f"row {rows[0]}); drop those rows first.")
 
 
-def check_target(y, n_rows: int):
+def label_variants(labels, counts) -> list:
+    """Groups of text ``labels`` that differ only by surrounding spaces or case:
+    ``[[(label, count), ...], ...]`` (each group of at least two labels, in the
+    order of ``labels``); ``counts[i]`` is how many rows hold ``labels[i]``."""
+    groups = {}
+    for label, count in zip(labels, counts):
+        if isinstance(label, str):
+            groups.setdefault(label.strip().casefold(), []).append((label, int(count)))
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def describe_variants(groups) -> str:
+    """``' yes' (2 rows), 'yes' (30 rows) and 'no' (20 rows), 'no ' (1 row)``."""
+    return " and ".join(", ".join(f"{label!r} ({n} row{'s' if n != 1 else ''})"
+                                  for label, n in group) for group in groups[:_MAX_LISTED])
+
+
+def _check_label_variants(classes, codes, counts) -> None:
+    if classes.dtype.kind not in "OUS" or classes.size < 2:
+        return
+    keys = [c.strip().casefold() if isinstance(c, str) else c for c in classes.tolist()]
+    if len(set(keys)) == len(keys):          # the usual case: no counting needed
+        return
+    per_class = np.bincount(codes, weights=counts, minlength=classes.size)
+    groups = label_variants(classes.tolist(), per_class)
+    raise ValueError(f"y has labels that differ only by surrounding spaces or case: "
+                     f"{describe_variants(groups)}; each would be a class of its own. Correct "
+                     "the labels so that each group is one label (e.g. strip the spaces and "
+                     "use one case) and fit again.")
+
+
+def check_target(y, n_rows: int, counts=None):
     """Validate labels; returns ``(classes, codes)`` with ``classes[codes] == y``.
 
     ``codes``: (n,) int8 0/1 for two classes (1 byte a row, and for labels
-    already 0/1 found without hashing), else intp class indices."""
+    already 0/1 found without hashing), else intp class indices. Text labels
+    that differ only by surrounding spaces or case (``" yes"``, ``"Yes"``) are
+    an error naming the variants and their counts (``counts[i]``: how many rows
+    entry ``i`` of ``y`` stands for, default 1)."""
     if y is None:
         raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
     if isinstance(y, (pd.Series, pd.Index, pd.Categorical)):
@@ -194,6 +228,7 @@ def check_target(y, n_rows: int):
     else:
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
+        _check_label_variants(classes, codes, counts)
     if classes.size < 2:
         raise ValueError(
             f"y has only one class ({classes.tolist()[0]!r}) in {n_rows} samples; logistic "

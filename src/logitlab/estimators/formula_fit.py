@@ -13,18 +13,20 @@ import numpy as np
 import pandas as pd
 
 from ..core.userwarn import warn
-from ..data.formula import (Design, rows_argument, nan_rows, check_formula_options,
-                            check_response, first_observed_level, formula_terms,
+from ..data.formula import (Design, check_formula_options, check_response, column_uses,
+                            first_observed_level, formula_terms, nan_rows, rows_argument,
                             set_intercept_from_design, split_formula)
-from ..data.io import MissingValuesWarning, describe_missing, handle_missing, missing_counts
-from ..data.io import read_table
+from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
+                       handle_missing, missing_counts, missing_texts, read_na_values,
+                       read_table)
 from ..engines import use_dask
 from ..fitting.spec import fit_spec
 from .logistic import LogisticRegression
 
 
 def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
-        groups=None, unseen: str = "raise", cv=None, cv_options=None, **estimator_params):
+        groups=None, unseen: str = "raise", cv=None, cv_options=None, na_values=None,
+        sep=None, **estimator_params):
     """Fit a logistic regression from a formula.
 
     formula : ``"response ~ terms"`` (see :mod:`logitlab.data.formula`).
@@ -35,6 +37,8 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         response, the used columns, or sample_weight / offset. "drop" warns with
         :class:`logitlab.data.io.MissingValuesWarning` and records the count in
         ``model.design_.n_dropped``.
+    na_values, sep : how a CSV / TSV file is read (:func:`logitlab.read_table`).
+        The used columns are checked by :func:`logitlab.data.io.check_text_columns`.
     sample_weight, offset, groups : a column name or an array with one entry per
         row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
         labels for ``cov_type="cluster"``; on Dask: column names). Columns named
@@ -60,14 +64,14 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
             raise ValueError("cv is not available on Dask: fit in memory, or choose alpha "
                              "on a sample.")
         return _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen,
-                         estimator_params)
-    return _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, cv,
+                         estimator_params, na_values, sep)
+    df = read_table(data, na_values=na_values, sep=sep)
+    return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
                        cv_options, estimator_params)
 
 
-def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, cv, cv_options,
+def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv, cv_options,
                 params):
-    df = read_table(data)
     response, rhs = split_formula(formula)
     check_response(response, df.columns)
     n = len(df)
@@ -75,7 +79,14 @@ def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, c
     o_col, o = rows_argument(offset, "offset", n, df)
     g_col, g = rows_argument(groups, "groups", n, df)
     others = [c for c in df.columns if c not in {response, w_col, o_col, g_col}]
-    rhs, _, variables = formula_terms(rhs, df.columns, others)
+    rhs, parsed, variables = formula_terms(rhs, df.columns, others)
+    as_is, categorical = column_uses(parsed, df.columns)
+    check_text_columns(df, numeric=[c for c in variables if str(c) in as_is and c != response],
+                       categorical=[c for c in variables if str(c) in categorical],
+                       response=response,
+                       numbers_only={c: what for c, what in ((w_col, "sample_weight"),
+                                                             (o_col, "offset"))
+                                     if c is not None})
     used = [response] + [c for c in variables if c != response] + \
         list(dict.fromkeys(c for c in (w_col, o_col, g_col)
                            if c is not None and c not in variables and c != response))
@@ -85,12 +96,12 @@ def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, c
         if values is not None and column is None:
             check[name] = nan_rows(values)
     counts = missing_counts(check, check.columns)
-    check, n_dropped = handle_missing(check, None, missing)
+    texts = missing_texts(df, [name for name, _, _ in counts]) if counts else {}
+    check, n_dropped = handle_missing(check, None, missing, texts=texts,
+                                      na_values=read_na_values(df))
     if n_dropped:
         keep = check.index.to_numpy()
-        warn(f"dropped {n_dropped} of {n} rows with missing values "
-             f"({describe_missing(counts)}); the model is fitted on the other "
-             f"{n - n_dropped} rows.", MissingValuesWarning)
+        warn(dropped_message(n_dropped, n, counts, texts), MissingValuesWarning)
         df = df.iloc[keep]
         w, o, g = (None if v is None else v[keep] for v in (w, o, g))
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
@@ -112,12 +123,13 @@ def _fit_memory(formula, data, missing, sample_weight, offset, groups, unseen, c
                              **({} if g is None else {"groups": g}))
 
 
-def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params):
+def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params,
+              na_values=None, sep=None):
     from ..engines.dask.formula import prepare_formula
     engine_options = LogisticRegression(**params).get_params().get("engine_options")
     prepared = prepare_formula(formula, data, missing=missing, sample_weight=sample_weight,
                                offset=offset, groups=groups, unseen=unseen,
-                               dtype=params.get("dtype"),
+                               na_values=na_values, sep=sep, dtype=params.get("dtype"),
                                cov_type=params.get("cov_type", "nonrobust"),
                                engine_options=engine_options)
     set_intercept_from_design(formula, prepared.design, params)

@@ -249,6 +249,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return None if state is None else state.to_dict()
 
     def __getstate__(self):
+        """Pickling (joblib too), as for scikit-learn estimators. Unpickling runs
+        arbitrary code: unpickle only what you trust; exchange models as model
+        files (:func:`logitlab.save` / :func:`logitlab.load` execute nothing)."""
         state = super().__getstate__()
         if "results_" in state:              # the training rows are never pickled
             state["results_"] = state["results_"].without_rows()
@@ -272,7 +275,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p-values, intervals (``ci="wald"`` or ``"profile"``; default profile with
         penalized likelihood-ratio p-values for ``penalty="firth"``, as logistf,
         Wald otherwise), odds ratios and the model statistics. Returns a
-        :class:`logitlab.results.summary.Summary` (prints in a terminal, renders in a notebook, ``.to_frame()``, ``.to_dict()``)."""
+        :class:`logitlab.results.summary.Summary` (prints in a terminal, renders in a
+        notebook, ``.to_frame()``, ``.to_dict()``)."""
         check_is_fitted(self)
         # the header shows the parameters as they are now (e.g. a tuned threshold)
         current = LogitResults(self.results_.outcome, self.get_params())
@@ -286,13 +290,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.results_.conf_int(level=level, method=method, terms=terms)
 
-    def explain(self, X, offset=None):
-        """Each row's prediction worked out: contributions ``β_j x_j``, intercept,
-        logit, odds, probability and decision, as a DataFrame (see
-        :func:`logitlab.results.explain.explain_frame`); the contributions sum to the logit."""
-        from ..results.explain import explain_frame
+    def explain(self, X, rows=None, *, offset=None):
+        """Predictions worked out: contributions ``β_j x_j``, intercept, logit,
+        odds, probability and decision; the contributions sum to the logit.
+
+        rows : None (every row: a DataFrame, see
+            :func:`logitlab.explain.explain_frame`), an int (that row: an
+            :class:`~logitlab.explain.Explanation`, printed as a table), or a
+            list of ints, a boolean mask or a slice (a DataFrame of those rows,
+            indexed by row position). Negative ints count from the end.
+        """
+        from ..results.explain import explain
         lazy = self._on_dask("explain", X, offset)
-        return explain_frame(self, X, offset) if lazy is None else lazy
+        if lazy is not None and rows is not None:
+            raise ValueError("rows= selects rows of in-memory data; on Dask select them "
+                             "first (e.g. ddf.loc[...] or ddf.head(n)) and explain those.")
+        return explain(self, X, rows, offset) if lazy is None else lazy
 
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):

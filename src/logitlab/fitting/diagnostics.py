@@ -40,7 +40,7 @@ def diverging_columns(W, sd, feature_names) -> list:
 
 
 def aliased_columns(objective, w_full, feature_names, rtol=1e-10) -> list:
-    """Names of the columns (or "(intercept)") in the null space of the Hessian
+    """Names of the columns (or "(Intercept)") in the null space of the Hessian
     at the full coefficient vector ``w_full``."""
     _, _, H = objective.smooth(objective.restrict(w_full), grad=False, hess=True)
     vals, vecs = np.linalg.eigh(H)

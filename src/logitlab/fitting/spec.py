@@ -117,6 +117,10 @@ def check_engine_options(options) -> dict:
     if opts.get("persist", "auto") not in ("auto", True, False):
         raise ValueError(f"engine_options['persist'] must be 'auto', True or False; got "
                          f"{opts['persist']!r}")
+    timeout = opts.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"engine_options['timeout'] must be a positive number of seconds; "
+                         f"got {timeout!r}")
     return opts
 
 
@@ -188,7 +192,8 @@ def class_weight_factors(class_weight, classes, class_counts) -> np.ndarray:
                          f"{type(class_weight).__name__}")
     unknown = set(class_weight) - set(classes.tolist())
     if unknown:
-        raise ValueError(f"class_weight names classes not in y: {sorted(map(str, unknown))}; "
+        from ..data.io import option
+        raise ValueError(f"{option('class_weight')} names classes not in y: {sorted(map(str, unknown))}; "
                          f"the classes in y are {classes.tolist()}.")
     factors = np.ones(K)
     for k, label in enumerate(classes.tolist()):

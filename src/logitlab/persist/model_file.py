@@ -2,7 +2,7 @@
 
 A model file is one JSON object (UTF-8), never a pickle; loading it executes
 nothing: numbers, strings and the formula text are read and checked, and a
-formula may only call the functions listed in :mod:`logitlab.data.formula`.
+formula may only call the functions listed in :mod:`logitlab.formula`.
 
 Layout (format version 1)::
 
@@ -25,6 +25,7 @@ Layout (format version 1)::
       },
       "design": {... Design.to_dict() ...} | null,
       "inference": {...} | null,             # the model's inference_state_, if any
+      "hmac_sha256": "..."                   # optional: signature with a secret key
       "sha256": "..."                        # of the canonical JSON of all other keys
     }
 
@@ -38,30 +39,51 @@ bit-identically. Values JSON cannot hold are tagged: non-finite floats
 all strings ``{"__mapping__": [[key, value], ...]}``.
 
 The checksum is the SHA-256 of ``json.dumps(doc_without_sha256, sort_keys=True,
-separators=(",", ":"), ensure_ascii=False, allow_nan=False)`` in UTF-8.
+separators=(",", ":"), ensure_ascii=False, allow_nan=False)`` in UTF-8. It
+detects corruption (a truncated or damaged file), not tampering: anyone can
+recompute it after an edit. Authenticity comes from the optional signature
+``hmac_sha256``: HMAC-SHA256 with a secret key (``save(..., key=...)`` or the
+environment variable ``LOGITLAB_MODEL_KEY``) of the same canonical JSON of
+the document without ``sha256`` and ``hmac_sha256``; the checksum then covers
+the signature too, so readers that do not know the signature still load the
+file. ``load`` with a key refuses unsigned files and files whose signature
+does not match; ``load`` without a key checks the checksum only.
+
+Limits: ``load`` reads at most :data:`MAX_BYTES` bytes (``max_bytes=``) and
+JSON nested at most :data:`MAX_DEPTH` levels (a model file needs about 10).
 
 Version policy: ``format_version`` is an integer, raised whenever a change
 could make an older logitlab misread a file (a key changing meaning, a new
 required key). New optional keys do not raise it; readers ignore top-level
-keys they do not know. logitlab reads every format version up to its own and
-refuses newer ones with a message to upgrade.
+keys they do not know (``hmac_sha256`` is such a key: format version 1).
+logitlab reads every format version up to its own and refuses newer ones
+with a message to upgrade.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
-from ..core.files import write_atomic
+from ..core.files import remove_stale_temporaries, write_atomic
 from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
 from ..results.results import results_from_state, results_state
 
 FORMAT = "logitlab-model"
 FORMAT_VERSION = 1
+SIGNATURE = "hmac_sha256"
+#: environment variable holding the signing key (used when ``key=`` is not given)
+KEY_ENV = "LOGITLAB_MODEL_KEY"
+#: largest model file ``load`` reads (bytes; ``load(..., max_bytes=)``)
+MAX_BYTES = 512 * 2**20
+#: deepest JSON nesting ``load`` accepts (a model file needs about 10 levels)
+MAX_DEPTH = 100
 _ARRAY_KINDS = "biufU"
 
 
@@ -72,8 +94,32 @@ def canonical_json(doc: dict) -> bytes:
 
 
 def checksum(doc: dict) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``doc`` without ``sha256``: detects
+    corruption, not tampering (anyone can recompute it)."""
     return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "sha256"})
                           ).hexdigest()
+
+
+def signature(doc: dict, key: bytes) -> str:
+    """HMAC-SHA256 (hex) with ``key`` of the canonical JSON of ``doc`` without
+    ``sha256`` and ``hmac_sha256``: only a holder of the key can produce it."""
+    body = {k: v for k, v in doc.items() if k not in ("sha256", SIGNATURE)}
+    return hmac.new(key, canonical_json(body), hashlib.sha256).hexdigest()
+
+
+def signing_key(key=None) -> bytes | None:
+    """The key as bytes: ``key`` (bytes or str, UTF-8), else the environment
+    variable ``LOGITLAB_MODEL_KEY`` when it is set and not empty, else None."""
+    if key is None:
+        env = os.environ.get(KEY_ENV)
+        return env.encode("utf-8") if env else None
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)):
+        raise TypeError(f"key must be bytes or a string; got {type(key).__name__}.")
+    if not key:
+        raise ValueError("key must not be empty (an empty key signs nothing).")
+    return bytes(key)
 
 
 # ----------------------------------------------------------------------- save
@@ -110,8 +156,9 @@ def _floats(values, where):
     return out
 
 
-def model_document(model) -> dict:
-    """The JSON document of a fitted ``LogisticRegression`` (with checksum)."""
+def model_document(model, key: bytes | None = None) -> dict:
+    """The JSON document of a fitted ``LogisticRegression`` (with checksum, and
+    signed with ``key`` when given)."""
     from ..core.version import __version__
     from ..estimators.logistic import LogisticRegression
 
@@ -153,15 +200,24 @@ def model_document(model) -> dict:
         "design": None if design is None else design.to_dict(),
         "inference": to_json_value(state["inference"], "inference_state_"),
     }
+    if key is not None:
+        doc[SIGNATURE] = signature(doc, key)
     doc["sha256"] = checksum(doc)
     return doc
 
 
-def save(model, path) -> Path:
+def save(model, path, key=None) -> Path:
     """Save a fitted ``LogisticRegression`` as a JSON model file at ``path``
     (atomically; an existing file is replaced only once the new one is complete).
-    Returns the path."""
-    doc = model_document(model)
+
+    key : bytes or str, optional. Signs the file with HMAC-SHA256 (the
+        ``hmac_sha256`` entry), so that :func:`load` with the same key refuses
+        a file edited without it. Default: the environment variable
+        ``LOGITLAB_MODEL_KEY`` when set, else unsigned. Keep the key secret.
+
+    Returns the path.
+    """
+    doc = model_document(model, signing_key(key))
     text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     return write_atomic(path, text.encode("utf-8"))
 
@@ -188,54 +244,118 @@ def _reject_constant(name):
     raise _Invalid(f"the JSON holds the non-standard number {name}")
 
 
-def _parse(path: Path) -> dict:
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing more than ``max_bytes`` (checked by size and
+    while reading, so that a device or a growing file cannot exhaust memory)."""
+    where = str(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            raw = fh.read(max_bytes + 1) if size <= max_bytes else b""
     except FileNotFoundError:
-        raise FileNotFoundError(f"cannot load {str(path)!r}: no such file.") from None
+        raise FileNotFoundError(f"cannot load {where!r}: no such file.") from None
     except IsADirectoryError:
-        raise IsADirectoryError(f"cannot load {str(path)!r}: it is a directory, not a "
+        raise IsADirectoryError(f"cannot load {where!r}: it is a directory, not a "
                                 "file.") from None
     except PermissionError:
-        raise PermissionError(f"cannot load {str(path)!r}: permission denied.") from None
+        raise PermissionError(f"cannot load {where!r}: permission denied.") from None
+    if size > max_bytes or len(raw) > max_bytes:
+        raise ValueError(f"cannot load {where!r}: it is larger than {max_bytes} bytes, the "
+                         "largest model file load reads; if it is a model file you trust, "
+                         "raise the limit: load(path, max_bytes=...).")
+    return raw
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """How deep ``[`` / ``{`` nest in JSON text, brackets inside strings
+    excluded; vectorized, linear in the size (no parsing, no recursion)."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    quotes = np.flatnonzero(b == ord('"'))
+    escaped = np.zeros(quotes.size, dtype=bool)      # odd run of backslashes before it
+    active, k = np.arange(quotes.size), 1
+    while active.size:
+        pos = quotes[active] - k
+        active = active[(pos >= 0) & (b[np.maximum(pos, 0)] == ord("\\"))]
+        escaped[active] ^= True
+        k += 1
+    real = quotes[~escaped]
+    opening = (b == ord("[")) | (b == ord("{"))
+    brackets = np.flatnonzero(opening | (b == ord("]")) | (b == ord("}")))
+    brackets = brackets[np.searchsorted(real, brackets) % 2 == 0]      # outside strings
+    step = np.where(opening[brackets], 1, -1)
+    return int(np.cumsum(step).max()) if step.size else 0
+
+
+def _decode(raw: bytes, where: str):
     if not raw.strip():
-        raise ValueError(f"cannot load {str(path)!r}: the file is empty.")
+        raise ValueError(f"cannot load {where!r}: the file is empty.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"cannot load {str(path)!r}: it is not a logitlab model file (not "
+        raise ValueError(f"cannot load {where!r}: it is not a logitlab model file (not "
                          "UTF-8 text).") from None
+    too_deep = (f"cannot load {where!r}: its JSON is nested more than {MAX_DEPTH} levels "
+                "deep (a model file needs about 10), so it is not a logitlab model file or "
+                "is corrupted.")
+    if _nesting_depth(raw) > MAX_DEPTH:
+        raise ValueError(too_deep)
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
-        raise ValueError(f"cannot load {str(path)!r}: the file is not valid JSON ({err.msg} at "
+        raise ValueError(f"cannot load {where!r}: the file is not valid JSON ({err.msg} at "
                          f"line {err.lineno} column {err.colno}), so it is truncated or "
                          "corrupted and cannot be trusted.") from None
     except _Invalid as err:
-        raise ValueError(f"cannot load {str(path)!r}: {err}, so it is corrupted and cannot "
+        raise ValueError(f"cannot load {where!r}: {err}, so it is corrupted and cannot "
                          "be trusted.") from None
+    except RecursionError:            # not reached after the depth check; kept as a guard
+        raise ValueError(too_deep) from None
+    return doc
+
+
+def _parse(path: Path, key: bytes | None, max_bytes: int) -> dict:
+    where = str(path)
+    doc = _decode(_read_capped(path, max_bytes), where)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else None
-        raise ValueError(f"cannot load {str(path)!r}: it is not a logitlab model file "
+        raise ValueError(f"cannot load {where!r}: it is not a logitlab model file "
                          f"(its 'format' is {found!r}, expected {FORMAT!r}).")
     version = doc.get("format_version")
     if not _is_int(version) or version < 1:
-        raise ValueError(f"cannot load {str(path)!r}: its format_version {version!r} is not a "
+        raise ValueError(f"cannot load {where!r}: its format_version {version!r} is not a "
                          "positive integer, so it is corrupted and cannot be trusted.")
     if version > FORMAT_VERSION:
         from ..core.version import __version__
-        raise ValueError(f"cannot load {str(path)!r}: it has model-file format version "
+        raise ValueError(f"cannot load {where!r}: it has model-file format version "
                          f"{version} (written by logitlab {doc.get('logitlab_version')}), but "
                          f"this logitlab ({__version__}) reads format versions up to "
                          f"{FORMAT_VERSION}; upgrade logitlab to load it.")
     if not isinstance(doc.get("sha256"), str):
-        raise ValueError(f"cannot load {str(path)!r}: it has no sha256 checksum, so it cannot "
+        raise ValueError(f"cannot load {where!r}: it has no sha256 checksum, so it cannot "
                          "be trusted.")
     if checksum(doc) != doc["sha256"]:
-        raise ValueError(f"cannot load {str(path)!r}: the sha256 checksum does not match the "
+        raise ValueError(f"cannot load {where!r}: the sha256 checksum does not match the "
                          "contents, so the file was modified or corrupted after it was "
                          "written and cannot be trusted.")
+    if key is not None:
+        _verify_signature(doc, key, where)
     return doc
+
+
+def _verify_signature(doc: dict, key: bytes, where: str) -> None:
+    stored = doc.get(SIGNATURE)
+    if stored is None:
+        raise ValueError(f"cannot load {where!r}: it is not signed (no {SIGNATURE}), but a "
+                         f"key was given (key= or {KEY_ENV}), and with a key unsigned files "
+                         "are refused (removing a signature is as easy as editing the file); "
+                         "sign it with save(model, path, key=...), or load it without a key "
+                         "if you trust where it came from.")
+    if not (isinstance(stored, str)
+            and hmac.compare_digest(stored.encode("ascii", "replace"),
+                                    signature(doc, key).encode("ascii"))):
+        raise ValueError(f"cannot load {where!r}: its {SIGNATURE} signature does not match "
+                         "the contents for this key, so the file was modified by someone "
+                         "without the key (or signed with another key) and cannot be trusted.")
 
 
 def _decode_classes(spec) -> np.ndarray:
@@ -342,47 +462,72 @@ def _check_params(estimator) -> dict:
         raise _Invalid(f"estimator.params: {err}") from None
 
 
-def load(path):
+def load(path, key=None, *, max_bytes: int = MAX_BYTES):
     """Load a model saved by :func:`save`; returns a fitted ``LogisticRegression``.
 
     Checks the format name and version, the checksum, every required key and
-    type, the array shapes against the layout and that coefficients are finite;
-    any failure is a ``ValueError`` that says what is wrong.
-    """
-    from ..estimators.logistic import LogisticRegression
-    from ..data.formula import Design
+    type, the array shapes against the layout, that coefficients are finite,
+    and what would otherwise fail only later (:mod:`logitlab.persist.checks`:
+    the estimator's parameter checks, the formula text against the design it
+    encodes, the inference state); any failure is a ``ValueError`` that says
+    what is wrong. Files larger than ``max_bytes`` or nested deeper than
+    :data:`MAX_DEPTH` are refused before parsing.
 
+    The sha256 checksum detects corruption, not tampering: anyone who edits
+    the file can recompute it. For authenticity sign files with a secret key
+    (``save(model, path, key=...)``) and pass the same key here (or set
+    ``LOGITLAB_MODEL_KEY``): with a key, a file whose signature does not match
+    (edited without the key) and an unsigned file are refused. Without a key
+    the signature is not checked.
+    """
     path = Path(path)
-    doc = _parse(path)
+    doc = _parse(path, signing_key(key), max_bytes)
     try:
-        for key in ("estimator", "state", "design", "inference"):
-            _need(key in doc, f"the key {key!r} is missing")
-        params = _check_params(doc["estimator"])
-        state, classes = _check_state(doc["state"])
-        design = None
-        if doc["design"] is not None:
-            _need(isinstance(doc["design"], dict), "'design' must be an object or null")
-            try:
-                design = Design.from_dict(doc["design"])
-            except (ValueError, TypeError, KeyError) as err:
-                raise _Invalid(f"its formula design is invalid: {err}") from None
-            d = state["layout"]["n_features"]
-            _need(len(design.columns) == d,
-                  f"the design has {len(design.columns)} columns but the model {d} features")
-            names = state["feature_names"]
-            _need(names is None or list(names) == list(design.columns),
-                  "the design's columns differ from the model's feature_names")
-        try:
-            inference = from_json_value(doc["inference"])
-        except ValueError as err:
-            raise _Invalid(f"'inference': {err}") from None
-        results = results_from_state({**state, "inference": inference}, params)
-        model = LogisticRegression.from_results(results, params, design)
+        model = _model_from_document(doc)
     except _Invalid as err:
-        raise ValueError(f"cannot load {str(path)!r}: {err}; the file is corrupted or was "
-                         "edited and cannot be trusted.") from None
+        raise ValueError(f"cannot load {str(path)!r}: {str(err).rstrip('.')}; the file is "
+                         "corrupted or was edited and cannot be trusted.") from None
     return model
 
 
+def _model_from_document(doc: dict):
+    from ..data.formula import Design
+    from ..estimators.logistic import LogisticRegression
+    from . import checks as persist_checks
+
+    for key in ("estimator", "state", "design", "inference"):
+        _need(key in doc, f"the key {key!r} is missing")
+    params = _check_params(doc["estimator"])
+    state, classes = _check_state(doc["state"])
+    design = None
+    if doc["design"] is not None:
+        _need(isinstance(doc["design"], dict), "'design' must be an object or null")
+        try:
+            design = Design.from_dict(doc["design"])
+        except (ValueError, TypeError, KeyError) as err:
+            raise _Invalid(f"its formula design is invalid: {err}") from None
+        d = state["layout"]["n_features"]
+        _need(len(design.columns) == d,
+              f"the design has {len(design.columns)} columns but the model {d} features")
+        names = state["feature_names"]
+        _need(names is None or list(names) == list(design.columns),
+              "the design's columns differ from the model's feature_names")
+    try:
+        inference = from_json_value(doc["inference"])
+    except ValueError as err:
+        raise _Invalid(f"'inference': {err}") from None
+    try:
+        kind = persist_checks.check_estimator(params, state)
+        if design is not None:
+            persist_checks.check_design(design, state)
+        persist_checks.check_inference(inference, state, kind, params.get("cov_type",
+                                                                         "nonrobust"))
+    except ValueError as err:
+        raise _Invalid(str(err)) from None
+    results = results_from_state({**state, "inference": inference}, params)
+    return LogisticRegression.from_results(results, params, design)
+
+
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "to_json_value", "from_json_value",
-           "model_document", "checksum", "canonical_json", "write_atomic"]
+           "model_document", "checksum", "signature", "signing_key", "canonical_json",
+           "write_atomic", "remove_stale_temporaries", "KEY_ENV", "MAX_BYTES", "MAX_DEPTH"]

@@ -551,7 +551,7 @@ def _with_value(name: str, values: pd.Series) -> str:
 
 def _waterfall_terms(contrib: pd.Series, max_terms: int):
     """Intercept (and offset) first, then terms by |contribution|; extras pooled."""
-    fixed = [n for n in contrib.index if n in ("(intercept)", "(offset)")]
+    fixed = [n for n in contrib.index if n in ("(Intercept)", "(offset)")]
     rest = contrib.drop(fixed)
     rest = rest.iloc[np.argsort(-np.abs(rest.to_numpy()), kind="stable")]
     names = fixed + [str(n) for n in rest.index[:max_terms]]

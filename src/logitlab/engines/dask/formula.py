@@ -27,10 +27,12 @@ from . import input as dask_input
 from .. import is_dask_collection, is_path
 from .client import client_for
 from ...data.io import read_table
-from ...data.formula import (Design, FormulaError, factor_column, python_value, sorted_levels,
-                             check_formula_options, check_response, formula_terms,
-                             expand_dot, split_formula)
-from ...data.io import MissingValuesWarning, describe_missing, missing_counts
+from ...data.formula import (Design, FormulaError, column_uses, factor_column, python_value,
+                             sorted_levels, check_formula_options, check_response,
+                             formula_terms, expand_dot, split_formula)
+from ...data.io import (MissingValuesWarning, dropped_message, missing_counts,
+                        missing_message, mixed_texts, numbers_error)
+from ...data.validation import describe_variants, label_variants
 
 STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr")
 _STATEFUL_CALL = re.compile(r"(?<![\w.])(" + "|".join(STATEFUL) + r")\s*\(")
@@ -94,13 +96,66 @@ def categorical_columns(parsed, variables, meta) -> list:
 def formula_scan(part, fraw: FormulaRaw, cat_cols) -> dict:
     """One partition: missing values per used column, levels of the categorical
     columns among complete rows, and the generic scan of the complete rows."""
+    dtypes = dask_input.partition_dtypes(part, fraw.used)
     part = plain_strings(part[list(fraw.used)])
     incomplete = pd.isna(part).any(axis=1).to_numpy() if len(part) else np.zeros(0, bool)
     complete = part[~incomplete]
-    levels = {c: pd.unique(complete[c].astype(object)) for c in cat_cols}
+    rows = np.flatnonzero(~incomplete)
+    levels = {c: _level_stats(complete[c].astype(object), rows) for c in cat_cols}
     return {"n_total": len(part), "missing": missing_counts(part, fraw.used),
             "n_incomplete": int(incomplete.sum()), "levels": levels,
-            "scan": dask_input.scan(fraw.raw(part, with_X=False))}
+            "scan": {**dask_input.scan(fraw.raw(part, with_X=False)), "dtypes": dtypes}}
+
+
+def _level_stats(column, rows):
+    """``(levels, counts, first rows)`` of one partition's column (levels in
+    the order of their first row; ``rows``: the partition row of each entry)."""
+    codes, uniques = pd.factorize(column)
+    keep = codes >= 0
+    counts = np.bincount(codes[keep], minlength=len(uniques))
+    firsts = np.full(len(uniques), -1, dtype=np.int64)
+    if len(uniques):
+        _, where = np.unique(codes[keep], return_index=True)
+        firsts = rows[np.flatnonzero(keep)[where]]
+    return np.asarray(uniques, dtype=object), counts, firsts
+
+
+def _combine_levels(results, col):
+    """``{level: [rows, first global row]}`` over the partitions."""
+    starts = np.concatenate([[0], np.cumsum([r["n_total"] for r in results])[:-1]])
+    out = {}
+    for r, start in zip(results, starts):
+        for value, count, first in zip(*r["levels"][col]):
+            entry = out.setdefault(python_value(value), [0, int(start + first)])
+            entry[0] += int(count)
+    return out
+
+
+def _rows(count, first) -> str:
+    return f"row {first}" if count == 1 else f"{count} rows, first row {first}"
+
+
+def check_level_texts(results, as_is, cats) -> None:
+    """The text-column rules of :func:`logitlab.io.check_text_columns` on the
+    scanned levels: a column of numbers with a few texts (here a NaN spelling
+    is a text: Dask keeps such a column as text), levels differing only by
+    surrounding spaces or case."""
+    for col in cats:
+        stats = _combine_levels(results, col)
+        values = list(stats)
+        if not values or not any(isinstance(v, str) for v in values):
+            continue
+        texts = mixed_texts(values, strict=True) if col in as_is else None
+        if texts is not None:
+            n_rows = sum(stats[values[k]][0] for k in texts)
+            listed = ", ".join(f"{values[k]!r} ({_rows(*stats[values[k]])})" for k in texts[:5])
+            raise numbers_error(str(col), "predictor", n_rows, listed)
+        groups = label_variants(values, [stats[v][0] for v in values])
+        if groups:
+            raise ValueError(f"column {str(col)!r} has levels that differ only by surrounding "
+                             f"spaces or case: {describe_variants(groups)}; each would be a "
+                             "level of its own. Correct them in the data so that each group "
+                             "is one level.")
 
 
 def _combine_missing(results, missing, n_total):
@@ -113,13 +168,9 @@ def _combine_missing(results, missing, n_total):
     counts = [(name, c, f) for name, (c, f) in per_col.items()]
     n_bad = sum(r["n_incomplete"] for r in results)
     if n_bad and missing == "raise":
-        raise ValueError(f"missing values in {n_bad} of {n_total} rows, in {len(counts)} "
-                         f"column{'s' if len(counts) != 1 else ''}: {describe_missing(counts)}. "
-                         "Drop those rows (missing='drop') or fill them in first.")
+        raise ValueError(missing_message(n_bad, n_total, counts))
     if n_bad:
-        warn(f"dropped {n_bad} of {n_total} rows with missing values "
-             f"({describe_missing(counts)}); the model is fitted on the other "
-             f"{n_total - n_bad} rows.", MissingValuesWarning)
+        warn(dropped_message(n_bad, n_total, counts), MissingValuesWarning)
     return n_bad
 
 
@@ -129,7 +180,7 @@ def _levels(results, col, dtype):
         return list(dtype.categories)
     values = set()
     for r in results:
-        values.update(python_value(v) for v in r["levels"][col])
+        values.update(python_value(v) for v in r["levels"][col][0])
     return sorted_levels(values)
 
 
@@ -192,12 +243,14 @@ class PreparedFormula:
 
 
 def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight=None,
-                    offset=None, groups=None, unseen: str = "raise", dtype=None,
-                    cov_type="nonrobust", engine_options=None) -> PreparedFormula:
+                    offset=None, groups=None, unseen: str = "raise", na_values=None,
+                    sep=None, dtype=None, cov_type="nonrobust",
+                    engine_options=None) -> PreparedFormula:
     """Scan a Dask DataFrame or Parquet / CSV path for a formula (see the module
-    docstring); ``sample_weight`` / ``offset`` / ``groups`` are column names."""
+    docstring); ``sample_weight`` / ``offset`` / ``groups`` are column names;
+    ``na_values`` / ``sep`` for CSV paths as :func:`logitlab.read_table` reads them."""
     check_formula_options(missing, unseen)
-    ddf = _as_dask_frame(data, engine_options or {})
+    ddf = _as_dask_frame(data, engine_options or {}, na_values, sep)
     response, rhs = split_formula(formula)
     columns = list(ddf.columns)
     check_response(response, columns)
@@ -220,8 +273,10 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
     fraw = FormulaRaw(used=used, variables=tuple(variables), response=response,
                       columns={k: v for k, v in named.items() if v is not None})
     client = client_for(engine_options or {})
-    results = _scan(client, ddf[list(used)], fraw, cats)
+    with dask_input.naming_bad_files(client, data if is_path(data) else None):
+        results = _scan(client, ddf[list(used)], fraw, cats)
     n_total = int(sum(r["n_total"] for r in results))
+    check_level_texts(results, column_uses(parsed, columns)[0], cats)
     n_dropped = _combine_missing(results, missing, n_total)
     levels = {c: _levels(results, c, meta[c].dtype) for c in cats}
     design, _ = Design.build(rhs, synthetic_frame(variables, meta, levels), response=response,
@@ -239,23 +294,30 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
                            _reference_class(meta[response].dtype, scanned.classes))
 
 
-def _as_dask_frame(data, opts):
+def _as_dask_frame(data, opts, na_values=None, sep=None):
     import dask.dataframe as dd
+    if is_path(data):
+        return dask_input.read_path(data, na_values=na_values, sep=sep)
     if is_dask_collection(data):
         if not hasattr(data, "columns"):
             raise TypeError("formula data must be a Dask DataFrame (with columns), not a "
                             f"{type(data).__name__}.")
+        read_table(data._meta, na_values=na_values, sep=sep)   # options for files only
         return data
-    if is_path(data):
-        return dask_input.read_path(data)
-    return dd.from_pandas(read_table(data), npartitions=opts.get("n_partitions") or 4,
-                          sort=False)
+    return dd.from_pandas(read_table(data, na_values=na_values, sep=sep),
+                          npartitions=opts.get("n_partitions") or 4, sort=False)
 
 
 def _scan(client, ddf, fraw, cats):
     from dask import delayed
     task = delayed(formula_scan, pure=True)
-    return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
+    try:
+        return client.compute([task(p, fraw, cats) for p in ddf.to_delayed()], sync=True)
+    except ValueError as err:
+        reworded = dask_input.reworded_dtype_mismatch(err)
+        if reworded is None:
+            raise
+        raise reworded from None
 
 
 __all__ = ["prepare_formula", "PreparedFormula", "FormulaRaw", "formula_scan", "synthetic_frame",

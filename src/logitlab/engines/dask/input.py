@@ -13,11 +13,21 @@ Nothing here brings rows to the client. The steps, each a Dask graph:
    row ``start_p + r``), worded as :mod:`logitlab.data.validation` words them;
 3. :func:`prepare` turns one raw partition into a :class:`~logitlab.backends.dask.Block`
    (class codes, class-weighted sample weights, float design) on its worker.
+
+Files: a Parquet path is checked before anything is computed
+(:func:`check_parquet_files`: every file's footer is read on the client, so a
+corrupt or non-Parquet file is named, and so is a column whose type differs
+between files); the scan also compares the dtypes of every partition's used
+columns (any Dask DataFrame), and when reading fails during a pass the files
+are read once more on the workers to name the one that cannot be read
+(:func:`naming_bad_files`).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,22 +38,185 @@ from .. import is_dask_collection, is_path
 from ...data.validation import listing, check_dataframe_columns, check_target
 
 ROW_KEYS = ("y", "s", "offset", "groups")
+PARQUET_EXTENSIONS = (".parquet", ".pq", ".parq")
 _WHAT = {"y": "y", "s": "sample_weight", "offset": "offset", "groups": "groups"}
 
 
-def read_path(path):
-    """A Dask DataFrame from a Parquet file / directory / glob or CSV / TSV files."""
+def _is_parquet(text: str) -> bool:
+    name = text.lower().rstrip("/")
+    return name.endswith(PARQUET_EXTENSIONS) or os.path.isdir(text)
+
+
+def read_path(path, *, na_values=None, sep=None):
+    """A Dask DataFrame from a Parquet file / directory / glob (its files checked
+    first, :func:`check_parquet_files`) or CSV / TSV files.
+
+    CSV / TSV files are read by :mod:`logitlab.data.io`'s rules: missing values are
+    the empty field and ``NA`` (``na_values=`` replaces them), ``sep=`` sets the
+    delimiter, and a header naming a column twice (checked on the first file)
+    is an error."""
+    import glob
+
     import dask.dataframe as dd
+
+    from .io import check_csv_header, csv_options, refuse_text_options
     text = os.fspath(path)
     name = text.lower().rstrip("/")
-    if name.endswith((".csv", ".csv.gz")):
-        return dd.read_csv(text, blocksize=None if name.endswith(".gz") else "64MB")
-    if name.endswith((".tsv", ".tsv.gz")):
-        return dd.read_csv(text, sep="\t", blocksize=None if name.endswith(".gz") else "64MB")
-    if name.endswith((".parquet", ".pq")) or os.path.isdir(text):
+    ext = next((e for e in (".csv.gz", ".tsv.gz", ".csv", ".tsv") if name.endswith(e)), None)
+    if ext is not None:
+        options = csv_options(ext, na_values, sep)
+        first = sorted(glob.glob(text))
+        if first:
+            check_csv_header(first[0], ext, options["sep"])
+        return dd.read_csv(text, blocksize=None if ext.endswith(".gz") else "64MB", **options)
+    if _is_parquet(text):
+        refuse_text_options(text, na_values, sep)
+        check_parquet_files(text)
         return dd.read_parquet(text)
     raise ValueError(f"cannot read {text!r} with Dask: give a Parquet file, directory or glob "
                      "(.parquet, .pq) or CSV / TSV files (.csv, .tsv, optionally .gz).")
+
+
+_MISMATCH_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(\S+)\s*\|\s*(\S+)\s*\|$", re.MULTILINE)
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '((?:[^'\\]|\\.)*)'")
+
+
+def reworded_dtype_mismatch(err: BaseException):
+    """Dask's "Mismatched dtypes found in pd.read_csv" (a CSV column read as
+    numbers from its first rows holds text further on) as one sentence naming
+    the columns, the texts and the fix; None for any other error."""
+    text = str(err)
+    if not text.startswith("Mismatched dtypes found in"):
+        return None
+    columns = [m.group(1) for m in _MISMATCH_ROW.finditer(text)
+               if m.group(1) not in ("Column",) and m.group(3) in ("float64", "int64")]
+    values = list(dict.fromkeys(_NOT_A_NUMBER.findall(text)))
+    named = ", ".join(map(repr, columns)) or "a column"
+    found = f" (text such as {', '.join(map(repr, values[:5]))})" if values else ""
+    from .io import option
+    return ValueError(f"column{'s' if len(columns) > 1 else ''} {named} of the CSV files read "
+                      f"as numbers in the first rows but hold text further on{found}. Correct "
+                      "those values (or, if they mean missing, list them in "
+                      f"{option('na_values')}); Dask cannot name their rows.")
+
+
+# ------------------------------------------------------------ Parquet files
+def parquet_files(text: str) -> tuple:
+    """``(filesystem, files)`` of a Parquet file, directory (recursively, as
+    Dask reads it: names starting with "_" or "." skipped) or glob."""
+    import fsspec
+    fs, _, paths = fsspec.core.get_fs_token_paths(text)
+    files = []
+    for p in paths:
+        if not fs.isdir(p):
+            files.append(p)
+            continue
+        root = p.rstrip("/")
+        for f in sorted(fs.find(root)):
+            parts = f[len(root):].strip("/").split("/")
+            if f.lower().endswith(PARQUET_EXTENSIONS) and \
+                    not any(x.startswith(("_", ".")) for x in parts):
+                files.append(f)
+    return fs, files
+
+
+def _footer_dtypes(fs, file: str, text: str) -> dict:
+    """Column -> pandas dtype (as text) from one file's footer; a file that
+    cannot be read is an error naming it."""
+    import pyarrow.parquet as pq
+    try:
+        with fs.open(file, "rb") as fh:
+            schema = pq.ParquetFile(fh).schema_arrow
+        frame = schema.empty_table().to_pandas()
+    except Exception as err:  # noqa: BLE001 - pyarrow / fsspec raise many kinds
+        raise ValueError(_unreadable(file, text, err)) from None
+    return {str(c): str(t) for c, t in frame.dtypes.items()}
+
+
+def _unreadable(file: str, text: str, err) -> str:
+    reason = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else \
+        type(err).__name__
+    return (f"cannot read the Parquet file {file!r} (of {text!r}): {reason}; the file is "
+            "corrupt or not Parquet: remove it from the dataset or write it again.")
+
+
+def _some(files, everything, limit=3) -> str:
+    """Up to ``limit`` of ``files``, relative to the folder all of ``everything`` share."""
+    root = os.path.dirname(everything[0]) if len(everything) == 1 else \
+        os.path.commonpath(everything)
+    shown = ", ".join(repr(f[len(root):].lstrip("/") or f) for f in files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+def check_parquet_files(text: str) -> list:
+    """Read every file's footer (on the client; no data): a corrupt file is
+    named, and so is a column missing from some files or stored with
+    different types in different files. Returns the files."""
+    from concurrent.futures import ThreadPoolExecutor
+    fs, files = parquet_files(text)
+    if not files:
+        raise FileNotFoundError(f"cannot read {text!r}: no Parquet files there.")
+    with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
+        dtypes = list(pool.map(lambda f: _footer_dtypes(fs, f, text), files))
+    columns = dict.fromkeys(c for d in dtypes for c in d)
+    for col in columns:
+        lacking = [f for f, d in zip(files, dtypes) if col not in d]
+        if lacking:
+            raise ValueError(f"column {col!r} is missing from {len(lacking)} of the "
+                             f"{len(files)} files of {text!r} ({_some(lacking, files)}); "
+                             "every file of a dataset must have the same columns.")
+        by_type = {}
+        for f, d in zip(files, dtypes):
+            by_type.setdefault(d[col], []).append(f)
+        if len(by_type) > 1:
+            listed = "; ".join(f"{t} in {_some(group, files)}" for t, group in by_type.items())
+            first = next(iter(by_type))
+            raise ValueError(f"column {col!r} has different types in the files of {text!r}: "
+                             f"{listed}. A column must have one type in every file: write "
+                             f"the odd files again with it cast (e.g. df[{col!r}]."
+                             f"astype({first!r})).")
+    return files
+
+
+def _read_error(url: str):
+    """The error reading one whole Parquet file raises (on a worker), or None."""
+    import fsspec
+    import pyarrow.parquet as pq
+    try:
+        with fsspec.open(url, "rb") as fh:
+            pq.read_table(fh)
+    except Exception as err:  # noqa: BLE001
+        return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return None
+
+
+@contextmanager
+def naming_bad_files(client, path):
+    """Around a pass over ``path``: if it fails and ``path`` is Parquet, read each
+    file once more on the workers and name the ones that cannot be read (the
+    original error stands when every file reads)."""
+    try:
+        yield
+    except Exception:
+        text = None if path is None else os.fspath(path)
+        if text is None or not _is_parquet(text):
+            raise
+        fs, files = parquet_files(text)
+        errors = client.gather(client.map(_read_error, [fs.unstrip_protocol(f) for f in files],
+                                          pure=False))
+        bad = [(f, e) for f, e in zip(files, errors) if e is not None]
+        if not bad:
+            raise
+        others = [f for f, _ in bad[1:]]
+        more = f" ({len(others)} more files fail too: {_some(others, files)})" if others else ""
+        raise ValueError(_unreadable(bad[0][0], text, bad[0][1]) + more) from None
+
+
+def partition_dtypes(part, columns) -> dict:
+    """Column -> dtype (as text) of the used ``columns`` of a pandas partition."""
+    if not isinstance(part, pd.DataFrame):
+        return {}
+    return {str(c): str(part[c].dtype) for c in columns if c in part.columns}
 
 
 # ------------------------------------------------------------- assembling
@@ -63,6 +236,12 @@ class Assembler:
     extras: tuple = ()
     dtype: str = "float64"
     formula: object = None
+
+    def used_columns(self) -> list:
+        """The DataFrame columns this assembler reads (empty for arrays)."""
+        named = [c for cols in self.columns.values()
+                 for c in (cols if isinstance(cols, tuple) else (cols,))]
+        return list(self.features or ()) + named
 
     def __call__(self, part, *pieces, with_X: bool = True) -> dict:
         if self.formula is not None:
@@ -93,6 +272,7 @@ class Source:
     dtype: str
     given: set                    # which of ROW_KEYS were given
     nbytes_per_row: float = 0.0
+    path: str | None = None       # the file path X was read from, if any
 
 
 def _float_dtype(dtypes, requested) -> str:
@@ -132,7 +312,9 @@ def _frame_source(ddf, y, sample_weight, offset, groups, dtype) -> Source:
             named.update(cols)
             continue
         if is_dask_collection(value):
-            parts = value.to_delayed()
+            # unoptimized, as X below: the optimizer may fuse the partitions of a
+            # single column read from Parquet, and they would no longer line up
+            parts = value.to_delayed(optimize_graph=False)
             parts = list(np.asarray(parts, dtype=object).ravel())
             if len(parts) != ddf.npartitions:
                 raise ValueError(f"{_WHAT[key]} has {len(parts)} partitions but X has "
@@ -153,7 +335,8 @@ def _frame_source(ddf, y, sample_weight, offset, groups, dtype) -> Source:
     out_dtype = _float_dtype(list(meta.dtypes), dtype)
     assembler = Assembler(features=features, columns=columns, extras=tuple(extras),
                           dtype=out_dtype)
-    main = ddf.to_delayed()
+    main = ddf.to_delayed(optimize_graph=not pieces or not any(
+        is_dask_collection(given[k]) for k in extras))
     parts = [tuple([m] + [p[i] for p in pieces]) for i, m in enumerate(main)]
     return Source(parts, assembler, [str(c) for c in features], len(features), out_dtype,
                   {k for k, v in given.items() if v is not None},
@@ -210,7 +393,8 @@ def source_from_inputs(X, y, sample_weight=None, offset=None, groups=None, *, dt
     """
     import dask.array as da
     import dask.dataframe as dd
-    if is_path(X):
+    path = os.fspath(X) if is_path(X) else None
+    if path is not None:
         X = read_path(X)
     if not is_dask_collection(X):
         if isinstance(X, pd.DataFrame):
@@ -226,7 +410,9 @@ def source_from_inputs(X, y, sample_weight=None, offset=None, groups=None, *, dt
     if isinstance(X, da.Array):
         return _array_source(X, y, sample_weight, offset, groups, dtype)
     if hasattr(X, "columns"):
-        return _frame_source(X, y, sample_weight, offset, groups, dtype)
+        source = _frame_source(X, y, sample_weight, offset, groups, dtype)
+        source.path = path
+        return source
     raise TypeError(f"X must be a Dask DataFrame or Array; got {type(X).__name__}.")
 
 
@@ -352,16 +538,37 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     c, r = _where(scans, starts, "offset_bad")
     if c:
         raise ValueError(f"offset contains NaN or inf in {c} rows (first row {r}).")
+    _check_dtypes(scans, starts)
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
-    classes, codes = check_target(labels, labels.shape[0]) if labels.size else \
+    classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size else \
         check_target(np.array([0]), 1)
     class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
     raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
     _check_offset_shape(scans, classes.size)
     levels = _group_levels(scans, starts, cov_type)
     return Scanned(n, starts, counts, classes, class_counts, raw_weight, levels)
+
+
+def _check_dtypes(scans, starts):
+    """Every partition stores a used column with one dtype (else its values
+    would be read differently: labels, levels or numbers from text)."""
+    by_column = {}
+    for p, sc in enumerate(scans):
+        for col, dtype in sc.get("dtypes", {}).items():
+            by_column.setdefault(col, {}).setdefault(dtype, []).append(p)
+    for col, by_type in by_column.items():
+        if len(by_type) < 2:
+            continue
+        listed = "; ".join(
+            f"{t} in partition{'s' if len(ps) > 1 else ''} "
+            f"{', '.join(f'{q} (rows from {starts[q]})' for q in ps[:3])}"
+            f"{f' and {len(ps) - 3} more' if len(ps) > 3 else ''}" for t, ps in by_type.items())
+        raise ValueError(f"column {col!r} has different dtypes in different partitions: "
+                         f"{listed}. The files (or frames) behind them store it with different "
+                         f"types; cast it to one type, e.g. ddf[{col!r}] = ddf[{col!r}]."
+                         f"astype({next(iter(by_type))!r}), or write the files again.")
 
 
 def _check_offset_shape(scans, n_classes):
@@ -437,9 +644,17 @@ def prepare_part(assembler: Assembler, pieces, spec: PrepareSpec, start: int) ->
 
 
 def scan_part(assembler: Assembler, pieces, with_X: bool) -> dict:
-    return scan(assembler(*pieces, with_X=with_X))
+    out = scan(assembler(*pieces, with_X=with_X))
+    out["dtypes"] = partition_dtypes(pieces[0], assembler.used_columns())
+    for key, piece in zip(assembler.extras, pieces[1:]):    # Dask Series given apart
+        if isinstance(piece, pd.Series):
+            out["dtypes"][_WHAT[key]] = str(piece.dtype)
+        elif isinstance(piece, pd.DataFrame):
+            out["dtypes"][_WHAT[key]] = ", ".join(map(str, piece.dtypes))
+    return out
 
 
 __all__ = ["Assembler", "Source", "Scanned", "PrepareSpec", "source_from_inputs", "scan",
            "combine_scans", "prepare", "prepare_part", "scan_part", "read_path",
-           "is_dask_collection", "is_path"]
+           "is_dask_collection", "is_path", "check_parquet_files", "parquet_files",
+           "naming_bad_files", "partition_dtypes"]

@@ -42,6 +42,7 @@ import copy
 import numpy as np
 import pandas as pd
 
+from ...core.layout import INTERCEPT, OFFSET
 from .. import is_dask_collection, is_path
 from . import input as dask_input
 
@@ -121,7 +122,7 @@ def _frame_part(part, *offset_part, model, method, offset_columns):
     if method == "explain":
         if len(part) == 0:
             return _explain_meta(model, off is not None)
-        out = model.explain(X, off)
+        out = model.explain(X, offset=off)
         out.index = part.index
         return out
     return _as_pandas(model, method, _apply(model, method, X, off), part.index)
@@ -147,7 +148,7 @@ def _explain_meta(model, with_offset: bool) -> pd.DataFrame:
     names = getattr(model, "feature_names_in_", None)
     names = ([str(n) for n in names] if names is not None
              else [f"x{j}" for j in range(model.n_features_in_)])
-    terms = names + ["(intercept)"] + (["(offset)"] if with_offset else [])
+    terms = names + [INTERCEPT] + ([OFFSET] if with_offset else [])
     classes = model.classes_
     floats = pd.Series(dtype=np.float64)
     labels = pd.Series(classes[:0])

@@ -57,8 +57,9 @@ class DaskSource(Source):
         from dask import delayed
         task = delayed(dask_input.scan_part, pure=True)
         check_X = self.source.assembler.formula is None
-        scans = self.client.compute([task(self.source.assembler, pieces, check_X)
-                                     for pieces in self.source.parts], sync=True)
+        with dask_input.naming_bad_files(self.client, self.source.path):
+            scans = self.client.compute([task(self.source.assembler, pieces, check_X)
+                                         for pieces in self.source.parts], sync=True)
         return dask_input.combine_scans(scans, self.source.feature_names, cov_type)
 
     def backend(self, family, class_weight, single=False) -> DaskData:
