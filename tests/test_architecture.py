@@ -95,3 +95,19 @@ def test_public_module_names_are_the_modules_in_subpackages():
     from logitlab.metrics import evaluate
     from logitlab.evaluation.metrics import evaluate as real_evaluate
     assert evaluate is real_evaluate
+
+
+def test_every_import_of_a_logitlab_module_names_one_that_exists():
+    """Function-level imports too (an import run only on an error path must not
+    be the one that fails)."""
+    import importlib.util
+    missing = []
+    for path in SRC.rglob("*.py"):
+        for line, target, name in _imported_names(path):
+            if importlib.util.find_spec(target) is None:
+                missing.append(f"{path.relative_to(SRC)}:{line}: {target}")
+                continue
+            module = importlib.import_module(target)
+            if not hasattr(module, name) and importlib.util.find_spec(f"{target}.{name}") is None:
+                missing.append(f"{path.relative_to(SRC)}:{line}: {target}.{name}")
+    assert missing == []

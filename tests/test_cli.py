@@ -324,7 +324,7 @@ def test_class_weight_mapping_matches_weighted_glm():
     coef = {t["name"]: t["coef"] for t in doc["terms"]}
     for name, key in (("(Intercept)", "const"), ("age", "age"), ("lwt", "lwt")):
         assert coef[name] == pytest.approx(ref.params[key], rel=1e-8)
-    from logitlab.cli import parse_class_weight
+    from logitlab.cli.main import parse_class_weight
     assert parse_class_weight("yes=2.5, no=1") == {"yes": 2.5, "no": 1.0}
     assert parse_class_weight("True=3,False=1") == {True: 3.0, False: 1.0}
     usage = "--class-weight must be 'balanced' or label=weight pairs such as '0=1,1=5'; got "
@@ -343,7 +343,7 @@ def test_class_weight_mapping_matches_weighted_glm():
 
 
 def test_help_lists_what_exists_and_says_what_happens():
-    from logitlab.cli import SOLVER_CHOICES
+    from logitlab.cli.main import SOLVER_CHOICES
     from logitlab.solvers import SOLVERS
     assert SOLVER_CHOICES == ("auto",) + tuple(SOLVERS)
     env = {"COLUMNS": "250"}

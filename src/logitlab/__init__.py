@@ -31,3 +31,12 @@ from .estimators.cv import LogisticRegressionCV  # noqa: E402
 __all__ += ["LogisticRegressionCV"]
 
 _aliases.install()      # logitlab.metrics, logitlab.io, ... (see logitlab.core.aliases)
+
+
+def __getattr__(name):
+    """``logitlab.metrics``, ``logitlab.io``, ...: the public module names of
+    :mod:`logitlab.core.aliases`, imported on first use."""
+    import importlib
+    if f"logitlab.{name}" in _aliases.PUBLIC_MODULES:
+        return importlib.import_module(f"logitlab.{name}")
+    raise AttributeError(f"module 'logitlab' has no attribute {name!r}")

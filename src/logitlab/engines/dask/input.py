@@ -59,7 +59,7 @@ def read_path(path, *, na_values=None, sep=None):
 
     import dask.dataframe as dd
 
-    from .io import check_csv_header, csv_options, refuse_text_options
+    from ...data.io import check_csv_header, csv_options, refuse_text_options
     text = os.fspath(path)
     name = text.lower().rstrip("/")
     ext = next((e for e in (".csv.gz", ".tsv.gz", ".csv", ".tsv") if name.endswith(e)), None)
@@ -93,7 +93,7 @@ def reworded_dtype_mismatch(err: BaseException):
     values = list(dict.fromkeys(_NOT_A_NUMBER.findall(text)))
     named = ", ".join(map(repr, columns)) or "a column"
     found = f" (text such as {', '.join(map(repr, values[:5]))})" if values else ""
-    from .io import option
+    from ...data.io import option
     return ValueError(f"column{'s' if len(columns) > 1 else ''} {named} of the CSV files read "
                       f"as numbers in the first rows but hold text further on{found}. Correct "
                       "those values (or, if they mean missing, list them in "
