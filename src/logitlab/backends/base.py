@@ -124,8 +124,8 @@ def chunk_cluster_sums(X, y, s, offset, family, W, n_groups, *, groups):
     return sums
 
 
-def chunk_hat_correction(X, y, s, offset, family, W, info_inv):
-    return family.chunk_hat_correction(X, y, s, offset, W, info_inv)
+def chunk_hat_correction(X, y, s, offset, family, W, chol):
+    return family.chunk_hat_correction(X, y, s, offset, W, chol)
 
 
 def chunk_information_and_saturation(X, y, s, offset, family, W):
@@ -221,6 +221,6 @@ class DataBackend:
             raise ValueError("cluster sums need the rows' cluster codes (groups).")
         return self.reduce_chunks(chunk_cluster_sums, self.family, W, int(n_groups))
 
-    def hat_correction(self, W, info_inv) -> np.ndarray:
+    def hat_correction(self, W, chol) -> np.ndarray:
         """Firth's correction of the score at ``W`` (size,)."""
-        return self.reduce_chunks(chunk_hat_correction, self.family, W, info_inv)
+        return self.reduce_chunks(chunk_hat_correction, self.family, W, chol)

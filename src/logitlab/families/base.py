@@ -118,8 +118,10 @@ class Family:
         """Per-row negative log-likelihood (n,), unweighted."""
         raise NotImplementedError
 
-    def chunk_hat_correction(self, X, y, s, offset, W, info_inv) -> np.ndarray:
-        """Gradient of ½ log det I(β) summed over the chunk (Firth), (size,)."""
+    def chunk_hat_correction(self, X, y, s, offset, W, chol) -> np.ndarray:
+        """Gradient of ½ log det I(β) summed over the chunk (Firth), (size,);
+        ``chol = (L, coords)``: the lower Cholesky factor of the information over
+        the coordinates ``coords``."""
         raise NotImplementedError(f"Firth's correction is not implemented for {self.name} models.")
 
     # ------------------------------------------------------------ prediction

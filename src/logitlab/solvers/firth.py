@@ -41,11 +41,8 @@ def penalized_value(objective, w, penalty_coords):
 
 def modified_score(objective, w, st, factor, penalty_coords):
     """U* over the free coordinates (sum over rows), one pass."""
-    layout = objective.layout
-    size = layout.size
-    inv = np.zeros((size, size))
-    inv[np.ix_(penalty_coords, penalty_coords)] = linalg.cho_solve(factor, np.eye(len(penalty_coords)))
-    return -st.grad.ravel()[objective.free] + objective.hat_correction(w, inv)
+    chol = (np.tril(factor[0]), np.asarray(penalty_coords, dtype=np.intp))
+    return -st.grad.ravel()[objective.free] + objective.hat_correction(w, chol)
 
 
 def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=None):

@@ -123,11 +123,12 @@ class Objective:
         H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
         return H if self._all_free else H[np.ix_(self.free, self.free)]
 
-    def hat_correction(self, w, info_inv) -> np.ndarray:
-        """Firth's correction of the score at free ``w``, over the free coordinates
-        (``info_inv`` (size, size), the inverse information on the full vector)."""
+    def hat_correction(self, w, chol) -> np.ndarray:
+        """Firth's correction of the score at free ``w``, over the free coordinates;
+        ``chol = (L, coords)``: the lower Cholesky factor of the information over
+        the full-vector coordinates ``coords`` (its hat values)."""
         W = self.layout.matrix(self.expand(w))
-        return np.asarray(self.data.hat_correction(W, info_inv))[self.free]
+        return np.asarray(self.data.hat_correction(W, chol))[self.free]
 
     def l1_term(self, w) -> float:
         """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""
