@@ -62,8 +62,9 @@ ALWAYS_CHECK_NONZEROS = 2_000_000
 #: time budget of the check: this many seconds per million constraint
 #: nonzeros, and never less than MIN_SECONDS
 SECONDS_PER_MILLION, MIN_SECONDS = 2.0, 2.0
-#: the dense certificates (an SVD of A) only up to this many entries of A
-DENSE_MAX_ENTRIES = 25_000_000
+#: the dense certificates (a QR / SVD of A) only up to this many entries of A
+#: and this many flops (m p min(m, p)); larger problems go to the LP
+DENSE_MAX_ENTRIES, DENSE_MAX_FLOPS = 25_000_000, 2e9
 #: a coefficient counts as movable when a unit direction of K moves it this much
 _TOL = 1e-7
 _EPS = np.finfo(np.float64).eps
@@ -93,51 +94,80 @@ def separation_check_is_cheap(X, layout: Layout) -> bool:
 # ------------------------------------------------------------- the constraints
 @dataclass
 class _Constraints:
-    """``A`` (pairs, variables) CSR with scaled columns; per pair its row (into
-    the kept rows) and other class; ``scale`` per variable (A = A_raw / scale)."""
+    """``A`` (pairs, variables): dense ndarray or CSR, columns scaled; per pair
+    its row (into the kept rows) and other class; ``scale`` per variable
+    (``A = A_raw / scale``)."""
 
-    A: sp.csr_matrix
+    A: np.ndarray | sp.csr_matrix
     rows: np.ndarray
     other: np.ndarray
     scale: np.ndarray
 
+    @property
+    def dense(self) -> bool:
+        return isinstance(self.A, np.ndarray)
+
+    def sparse(self) -> sp.csr_matrix:
+        return sp.csr_matrix(self.A) if self.dense else self.A
+
+
+def _dense_ok(m: int, p: int) -> bool:
+    """Whether an (m, p) constraint matrix is factored densely."""
+    return m * p <= DENSE_MAX_ENTRIES and m * p * min(m, p) <= DENSE_MAX_FLOPS
+
+
+def _pairs(y, n_classes):
+    """(row, other class) for every row and every class but its own."""
+    rows = np.repeat(np.arange(y.size), n_classes - 1)
+    other = np.tile(np.arange(n_classes - 1), y.size)
+    other = other + (other >= y[rows])
+    return rows, other
+
 
 def _constraint_matrix(X, codes, s, layout: Layout, variables) -> _Constraints:
-    """Rows ``a`` with ``aᵀd ≥ 0`` required, one per (row, other class)."""
+    """Rows ``a`` with ``aᵀd ≥ 0`` required, one per (row, other class): ``+x̃``
+    in the row's own class block, ``-x̃`` in the other class's (when free).
+    Dense when it has at most DENSE_MAX_ENTRIES entries, else sparse."""
     keep = np.flatnonzero(s > 0)
     Xs = X[keep] if not sp.issparse(X) else X.tocsr()[keep]
-    y = codes[keep]
+    y = np.asarray(codes)[keep].astype(np.intp)
+    rows, other = _pairs(y, layout.n_classes)
+    C, m = layout.n_cols, layout.n_rows
+    col_of = np.full(layout.n_classes, -1)
+    col_of[list(layout.free_classes) if layout.multinomial else [1]] = np.arange(C)
+    if not _dense_ok(rows.size, variables.size):
+        return _sparse_constraints(Xs, y, layout, variables, rows, other, col_of)
+    Xt = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs, dtype=np.float64)
+    if layout.fit_intercept:
+        Xt = np.column_stack([Xt, np.ones(Xt.shape[0])])
+    top = np.abs(Xt).max(axis=0, initial=0.0)
+    col_scale = np.where(top > 0, top, 1.0)
+    Xt = Xt / col_scale
+    A = np.zeros((rows.size, m, C))
+    for cols, sign in ((col_of[y[rows]], 1.0), (col_of[other], -1.0)):
+        has = np.flatnonzero(cols >= 0)
+        A[has, :, cols[has]] = sign * Xt[rows[has]]
+    A = A.reshape(rows.size, m * C)[:, variables]
+    return _Constraints(A, rows, other, col_scale[variables // C])
+
+
+def _sparse_constraints(Xs, y, layout, variables, rows, other, col_of) -> _Constraints:
+    """The constraint rows as CSR, for problems too large for a dense array."""
     n = Xs.shape[0]
     Xt = sp.hstack([sp.csr_matrix(Xs), sp.csr_matrix(np.ones((n, 1)))]).tocsr() \
         if layout.fit_intercept else sp.csr_matrix(Xs)
-    # scale columns to max |x| = 1: the cone is unchanged, the LP better conditioned
-    col_scale = np.asarray(abs(Xt).max(axis=0).todense()).ravel()
-    col_scale = np.where(col_scale > 0, col_scale, 1.0)
-    Xt = Xt @ sp.diags(1.0 / col_scale)
+    top = np.asarray(abs(Xt).max(axis=0).todense()).ravel()
+    col_scale = np.where(top > 0, top, 1.0)
+    Xt = (Xt @ sp.diags(1.0 / col_scale)).tocsr()
     C = layout.n_cols
-    col_of = {k: c for c, k in enumerate(layout.free_classes)} if layout.multinomial else {1: 0}
-    blocks, pair_rows, pair_other = [], [], []
-    for k in range(layout.n_classes):
-        rows = np.flatnonzero(y != k)
-        if rows.size == 0:
-            continue
-        sign = np.zeros((rows.size, C))
-        for c in range(layout.n_classes):           # + x̃ for the row's own class
-            if c in col_of:
-                sign[y[rows] == c, col_of[c]] += 1.0
-        if k in col_of:                              # - x̃ for the other class k
-            sign[:, col_of[k]] -= 1.0
-        Xr = Xt[rows]
-        # variable j*C + col gets x̃_j * sign[:, col]
-        parts = [Xr.multiply(sign[:, [col]]) for col in range(C)]
-        stacked = sp.hstack(parts).tocsc()
-        perm = np.array([col * layout.n_rows + j for j in range(layout.n_rows) for col in range(C)])
-        blocks.append(stacked[:, perm])
-        pair_rows.append(rows)
-        pair_other.append(np.full(rows.size, k))
-    A = sp.vstack(blocks).tocsr()[:, variables]
-    return _Constraints(A, np.concatenate(pair_rows), np.concatenate(pair_other),
-                        col_scale[variables // C])
+    blocks = []
+    for cols, sign in ((col_of[y[rows]], 1.0), (col_of[other], -1.0)):
+        has = np.flatnonzero(cols >= 0)
+        part = Xt[rows[has]].tocoo()
+        blocks.append(sp.coo_matrix((sign * part.data, (has[part.row], part.col * C + cols[has][part.row])),
+                                    shape=(rows.size, layout.n_rows * C)))
+    A = (blocks[0] + blocks[1]).tocsr()[:, variables]
+    return _Constraints(A, rows, other, col_scale[variables // C])
 
 
 def _fitted_weights(X, codes, s, layout, W, offset, con: _Constraints):
@@ -157,49 +187,68 @@ def _fitted_weights(X, codes, s, layout, W, offset, con: _Constraints):
 
 
 # --------------------------------------------------------------- certificates
-def _svd(A: np.ndarray):
-    """``(U, sv, Vt, rank)`` with ``Vt`` (p, p) square (its last ``p - rank`` rows
-    span the null space) and U only as wide as needed."""
-    U, sv, Vt = linalg.svd(A, full_matrices=False, check_finite=False)
-    if Vt.shape[0] < A.shape[1]:             # fewer rows than columns: complete Vt
-        Vt = linalg.svd(A, full_matrices=True, check_finite=False)[2]
-    rank = int(np.count_nonzero(sv > sv.max(initial=0.0) * max(A.shape) * _EPS))
-    return U, sv, Vt, rank
+def _factor(A: np.ndarray, size: float = 0.0):
+    """``(V, sv, rank)``: right singular vectors (p, p), singular values
+    (descending, length ≤ p) and numerical rank of ``A`` (m, p), counting
+    singular values above ``max(σ_max, size) · max(m, p) · ε`` (``size``: the
+    norm of the matrix ``A`` was cut from, whose rounding it carries). The
+    Gram matrix's eigendecomposition when it is well-conditioned (no
+    eigenvalue below 1e-8 of the largest, far from rounding); otherwise the
+    SVD of A's R factor, which keeps the small singular values that decide
+    the rank."""
+    m, p = A.shape
+    if m >= p:
+        w, V = linalg.eigh(A.T @ A, check_finite=False)
+        if w[0] > 1e-8 * w[-1] > 0 and w[-1] >= size ** 2:
+            return V[:, ::-1], np.sqrt(w[::-1]), p
+    R = np.linalg.qr(A, mode="r") if m > p else A
+    _, sv, Vt = linalg.svd(R, full_matrices=True, check_finite=False)
+    floor = max(sv.max(initial=0.0), size) * max(m, p) * _EPS
+    return Vt.T, sv, int(np.count_nonzero(sv > floor))
 
 
-def _null_basis(A: np.ndarray) -> np.ndarray:
-    """An orthonormal basis (p, p - rank) of the null space of ``A``."""
+def _null_basis(A: np.ndarray, size: float = 0.0) -> np.ndarray:
+    """An orthonormal basis (p, p - rank) of the null space of ``A`` (see
+    :func:`_factor` for ``size``)."""
     if A.shape[0] == 0:
         return np.eye(A.shape[1])
-    _, _, Vt, rank = _svd(A)
-    return Vt[rank:].T
+    V, _, rank = _factor(A, size)
+    return V[:, rank:]
 
 
 def _null_certificate(A_T: np.ndarray, lam: np.ndarray):
     """Whether the projection of ``lam > 0`` on the null space of ``A_Tᵀ`` is a
     certified positive vector (so every row of ``A_T`` is in T), and a basis
-    (variables, dim) of ``E = null(A_T)`` (both from one SVD)."""
+    (variables, dim) of ``E = null(A_T)`` (both from one factorization).
+
+    The projection is ``λ* = λ - A V Σ⁻² Vᵀ Aᵀ λ``; its residual ``Aᵀλ*`` (rounding)
+    could be removed exactly by a change of norm at most ``‖Aᵀλ*‖ / σ_min``, so
+    ``min λ* > 10 ‖Aᵀλ*‖ / σ_min`` proves an exactly positive null vector exists."""
     if A_T.shape[0] == 0:
         return True, np.eye(A_T.shape[1])
-    U, sv, Vt, rank = _svd(A_T)
-    basis = Vt[rank:].T
+    V, sv, rank = _factor(A_T)
+    basis = V[:, rank:]
     if rank == 0:
         return True, basis
-    Ur = U[:, :rank]
-    lam_star = lam - Ur @ (Ur.T @ lam)
-    residual = float(np.linalg.norm(A_T.T @ lam_star))
-    fix = residual / sv[rank - 1]            # the exact correction is at most this large
+    Vr, sr = V[:, :rank], sv[:rank]
+    lam_star = lam - A_T @ (Vr @ ((Vr.T @ (A_T.T @ lam)) / sr ** 2))
+    fix = float(np.linalg.norm(A_T.T @ lam_star)) / sr[-1]
     return bool(lam_star.min() > 10.0 * fix + 1e-300), basis
 
 
-def _interior_point(M: np.ndarray, guess: np.ndarray | None, deadline: float):
-    """A point ``z`` with ``M z > 0`` (every row strictly), or None: the guess if
-    it qualifies, else ``max t`` s.t. ``M z ≥ t``, ``|z| ≤ 1``, ``t ≤ 1``."""
+def _interior_point(M: np.ndarray, guess: np.ndarray | None, deadline: float, lp=True):
+    """A point ``z`` with ``M z > 0`` (every row strictly), or None: the guess,
+    or the least-squares solution of ``M z = 1``, if it qualifies; else (with
+    ``lp``) ``max t`` s.t. ``M z ≥ t``, ``|z| ≤ 1``, ``t ≤ 1`` (a small LP)."""
     norms = np.linalg.norm(M, axis=1)
-    if guess is not None and np.all(np.isfinite(guess)) and np.linalg.norm(guess) > 0:
-        g = guess / np.linalg.norm(guess)
-        if np.all(M @ g > 1e-9 * norms):
-            return g
+    ones = np.linalg.lstsq(M, np.ones(M.shape[0]), rcond=None)[0] if M.size else None
+    for g in (guess, ones):
+        if g is not None and np.all(np.isfinite(g)) and np.linalg.norm(g) > 0:
+            g = g / np.linalg.norm(g)
+            if np.all(M @ g > 1e-9 * norms):
+                return g
+    if not lp:
+        return None
     k = M.shape[1]
     res = optimize.linprog(np.r_[np.zeros(k), -1.0],
                            A_ub=np.column_stack([-M, np.ones(M.shape[0])]),
@@ -230,7 +279,13 @@ def _split_from_fit(A: np.ndarray, lam: np.ndarray, other: np.ndarray, beta: np.
                     deadline: float):
     """The split certified from the fit's weights ``lam`` and probabilities of
     the other class ``other`` (module docstring, step 1), or None when the
-    certificates do not hold."""
+    certificates do not hold.
+
+    Once the pairs ``T'`` whose probability has not vanished are certified as
+    T, the cone is ``{d ∈ E' : A_S' d ≥ 0}`` with ``E' = null(A_T')``, a small
+    problem: a point positive on every pair of ``S'`` settles the split; if
+    there is none, the slack LP on ``S'`` alone (:func:`_slack_split`) tells
+    which pairs of S' are in S."""
     ok, basis = _null_certificate(A, lam)
     if ok:
         return _Split(np.zeros(A.shape[0], bool), basis, np.zeros((0, basis.shape[1])), None)
@@ -239,17 +294,53 @@ def _split_from_fit(A: np.ndarray, lam: np.ndarray, other: np.ndarray, beta: np.
         if not S.any() or time.perf_counter() > deadline:
             continue
         ok, basis = _null_certificate(A[~S], lam[~S])
-        if not ok or basis.shape[1] == 0:
+        if not ok:
             continue
+        if basis.shape[1] == 0:             # K = {0}: nothing in S' can be positive
+            return _Split(np.zeros(A.shape[0], bool), basis, np.zeros((0, 0)), None)
         M = A[S] @ basis
-        z0 = _interior_point(M, basis.T @ beta, deadline)
+        z0 = _interior_point(M, basis.T @ beta, deadline, lp=False)
         if z0 is not None:
             return _Split(S, basis, M, z0)
+        found = _slack_split(M, deadline)
+        if found is None:
+            return None
+        positive, z = found
+        if not positive.any():
+            return _Split(np.zeros(A.shape[0], bool), basis, np.zeros((0, 0)), None)
+        if positive.all():
+            return _Split(S, basis, M, _interior_point(M, z, deadline))
+        N = _null_basis(M[~positive], size=float(np.linalg.norm(A, axis=1).max()))
+        if N.shape[1] == 0:
+            return None
+        basis = basis @ N
+        where = np.flatnonzero(S)
+        S = np.zeros(A.shape[0], bool)
+        S[where[positive]] = True
+        M = A[S] @ basis
+        z0 = _interior_point(M, N.T @ z, deadline)
+        return None if z0 is None else _Split(S, basis, M, z0)
     return None
 
 
-def _split_by_lp(A: sp.csr_matrix, deadline: float, dense: bool):
+def _slack_split(M: np.ndarray, deadline: float):
+    """``max Σ t`` s.t. ``M z ≥ t``, ``0 ≤ t ≤ 1``, z free: every optimum has
+    ``t = 1`` exactly on the rows some ``z`` of ``{M z ≥ 0}`` makes positive (add
+    such a z, scaled, to raise a row's t without lowering another's) and 0 on
+    the others. Returns ``(positive rows mask, z)`` or None."""
+    m, k = M.shape
+    res = optimize.linprog(np.r_[np.zeros(k), -np.ones(m)],
+                           A_ub=np.column_stack([-M, np.eye(m)]), b_ub=np.zeros(m),
+                           bounds=[(None, None)] * k + [(0, 1)] * m, method="highs",
+                           options=_lp_options(deadline))
+    if res.status != 0:
+        return None
+    return res.x[k:] > 0.5, res.x[:k]
+
+
+def _split_by_lp(con: _Constraints, deadline: float):
     """The split from one LP (module docstring, step 2); None if it fails."""
+    A = con.sparse()
     m, p = A.shape
     At = A.T.tocsr()
     res = optimize.linprog(np.r_[-np.ones(m), np.zeros(m)], A_eq=sp.hstack([At, At]).tocsr(),
@@ -261,13 +352,25 @@ def _split_by_lp(A: sp.csr_matrix, deadline: float, dense: bool):
     if not S.any():
         return _Split(S, np.eye(p), np.zeros((0, p)), None)
     direction = -np.asarray(res.eqlin.marginals)      # a relative-interior point of K
-    if not dense:
-        return _Split(S, None, None, direction)
-    basis = _null_basis(A[~S].toarray())
+    basis = _null_basis(con.A[~S]) if con.dense else _sparse_null_basis(A[~S])
     if basis.shape[1] == 0:
         return None
-    M = A[S].toarray() @ basis
+    if int(S.sum()) * basis.shape[1] > DENSE_MAX_ENTRIES:
+        return _Split(S, None, None, direction)
+    M = np.asarray(A[S] @ basis)
     return _Split(S, basis, M, _interior_point(M, basis.T @ direction, deadline))
+
+
+def _sparse_null_basis(A: sp.csr_matrix) -> np.ndarray:
+    """The null space of a large sparse ``A`` from its (p, p) Gram matrix:
+    eigenvalues below ``1e-12`` of the largest count as zero (the Gram matrix
+    squares the condition number, so this rank decision is at √ε precision;
+    the dense path decides at ε)."""
+    if A.shape[0] == 0:
+        return np.eye(A.shape[1])
+    G = np.asarray((A.T @ A).todense())
+    w, V = linalg.eigh(G, check_finite=False)
+    return V[:, w <= 1e-12 * max(float(w[-1]), 0.0)]
 
 
 # ---------------------------------------------------------------------- signs
@@ -290,11 +393,18 @@ class _Cone:
         for z in self.witnesses:
             if b @ z > _TOL * np.linalg.norm(z):
                 return True
+        z = self._along(b)
+        if z is not None:
+            self.witnesses.append(z)
+            return True
         subset = self.subset
         scale = np.where(self.norms > 0, self.norms, 1.0)
         while time.perf_counter() <= deadline:
             rows = self.M[subset]
-            lam, _ = optimize.nnls(rows.T, -b)
+            try:
+                lam, _ = optimize.nnls(rows.T, -b)
+            except RuntimeError:             # its iteration limit
+                return self._by_lp(b, deadline)
             r = -b - rows.T @ lam
             if np.linalg.norm(r) <= _TOL:
                 return False
@@ -311,6 +421,20 @@ class _Cone:
             outside = np.flatnonzero(violated)
             worst = outside[np.argsort(slack[outside], kind="stable")][:max(self.M.shape[1], 8)]
             subset = self.subset = np.union1d(subset, worst)
+        return None
+
+    def _along(self, b: np.ndarray):
+        """A cheap witness: from ``z0`` along ``b`` half way to the cone's boundary
+        (a ratio test), if ``bᵀz`` is positive there; else None."""
+        z0 = self.witnesses[0]
+        Mb, Mz = self.M @ b, self.M @ z0
+        toward = Mb < 0
+        tau = 0.5 * float(np.min(Mz[toward] / -Mb[toward])) if toward.any() else \
+            1e3 * np.linalg.norm(z0) / max(np.linalg.norm(b), 1e-300)
+        z = z0 + tau * b
+        if b @ z > _TOL * np.linalg.norm(z) and np.all(self.M @ z >= -1e-9 * self.norms
+                                                       * np.linalg.norm(z)):
+            return z
         return None
 
     def _by_lp(self, b: np.ndarray, deadline: float):
@@ -375,14 +499,13 @@ def _detect(X, codes, s, layout, aliased, W, offset, budget) -> SeparationResult
         budget = max(MIN_SECONDS, SECONDS_PER_MILLION * nonzeros / 1e6)
     deadline = time.perf_counter() + budget
     con = _constraint_matrix(X, codes, s, layout, variables)
-    dense = con.A.shape[0] * con.A.shape[1] <= DENSE_MAX_ENTRIES
     split = None
-    if dense and W is not None and np.all(np.isfinite(W)):
+    if con.dense and W is not None and np.all(np.isfinite(W)):
         lam, other = _fitted_weights(X, codes, s, layout, W, offset, con)
         beta = np.asarray(W, dtype=np.float64).ravel()[variables] * con.scale
-        split = _split_from_fit(con.A.toarray(), lam, other, beta, deadline)
+        split = _split_from_fit(con.A, lam, other, beta, deadline)
     if split is None:
-        split = _split_by_lp(con.A, deadline, dense)
+        split = _split_by_lp(con, deadline)
     if split is None or time.perf_counter() > deadline:
         return SeparationResult(False, checked=False)
     if not split.S.any():
