@@ -299,3 +299,36 @@ def test_lr_test_of_an_aliased_term_is_zero_on_zero_df():
     assert big.aliased_ == ["xc"]
     result = lr_test(small, big)
     assert result["df"] == 0 and result["statistic"] == 0.0 and np.isnan(result["p_value"])
+
+
+@pytest.mark.parametrize("K,weighted", [(2, False), (2, True), (3, True)])
+def test_weight_ratio_histogram_bounds_the_true_spread(K, weighted):
+    """The deferred screen's spread, from the summed histogram, bounds the true
+    max/min of R's start weight over the information's weight (computed
+    directly here in logs)."""
+    from scipy import special
+    rng = np.random.default_rng(K + 2 * weighted)
+    n, d = 3000, 3
+    X = rng.standard_normal((n, d))
+    s = rng.uniform(0.1, 8, n) if weighted else np.broadcast_to(np.float64(1.0), (n,))
+    free = (1,) if K == 2 else tuple(range(1, K))
+    layout = Layout(d, K, free, True)
+    W = rng.standard_normal((d + 1, len(free))) * 6
+    data = InMemoryData(X, np.zeros(n, dtype=np.intp), np.asarray(s), None, layout)
+    counts = data.reduce_chunks(fitstats._weight_ratio_histogram, W, layout)
+    used = np.flatnonzero(counts)
+    bits = used[-1] + 1 - used[0] + (0 if K > 2 else fitstats._BINARY_SLACK)
+    z = np.column_stack([np.zeros(n), np.column_stack([X, np.ones(n)]) @ W]) if K > 2 else \
+        np.column_stack([X, np.ones(n)]) @ W[:, 0]
+    if K > 2:
+        total = special.logsumexp(z, axis=1)
+        log_pq = (z[:, 1] - total) + (special.logsumexp(np.delete(z, 1, axis=1), axis=1) - total)
+    else:
+        log_pq = special.log_expit(z) + special.log_expit(-z)
+    sv = np.asarray(s)
+    log_ratio = np.log(fitstats.glm_start_weights(sv) / sv) - log_pq
+    true_bits = (log_ratio.max() - log_ratio.min()) / np.log(2.0)
+    assert true_bits <= bits
+    # and not much looser: up to a bit at each end of the binning, and for binary the 2 bits of
+    # slack plus the 2 by which |z| / ln 2 may understate the range
+    assert bits <= true_bits + (2 if K > 2 else 6)

@@ -216,21 +216,32 @@ def _weight_ratio_histogram(X, y, s, offset, W, layout):
     anything beyond. ``v`` is R's start weight and ``ĥ = s p̂ (1 - p̂)`` the
     information's weight at ``W`` for the first free class (in logs: finite
     even where ĥ underflows). Summed over chunks, the counts give the range of
-    the ratio, which a sum of the ratios could not."""
-    keep = np.asarray(s) > 0
+    the ratio, which a sum of the ratios could not.
+
+    Binary models bin ``|z| / ln 2`` instead of ``-log₂(p q)``, which lies in
+    ``[|z| / ln 2, |z| / ln 2 + 2]`` (``p q = e^{-|z|} / (1 + e^{-|z|})²``): no
+    exp or log a row; the caller adds the 2 to the spread
+    (:data:`_BINARY_SLACK`)."""
+    s = np.asarray(s, dtype=np.float64)
     z = logits(X, W, layout, offset)
+    unit = s.strides == (0,) and s.size and s[0] > 0      # unit weights: one value
+    keep = slice(None) if unit else s > 0
     if layout.multinomial:
         k = layout.free_classes[0]
         total = special.logsumexp(z, axis=1)
         others = special.logsumexp(np.delete(z, k, axis=1), axis=1)
-        log_pq = (z[:, k] - total) + (others - total)
+        minus_log2_pq = -((z[:, k] - total) + (others - total)) / np.log(2.0)
     else:
-        log_pq = special.log_expit(z) + special.log_expit(-z)
-    s = np.broadcast_to(np.asarray(s, dtype=np.float64), keep.shape)[keep]
-    log_ratio = (np.log((s + 0.5) / (s + 1.0)) - np.log(2.0 * (s + 1.0))
-                 - log_pq[keep]) / np.log(2.0)
+        minus_log2_pq = np.abs(z) * (1.0 / np.log(2.0))
+    sw = s[:1] if unit else s[keep]
+    log2_v_over_s = np.log2((sw + 0.5) / (sw + 1.0)) - np.log2(2.0 * (sw + 1.0))
+    log_ratio = minus_log2_pq[keep] + log2_v_over_s
     bins = np.clip(np.floor(log_ratio), -1001, 1000).astype(np.intp) + 1001
     return np.bincount(bins, minlength=_RATIO_BINS)
+
+
+#: binary histograms underestimate -log₂(p q) by at most this many bits
+_BINARY_SLACK = 2
 
 
 def aliased_after_fit(objective: Objective, info: np.ndarray, w_full) -> list:
@@ -248,7 +259,8 @@ def aliased_after_fit(objective: Objective, info: np.ndarray, w_full) -> list:
         counts = data.reduce_chunks(_weight_ratio_histogram, W, layout)
         used = np.flatnonzero(counts)
         if used.size and used[0] > 0 and used[-1] < _RATIO_BINS - 1:
-            spread = 2.0 ** (0.5 * (used[-1] + 1 - used[0]))
+            bits = used[-1] + 1 - used[0] + (0 if layout.multinomial else _BINARY_SLACK)
+            spread = 2.0 ** (0.5 * bits)
             if certifies_full_rank(block, int(counts.sum()), spread):
                 return []
     return aliased_by_qr(data, layout)
