@@ -24,8 +24,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
-
 
 def _timed_check():
     """Wrap logitlab's separation check to accumulate its time."""

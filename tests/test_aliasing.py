@@ -42,7 +42,6 @@ from logitlab.backends import InMemoryData
 from logitlab.inference import coef_table, model_statistics
 from logitlab.kernels import Layout
 
-from refcheck import assert_sm_stationary  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "aliasing_r.json").read_text())

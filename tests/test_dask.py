@@ -467,3 +467,7 @@ def test_aliased_set_on_dask_is_r_s(client, name):
         m = LogisticRegression().fit(Xd, yd, sample_weight=wd)
     names = dict(zip([f"x{j}" for j in range(X.shape[1])], ref["columns"]))
     assert sorted(names[a] for a in m.aliased_) == sorted(ref["aliased"])
+    # nearly collinear designs R keeps are fitted by QR steps on Dask too: R's deviance
+    from logitlab.inference import model_statistics
+    deviance = -2.0 * model_statistics(m)["log_likelihood"]
+    assert abs(deviance - float(ref["deviance"])) <= 1e-7 * float(ref["deviance"])

@@ -213,7 +213,7 @@ def test_breast_cancer_names_the_terms_of_the_definition():
     """Completely separated (every row classified with margin): every
     coefficient is infinite, some of one sign only."""
     X, y = breast()
-    m, fit_s, check_s, result = fit_recording_check(X, y)
+    m, fit_s, check_s, _ = fit_recording_check(X, y)
     expected = definition(constraint_rows(X, y, 2))
     assert infinite_by_index(m) == expected
     assert len(expected) == X.shape[1] + 1 and {1, -1, 0} <= set(expected.values())

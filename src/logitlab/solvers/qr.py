@@ -140,16 +140,10 @@ def qr_direction(R: np.ndarray, g: np.ndarray):
         d = -linalg.solve_triangular(Rs, u, check_finite=False) * scale
         if np.all(np.isfinite(d)):
             return d, False
-    U, sv, Vt = linalg.svd(Rs, check_finite=False)
+    _, sv, Vt = linalg.svd(Rs, check_finite=False)
     keep = sv > sv.max(initial=0.0) * R.shape[1] * np.finfo(float).eps
     d = -(Vt[keep].T @ ((Vt[keep] @ gs) / sv[keep] ** 2)) * scale
     return d, True
-
-
-def newton_decrement(R: np.ndarray, g: np.ndarray) -> float:
-    """``gᵀ (RᵀR)⁻¹ g``: twice the objective decrease the Newton step predicts."""
-    d, _ = qr_direction(R, g)
-    return float(-g @ d)
 
 
 def _abs_cross_products(X, y, s, offset, fit_intercept: bool) -> np.ndarray:
