@@ -269,14 +269,14 @@ def _fit_data(estimator, data, layout, kind, alpha, l1_ratio, totals, scanned, o
                         fingerprint)
     with_inference = kind in ("none", "firth") and layout.size <= _inference_max()
     defer = with_inference and kind == "none"
-    aliased = fitstats.aliased_features(Objective(data), w0) \
+    aliased = fitstats.aliased_features(data, layout) \
         if with_inference and not defer else []
     solve = (estimator, data, layout, alpha, l1_ratio, kind, checkpoint, fingerprint)
     objective, result = _solve_with(*solve, w0, resume, aliased)
     info = n_sat = None
     if defer:
         info, n_sat = information_and_saturation(data, layout, result.coef)
-        aliased = fitstats.aliased_from_information(info, layout)
+        aliased = fitstats.aliased_after_fit(objective, info, result.coef)
         if aliased:
             info = n_sat = None
             objective, result = _solve_with(*solve, w0, None, aliased)

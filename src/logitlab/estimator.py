@@ -359,17 +359,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         # optimum (needed for inference anyway), refitting only if columns alias
         defer = (with_inference and kind == "none"
                  and data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
-        aliased = (fitstats.aliased_features(Objective(data), w0)
+        aliased = (fitstats.aliased_features(data, layout)
                    if with_inference and not defer else [])
         objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha, l1_ratio, X)
         info = None
         if defer:
             info = fitstats.information(objective, result.coef)
-            aliased = fitstats.aliased_from_information(info, layout)
-            if aliased:
-                # confirm at the start point, where every row has weight (at the
-                # optimum of separated data saturated rows weigh ~0)
-                aliased = fitstats.aliased_features(Objective(data), w0)
+            aliased = fitstats.aliased_after_fit(objective, info, result.coef)
             if aliased:
                 info = None
                 objective, result = self._solve_with(data, layout, w0, aliased, kind, alpha,
@@ -433,7 +429,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         separation = None
         if check_separation and (separation_check_is_cheap(X, layout)
                                  or saturated_rows(objective, layout.matrix(result.coef))):
-            separation = detect_separation(X, codes, objective.data.s, layout, aliased)
+            separation = detect_separation(X, codes, objective.data.s, layout, aliased,
+                                           W=layout.matrix(result.coef),
+                                           offset=objective.data.offset)
             separation = separation if separation.checked else None
         self.inference_state_ = (self._inference_state(objective, result, w0, aliased, group_codes,
                                                        separation, info)
