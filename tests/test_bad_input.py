@@ -531,3 +531,79 @@ def test_levels_differing_by_spaces_or_case_are_not_extra_levels():
             n = counts[level]
             assert f"{level!r} ({n} row{'s' if n != 1 else ''})" in msg
         assert "'green'" not in msg
+
+# ------------------------------------------------- magnitudes beyond float64 sums
+@pytest.mark.parametrize("big", [1e200, 1e308, -3e160])
+@pytest.mark.parametrize("container", ["numpy", "frame", "csr"])
+def test_huge_finite_values_in_X_name_the_column_and_rows(big, container):
+    """Squares of such values overflow float64 (1e200² = inf): the fit cannot
+    be computed, and says where and how to fix it (not scipy's 'array must not
+    contain infs or NaNs' from inside the aliasing check)."""
+    X, y = data()
+    X[[4, 11], 1] = big
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    Xin = {"numpy": X, "frame": frame, "csr": sp.csr_matrix(X)}[container]
+    msg = raises_clean(ValueError, lambda: LogisticRegression().fit(Xin, y))
+    where = "'b'" if container == "frame" else "column 1"
+    assert where in msg and "2 rows" in msg and "row 4, 11" in msg
+    assert f"{abs(big):.3g}" in msg and "Rescale" in msg and "divide by" in msg
+    assert "infs or NaNs" not in msg
+
+
+def test_largest_accepted_magnitude_still_fits():
+    """1e100 in a column (the limit) is accepted and fits as the same data in
+    ordinary units do; the fit says the scaling keeps its gradient from meeting
+    the tolerance (its rounding error is ~1e83)."""
+    X, y = data(n=60)
+    X[:, 0] += np.linspace(-1, 1, 60)
+    y = (X[:, 0] + np.random.default_rng(1).normal(size=60) > 0).astype(int)
+    small = LogisticRegression().fit(X, y)
+    X2 = X.copy()
+    X2[:, 1] *= 1e100 / np.abs(X2[:, 1]).max()
+    with pytest.warns(logitlab.ConvergenceWarning, match="poor scaling"):
+        big = LogisticRegression().fit(X2, y)
+    np.testing.assert_allclose(big.predict_proba(X2), small.predict_proba(X), rtol=1e-8)
+
+
+def test_huge_weights_are_rejected_with_their_rows():
+    """Weights of 1e308 on two rows: their sum overflows, so the objective is NaN
+    (the fit used to report converged_=True with coefficients 0)."""
+    X, y = data()
+    w = np.ones(20)
+    w[[3, 7]] = 1e308
+    msg = raises_clean(ValueError, lambda: LogisticRegression().fit(X, y, sample_weight=w))
+    assert "row 3: 1e+308" in msg and "row 7: 1e+308" in msg and "row 0" not in msg
+    assert "Rescale the weights" in msg and "divide them by their mean" in msg
+
+
+def test_rescaled_weights_give_the_same_estimates():
+    """The remedy the message gives: weights divided by their mean keep the
+    estimates (statsmodels GLM with the original weights of 1e99 each row)."""
+    import statsmodels.api as sm
+    X, y = data(n=40)
+    y = (X[:, 0] + np.random.default_rng(2).normal(size=40) > 0).astype(int)
+    w = np.random.default_rng(3).uniform(0.5, 2, 40) * 1e99
+    raises_clean(ValueError, lambda: LogisticRegression().fit(X, y, sample_weight=w))
+    m = LogisticRegression().fit(X, y, sample_weight=w / w.mean())
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(),
+                 freq_weights=w / 1e99).fit(tol=1e-14)
+    np.testing.assert_allclose(np.r_[m.intercept_, m.coef_[0]], ref.params, rtol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd"])
+def test_a_nan_objective_is_never_converged(solver):
+    """A data backend whose weight total overflows (Σ = inf) makes the mean
+    objective NaN with a zero gradient: no solver may call that converged."""
+    from logitlab import solvers
+    from logitlab.backends import InMemoryData
+    from logitlab.core.layout import Layout
+    from logitlab.solvers.objective import Objective
+
+    X, y = data()
+    w = np.ones(20)
+    w[[3, 7, 9, 12]] = 1e308
+    with np.errstate(over="ignore", invalid="ignore"):
+        obj = Objective(InMemoryData(X, y.astype(float), w, None, Layout(3, 2, (1,), True)))
+        res = solvers.run(solver, obj, np.zeros(4), tol=1e-8, max_iter=20)
+    assert not np.isfinite(res.objective)
+    assert res.converged is False

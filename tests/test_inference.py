@@ -462,8 +462,12 @@ def test_lr_test_rejects_wrong_order():
     small, big = fit(X[["GPA"]], y), fit(X, y)
     with pytest.raises(ValueError, match="small, big"):
         lr_test(big, small)
-    with pytest.raises(ValueError):
-        lr_test(big, big)           # equal size: nothing to test
+    # equal size and the same fit: R's anova(big, big) reports Df 0, Deviance 0, no p-value
+    same = lr_test(big, big)
+    assert same["df"] == 0 and same["statistic"] == 0.0 and np.isnan(same["p_value"])
+    # equal size but different models: not nested
+    with pytest.raises(ValueError, match="not nested"):
+        lr_test(fit(X[["GPA"]], y), fit(X[["TUCE"]], y))
 
 
 def test_lr_test_rejects_different_data():

@@ -72,21 +72,72 @@ _EXPONENT = {np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0000000000000)),
              np.dtype(np.float16): (np.uint16, np.uint16(0x7C00))}
 
 
-def _all_finite(values) -> bool:
-    """True when every entry is finite: one read of the exponent bits, split
-    over the worker threads (no float arithmetic: nothing can overflow)."""
+#: largest magnitude accepted in a design to fit, and largest total weight: the
+#: fit sums squares of the columns over the weighted rows (the information
+#: matrix, ≤ Σ s · max x² / 4), which must stay below float64's 1.8e308
+MAX_ABS_X = 1e100
+MAX_WEIGHT_SUM = 1e100
+
+
+def _scan_exponents(values):
+    """``(all finite, possibly above MAX_ABS_X)`` from one read of the exponent
+    bits, split over the worker threads (no float arithmetic: nothing can
+    overflow). The second is a cheap screen: entries whose exponent reaches
+    that of MAX_ABS_X (the exact test is left to the caller)."""
     if values.dtype.kind not in "fc":
-        return True
+        return True, False
     flat = values.reshape(-1) if values.flags.c_contiguous else None
     if flat is None or flat.dtype not in _EXPONENT:
-        return bool(np.isfinite(values).all())
+        finite = bool(np.isfinite(values).all())
+        return finite, bool(finite and values.size and np.abs(values).max() > MAX_ABS_X)
     kind, mask = _EXPONENT[flat.dtype]
     bits = flat.view(kind)
     n_parts = max(1, min(default_threads(), bits.size >> 20))
     if n_parts == 1:
-        return bool(_max_exponent(bits, mask) != mask)
-    tops = pool(n_parts).map(lambda p: _max_exponent(p, mask), np.array_split(bits, n_parts))
-    return all(top != mask for top in tops)
+        top = _max_exponent(bits, mask)
+    else:
+        top = max(pool(n_parts).map(lambda p: _max_exponent(p, mask),
+                                    np.array_split(bits, n_parts)))
+    large = np.array([MAX_ABS_X], dtype=flat.dtype).view(kind)[0] & mask \
+        if flat.dtype == np.float64 else mask
+    return bool(top != mask), bool(top != mask and top >= large)
+
+
+def _all_finite(values) -> bool:
+    """True when every entry is finite (see :func:`_scan_exponents`)."""
+    return _scan_exponents(values)[0]
+
+
+def check_magnitude(X, names=None) -> None:
+    """Raise ValueError naming the columns and rows of a design to fit whose
+    values exceed :data:`MAX_ABS_X` in magnitude (finite X assumed)."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0 or not _scan_exponents(values)[1]:
+        return
+    if sp.issparse(X):
+        coo = X.tocoo()
+        big = np.abs(coo.data) > MAX_ABS_X
+        rows, cols, vals = coo.row[big], coo.col[big], coo.data[big]
+    else:
+        rows, cols = np.nonzero(np.abs(X) > MAX_ABS_X)
+        vals = X[rows, cols]
+    if rows.size == 0:
+        return
+    parts = []
+    for j in np.unique(cols):
+        r = rows[cols == j]
+        top = float(np.max(np.abs(vals[cols == j])))
+        first = ", ".join(str(int(i)) for i in np.unique(r)[:3])
+        parts.append(f"column {_column_label(names, j)}: {r.size} "
+                     f"{'row' if r.size == 1 else 'rows'} (row {first}{', ...' if r.size > 3 else ''}; "
+                     f"up to {top:.3g})")
+    scale = 10.0 ** np.floor(np.log10(float(np.max(np.abs(vals)))))
+    raise ValueError(
+        f"X has values of magnitude above {MAX_ABS_X:.0e}: {listing(parts)}. A fit needs "
+        "sums of squares of the columns over the rows (the information matrix, the "
+        "Newton steps), which overflow float64 (1.8e308) from about 1e154 on; logitlab "
+        f"accepts |x| <= {MAX_ABS_X:.0e} so that they stay finite. Rescale those columns "
+        f"(e.g. divide by {scale:.0e}, or take a logarithm) before fitting.")
 
 
 def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
@@ -142,6 +193,8 @@ def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
         if not X.has_sorted_indices:
             X.sort_indices()
     check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting")
+    if reset:
+        check_magnitude(X, names)
     return X
 
 
@@ -277,10 +330,29 @@ def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
     if neg.size:
         raise ValueError(f"sample_weight must be non-negative; {neg.size} rows are negative "
                          f"(first row {neg[0]}: {w[neg[0]]}).")
-    if not w.sum() > 0:
+    top = float(w.max()) if w.size else 0.0
+    if not top > 0:
         raise ValueError("sample_weight is zero for every row; at least one row needs a "
                          "positive weight.")
+    _check_weight_sum(w, top)
     return w
+
+
+def _check_weight_sum(w, top: float) -> None:
+    """The total weight must stay at most MAX_WEIGHT_SUM (computed without
+    overflowing: ``top · Σ (w / top)``)."""
+    if np.log(top) + np.log(float(np.sum(w / top))) <= np.log(MAX_WEIGHT_SUM):
+        return
+    heavy = np.flatnonzero(w >= 1e-6 * top)
+    order = heavy[np.argsort(-w[heavy], kind="stable")]
+    listed = listing([f"row {int(i)}: {w[i]:.3g}" for i in order], total=order.size)
+    raise ValueError(
+        f"sample_weight sums to more than {MAX_WEIGHT_SUM:.0e} (the largest weights: "
+        f"{listed}). With "
+        "frequency-weight semantics the total weight is the number of observations: it "
+        "scales the log-likelihood, deviance and standard errors, whose sums overflow "
+        "float64 at such totals. Rescale the weights (e.g. divide them by their mean: the "
+        "estimates stay the same).")
 
 
 def check_offset(offset, n_rows: int, n_classes: int):

@@ -114,6 +114,12 @@ class Family:
         """Per-row weighted scores (n, size); their sum is the gradient of Σ s·nll."""
         raise NotImplementedError
 
+    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+        """Rows ``B`` (n·C, size) with ``BᵀB`` = the chunk's Hessian of Σ s·nll at
+        ``W`` (a square root without forming the Hessian: the QR-based Newton
+        steps of :mod:`logitlab.solvers.qr` on nearly collinear designs)."""
+        raise NotImplementedError
+
     def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
         """Per-row negative log-likelihood (n,), unweighted."""
         raise NotImplementedError

@@ -121,6 +121,13 @@ class BinaryLogit(Family):
         Xd = augmented_dense(X, self.layout.fit_intercept)
         return Xd * R
 
+    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+        """``√(s p (1-p)) [x, 1]`` per row."""
+        z = self.linear_predictor(X, W, offset)
+        Xa = augmented_dense(X, self.layout.fit_intercept)
+        h = s * special.expit(z) * special.expit(-z)
+        return Xa * np.sqrt(h)[:, None]
+
     def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
         return binary_nll_from_logits(y, self.linear_predictor(X, W, offset))
 

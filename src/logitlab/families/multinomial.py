@@ -164,6 +164,25 @@ class MultinomialLogit(Family):
         Xd = augmented_dense(X, lay.fit_intercept)
         return (Xd[:, :, None] * R[:, None, :]).reshape(Xd.shape[0], lay.size)
 
+    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+        """Per row the Hessian is ``s [x,1][x,1]ᵀ ⊗ M`` with ``M = diag(p) - p pᵀ``
+        over the free classes; ``M = FᵀF`` for ``F = (I - c q qᵀ) diag(q)``,
+        ``q = √p``, ``c = 1 / (1 + √p_ref)`` (``(I - c q qᵀ)² = I - q qᵀ`` since
+        ``‖q‖² = 1 - p_ref``; c = 1 when every class is free), so the row gives
+        the C rows ``√s [x, 1]ᵀ ⊗ F`` — no factorization that could fail where p
+        underflows."""
+        lay = self.layout
+        Xa = augmented_dense(X, lay.fit_intercept)
+        P = softmax(self.linear_predictor(X, W, offset), axis=1)
+        free = list(lay.free_classes)
+        q = np.sqrt(P[:, free])                                   # (n, C)
+        rest = [k for k in range(lay.n_classes) if k not in free]
+        c = 1.0 / (1.0 + np.sqrt(P[:, rest].sum(axis=1))) if rest else np.ones(q.shape[0])
+        C = len(free)
+        F = (np.eye(C)[None] - c[:, None, None] * q[:, :, None] * q[:, None, :]) * q[:, None, :]
+        B = np.sqrt(s)[:, None, None, None] * F[:, :, None, :] * Xa[:, None, :, None]
+        return B.reshape(Xa.shape[0] * C, Xa.shape[1] * C)
+
     def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
         Z = self.linear_predictor(X, W, offset)
         return -log_softmax(Z, axis=1)[np.arange(Z.shape[0]), np.asarray(y, dtype=np.intp)]

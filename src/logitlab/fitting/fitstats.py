@@ -12,13 +12,14 @@ semantics: a weight of 2 is the same as a repeated row).
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
+import scipy.sparse as sp
+from scipy import linalg, special
 
-from ..solvers.objective import Objective
 from .. import solvers
-
-#: relative squared residual norm below which a column counts as aliased
-ALIAS_RTOL = 1e-9
+from ..core.design import weighted_gram
+from ..core.threads import default_threads, pool
+from ..solvers import qr
+from ..solvers.objective import Objective
 
 
 def loglik(objective: Objective, w_full) -> float:
@@ -37,52 +38,234 @@ def information(objective: Objective, w_full) -> np.ndarray:
     return st.hess
 
 
-def aliased_rows(gram: np.ndarray, order, rtol: float = ALIAS_RTOL) -> list:
-    """Rows of a PSD matrix that are linear combinations of earlier rows in ``order``.
+# ------------------------------------------------------------------ aliasing
+#: R's glm: the tolerance of its pivoted QR, ``min(1e-7, epsilon / 1000)`` at
+#: the default ``glm.control(epsilon = 1e-8)``
+ALIAS_TOL = 1e-11
+#: the Gram screen certifies full rank only with this factor to spare
+_SCREEN_MARGIN = 10.0
+_EPS = np.finfo(np.float64).eps
 
-    Sequential (pivot-free) Cholesky, as R's ``glm`` keeps the first of
-    collinear columns: a row whose squared residual norm, after projection on
-    the kept rows, is below ``rtol`` times its own squared norm is aliased.
+
+def glm_start_weights(s) -> np.ndarray:
+    """R's IRLS weights at its first iteration, ``s μ (1 - μ)`` at R's start
+    ``μ = (s y + ½) / (s + 1)`` (binomial ``mustart``): for y = 0 and y = 1 alike
+    ``s (s + ½) / (2 (s + 1)²)`` — a function of the prior weight only (3/16 for
+    unit weights), so the aliasing it implies is a property of the design and
+    the weights, the same for every class of a multinomial fit. Rows of weight 0
+    get 0 (R leaves them out)."""
+    s = np.asarray(s, dtype=np.float64)
+    return 0.5 * (s / (s + 1.0)) * ((s + 0.5) / (s + 1.0))
+
+
+def _glm_order(layout) -> list:
+    """Feature rows in R's column order: the intercept first, then the columns."""
+    return ([layout.n_features] if layout.fit_intercept else []) + list(range(layout.n_features))
+
+
+def limited_pivoting(R: np.ndarray, n_obs: int, tol: float = ALIAS_TOL) -> list:
+    """Columns of ``A`` that LINPACK ``dqrdc2`` (R's ``qr``, used by ``glm.fit``)
+    moves to the end, given ``A``'s R factor ``R`` (m, p) and its row count ``n_obs``.
+
+    dqrdc2 takes the columns left to right; a column whose norm, after
+    projection on the columns kept so far, is below ``tol`` times its own norm
+    (or is zero) is moved to the end and never taken again; at most ``n_obs``
+    columns are kept. Both norms are invariant under orthogonal transforms, so
+    they can be read off ``R`` instead of ``A``: the residual norm of the column
+    at position ``i`` after the kept ones is ``|R[i, i]|`` once the columns moved
+    out have been deleted from ``R`` (a Givens downdate that restores the
+    triangle, :func:`scipy.linalg.qr_delete`). Returns positions (0-based).
     """
-    kept, aliased = [], []
-    L = np.zeros((0, 0))
-    for j in order:
-        gjj = gram[j, j]
-        if not gjj > 0:
-            aliased.append(j)
-            continue
-        v = linalg.solve_triangular(L, gram[kept, j], lower=True) if kept else np.zeros(0)
-        resid = gjj - float(v @ v)
-        if resid <= rtol * gjj:
-            aliased.append(j)
-            continue
-        m = len(kept)
-        L_new = np.zeros((m + 1, m + 1))
-        L_new[:m, :m] = L
-        L_new[m, :m] = v
-        L_new[m, m] = np.sqrt(resid)
-        L = L_new
-        kept.append(j)
-    return sorted(aliased)
+    R = np.array(R, dtype=np.float64)
+    m, p = R.shape
+    limit = tol * np.where((norm := np.linalg.norm(R, axis=0)) > 0, norm, 1.0)
+    cols, moved, i = list(range(p)), [], 0
+    Q = np.eye(m)
+    while i < len(cols):
+        top = min(len(cols), m, n_obs)
+        diag = np.abs(np.diagonal(R)[i:top])
+        small = np.flatnonzero(diag < limit[cols[i:top]])
+        if small.size == 0:
+            moved += cols[top:]          # beyond the rank limit
+            break
+        i += int(small[0])
+        moved.append(cols.pop(i))
+        Q, R = linalg.qr_delete(Q, R, i, which="col", check_finite=False)
+    return moved
 
 
-def aliased_features(objective: Objective, w0_full) -> list:
-    """Feature rows (indices into X's columns; ``n_features`` is the intercept)
-    that are aliased, from the Hessian at the start point (positive weights,
-    so it has the null space of the weighted Gram matrix ``[X, 1]ᵀ S [X, 1]``).
-    Intercept first, then the columns in order, as R checks them."""
-    return aliased_from_information(information(objective, w0_full), objective.layout)
+def _glm_design_rows(X, root, fit_intercept: bool) -> np.ndarray:
+    """``√v · [1, X]`` as a dense (k, p) array, intercept first (R's order)."""
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    A = np.empty((Xd.shape[0], Xd.shape[1] + int(fit_intercept)))
+    if fit_intercept:
+        A[:, 0] = root
+    np.multiply(Xd, root[:, None], out=A[:, int(fit_intercept):])
+    return A
 
 
-def aliased_from_information(H: np.ndarray, layout) -> list:
-    """Aliased feature rows from a full information matrix (size, size) at any
-    point where every row has positive weight: its first class block has the
-    null space of ``[X, 1]ᵀ S [X, 1]``."""
+def glm_r_factor_part(X, y, s, offset, fit_intercept: bool):
+    """One chunk's ``(RFactor of √v [1, X], number of rows with s > 0)``, with
+    R's start weights ``v`` (:func:`glm_start_weights`); its rows are taken a
+    block at a time (:func:`logitlab.solvers.qr.accumulate`)."""
+    p = X.shape[1] + int(fit_intercept)
+    step = qr.block_rows(p)
+    root = np.sqrt(glm_start_weights(s))
+    factor = qr.accumulate((_glm_design_rows(X[a:a + step], root[a:a + step], fit_intercept)
+                            for a in range(0, X.shape[0], step)), p)
+    return factor, int(np.count_nonzero(np.asarray(s) > 0))
+
+
+def glm_r_factor(data, fit_intercept: bool):
+    """``(R, n_obs)``: the R factor of R's first-iteration weighted design
+    ``√v [1, X]`` (intercept first) and its number of rows of positive weight.
+
+    In memory: a TSQR over a few contiguous row ranges (one per thread); on
+    Dask (rows not in this process): one factor per partition, combined by the
+    reduction tree (:class:`logitlab.solvers.qr.RFactor`).
+    About 2np² flops, the cost of ~5 Gram matrices.
+    """
+    rows = data.local_rows()
+    if rows is None:
+        R, n_obs = data.reduce_chunks(glm_r_factor_part, fit_intercept)
+        return R.R, n_obs
+    n = data.n_rows
+    n_parts = max(1, min(default_threads(), n // 8192))
+    edges = np.linspace(0, n, n_parts + 1).astype(int)
+
+    def part(t):
+        sl = slice(edges[t], edges[t + 1])
+        return glm_r_factor_part(rows.X[sl], None, rows.s[sl], None, fit_intercept)
+
+    parts = list(pool(n_parts).map(part, range(n_parts))) if n_parts > 1 else [part(0)]
+    total = parts[0][0]
+    for R, _ in parts[1:]:
+        total = total + R
+    return total.R, sum(k for _, k in parts)
+
+
+def aliased_by_qr(data, layout) -> list:
+    """R's aliased columns, by R's rule: ``dqrdc2`` with tolerance
+    :data:`ALIAS_TOL` on the first-iteration weighted design ``√v [1, X]`` in
+    R's column order (:func:`glm_r_factor`, :func:`limited_pivoting`). Returns
+    feature rows (indices into X's columns; ``n_features`` is the intercept)."""
+    order = _glm_order(layout)
+    if not order:
+        return []
+    R, n_obs = glm_r_factor(data, layout.fit_intercept)
+    return sorted(order[i] for i in limited_pivoting(R, n_obs))
+
+
+def certifies_full_rank(G: np.ndarray, n_obs: int, spread: float = 1.0) -> bool:
+    """Whether the Gram matrix ``G = Aᵀ A`` (p, p) of a weighted design ``A``
+    (n_obs rows) proves that :func:`limited_pivoting` keeps every column of
+    ``A₀ = D A`` for any row scaling ``D`` with ``max D / min D ≤ spread``.
+
+    With ``C`` the correlation form of ``G`` (unit diagonal), the relative
+    residual of any column of ``A`` on any others is at least
+    ``σ_min(A N) = √λ_min(C)`` (N scales the columns to norm 1), and the row
+    scaling changes it by at most ``spread``. So ``λ_min(C) > (10 · tol ·
+    spread)²`` proves nothing is aliased. It is tested by a Cholesky of ``C - f I``
+    with ``f`` raised by a bound on the rounding of ``C`` (n_obs-term sums)
+    and of the factorization: ``4 (n_obs + p) p ε``. Forming ``G`` squares the
+    condition number, so this can only prove full rank, never find the aliased
+    columns at R's tolerance (that needs 1e-22 relative precision): a design
+    it does not certify goes to the QR (:func:`aliased_by_qr`).
+    """
+    G = np.asarray(G, dtype=np.float64)
+    p = G.shape[0]
+    diag = np.diagonal(G)
+    if p == 0:
+        return True
+    if not (np.all(np.isfinite(G)) and np.all(diag > 0)) or n_obs < p or spread > 1e8:
+        return False
+    inv = 1.0 / np.sqrt(diag)
+    C = G * inv[:, None] * inv[None, :]
+    floor = 4.0 * (n_obs + p) * p * _EPS + (_SCREEN_MARGIN * ALIAS_TOL * spread) ** 2
+    try:
+        linalg.cholesky(C - floor * np.eye(p), lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return False
+    return True
+
+
+def _glm_gram_part(X, y, s, offset, fit_intercept: bool):
+    """One chunk's Gram matrix of ``√v [X, 1]`` and its rows of positive weight."""
+    v = glm_start_weights(s)
+    return weighted_gram(X, v, fit_intercept, nonneg=True), int(np.count_nonzero(v > 0))
+
+
+def aliased_features(data, layout) -> list:
+    """Aliased feature rows by R's rule (see :func:`aliased_by_qr`), before a fit.
+
+    First a screen: the Gram matrix of R's weighted design (one pass, as cheap
+    as a Hessian) usually proves full rank (:func:`certifies_full_rank`); only
+    a design it cannot clear — exactly or nearly collinear columns, fewer rows
+    than columns — is factored by the QR (about five such passes)."""
+    G, n_obs = data.reduce_chunks(_glm_gram_part, layout.fit_intercept)
+    if certifies_full_rank(G, n_obs):
+        return []
+    return aliased_by_qr(data, layout)
+
+
+_RATIO_BINS = 2002
+
+
+def _weight_ratio_histogram(X, y, s, offset, W, family):
+    """Counts of ``⌊log₂(v / ĥ)⌋`` over the rows of positive weight, in 2002
+    bins: 1 + the value for values in [-1000, 1000), the first and last bins for
+    anything beyond. ``v`` is R's start weight and ``ĥ = s p̂ (1 - p̂)`` the
+    information's weight at ``W`` for the first free class (in logs: finite
+    even where ĥ underflows). Summed over chunks, the counts give the range of
+    the ratio, which a sum of the ratios could not.
+
+    Binary models bin ``|z| / ln 2`` instead of ``-log₂(p q)``, which lies in
+    ``[|z| / ln 2, |z| / ln 2 + 2]`` (``p q = e^{-|z|} / (1 + e^{-|z|})²``): no
+    exp or log a row; the caller adds the 2 to the spread
+    (:data:`_BINARY_SLACK`)."""
+    layout = family.layout
+    s = np.asarray(s, dtype=np.float64)
+    z = family.linear_predictor(X, W, offset)
+    unit = s.strides == (0,) and s.size and s[0] > 0      # unit weights: one value
+    keep = slice(None) if unit else s > 0
+    if layout.multinomial:
+        k = layout.free_classes[0]
+        total = special.logsumexp(z, axis=1)
+        others = special.logsumexp(np.delete(z, k, axis=1), axis=1)
+        minus_log2_pq = -((z[:, k] - total) + (others - total)) / np.log(2.0)
+    else:
+        minus_log2_pq = np.abs(z) * (1.0 / np.log(2.0))
+    sw = s[:1] if unit else s[keep]
+    log2_v_over_s = np.log2((sw + 0.5) / (sw + 1.0)) - np.log2(2.0 * (sw + 1.0))
+    log_ratio = minus_log2_pq[keep] + log2_v_over_s
+    bins = np.clip(np.floor(log_ratio), -1001, 1000).astype(np.intp) + 1001
+    return np.bincount(bins, minlength=_RATIO_BINS)
+
+
+#: binary histograms underestimate -log₂(p q) by at most this many bits
+_BINARY_SLACK = 2
+
+
+def aliased_after_fit(objective: Objective, info: np.ndarray, w_full) -> list:
+    """Aliased feature rows by R's rule, after a fit of every column, from the
+    information ``info`` (size, size) at its optimum ``w_full`` (computed for
+    inference anyway): its first class block is the Gram matrix of
+    ``√ĥ [X, 1]``; one cheap pass bounds how far ĥ is from R's start weights
+    (:func:`_weight_ratio_histogram`), and :func:`certifies_full_rank` with that
+    spread usually clears the design; otherwise the QR decides."""
+    layout, data = objective.layout, objective.data
     m, C = layout.n_rows, layout.n_cols
-    block = H.reshape(m, C, m, C)[:, 0, :, 0]
-    d = layout.n_features
-    order = ([d] if layout.fit_intercept else []) + list(range(d))
-    return aliased_rows(block, order)
+    block = np.asarray(info).reshape(m, C, m, C)[:, 0, :, 0]
+    W = layout.matrix(w_full)
+    if np.all(np.isfinite(W)):
+        counts = data.reduce_chunks(_weight_ratio_histogram, W, data.family)
+        used = np.flatnonzero(counts)
+        if used.size and used[0] > 0 and used[-1] < _RATIO_BINS - 1:
+            bits = used[-1] + 1 - used[0] + (0 if layout.multinomial else _BINARY_SLACK)
+            spread = 2.0 ** (0.5 * bits)
+            if certifies_full_rank(block, int(counts.sum()), spread):
+                return []
+    return aliased_by_qr(data, layout)
 
 
 def null_objective(objective: Objective) -> Objective:

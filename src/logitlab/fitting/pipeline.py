@@ -13,7 +13,8 @@
 2. the engine builds the data backend for that family;
 3. the start point: a warm start, a checkpoint or the family's base rates;
 4. aliasing: columns that are linear combinations of earlier ones are held at
-   0 (:mod:`logitlab.fitting.fitstats`), as R's ``glm`` does;
+   0, by R's rule (``dqrdc2``'s limited pivoting on R's first-iteration weighted
+   design, :mod:`logitlab.fitting.fitstats`);
 5. the solver (``auto``: :func:`logitlab.solvers.select_solver`, told whether
    a pass costs more than a Hessian on this backend);
 6. inference for likelihood fits: the information at the optimum, the null
@@ -109,17 +110,13 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     defer = with_inference and spec.kind == "none" and (
         data.newton_max_size is not None
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
-    aliased = (fitstats.aliased_features(Objective(data), w0)
+    aliased = (fitstats.aliased_features(data, layout)
                if with_inference and not defer else [])
     objective, result = _solve_with(spec, data, w0, resume, aliased, print_)
     info = n_sat = None
     if defer:
         info, n_sat = _information_and_saturation(objective, result.coef)
-        aliased = fitstats.aliased_from_information(info, layout)
-        if aliased:
-            # confirm at the start point, where every row has weight (at the
-            # optimum of separated data saturated rows weigh ~0)
-            aliased = fitstats.aliased_features(Objective(data), w0)
+        aliased = fitstats.aliased_after_fit(objective, info, result.coef)
         if aliased:
             info = n_sat = None
             objective, result = _solve_with(spec, data, w0, None, aliased, print_)
@@ -241,7 +238,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     if rows is not None:
         separation = None
         if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
-            separation = detect_separation(rows.X, rows.y, rows.s, layout, aliased)
+            separation = detect_separation(rows.X, rows.y, rows.s, layout, aliased, W=W,
+                                           offset=rows.offset)
             separation = separation if separation.checked else None
         return separation, 0 if separation is None else None, []
     if n_sat is None:

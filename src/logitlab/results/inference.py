@@ -192,18 +192,37 @@ def model_statistics(model) -> dict:
     }
 
 
+#: log-likelihoods within this (relative) of each other belong to the same fit
+_SAME_FIT_RTOL = 1e-8
+
+
 def lr_test(small, big) -> dict:
     """Likelihood-ratio test of nested fits: ``2 (ℓ_big - ℓ_small)`` on
-    ``k_big - k_small`` degrees of freedom. Both must be fitted to the same rows."""
+    ``k_big - k_small`` degrees of freedom. Both must be fitted to the same rows.
+
+    When ``big`` adds only aliased terms (``k_big == k_small``) the two fits are
+    the same model: as R's ``anova``, the result is 0 on 0 degrees of freedom,
+    with no p-value (NaN), provided the log-likelihoods agree (to
+    ``1e-8 · max(1, |ℓ|)``; otherwise the models are not nested).
+    """
     a, b = model_statistics(small), model_statistics(big)
     if not np.isclose(a["n_obs"], b["n_obs"], rtol=1e-12):
         raise ValueError(f"the models were fitted to different data (n = {a['n_obs']} and "
                          f"{b['n_obs']}); a likelihood-ratio test needs the same rows.")
     df = b["n_params"] - a["n_params"]
-    if df <= 0:
+    stat = 2.0 * (b["log_likelihood"] - a["log_likelihood"])
+    if df == 0:
+        scale = max(1.0, abs(a["log_likelihood"]), abs(b["log_likelihood"]))
+        if abs(stat) <= 2.0 * _SAME_FIT_RTOL * scale:
+            return {"statistic": 0.0, "df": 0, "p_value": float("nan")}
+        raise ValueError(
+            "the models estimate the same number of parameters "
+            f"({a['n_params']}) but their log-likelihoods differ ({a['log_likelihood']!r} "
+            f"and {b['log_likelihood']!r}): they are not nested, so a likelihood-ratio "
+            "test does not apply.")
+    if df < 0:
         raise ValueError(f"the second model must have more parameters than the first "
                          f"({b['n_params']} vs {a['n_params']}): pass lr_test(small, big).")
-    stat = 2.0 * (b["log_likelihood"] - a["log_likelihood"])
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
 
 

@@ -17,7 +17,7 @@ class SolverResult:
     coef : (size,) flat coefficients (see :class:`logitlab.core.layout.Layout`)
     objective : final value of the full objective F
     grad_norm : max-norm of the (minimum-norm sub)gradient at ``coef``
-    n_iter : iterations taken; converged : ``grad_norm <= tol``
+    n_iter : iterations taken; converged : ``grad_norm <= tol`` at a finite objective
     history : ``{"objective": (n_iter+1,), "grad_norm": (n_iter+1,)}``, the
         values at the start point and after each iteration
     n_passes : reads of the data; flags : events worth reporting, e.g.
@@ -55,29 +55,38 @@ class Recorder:
         self.values: list[float] = []
         self.norms: list[float] = []
         self.flags: set = set()
+        #: a solver's own bound on the rounding error of its gradient (see
+        #: :meth:`effective_tol`); 0 unless the solver sets it
+        self.grad_floor = 0.0
         self._passes0 = objective.data.n_passes
 
     def record(self, value: float, grad_norm: float) -> bool:
         """Store one iteration; return True when converged: ``grad_norm`` at most
         tol, or at most the rounding error of the gradient when that is larger
-        (float32 arithmetic: ``data.grad_noise``)."""
+        (float32 arithmetic: ``data.grad_noise``), and the objective finite."""
         self.values.append(float(value))
         self.norms.append(float(grad_norm))
         if self.callback is not None:
             self.callback(len(self.values) - 1, float(value), float(grad_norm))
-        return grad_norm <= self.effective_tol()
+        return self._converged(value, grad_norm)
+
+    def _converged(self, value, grad_norm) -> bool:
+        """A NaN or infinite objective or gradient is never convergence (``nan <=
+        tol`` is False, but a zero gradient next to a NaN objective is not)."""
+        return bool(np.isfinite(value) and grad_norm <= self.effective_tol())
 
     def effective_tol(self) -> float:
-        """``max(tol, data.grad_noise)``: no solver can tell gradients apart below
-        the rounding error of their computation."""
-        return max(self.tol, float(self.objective.data.grad_noise))
+        """``max(tol, data.grad_noise, grad_floor)``: no solver can tell gradients
+        apart below the rounding error of their computation."""
+        return max(self.tol, float(self.objective.data.grad_noise), self.grad_floor)
 
     def result(self, w) -> SolverResult:
         tol = self.effective_tol()
         return SolverResult(
             coef=np.asarray(w, dtype=np.float64), objective=self.values[-1],
             grad_norm=self.norms[-1], n_iter=len(self.values) - 1,
-            converged=self.norms[-1] <= tol, solver=self.name, tol=tol,
+            converged=self._converged(self.values[-1], self.norms[-1]),
+            solver=self.name, tol=tol,
             max_iter=self.max_iter,
             history={"objective": np.array(self.values), "grad_norm": np.array(self.norms)},
             n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)
