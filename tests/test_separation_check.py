@@ -30,6 +30,7 @@ from sklearn.datasets import load_breast_cancer
 import logitlab
 import logitlab.fitting.pipeline as estimator  # where the fit calls the check
 from logitlab import LogisticRegression
+from logitlab.families import logit_family
 from logitlab.fitting import separation
 from logitlab.inference import term_labels
 
@@ -153,7 +154,7 @@ def test_check_names_the_terms_of_the_definition(seed, monkeypatch):
     assert result.separated == bool(expected)
     assert infinite_by_index(m) == expected
     # the LP path (no fitted coefficients to certify from) gives the same answer
-    layout = m._layout_
+    layout = m.results_.layout
     codes = np.asarray(y)
     s = np.ones(len(y)) if w is None else w
     lp = separation.detect_separation(X, codes, s, layout)
@@ -270,7 +271,7 @@ def test_the_check_stops_at_its_budget():
     (checked=False), instead of running on: the 2-second cap of fits below 10⁶
     constraint nonzeros is this budget."""
     X, y = breast()
-    layout = LogisticRegression()._layout(X.shape[1], 2, 0, "none")
+    layout = logit_family(X.shape[1], 2).layout
     t = time.perf_counter()
     result = separation.detect_separation(X, y, np.ones(len(y)), layout, budget=1e-4)
     elapsed = time.perf_counter() - t
