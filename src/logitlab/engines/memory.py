@@ -34,12 +34,10 @@ class MemorySource(Source):
         self.classes, self.codes = check_target(y, n)
         self.s = check_sample_weight(sample_weight, n)
         self.offset = check_offset(offset, n, self.classes.size)
-        K = self.classes.size
+        counts, sums = class_sums(self.codes, self.s, self.classes.size)
         self.summary = DataSummary(
             n_rows=n, n_features=X.shape[1], feature_names=feature_names,
-            classes=self.classes,
-            class_counts=np.bincount(self.codes, minlength=K).astype(np.int64),
-            class_weight_sums=np.bincount(self.codes, weights=self.s, minlength=K),
+            classes=self.classes, class_counts=counts, class_weight_sums=sums,
             has_offset=self.offset is not None, is_sparse=sp.issparse(X),
             n_groups=None if self.group_codes is None else int(self.group_codes.max()) + 1)
 
@@ -53,3 +51,21 @@ class MemorySource(Source):
     def backend(self, family, class_weight, single=False) -> InMemoryData:
         return InMemoryData(self.X, self.codes, self.weights(class_weight), self.offset,
                             family, single=single, groups=self.group_codes)
+
+
+def class_sums(codes, s, K: int) -> tuple:
+    """``(rows per class, Σ s per class)`` without n-sized temporaries: two-class
+    codes are int8 0/1 (counted as they are), unit weights a stride-0 view."""
+    n = codes.shape[0]
+    if K == 2:
+        n1 = int(np.count_nonzero(codes))
+        counts = np.array([n - n1, n1], dtype=np.int64)
+    else:
+        counts = np.bincount(codes, minlength=K).astype(np.int64)
+    if s.strides == (0,):                                  # one weight for every row
+        return counts, counts * float(s[0]) if n else np.zeros(K)
+    if K == 2:
+        total = float(np.sum(s))
+        one = float(np.sum(s, where=codes.view(np.bool_)))
+        return counts, np.array([total - one, one])
+    return counts, np.bincount(codes, weights=s, minlength=K)

@@ -119,7 +119,7 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
         from .cv import fit_design_cv
         return fit_design_cv(design, X, y, w, params, cv, dict(cv_options or {}))
     model = LogisticRegression(**params)
-    return model._fit_design(design, X, y, sample_weight=w, offset=o,
+    return model.fit_design(design, X, y, sample_weight=w, offset=o,
                              **({} if g is None else {"groups": g}))
 
 
@@ -136,8 +136,9 @@ def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, par
     if params.get("reference_class") is None and prepared.reference_class is not None:
         params["reference_class"] = prepared.reference_class
     model = LogisticRegression(**params)
-    model.design_ = prepared.design
     spec = fit_spec(model.get_params())
-    source = model._dask_source(spec, None, None, None, None, None, source=prepared.source,
-                                scanned=prepared.scanned)
-    return model._fit_source(spec, source)
+    from ..engines.dask.source import DaskSource
+    source = DaskSource(dtype=model.dtype, cov_type=spec.cov_type,
+                        engine_options=spec.engine_options, source=prepared.source,
+                        scanned=prepared.scanned)
+    return model.fit_source(source, prepared.design)

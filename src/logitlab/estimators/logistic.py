@@ -151,44 +151,49 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``cov_type="cluster"``.
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
-        spec = fit_spec(self.get_params())
+        spec = fit_spec(self.get_params())     # every option checked before any pass
         if use_dask(spec.engine, X):
-            return self._fit_source(spec, self._dask_source(spec, X, y, sample_weight, offset,
-                                                            groups))
+            from ..engines.dask.source import DaskSource
+            return self.fit_source(DaskSource(X, y, sample_weight, offset, groups,
+                                              dtype=self.dtype, cov_type=spec.cov_type,
+                                              engine_options=spec.engine_options))
         X, y, sample_weight, offset, groups = _columns_by_name(
             *map(to_memory, (X, y, sample_weight, offset, groups)))
-        return self._fit_memory(spec, X, y, sample_weight, offset, groups, min_features=1)
+        return self._fit_memory(X, y, sample_weight, offset, groups, min_features=1)
 
-    def _fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):
+    def fit_design(self, design, X, y, sample_weight=None, offset=None, groups=None):
         """Fit on the numeric design ``X`` that ``design`` (a fitted
-        :class:`logitlab.data.formula.Design`) built from raw data. The design may have
-        no columns (``y ~ 1``); predictions then take raw data frames, which
-        ``design.transform`` encodes."""
-        spec = fit_spec(self.get_params())
+        :class:`logitlab.data.formula.Design`) built from raw data (what
+        :func:`logitlab.fit` does). The design may have no columns (``y ~ 1``);
+        predictions then take raw data frames, which ``design.transform`` encodes."""
+        fit_spec(self.get_params())
         self.design_ = design
-        return self._fit_memory(spec, X, y, sample_weight, offset, groups, min_features=0)
+        return self._fit_memory(X, y, sample_weight, offset, groups, min_features=0)
 
-    def _fit_memory(self, spec, X, y, sample_weight, offset, groups, min_features):
-        X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
-        names = getattr(self, "feature_names_in_", None)
-        source = MemorySource(X, y, sample_weight, offset, groups, cov_type=spec.cov_type,
-                              feature_names=None if names is None else [str(n) for n in names])
-        return self._fit_source(spec, source)
-
-    def _dask_source(self, spec, X, y, sample_weight, offset, groups, **prepared):
-        from ..engines.dask.source import DaskSource
-        source = DaskSource(X, y, sample_weight, offset, groups, dtype=self.dtype,
-                            cov_type=spec.cov_type, engine_options=spec.engine_options,
-                            **prepared)
-        self.n_features_in_ = source.summary.n_features
-        if source.summary.feature_names is not None:
-            self.feature_names_in_ = np.asarray(source.summary.feature_names, dtype=object)
+    def fit_source(self, source, design=None):
+        """Fit on an engine's prepared input (:class:`logitlab.engines.summary.Source`,
+        e.g. a Dask formula's partitions), with the formula ``design`` that
+        encodes it, if any."""
+        summary = source.summary
+        self.n_features_in_ = summary.n_features
+        if summary.feature_names is not None:
+            self.feature_names_in_ = np.asarray(summary.feature_names, dtype=object)
         else:
             self.__dict__.pop("feature_names_in_", None)
-        return source
+        if design is not None:
+            self.design_ = design
+        return self._run(source)
 
-    def _fit_source(self, spec, source):
+    def _fit_memory(self, X, y, sample_weight, offset, groups, min_features):
+        X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
+        names = getattr(self, "feature_names_in_", None)
+        source = MemorySource(X, y, sample_weight, offset, groups, cov_type=self.cov_type,
+                              feature_names=None if names is None else [str(n) for n in names])
+        return self._run(source)
+
+    def _run(self, source):
         """Run the fit pipeline on an engine's source, store its results, warn."""
+        spec = fit_spec(self.get_params())
         results = getattr(self, "results_", None)
         warm = (pipeline.WarmStart(results.family, results.coef)
                 if self.warm_start and results is not None else None)

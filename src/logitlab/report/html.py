@@ -305,7 +305,7 @@ def model_section(rd: ReportData, level: float, ci: str | None) -> str:
     ci = summary.header.get("ci_method") or "no"
     lr = summary.header.get("p_method") == "lr"
     lines = "".join(f"<li>{esc(re.sub(r'  +', ' · ', line))}</li>"
-                    for line in summary._header_lines())
+                    for line in summary.header_lines())
     formula = f"<p class='formula'><code>{esc(rd.formula)}</code></p>" if rd.formula else ""
     table = summary.to_frame()
     pct = f"{100 * level:g}%"

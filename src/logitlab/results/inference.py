@@ -44,7 +44,9 @@ def as_results(model):
     return results
 
 
-def _require_state(model):
+def require_inference(model):
+    """The fit's :class:`~logitlab.fitting.outcome.InferenceState`, or an
+    :class:`InferenceUnavailable` that says why there is none."""
     results = as_results(model)
     state = results.inference
     if state is None:
@@ -104,7 +106,7 @@ def covariance_matrix(state) -> np.ndarray:
 def parameters(model) -> tuple:
     """``(labels, estimates, covariance)`` of the estimated coefficients, in
     display order (aliased coefficients excluded)."""
-    state = _require_state(model)
+    state = require_inference(model)
     labels = term_labels(model)
     order = [i for i in display_order(model) if i in set(state.estimated)]
     pos = {full: p for p, full in enumerate(state.estimated)}
@@ -142,7 +144,7 @@ def label_index(labels):
 
 
 def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
-    state = _require_state(model)
+    state = require_inference(model)
     if not state.aliased:
         return table
     labels = term_labels(model)
@@ -170,7 +172,7 @@ def model_statistics(model) -> dict:
     For a Firth fit ``log_likelihood`` and ``null_log_likelihood`` are penalized
     (as logistf reports them) and ``unpenalized_log_likelihood`` is ``ℓ(β̂)``;
     otherwise the latter equals ``log_likelihood``."""
-    state = _require_state(model)
+    state = require_inference(model)
     layout = as_results(model).layout
     k = len(state.estimated)
     k_null = layout.n_cols if layout.fit_intercept else 0

@@ -46,7 +46,7 @@ from ..core.exceptions import ConvergenceWarning
 from ..core.userwarn import warn
 from ..solvers import firth as firth_solver
 from ..solvers.objective import Objective
-from .inference import _require_state, as_results, display_order, term_labels
+from .inference import require_inference, as_results, display_order, term_labels
 
 MAX_REFITS = 30        #: constrained refits one bound may use
 REFIT_MAX_ITER = 100   #: iterations of one constrained refit
@@ -283,7 +283,7 @@ def _check_level(level):
 
 def profile_search(model, index, level=0.95) -> tuple:
     """``(low, high)`` :class:`Bound` s of full-vector coordinate ``index``."""
-    state = _require_state(model)
+    state = require_inference(model)
     _check_level(level)
     if as_results(model).objective is None:
         raise ValueError("profile intervals refit the model on its training data, which a "
@@ -320,7 +320,7 @@ def profile_ci(model, terms=None, level=0.95) -> pd.DataFrame:
     ``attrs["refits"]`` holds the constrained refits each bound took
     (``{term: (low, high)}``) and ``attrs["status"]`` how each ended (see
     :class:`Bound`); a bound that could not be computed is NaN and warned about."""
-    state = _require_state(model)
+    state = require_inference(model)
     _check_level(level)
     chosen, index = _chosen_terms(model, state, terms)
     found = [profile_search(model, i, level) for i in chosen]
@@ -342,7 +342,7 @@ def lr_tests(model, terms=None) -> pd.DataFrame:
     is the penalized likelihood whose penalty keeps the full model's information
     (logistf's per-coefficient test). A restricted refit that does not converge
     gives NaN and a :class:`ConvergenceWarning` naming the term."""
-    state = _require_state(model)
+    state = require_inference(model)
     if as_results(model).objective is None:
         raise ValueError("likelihood-ratio tests refit the model on its training data, which "
                          "a loaded or unpickled model does not carry: refit it first.")

@@ -202,7 +202,8 @@ class Summary:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
-    def _header_lines(self) -> list:
+    def header_lines(self) -> list:
+        """The header as text lines (model, fit and statistics)."""
         h = self.header
         lines = [f"{h['model'].capitalize()} logistic regression ({h.get('method', 'penalized')}) "
                  f"— solver {h['solver']}, {'converged' if h['converged'] else 'NOT converged'} "
@@ -269,7 +270,7 @@ class Summary:
             special, cells = self._row_cells(row)
             table.add_row(name, *([special] if special else []), *cells)
         notes = [Text(f"Note: {n}", style="dim") for n in self.notes]
-        return Group(*[Text(line) for line in self._header_lines()], table, *notes)
+        return Group(*[Text(line) for line in self.header_lines()], table, *notes)
 
     def __str__(self) -> str:
         from rich.console import Console
@@ -291,7 +292,7 @@ class Summary:
             cells = ([special] if special else []) + cells
             rows.append(f"<tr><th>{esc(name)}</th>"
                         + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
-        header = "".join(f"<div>{esc(line)}</div>" for line in self._header_lines())
+        header = "".join(f"<div>{esc(line)}</div>" for line in self.header_lines())
         notes = "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in self.notes)
         return (f"<div class='logitlab-summary'>{header}<table><thead><tr><th>term</th>{head}"
                 f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>")
