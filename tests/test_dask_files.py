@@ -9,7 +9,6 @@ that must work, the in-memory fit on the same rows.
 
 import os
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,19 +21,6 @@ import pyarrow.parquet as pq  # noqa: E402
 
 import logitlab  # noqa: E402
 from logitlab import LogisticRegression  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        c = Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 def _frames(seed=0, n_files=3, rows=60):
