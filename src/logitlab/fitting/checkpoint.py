@@ -53,15 +53,15 @@ def fingerprint(summary, family, totals, spec) -> dict:
             "alpha": float(spec.alpha), "l1_ratio": float(spec.l1_ratio)}
 
 
-def save_checkpoint(path, print_: dict, coef, iteration: int, value: float) -> None:
+def save_checkpoint(path, problem_id: dict, coef, iteration: int, value: float) -> None:
     """Write the coefficients of one iteration atomically (JSON; floats exact)."""
-    doc = {"format": CHECKPOINT_FORMAT, "version": 1, "fingerprint": print_,
+    doc = {"format": CHECKPOINT_FORMAT, "version": 1, "fingerprint": problem_id,
            "iteration": int(iteration), "objective": float(value),
            "coef": [float(v) for v in np.asarray(coef, dtype=np.float64)]}
     write_atomic(path, json.dumps(doc).encode("utf-8"))
 
 
-def load_checkpoint(path, print_: dict):
+def load_checkpoint(path, problem_id: dict):
     """The saved full coefficient vector if ``path`` holds a checkpoint of the
     same problem, else None (with a warning when a file is there but does not match)."""
     path = Path(path)
@@ -69,9 +69,9 @@ def load_checkpoint(path, print_: dict):
         return None
     try:
         doc = json.loads(path.read_text())
-        ok = doc.get("format") == CHECKPOINT_FORMAT and doc.get("fingerprint") == print_
+        ok = doc.get("format") == CHECKPOINT_FORMAT and doc.get("fingerprint") == problem_id
         coef = np.asarray(doc["coef"], dtype=np.float64)
-        ok = ok and coef.shape == (print_["size"],) and bool(np.isfinite(coef).all())
+        ok = ok and coef.shape == (problem_id["size"],) and bool(np.isfinite(coef).all())
     except (ValueError, KeyError, TypeError, OSError):
         ok = False
     if not ok:

@@ -99,27 +99,27 @@ def _model_for(spec, summary):
 def _fit_data(spec, source, summary, family, data, totals, with_inference, warm):
     layout = family.layout
     names = summary.feature_names or [f"x{j}" for j in range(summary.n_features)]
-    print_ = fingerprint(summary, family, totals, spec) if spec.checkpoint else None
+    problem_id = fingerprint(summary, family, totals, spec) if spec.checkpoint else None
     warm_ok = warm is not None and warm.family == family and warm.coef.size == layout.size
     w0 = np.array(warm.coef, dtype=np.float64) if warm_ok else family.start(totals)
-    resume = load_checkpoint(spec.checkpoint, print_) if spec.checkpoint else None
-    # Aliasing: from the information at the start point; when a Hessian is dear
-    # (a big in-memory design, or a backend whose passes are dear), read it off the
-    # information at the optimum instead (inference needs it anyway), refitting
-    # only if columns alias.
+    resume = load_checkpoint(spec.checkpoint, problem_id) if spec.checkpoint else None
+    # Aliasing by R's rule, before the fit; when a Hessian is dear (a big
+    # in-memory design, or a backend whose passes are dear), after it instead,
+    # from the information at the optimum that inference needs anyway (one cheap
+    # pass proves full rank, or the QR decides), refitting only if columns alias.
     defer = with_inference and spec.kind == "none" and (
         data.newton_max_size is not None
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
                if with_inference and not defer else [])
-    objective, result = _solve_with(spec, data, w0, resume, aliased, print_)
+    objective, result = _solve_with(spec, data, w0, resume, aliased, problem_id)
     info = n_sat = None
     if defer:
         info, n_sat = _information_and_saturation(objective, result.coef)
         aliased = fitstats.aliased_after_fit(objective, info, result.coef)
         if aliased:
             info = n_sat = None
-            objective, result = _solve_with(spec, data, w0, None, aliased, print_)
+            objective, result = _solve_with(spec, data, w0, None, aliased, problem_id)
     if aliased:
         w0 = np.where(layout.row_mask(aliased), 0.0, w0)
     findings = _aliasing_findings(names, aliased)
@@ -137,7 +137,7 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
 
 
 # ------------------------------------------------------------------ solving
-def _solve_with(spec, data, w0, resume, aliased, print_):
+def _solve_with(spec, data, w0, resume, aliased, problem_id):
     """The objective (aliased columns held at 0, or the family's pinned
     coordinates) and the solver's result from ``resume`` or ``w0``; the float64
     polish after a float32 fit when asked for."""
@@ -150,7 +150,7 @@ def _solve_with(spec, data, w0, resume, aliased, print_):
     objective = (CheckpointingObjective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0)
                  if spec.checkpoint else
                  Objective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0))
-    callback = _callback(spec, objective, print_)
+    callback = _callback(spec, objective, problem_id)
     result = _solve(spec, objective, start, callback)
     if spec.polish and getattr(data, "single", False):
         data.single = False
@@ -158,7 +158,7 @@ def _solve_with(spec, data, w0, resume, aliased, print_):
     return objective, result
 
 
-def _callback(spec, objective, print_):
+def _callback(spec, objective, problem_id):
     """The user's callback, after the checkpoint of the iteration when asked for."""
     if not spec.checkpoint:
         return spec.callback
@@ -166,7 +166,7 @@ def _callback(spec, objective, print_):
 
     def callback(iteration, value, grad_norm):
         w = objective.iterate(value)
-        save_checkpoint(spec.checkpoint, print_, objective.expand(w), iteration, value)
+        save_checkpoint(spec.checkpoint, problem_id, objective.expand(w), iteration, value)
         if user is not None:
             user(iteration, value, grad_norm)
     return callback
