@@ -332,12 +332,24 @@ def predict(
                                        "or glob; --out (a Parquet dataset) is required."),
     na_values: Optional[List[str]] = typer.Option(None, "--na-values", help=_NA_HELP),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
+    ci: Optional[float] = typer.Option(None, "--ci", metavar="LEVEL", help="Add standard "
+                                       "errors and confidence intervals of the probabilities "
+                                       "at this level (e.g. 0.95): columns prob_<class>_se, "
+                                       "_ci_low, _ci_high (and logit_se for binary models)."),
 ) -> None:
-    """Predict probabilities, labels and logits for every row of a data file."""
-    from ..results.predictions import prediction_table
+    """Predict probabilities, labels and logits for every row of a data file.
+
+    Columns (CSV and --json records alike): the --id column, ``predicted``,
+    ``prob_<class>`` per class, ``logit`` (binary) or ``logit_<class>``; with
+    --ci also ``logit_se`` (binary) and ``prob_<class>_se``, ``prob_<class>_ci_low``,
+    ``prob_<class>_ci_high`` (binary: for the second class), intervals computed on
+    the logit scale with the fit's covariance (logitlab.results.predictions)."""
+    from ..results.predictions import check_level, prediction_table
+    if ci is not None:
+        check_level(ci)
     if dask is not None:
         return _predict_dask(model_path, str(data), out, id_column, as_json, dask,
-                             na_values, sep)
+                             na_values, sep, ci)
     if out is not None:
         check_out_file(out, "predictions.csv")
     model, df = _load(model_path, data, na_values, sep)
@@ -346,22 +358,24 @@ def predict(
                          f"{', '.join(map(repr, map(str, df.columns)))}.")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
     result = prediction_table(model, X, None if id_column is None else df[id_column].to_numpy(),
-                              id_column, df.index)
+                              id_column, df.index, level=ci)
     if out is not None:
         result.to_csv(out, index=False)
         if not as_json:
             console.print(f"{len(result)} predictions written to {out}")
     if as_json:
-        _print_json(json.loads(result.to_json(orient="records")))
+        _print_json(json.loads(result.to_json(orient="records", double_precision=15)))
     elif out is None:
         sys.stdout.write(result.to_csv(index=False))
 
 
 def _predict_dask(model_path, data, out, id_column, as_json, address, na_values=None,
-                  sep=None) -> None:
+                  sep=None, ci=None) -> None:
     """``predict --dask``: the prediction table of every partition, written by the
     workers as a Parquet dataset (a directory of part files); no row comes here."""
     from ..engines.dask.input import read_path
+    import functools
+
     from ..engines.dask.predict import table
     from ..results.predictions import prediction_table
     from ..engines.dask.client import connect
@@ -375,8 +389,12 @@ def _predict_dask(model_path, data, out, id_column, as_json, address, na_values=
     model = load(model_path)
     client = connect(address)
     try:
+        if ci is not None:
+            from ..results.inference import require_inference
+            require_inference(model)       # before any partition is read
         result = table(model, read_path(data, na_values=na_values or None, sep=sep),
-                       prediction_table, id_column)
+                       functools.partial(prediction_table, level=ci), id_column,
+                       inference=ci is not None)
         result.to_parquet(str(out), write_index=False)
         n_parts = result.npartitions
     finally:

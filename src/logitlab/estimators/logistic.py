@@ -295,6 +295,48 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.results_.conf_int(level=level, method=method, terms=terms)
 
+    # -------- post-estimation: estimates and predictions with intervals
+    @property
+    def params_(self):
+        """Estimated coefficients as a pandas Series by term (``results_.params``;
+        aliased terms left out)."""
+        return self._fitted_results("params_").params
+
+    @property
+    def bse_(self):
+        """Standard errors by term (``results_.bse``; unpenalized or Firth fits)."""
+        return self._fitted_results("bse_").bse
+
+    @property
+    def pvalues_(self):
+        """Two-sided Wald p-values by term (``results_.pvalues``)."""
+        return self._fitted_results("pvalues_").pvalues
+
+    def cov_params(self):
+        """Covariance of the estimates, a (k, k) DataFrame by term (``results_.cov_params()``)."""
+        check_is_fitted(self)
+        return self.results_.cov_params()
+
+    def get_prediction(self, X, level: float = 0.95, offset=None):
+        """Predictions with standard errors and confidence intervals (a DataFrame
+        per row, per (row, class) for multinomial models), computed on the logit
+        scale and transformed, with the fit's covariance (robust / cluster too):
+        see :func:`logitlab.results.predictions.prediction_intervals`."""
+        from ..engines import is_dask_collection
+        from ..results.predictions import prediction_intervals
+        check_is_fitted(self)
+        if is_dask_collection(X):
+            raise TypeError("get_prediction takes in-memory rows; for a Dask DataFrame map it "
+                            "over the partitions (ddf.map_partitions(model.get_prediction), "
+                            "binary models) or use 'logitlab predict MODEL DATA --dask ADDRESS "
+                            "--ci 0.95 --out preds.parquet'.")
+        return prediction_intervals(self, X, level=level, offset=offset)
+
+    def _fitted_results(self, name: str):
+        if "results_" not in self.__dict__:
+            raise AttributeError(f"{name} exists once the model is fitted")
+        return self.results_
+
     def explain(self, X, rows=None, *, offset=None):
         """Predictions worked out: contributions ``β_j x_j``, intercept, logit,
         odds, probability and decision; the contributions sum to the logit.

@@ -103,6 +103,18 @@ def covariance_matrix(state) -> np.ndarray:
     return V
 
 
+def full_covariance(model) -> np.ndarray:
+    """The covariance (size, size) over the full coefficient vector (layout
+    order); the rows and columns of aliased or pinned coefficients are 0."""
+    results = as_results(model)
+    state = require_inference(results)
+    size = results.layout.size
+    V = np.zeros((size, size))
+    est = np.asarray(state.estimated, dtype=np.intp)
+    V[np.ix_(est, est)] = covariance_matrix(state)
+    return V
+
+
 def parameters(model) -> tuple:
     """``(labels, estimates, covariance)`` of the estimated coefficients, in
     display order (aliased coefficients excluded)."""

@@ -106,7 +106,14 @@ class LogitResults:
     @property
     def params(self) -> pd.Series:
         """Estimated coefficients (log-odds; log relative-risk ratios against the
-        reference class for multinomial models)."""
+        reference class for multinomial models). A penalized fit, which has no
+        inference, gives its (shrunk) coefficients, every class's for a symmetric
+        multinomial fit."""
+        if self.inference is None:
+            order = inference.display_order(self)
+            labels = inference.term_labels(self)
+            return pd.Series(np.asarray(self.coef)[order],
+                             index=inference.label_index([labels[i] for i in order]), name="coef")
         return self._series(inference.parameters(self)[1], "coef")
 
     @property

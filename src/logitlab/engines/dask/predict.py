@@ -49,10 +49,12 @@ from . import input as dask_input
 METHODS = ("decision_function", "predict_proba", "predict_log_proba", "predict", "explain")
 
 
-def slim(model):
-    """A copy of ``model`` with what predictions need only (small, picklable)."""
+def slim(model, inference: bool = False):
+    """A copy of ``model`` with what predictions need only (small, picklable);
+    with ``inference`` also the covariance (for prediction intervals)."""
     out = copy.copy(model)
-    out.results_ = model.results_.without_rows().for_prediction()
+    lean = model.results_.without_rows()
+    out.results_ = lean if inference else lean.for_prediction()
     out.__dict__.pop("history_", None)
     out.callback = None
     out.engine, out.engine_options = "memory", None
@@ -291,11 +293,12 @@ def _table_part(part, model, id_column, make_table):
     return make_table(model, X, ids, id_column, part.index)
 
 
-def table(model, ddf, make_table, id_column=None):
+def table(model, ddf, make_table, id_column=None, inference: bool = False):
     """``make_table(model, X, ids, id_column, index)`` (a pandas table of
     predictions, e.g. :func:`logitlab.results.predictions.prediction_table`) of
-    every partition of ``ddf``: a lazy Dask DataFrame."""
-    lean = slim(model)
+    every partition of ``ddf``: a lazy Dask DataFrame. ``inference``: the
+    partitions' model keeps the covariance (prediction intervals)."""
+    lean = slim(model, inference)
     if id_column is not None and id_column not in ddf.columns:
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
                          f"{', '.join(map(repr, map(str, ddf.columns)))}.")
