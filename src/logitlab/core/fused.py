@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
+
+from .jit import njit
 
 from .vmath import exp_nonpos, log1p_unit_scalar
 
@@ -59,7 +60,7 @@ TILE = 256
 SUB = 32
 
 
-@nb.njit(**_EXACT_OPTS)
+@njit(**_EXACT_OPTS)
 def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
     """Per-row terms of rows ``i0 .. i0 + m`` from their logits ``z[:m]``:
     ``lt`` = s·nll, ``rt`` = s (p - y), ``ht`` = s p (1 - p) (all (TILE,)).
@@ -98,7 +99,7 @@ def _tile_terms(z, y, s, i0, m, e, bits, lt, rt, ht):
             ht[k] *= st[k]
 
 
-@nb.njit(**_EXACT_OPTS)
+@njit(**_EXACT_OPTS)
 def _scale_terms(sk, m, lt, rt, ht):
     """The tile's terms times one weight ``sk`` for every row."""
     for k in range(m):
@@ -107,7 +108,7 @@ def _scale_terms(sk, m, lt, rt, ht):
         ht[k] *= sk
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def _dense_dots(X, w, b, i0, m, z):
     """``z[k] = X[i0 + k]·w + b`` for k < m (the dot in the dtype of ``w``)."""
     d = X.shape[1]
@@ -118,7 +119,7 @@ def _dense_dots(X, w, b, i0, m, z):
         z[k] = zk + b
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def _dense_scatter(X, r, i0, m, gs, g):
     """``g[:d] += Σ_k r[k] X[i0 + k]`` for k < m, summed ``SUB`` rows at a time in
     ``gs`` (d,) (the dtype of the arithmetic) and then added into float64 ``g``.
@@ -137,7 +138,7 @@ def _dense_scatter(X, r, i0, m, gs, g):
     return total
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def _tile_buffers():
     """Scratch for one tile: logits, exp, loss, residual, curvature (float64)
     and the exponent bits (int64), all (TILE,)."""
@@ -145,7 +146,7 @@ def _tile_buffers():
             np.empty(TILE, np.int64))
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
     """From the tile's logits ``z[:m]`` (offset added here): the per-row terms
     into ``lt``/``rt``/``ht``, the curvature copied into ``h`` when kept, and
@@ -163,7 +164,7 @@ def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
     return loss
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     """Σ s·nll over the rows of dense ``X`` (n, d); adds the gradient into
     ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
@@ -187,7 +188,7 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     return loss
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def dense_hessp(X, h, v, bv, g):
     """Adds ``Σ_i h_i (x_i·v + bv) [x_i, 1]`` into ``g`` (d + 1,): each row
     once, while it is in L1 (no tiles: there is nothing to vectorize across
@@ -212,7 +213,7 @@ def dense_hessp(X, h, v, bv, g):
     g[d] += gi
 
 
-@nb.njit(**_CSR_OPTS)
+@njit(**_CSR_OPTS)
 def _csr_dots(data, indices, indptr, w, b, i0, m, z):
     """``z[k] = x_{i0+k}·w + b`` for k < m (CSR rows)."""
     for k in range(m):
@@ -223,7 +224,7 @@ def _csr_dots(data, indices, indptr, w, b, i0, m, z):
         z[k] = zk
 
 
-@nb.njit(**_CSR_OPTS)
+@njit(**_CSR_OPTS)
 def _csr_scatter(data, indices, indptr, r, i0, m, g):
     """``g[:d] += Σ_k r[k] x_{i0+k}``; returns ``Σ_k r[k]``."""
     total = 0.0
@@ -236,7 +237,7 @@ def _csr_scatter(data, indices, indptr, r, i0, m, g):
     return total
 
 
-@nb.njit(**_CSR_OPTS)
+@njit(**_CSR_OPTS)
 def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
     """:func:`dense_binary` for CSR ``(data, indices, indptr)`` with d = w.size."""
     n = indptr.shape[0] - 1
@@ -256,7 +257,7 @@ def csr_binary(data, indices, indptr, y, s, off, w, b, want_grad, g, h):
     return loss
 
 
-@nb.njit(**_CSR_OPTS)
+@njit(**_CSR_OPTS)
 def csr_hessp(data, indices, indptr, h, v, bv, g):
     """:func:`dense_hessp` for CSR X."""
     n = indptr.shape[0] - 1
@@ -357,7 +358,7 @@ def supports(X) -> bool:
     return isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def softmax_rows(Z, y, s, free, P, R):
     """Multinomial per-row terms from full logits ``Z`` (n, K).
 
@@ -388,7 +389,7 @@ def softmax_rows(Z, y, s, free, P, R):
     return loss
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def softmax_hessp_rows(P, s, U, T):
     """``T = s (P∘U - P (Σ_c P∘U))`` row by row (the multinomial curvature
     applied to ``U = [X, 1] V``); all (n, C)."""
@@ -401,7 +402,7 @@ def softmax_hessp_rows(P, s, U, T):
             T[i, c] = s[i] * P[i, c] * (U[i, c] - acc)
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def dense_sq_weighted(X, c, out):
     """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for dense X (n, d) and weights
     c (n, C), in float64 (no squared copy of X)."""
@@ -419,7 +420,7 @@ def dense_sq_weighted(X, c, out):
             out[j, col] += acc[col, j]
 
 
-@nb.njit(**_CSR_OPTS)
+@njit(**_CSR_OPTS)
 def csr_sq_weighted(data, indices, indptr, c, out):
     """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for CSR X and weights c (n, C)."""
     n = indptr.shape[0] - 1

@@ -24,8 +24,9 @@ Both are within a few ulps of the correctly rounded values (tested against
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from .jit import njit
 
 #: error_model="numpy": a division by zero gives inf instead of raising, so the
 #: loops carry no branch and vectorize
@@ -44,7 +45,7 @@ _INV_FACT = np.array([1.0 / np.prod(np.arange(1, k + 1, dtype=float)) for k in r
 _INV_ODD = np.array([1.0 / (2 * k + 1) for k in range(11)])
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def exp_nonpos(x, out, bits):
     """``out[k] = exp(x[k])`` for ``x[k] ≤ 0`` (k < x.size); ``bits`` is an
     int64 scratch array of the same size (the tiles are reused by callers)."""
@@ -80,7 +81,7 @@ def exp_nonpos(x, out, bits):
         out[k] = p * scale[k] if x[k] >= EXP_MIN else 0.0
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def log1p_unit_scalar(ek):
     """``log1p(ek)`` for ``0 ≤ ek ≤ 1``; vectorizes when inlined in a loop."""
     c = _INV_ODD
@@ -104,7 +105,7 @@ def log1p_unit_scalar(ek):
     return kf * LN2 + 2.0 * s * q + corr
 
 
-@nb.njit(**_OPTS)
+@njit(**_OPTS)
 def log1p_unit(e, out):
     """``out[k] = log1p(e[k])`` for ``0 ≤ e[k] ≤ 1``."""
     for k in range(e.shape[0]):

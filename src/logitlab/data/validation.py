@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numbers
 
-import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ..core.jit import njit
 from ..core.threads import default_threads, pool
 
 _MAX_LISTED = 5
@@ -57,7 +57,7 @@ def check_dataframe_columns(X) -> None:
             "or a scikit-learn OneHotEncoder in a Pipeline).")
 
 
-@nb.njit(nogil=True, cache=True, boundscheck=False)
+@njit(nogil=True, cache=True, boundscheck=False)
 def _max_exponent(bits, mask):
     """``max(bits & mask)`` over a flat integer view of floats: equals ``mask``
     (all exponent bits set) exactly when some entry is NaN or ±inf."""

@@ -23,8 +23,9 @@ thousand coefficients (``auto`` uses ``gd`` beyond that).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from ..core.jit import njit
 
 from ._common import Recorder, backtrack
 
@@ -35,7 +36,7 @@ MAX_SIZE = 5000
 STRONG = 0.5
 
 
-@nb.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _sweep(H, grad_q, x, diag, l1, penalized, coords):
     """One cyclic pass over ``coords``; returns the largest ``|Δx_j| H_jj``."""
     biggest = 0.0
@@ -58,7 +59,7 @@ def _sweep(H, grad_q, x, diag, l1, penalized, coords):
     return biggest
 
 
-@nb.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _cd_loop(H, g, w, l1, penalized, tol, max_sweeps):
     x = w.copy()
     grad_q = g.copy()
