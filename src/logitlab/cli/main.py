@@ -22,7 +22,6 @@ import typer
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from ..data.io import cli_wording
 from .output import check_out_file, console, emit_warnings as _emit_warnings, err_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -74,6 +73,7 @@ class OnceCommand(typer.core.TyperCommand):
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """logitlab: logistic regression, done properly."""
+    from ..data.io import cli_wording   # here, not at import: --help loads no data stack
     ctx.with_resource(cli_wording())   # messages name options as --flags
 
 
