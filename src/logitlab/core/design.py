@@ -20,7 +20,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas
 
-from . import fused
 
 _UPCAST_ROWS = 1 << 14  # float32 rows converted to float64 at a time
 
@@ -175,6 +174,24 @@ def augmented_dense(X, fit_intercept: bool) -> np.ndarray:
     return np.column_stack([Xd, np.ones(Xd.shape[0])]) if fit_intercept else Xd
 
 
+#: below this many stored entries (n·d dense, nnz sparse) a chunk goes through NumPy /
+#: BLAS instead of the compiled kernels: the same sums, and small data never wait for
+#: numba (importing it and, on an empty cache, compiling the kernels take seconds)
+COMPILED_MIN_ENTRIES = 1 << 18
+
+
+def compiled_path(X) -> bool:
+    """True when the compiled (numba) kernels serve chunk ``X``: C-ordered dense or
+    canonical CSR, float32/float64, with at least :data:`COMPILED_MIN_ENTRIES`
+    stored entries."""
+    if X.dtype not in (np.float32, np.float64):
+        return False
+    if hasattr(X, "indptr"):
+        return getattr(X, "format", "") == "csr" and X.nnz >= COMPILED_MIN_ENTRIES
+    return (isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+            and X.size >= COMPILED_MIN_ENTRIES)
+
+
 def dense_or_csr_sq_weighted(X, c, fit_intercept: bool) -> np.ndarray:
     """``Σ_i c_ik x_ij²`` (d, C) for per-row weights ``c`` (n, C), with the
     intercept's row ``Σ_i c_ik`` appended: the diagonal of a weighted Gram
@@ -183,8 +200,14 @@ def dense_or_csr_sq_weighted(X, c, fit_intercept: bool) -> np.ndarray:
     c = np.ascontiguousarray(c, dtype=np.float64)
     if sp.issparse(X):
         X = X.tocsr()
+    if not compiled_path(X):
+        D = np.asarray(X.multiply(X).T @ c) if sp.issparse(X) else \
+            np.square(np.asarray(X, dtype=np.float64)).T @ c
+    elif sp.issparse(X):
+        from . import fused
         fused.csr_sq_weighted(X.data, X.indices, X.indptr, c, D)
     else:
+        from . import fused
         fused.dense_sq_weighted(np.ascontiguousarray(X), c, D)
     if fit_intercept:
         D = np.vstack([D, c.sum(axis=0)[None, :]])

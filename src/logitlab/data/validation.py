@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ..core.jit import njit
+from ..core.design import COMPILED_MIN_ENTRIES
 from ..core.threads import default_threads, pool
 
 _MAX_LISTED = 5
@@ -57,16 +57,6 @@ def check_dataframe_columns(X) -> None:
             "or a scikit-learn OneHotEncoder in a Pipeline).")
 
 
-@njit(nogil=True, cache=True, boundscheck=False)
-def _max_exponent(bits, mask):
-    """``max(bits & mask)`` over a flat integer view of floats: equals ``mask``
-    (all exponent bits set) exactly when some entry is NaN or ±inf."""
-    top = bits.dtype.type(0)
-    for i in range(bits.shape[0]):
-        top = max(top, bits[i] & mask)
-    return top
-
-
 _EXPONENT = {np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0000000000000)),
              np.dtype(np.float32): (np.uint32, np.uint32(0x7F800000)),
              np.dtype(np.float16): (np.uint16, np.uint16(0x7C00))}
@@ -87,16 +77,17 @@ def _scan_exponents(values):
     if values.dtype.kind not in "fc":
         return True, False
     flat = values.reshape(-1) if values.flags.c_contiguous else None
-    if flat is None or flat.dtype not in _EXPONENT:
+    if flat is None or flat.dtype not in _EXPONENT or flat.size < COMPILED_MIN_ENTRIES:
         finite = bool(np.isfinite(values).all())
-        return finite, bool(finite and values.size and np.abs(values).max() > MAX_ABS_X)
+        return finite, bool(finite and values.size and float(np.abs(values).max()) > MAX_ABS_X)
     kind, mask = _EXPONENT[flat.dtype]
+    from ..core.bits import max_exponent   # compiled: for large arrays only
     bits = flat.view(kind)
     n_parts = max(1, min(default_threads(), bits.size >> 20))
     if n_parts == 1:
-        top = _max_exponent(bits, mask)
+        top = max_exponent(bits, mask)
     else:
-        top = max(pool(n_parts).map(lambda p: _max_exponent(p, mask),
+        top = max(pool(n_parts).map(lambda p: max_exponent(p, mask),
                                     np.array_split(bits, n_parts)))
     large = np.array([MAX_ABS_X], dtype=flat.dtype).view(kind)[0] & mask \
         if flat.dtype == np.float64 else mask

@@ -9,9 +9,11 @@ Per row ``i`` of a chunk, with weight ``s_i`` and ``p_i = sigmoid(z_i)``:
   ``h_i = s_i p_i (1 - p_i) [x_i, 1]ᵀ I⁻¹ [x_i, 1]``.
 
 Layout: ``W`` is (d + fit_intercept, 1), the logit of ``classes_[1]``. Dense
-and CSR chunks go through the compiled fused kernels (:mod:`logitlab.core.fused`:
-logits, loss terms, residuals and ``Xᵀr`` in one read of X; float32
-arithmetic in ``single`` mode); other inputs through NumPy/BLAS.
+and CSR chunks of at least ``COMPILED_MIN_ENTRIES`` entries
+(:func:`logitlab.core.design.compiled_path`) go through the compiled fused
+kernels (:mod:`logitlab.core.fused`: logits, loss terms, residuals and ``Xᵀr`` in one read of X; float32
+arithmetic in ``single`` mode); smaller chunks and other inputs through NumPy/BLAS
+(the same sums; no compiler involved).
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg, special
 
-from ..core import fused
-from ..core.design import (augmented_dense, design_t_residuals, xdot, weighted_gram,
-                           dense_or_csr_sq_weighted)
+from ..core.design import (augmented_dense, compiled_path, design_t_residuals, xdot,
+                           weighted_gram, dense_or_csr_sq_weighted)
 from ..core.layout import Layout
 from ..core.links import log_sigmoid, logit, sigmoid
 from ..core.losses import binary_nll_from_logits
@@ -48,7 +49,7 @@ class BinaryLogit(Family):
 
     # ------------------------------------------------------ chunk statistics
     def fused_kernels(self, X) -> bool:
-        return fused.supports(X)
+        return compiled_path(X)
 
     def linear_predictor(self, X, W, offset=None) -> np.ndarray:
         """``z = X β + b (+ offset)`` (n,), float64."""
@@ -60,7 +61,7 @@ class BinaryLogit(Family):
 
     def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
                     single=False, h_out=None):
-        if fused.supports(X):
+        if compiled_path(X):
             return self._fused_stats(X, y, s, offset, W, grad, hess, curvature, single, h_out)
         z = self.linear_predictor(X, W, offset)
         loss = float(np.dot(s, binary_nll_from_logits(y, z)))
@@ -80,6 +81,7 @@ class BinaryLogit(Family):
     def _fused_stats(self, X, y, s, offset, W, want_grad, want_hess, want_curv, single,
                      h_out):
         """Chunk statistics through the fused kernels (one read of X)."""
+        from ..core import fused
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
         b = W[d, 0] if fit_intercept else 0.0
         loss, g, h = fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
@@ -92,7 +94,8 @@ class BinaryLogit(Family):
     def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:
         """``[X, 1]ᵀ (h ⊙ ([X, 1] v))``: one read of the chunk."""
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
-        if fused.supports(X):
+        if compiled_path(X):
+            from ..core import fused
             bv = V[d, 0] if fit_intercept else 0.0
             g = fused.binary_hessp(X, curv.h, V[:d, 0], bv, single=single)
             return (g if fit_intercept else g[:d])[:, None]

@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from ..core import fused
-from ..core.design import (augmented_dense, dense_or_csr_sq_weighted, design_t_residuals,
-                           weighted_gram, xdot)
+from ..core.design import (COMPILED_MIN_ENTRIES, augmented_dense, dense_or_csr_sq_weighted,
+                           design_t_residuals, weighted_gram, xdot)
 from ..core.layout import Layout
 from ..core.links import log_softmax, softmax
 from .base import Curvature, Family
@@ -94,10 +93,10 @@ class MultinomialLogit(Family):
         keep_p = hess or curvature
         P = np.empty((n, C)) if keep_p else np.empty((0, C))
         R = np.empty((n, C)) if grad else np.empty((0, C))
-        loss = fused.softmax_rows(np.ascontiguousarray(Z, dtype=np.float64),
-                                  np.ascontiguousarray(y, dtype=np.int64),
-                                  np.ascontiguousarray(s, dtype=np.float64),
-                                  np.asarray(lay.free_classes, dtype=np.int64), P, R)
+        loss = softmax_rows(np.ascontiguousarray(Z, dtype=np.float64),
+                            np.ascontiguousarray(y, dtype=np.int64),
+                            np.ascontiguousarray(s, dtype=np.float64),
+                            np.asarray(lay.free_classes, dtype=np.int64), P, R)
         g = design_t_residuals(X, R, lay.fit_intercept) if grad else None
         H = self._hessian(X, P, s, lay) if hess else None
         curv = Curvature(p=P, s=s) if curvature else None
@@ -132,8 +131,8 @@ class MultinomialLogit(Family):
         if fit_intercept:
             U = U + V[d]
         T = np.empty_like(U)
-        fused.softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64),
-                                 np.ascontiguousarray(U), T)
+        softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64),
+                           np.ascontiguousarray(U), T)
         return design_t_residuals(X, T, fit_intercept)
 
     def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
@@ -193,3 +192,37 @@ class MultinomialLogit(Family):
 
     def log_probabilities(self, Z) -> np.ndarray:
         return log_softmax(Z, axis=1)
+
+
+# ------------------------------------------------------------ per-row terms
+def softmax_rows(Z, y, s, free, P, R) -> float:
+    """Σ_i s_i (logsumexp(z_i) − z_{i, y_i}) from full logits ``Z`` (n, K); writes
+    the free classes' probabilities into ``P`` (n, C) and the weighted residuals
+    ``s (p − [y = k])`` into ``R`` (n, C) when they have n rows (``free`` (C,)
+    the free classes). Compiled rows (:func:`logitlab.core.fused.softmax_rows`)
+    from :data:`~logitlab.core.design.COMPILED_MIN_ENTRIES` logits on; NumPy below."""
+    if Z.size >= COMPILED_MIN_ENTRIES:
+        from ..core import fused
+        return fused.softmax_rows(Z, y, s, free, P, R)
+    n = Z.shape[0]
+    m = Z.max(axis=1, keepdims=True)
+    E = np.exp(Z - m)
+    total = E.sum(axis=1)
+    loss = float(np.dot(s, np.log(total) + m[:, 0] - Z[np.arange(n), y]))
+    if P.shape[0] == n or R.shape[0] == n:
+        Pf = E[:, free] / total[:, None]
+        if P.shape[0] == n:
+            P[...] = Pf
+        if R.shape[0] == n:
+            R[...] = s[:, None] * (Pf - (y[:, None] == free[None, :]))
+    return loss
+
+
+def softmax_hessp_rows(P, s, U, T) -> None:
+    """``T = s (P∘U − P Σ_c P∘U)`` (all (n, C)): the multinomial curvature applied
+    to ``U = [X, 1] V``; compiled from :data:`COMPILED_MIN_ENTRIES` entries on."""
+    if P.size >= COMPILED_MIN_ENTRIES:
+        from ..core import fused
+        fused.softmax_hessp_rows(P, s, U, T)
+        return
+    T[...] = s[:, None] * P * (U - np.einsum("ic,ic->i", P, U)[:, None])

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.jit import njit
 
 from ._common import Recorder, backtrack
 
@@ -36,47 +35,6 @@ MAX_SIZE = 5000
 STRONG = 0.5
 
 
-@njit(nogil=True, cache=True)
-def _sweep(H, grad_q, x, diag, l1, penalized, coords):
-    """One cyclic pass over ``coords``; returns the largest ``|Δx_j| H_jj``."""
-    biggest = 0.0
-    n = x.shape[0]
-    for j in coords:
-        a = diag[j]
-        if a <= 0.0:
-            continue
-        u = x[j] - grad_q[j] / a
-        new = u
-        if penalized[j]:
-            c = l1 / a
-            new = u - c if u > c else (u + c if u < -c else 0.0)
-        delta = new - x[j]
-        if delta != 0.0:
-            x[j] = new
-            for i in range(n):
-                grad_q[i] += H[j, i] * delta   # H is symmetric: row j is contiguous
-            biggest = max(biggest, abs(delta) * a)
-    return biggest
-
-
-@njit(nogil=True, cache=True)
-def _cd_loop(H, g, w, l1, penalized, tol, max_sweeps):
-    x = w.copy()
-    grad_q = g.copy()
-    diag = np.diag(H).copy()
-    every = np.arange(x.shape[0])
-    for _ in range(max_sweeps):
-        if _sweep(H, grad_q, x, diag, l1, penalized, every) <= tol:
-            break
-        # glmnet's active set: iterate on the nonzero coordinates until they
-        # settle, then a full sweep checks whether the set is complete
-        active = np.flatnonzero((x != 0.0) | ~penalized)
-        for _ in range(max_sweeps):
-            if _sweep(H, grad_q, x, diag, l1, penalized, active) <= tol:
-                break
-    return x
-
-
 def coordinate_descent(H, g, w, l1, penalized, tol, max_sweeps=1000):
     """Minimize ``gᵀ(x-w) + ½(x-w)ᵀH(x-w) + l1 Σ_pen |x_j|`` from ``x = w``.
 
@@ -84,9 +42,10 @@ def coordinate_descent(H, g, w, l1, penalized, tol, max_sweeps=1000):
     largest change of a coordinate, scaled by ``H_jj``, is below ``tol`` on a
     full sweep. Returns ``x`` (size,).
     """
-    return _cd_loop(np.ascontiguousarray(H), np.asarray(g, dtype=np.float64),
+    from .cd_kernels import cd_loop      # numba: loaded when a cd fit first runs
+    return cd_loop(np.ascontiguousarray(H), np.asarray(g, dtype=np.float64),
                     np.asarray(w, dtype=np.float64), float(l1),
-                    np.asarray(penalized, dtype=np.bool_), float(tol), int(max_sweeps))
+                   np.asarray(penalized, dtype=np.bool_), float(tol), int(max_sweeps))
 
 
 def working_set(objective, w, g) -> np.ndarray:

@@ -1,0 +1,86 @@
+"""Small data run on NumPy/BLAS, not the compiled kernels: the same sums, no compiler.
+
+Below ``logitlab.core.design.COMPILED_MIN_ENTRIES`` stored entries a chunk's
+statistics come from NumPy; from there on from the numba kernels. Both paths are
+computed here on the same chunks (the threshold moved by monkeypatching) and must
+agree to rounding; a whole fit must give the same coefficients; and a small fit in a
+fresh process must not even import numba.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import logitlab
+from logitlab.core import design
+from logitlab.families import logit_family
+
+import logitlab.families.multinomial as multinomial_module
+import logitlab.data.validation as validation_module
+
+
+def _force(monkeypatch, compiled: bool):
+    value = 0 if compiled else 1 << 62
+    for module in (design, multinomial_module, validation_module):
+        monkeypatch.setattr(module, "COMPILED_MIN_ENTRIES", value)
+
+
+def _data(seed, n=300, d=6, K=2, sparse=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if sparse:
+        X[rng.random(X.shape) < 0.6] = 0.0
+        X = sp.csr_matrix(X)
+    y = rng.integers(0, K, n)
+    s = rng.uniform(0.5, 2.0, n)
+    return X, y, s
+
+
+@pytest.mark.parametrize("K, sparse", [(2, False), (2, True), (3, False), (4, True)])
+def test_chunk_statistics_agree_between_paths(monkeypatch, K, sparse):
+    X, y, s = _data(K + 10 * sparse, K=K, sparse=sparse)
+    family = logit_family(X.shape[1], K, fit_intercept=True)
+    rng = np.random.default_rng(1)
+    W = rng.normal(scale=0.3, size=(family.layout.n_rows, family.layout.n_cols))
+    V = rng.normal(size=W.shape)
+    codes = y.astype(np.int8) if K == 2 else y
+    results = {}
+    for compiled in (False, True):
+        _force(monkeypatch, compiled)
+        loss, g, H, curv = family.chunk_stats(X, codes, s, None, W, grad=True, hess=True,
+                                              curvature=True)
+        hv = family.chunk_hessp(X, curv, V)
+        diag = family.chunk_hess_diag(X, curv)
+        results[compiled] = (loss, g, H, hv, diag)
+    for a, b in zip(results[False], results[True]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # and the Hessian-vector product is the Hessian times the vector
+    np.testing.assert_allclose(results[False][3].ravel(), results[False][2] @ V.ravel(),
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [{}, {"alpha": 0.01}, {"alpha": 0.01, "penalty": "l1",
+                                                      "solver": "cd"}])
+def test_whole_fit_is_the_same_on_both_paths(monkeypatch, kw):
+    X, y, s = _data(5, n=800, d=5)
+    fits = []
+    for compiled in (False, True):
+        _force(monkeypatch, compiled)
+        fits.append(logitlab.LogisticRegression(**kw).fit(X, y, sample_weight=s))
+    np.testing.assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(fits[0].intercept_, fits[1].intercept_, rtol=1e-9, atol=1e-11)
+
+
+def test_a_small_fit_does_not_load_numba():
+    code = ("import sys, numpy as np, logitlab\n"
+            "rng = np.random.default_rng(0); X = rng.normal(size=(2000, 10))\n"
+            "y = (X[:, 0] + rng.logistic(size=2000) > 0).astype(int)\n"
+            "m = logitlab.LogisticRegression().fit(X, y); str(m.summary())\n"
+            "logitlab.LogisticRegression().fit(X, rng.integers(0, 3, 2000))\n"
+            "print('numba' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
