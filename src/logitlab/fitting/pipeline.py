@@ -83,6 +83,10 @@ def _model_for(spec, summary):
     if spec.kind == "firth" and K > 2:
         raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                          f"{K} classes.")
+    if summary.grouped is not None and spec.class_weight is not None:
+        raise ValueError("class_weight does not apply to a grouped binomial response (cbind or "
+                         "proportions with trials): each row holds both successes and "
+                         "failures. Weight the groups with sample_weight instead.")
     class_weight = class_weight_factors(spec.class_weight, classes, summary.class_counts)
     totals = class_weight * summary.class_weight_sums
     if not totals.sum() > 0:
@@ -235,6 +239,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     layout = data.layout
     W = layout.matrix(result.coef)
     rows = data.local_rows()
+    if rows is not None and rows.y.dtype.kind == "f":
+        rows = _bernoulli_rows(rows)
     if rows is not None:
         separation = None
         if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
@@ -250,6 +256,23 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
         "machine and is not run on Dask; if coefficients are large, use penalty='firth' or "
         "an L2 penalty.")]
     return None, n_sat, findings
+
+
+def _bernoulli_rows(rows):
+    """Rows with fractional labels ``y`` (grouped binomial data) as 0/1 rows for
+    the separation check: a row with successes (``y > 0``) appears with label 1
+    and weight ``s y``, one with failures (``y < 1``) with label 0 and weight
+    ``s (1 − y)``; rows of zero weight are left out. Returns ``LocalRows``."""
+    import scipy.sparse as sp
+    y, s = np.asarray(rows.y, dtype=np.float64), np.broadcast_to(rows.s, rows.y.shape)
+    ones, zeros = np.flatnonzero((y > 0) & (s > 0)), np.flatnonzero((y < 1) & (s > 0))
+    idx = np.concatenate([ones, zeros])
+    X = rows.X[idx]
+    X = X.tocsr() if sp.issparse(X) else np.ascontiguousarray(X)
+    labels = np.concatenate([np.ones(ones.size, np.int8), np.zeros(zeros.size, np.int8)])
+    weights = np.concatenate([s[ones] * y[ones], s[zeros] * (1 - y[zeros])])
+    offset = None if rows.offset is None else np.asarray(rows.offset)[idx]
+    return type(rows)(X, labels, weights, offset)
 
 
 def _inference(spec, summary, objective, result, w0, aliased, separation, info):
@@ -268,6 +291,7 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
         estimated=free.tolist(), aliased=[int(j) for j in aliased],
         information=info[np.ix_(free, free)],
         separated=bool(separation is not None and separation.separated),
+        grouped=None if summary.grouped is None else dict(summary.grouped),
         infinite={} if separation is None else {
             str(k): v for k, v in separation.infinite.items()})
     if firth:
