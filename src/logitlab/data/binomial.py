@@ -43,7 +43,12 @@ from scipy import special
 from ..core.userwarn import warn
 from .formula import (PLACEHOLDER, QUOTED_NAME, FormulaError, check_expression, formula_context,
                       parse_cbind)
-from .validation import check_sample_weight
+from .validation import check_sample_weight, proportions_without_trials
+
+#: the error for grouped binomial data on Dask (``what``: the response)
+GROUPED_IN_MEMORY = ("{what} is a grouped binomial response, which logitlab fits in memory "
+                     "only: fit with engine='memory' (a Dask DataFrame is then computed into "
+                     "memory; grouped data have one row per group, so they are usually small).")
 
 #: counts further than this from an integer are "non-integer" (R's tolerance)
 INTEGER_TOL = 1e-3
@@ -273,17 +278,16 @@ def binomial_target(y, sample_weight, n_rows: int) -> BinomialTarget | None:
     frac = np.flatnonzero((arr > 0) & (arr < 1))
     i = int(frac[0])
     outside = (arr < 0) | (arr > 1)
+    if outside.any() and sample_weight is None:
+        return None                 # a continuous outcome: check_target says so
     if outside.any():
         j = _first(outside)
         raise ValueError(f"y holds proportions (e.g. {arr[i]:g} in row {i}) but {int(outside.sum())} "
-                         f"values lie outside [0, 1] (first row {j}: {arr[j]:g}); a binomial "
-                         "proportion is successes / trials. For class labels, y must hold "
-                         "the labels themselves (e.g. 0/1).")
+                         f"values lie outside [0, 1] (first row {j}: {arr[j]:g}); with the trials "
+                         "as sample_weight, y must be the proportion of successes / trials "
+                         "(or class labels, e.g. 0/1).")
     if sample_weight is None:
-        raise ValueError(f"y holds proportions (e.g. {arr[i]:g} in row {i}): give the number of "
-                         "trials as sample_weight=..., or use cbind(successes, failures) in a "
-                         "formula (logitlab.fit('cbind(s, f) ~ x', data)). Class labels must be "
-                         "whole values (e.g. 0/1).")
+        raise ValueError(proportions_without_trials(arr[i], i))
     s = check_sample_weight(sample_weight, n_rows)
     s = np.array(s, dtype=np.float64)
     y01 = np.where(s > 0, arr, 0.0)               # R: y[weights == 0] <- 0

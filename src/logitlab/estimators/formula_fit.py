@@ -20,7 +20,7 @@ from ..data.formula import (Design, check_formula_options, check_response, colum
 from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
                        handle_missing, missing_counts, missing_texts, read_na_values,
                        read_table)
-from ..engines import use_dask
+from ..engines import to_memory, use_dask
 from ..fitting.spec import fit_spec
 from .logistic import LogisticRegression
 
@@ -66,7 +66,7 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                              "on a sample.")
         return _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen,
                          estimator_params, na_values, sep)
-    df = read_table(data, na_values=na_values, sep=sep)
+    df = read_table(to_memory(data), na_values=na_values, sep=sep)   # engine='memory': computed
     return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
                        cv_options, estimator_params)
 

@@ -29,7 +29,8 @@ from .client import client_for
 from ...data.io import read_table
 from ...data.formula import (Design, FormulaError, column_uses, factor_column, python_value,
                              sorted_levels, check_formula_options, check_response,
-                             formula_terms, expand_dot, split_formula)
+                             formula_terms, expand_dot, split_formula, parse_cbind)
+from ...data.binomial import GROUPED_IN_MEMORY
 from ...data.io import (MissingValuesWarning, dropped_message, missing_counts,
                         missing_message, mixed_texts, numbers_error)
 from ...data.validation import describe_variants, label_variants
@@ -253,6 +254,8 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
     ddf = _as_dask_frame(data, engine_options or {}, na_values, sep)
     response, rhs = split_formula(formula)
     columns = list(ddf.columns)
+    if parse_cbind(response) is not None:
+        raise ValueError(GROUPED_IN_MEMORY.format(what=f"the response {response}"))
     check_response(response, columns)
     named = {"s": _column(sample_weight, "sample_weight", columns),
              "offset": _column(offset, "offset", columns),

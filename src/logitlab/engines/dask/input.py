@@ -36,6 +36,7 @@ import pandas as pd
 from ...backends.dask import Block, aligned
 from .. import is_dask_collection, is_path
 from ...data.validation import listing, check_dataframe_columns, check_target
+from ...data.binomial import GROUPED_IN_MEMORY, is_proportion
 
 ROW_KEYS = ("y", "s", "offset", "groups")
 PARQUET_EXTENSIONS = (".parquet", ".pq", ".parq")
@@ -542,6 +543,10 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
+    weighted = any(sc["lengths"]["s"] is not None for sc in scans)
+    if weighted and is_proportion(labels):
+        raise ValueError(GROUPED_IN_MEMORY.format(what="y (proportions with the trials as "
+                                                       "sample_weight)"))
     classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size else \
         check_target(np.array([0]), 1)
     class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
