@@ -74,10 +74,10 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
 def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv, cv_options,
                 params):
     response, rhs = split_formula(formula)
-    counts = cbind_columns(response, df.columns)   # cbind(successes, failures): its columns
-    if counts is None:
+    cbind_cols = cbind_columns(response, df.columns)   # cbind(successes, failures): its columns
+    if cbind_cols is None:
         check_response(response, df.columns)
-    responses = counts or [response]
+    responses = cbind_cols or [response]
     n = len(df)
     w_col, w = rows_argument(sample_weight, "sample_weight", n, df)
     o_col, o = rows_argument(offset, "offset", n, df)
@@ -87,8 +87,8 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     as_is, categorical = column_uses(parsed, df.columns)
     check_text_columns(df, numeric=[c for c in variables if str(c) in as_is and c not in responses],
                        categorical=[c for c in variables if str(c) in categorical],
-                       response=response if counts is None else None,
-                       numbers_only={**{c: "cbind count" for c in counts or ()},
+                       response=response if cbind_cols is None else None,
+                       numbers_only={**{c: "cbind count" for c in cbind_cols or ()},
                                      **{c: what for c, what in ((w_col, "sample_weight"),
                                                                 (o_col, "offset"))
                                         if c is not None}})
@@ -112,7 +112,7 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
     set_intercept_from_design(formula, design, params)
-    if counts is not None:          # grouped binomial: classes 0/1, the trials as weights
+    if cbind_cols is not None:          # grouped binomial: classes 0/1, the trials as weights
         if cv is not None:
             raise ValueError("cv is not available for a cbind(successes, failures) response; "
                              "fit without cv.")
