@@ -308,3 +308,45 @@ def test_grouped_data_on_dask_is_a_clear_error(client):
         model = logitlab.fit("cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp", ddf,
                              engine="memory")
     np.testing.assert_allclose(model.results_.deviance, R["esoph"]["deviance"], rtol=RTOL)
+
+
+def refit(key, **params):
+    es, mn, bw = frame("esoph"), frame("menarche"), frame("budworm")
+    levels = '["0-39g/day", "40-79", "80-119", "120+"]'
+    if key == "esoph":
+        return logitlab.fit("cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp", es, **params)
+    if key == "menarche":
+        return logitlab.fit("cbind(Menarche, Total - Menarche) ~ Age", mn, **params)
+    if key == "esoph_prop":
+        return logitlab.fit(f"prop ~ agegp + C(alcgp, levels={levels})", es,
+                            sample_weight="total", **params)
+    return logitlab.fit("cbind(numdead, numalive) ~ sex * ldose", bw, sample_weight="w", **params)
+
+
+@pytest.mark.parametrize("key", ["esoph", "menarche", "esoph_prop", "budworm"])
+def test_sandwich_covariances_take_each_group_as_one_observation(key):
+    """R's ``sandwich::vcovHC``: the meat of the per-group scores; HC1's n/(n−k)
+    with n the groups.
+
+    With rows of zero weight (budworm's zero-trial group: 13 rows, 12 groups)
+    sandwich mixes counts — its bread scales by the 12 groups, its meat and
+    HC1's factor by the 13 rows — giving ``(12/13) (I⁻¹ B I⁻¹)^½``; logitlab
+    counts groups throughout, so R's values are rescaled by that ratio here
+    (it is 1 on the other fits)."""
+    ref = R[key]
+    k, g, n_rows = len(ref["coefficients"]), ref["nobs"], len(RESIDUALS[key]["prior_weights"])
+    ratio = n_rows / g
+    hc0 = refit(key, cov_type="HC0")
+    np.testing.assert_allclose(hc0.results_.bse.to_numpy(),
+                               r_vector(hc0, ref["se_HC0"]) * ratio, rtol=1e-7)
+    hc1 = refit(key, cov_type="HC1")
+    ratio *= np.sqrt(g / (g - k) * (n_rows - k) / n_rows)
+    np.testing.assert_allclose(hc1.results_.bse.to_numpy(),
+                               r_vector(hc1, ref["se_HC1"]) * ratio, rtol=1e-7)
+
+
+def test_cluster_covariance_of_grouped_data_matches_sandwich():
+    es = frame("esoph")
+    model = refit("esoph", cov_type="cluster", groups=es["agegp"])
+    np.testing.assert_allclose(model.results_.bse.to_numpy(),
+                               r_vector(model, R["esoph"]["se_cluster_agegp"]), rtol=1e-7)

@@ -3,7 +3,7 @@
 # Writes tests/data/grouped_{esoph,menarche,budworm}.csv (the data),
 # tests/data/grouped_fits.json (coefficients, SEs, logLik, deviances, AIC, BIC, df)
 # and tests/data/grouped_residuals.json (residuals, hatvalues, cooks.distance, rstandard).
-suppressPackageStartupMessages({library(jsonlite); library(MASS); library(brglm2)})
+suppressPackageStartupMessages({library(jsonlite); library(MASS); library(brglm2); library(sandwich)})
 ctl <- glm.control(epsilon = 1e-14, maxit = 100)
 
 # esoph with unordered factors (treatment contrasts against the first level)
@@ -38,7 +38,11 @@ summ <- lapply(fits, function(f) list(
   coefficients = as.list(coef(f)), se = as.list(sqrt(diag(vcov(f)))),
   logLik = as.numeric(logLik(f)), deviance = deviance(f), null_deviance = f$null.deviance,
   aic = AIC(f), bic = BIC(f), df_residual = f$df.residual, df_null = f$df.null,
-  nobs = nobs(f), converged = f$converged))
+  nobs = nobs(f), converged = f$converged,
+  se_HC0 = as.list(sqrt(diag(vcovHC(f, type = "HC0")))),
+  se_HC1 = as.list(sqrt(diag(vcovHC(f, type = "HC1"))))))
+# cluster-robust (sandwich::vcovCL, HC1: G/(G-1) (n-1)/(n-k)) of esoph by age group
+summ$esoph$se_cluster_agegp <- as.list(sqrt(diag(vcovCL(fits$esoph, cluster = es$agegp, type = "HC1"))))
 # Firth (brglm2's AS_mean = Jeffreys-prior penalty for the logit link)
 firth <- glm(cbind(Menarche, Total - Menarche) ~ Age, family = binomial, data = mn,
              method = "brglmFit", type = "AS_mean", epsilon = 1e-12, maxit = 200)
@@ -57,4 +61,5 @@ res <- lapply(fits, function(f) list(
   rstandard_pearson = unname(rstandard(f, type = "pearson"))))
 write_json(res, "tests/data/grouped_residuals.json", digits = NA, auto_unbox = FALSE, pretty = TRUE)
 cat(R.version.string, "; jsonlite", as.character(packageVersion("jsonlite")), "; MASS",
-    as.character(packageVersion("MASS")), "; brglm2", as.character(packageVersion("brglm2")), "\n")
+    as.character(packageVersion("MASS")), "; brglm2", as.character(packageVersion("brglm2")), "; sandwich",
+    as.character(packageVersion("sandwich")), "\n")

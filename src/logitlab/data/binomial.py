@@ -20,7 +20,8 @@ binomial log-likelihood is, up to a constant,
 :class:`BinomialTarget`, whose record (:meth:`BinomialTarget.record`) holds
 what R's statistics of the grouped fit need besides that sum:
 
-* ``n_groups``: rows of non-zero weight (R's ``nobs``: BIC, residual df);
+* ``n_groups``: rows of non-zero weight (R's ``nobs``: BIC, residual df, the
+  small-sample factors of sandwich covariances); ``n_trials``: ``Σ s``;
 * ``log_choose = Σ (s_i/m_i) log C(round(m_i), round(m_i y_i))``, the
   constant of R's ``binomial()$aic`` (``m = n`` for ``cbind`` when some
   ``n > 1``, else the weights), so that ``logLik = −Σ s nll + log_choose``;
@@ -98,6 +99,7 @@ class BinomialTarget:
     def record(self) -> dict:
         """The JSON-safe record the inference state keeps (``InferenceState.grouped``)."""
         return {"form": self.form, "n_groups": int(self.n_groups),
+                "n_trials": float(np.sum(self.s)),
                 "log_choose": float(self.log_choose),
                 "loglik_saturated": float(self.loglik_saturated)}
 

@@ -20,7 +20,8 @@ class InferenceState:
     """Inference ingredients of a likelihood fit (unpenalized or Firth).
 
     method : "mle" or "firth"; cov_type : "nonrobust", "HC0", "HC1", "cluster"
-    n_obs : Σ s (frequency weights); n_rows : number of rows
+    n_obs : Σ s (frequency weights), or for a grouped binomial response the number of
+        groups of non-zero weight (R's ``nobs``); n_rows : number of rows
     loglik, loglik_null : log-likelihoods of the model and of the intercept-only model
     estimated : full-vector indices of the estimated coefficients (not aliased / pinned)
     aliased : feature rows dropped as aliased (``n_features`` is the intercept)
@@ -29,8 +30,8 @@ class InferenceState:
     separated : the LP check found (quasi-)separation; infinite : {full index: ±1 / 0}
     penalized_loglik, penalized_loglik_null : Firth's penalized log-likelihoods (else None)
     grouped : None, or for a grouped binomial response (``cbind`` / proportions with
-        trials, :mod:`logitlab.data.binomial`) ``{"form", "n_groups", "log_choose",
-        "loglik_saturated"}``: R's statistics of the grouped fit are
+        trials, :mod:`logitlab.data.binomial`) ``{"form", "n_groups", "n_trials",
+        "log_choose", "loglik_saturated"}``: R's statistics of the grouped fit are
         ``logLik = loglik + log_choose``, ``deviance = 2 (loglik_saturated − loglik)``,
         ``nobs = n_groups`` (``loglik`` being ``Σ s (y log p + (1 − y) log(1 − p))``)
     """
@@ -68,6 +69,7 @@ class InferenceState:
         else:
             out["grouped"] = {"form": str(self.grouped["form"]),
                               "n_groups": int(self.grouped["n_groups"]),
+                              "n_trials": float(self.grouped["n_trials"]),
                               "log_choose": float(self.grouped["log_choose"]),
                               "loglik_saturated": float(self.grouped["loglik_saturated"])}
         return out

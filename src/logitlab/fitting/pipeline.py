@@ -275,6 +275,21 @@ def _bernoulli_rows(rows):
     return type(rows)(X, labels, weights, offset)
 
 
+def _chunk_group_meat(X, y, s, offset, family, W):
+    """``Σ_i u_i u_iᵀ`` of a chunk's per-row scores ``u_i = s_i (p_i − y_i) x̃_i``."""
+    U = family.chunk_scores(X, y, s, offset, W)
+    return U.T @ U
+
+
+def _group_meat(objective, w_full):
+    """The sandwich meat of a grouped binomial fit: each group (row) one
+    observation, as R's ``sandwich`` takes it (not the frequency-weight meat
+    ``Σ u uᵀ / s``, which would treat a group as s identical Bernoulli rows):
+    (size, size)."""
+    data = objective.data
+    return data.reduce_chunks(_chunk_group_meat, data.family, objective.layout.matrix(w_full))
+
+
 def _inference(spec, summary, objective, result, w0, aliased, separation, info):
     """The :class:`InferenceState` at ``result.coef``; ``info``: the full
     information there, if already computed."""
@@ -283,15 +298,17 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
     free = objective.free
     n = float(objective.data.weight_sum)
     firth = result.solver == "firth"
+    grouped = summary.grouped
     state = InferenceState(
-        method="firth" if firth else "mle", cov_type=spec.cov_type, n_obs=n,
+        method="firth" if firth else "mle", cov_type=spec.cov_type,
+        n_obs=n if grouped is None else float(grouped["n_groups"]),
         n_rows=int(objective.data.n_rows),
         loglik=-float(result.objective) * n if not firth else fitstats.loglik(objective, w),
         loglik_null=fitstats.null_loglik(objective, w0),
         estimated=free.tolist(), aliased=[int(j) for j in aliased],
         information=info[np.ix_(free, free)],
         separated=bool(separation is not None and separation.separated),
-        grouped=None if summary.grouped is None else dict(summary.grouped),
+        grouped=None if grouped is None else dict(grouped),
         infinite={} if separation is None else {
             str(k): v for k, v in separation.infinite.items()})
     if firth:
@@ -299,8 +316,10 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
         state.penalized_loglik = -float(result.objective) * n
         state.penalized_loglik_null = fitstats.firth_null_loglik(objective, w0)
     if spec.cov_type != "nonrobust":
-        meat, n_clusters = fitstats.score_meat(
-            objective, w, summary.n_groups if spec.cov_type == "cluster" else None)
+        clusters = summary.n_groups if spec.cov_type == "cluster" else None
+        meat, n_clusters = (fitstats.score_meat(objective, w, clusters)
+                            if grouped is None or clusters is not None
+                            else (_group_meat(objective, w), int(grouped["n_groups"])))
         state.meat = meat[np.ix_(free, free)]
         state.n_clusters = n_clusters
     return state

@@ -222,9 +222,10 @@ def _check_grouped(grouped) -> None:
         raise ValueError("inference.grouped must be an object with form 'cbind' or 'proportion'")
     if not (type(grouped.get("n_groups")) is int and grouped["n_groups"] >= 1):
         raise ValueError("inference.grouped.n_groups must be an integer >= 1")
-    if not all(_finite_number(grouped.get(k)) for k in ("log_choose", "loglik_saturated")):
-        raise ValueError("inference.grouped.log_choose and loglik_saturated must be finite "
-                         "numbers")
+    if not all(_finite_number(grouped.get(k))
+               for k in ("n_trials", "log_choose", "loglik_saturated")):
+        raise ValueError("inference.grouped.n_trials, log_choose and loglik_saturated must be "
+                         "finite numbers")
 
 
 __all__ = ["check_estimator", "check_design", "check_inference"]

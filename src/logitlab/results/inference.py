@@ -217,7 +217,9 @@ def grouped_statistics(state, k: int) -> dict:
     ``df_resid = g − k`` with ``g = n_groups`` (rows of non-zero weight, R's
     ``nobs``); McFadden's pseudo-R² on these log-likelihoods. For a Firth fit
     the penalized log-likelihoods get the same constant. Returns the keys it
-    overrides, plus ``n_groups``, ``n_trials`` (Σ s) and ``grouped_form``."""
+    overrides, plus ``n_groups``, ``n_trials`` (Σ s) and ``grouped_form``.
+    (The state's ``n_obs`` is then ``g`` too, so that HC1 and cluster
+    covariances take R's ``sandwich`` small-sample factors.)"""
     g = state.grouped
     n_groups, const, sat = int(g["n_groups"]), float(g["log_choose"]), float(g["loglik_saturated"])
     ll_w, ll0_w = state.loglik, state.loglik_null
@@ -226,7 +228,7 @@ def grouped_statistics(state, k: int) -> dict:
         ll, ll0 = state.penalized_loglik + const, state.penalized_loglik_null + const
     return {
         "n_obs": n_groups, "df_resid": n_groups - k, "n_groups": n_groups,
-        "n_trials": state.n_obs, "grouped_form": str(g["form"]),
+        "n_trials": float(g["n_trials"]), "grouped_form": str(g["form"]),
         "log_likelihood": ll, "unpenalized_log_likelihood": ll_w + const,
         "null_log_likelihood": ll0,
         "deviance": 2.0 * (sat - ll_w), "null_deviance": 2.0 * (sat - ll0_w),
