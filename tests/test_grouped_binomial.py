@@ -350,3 +350,12 @@ def test_cluster_covariance_of_grouped_data_matches_sandwich():
     model = refit("esoph", cov_type="cluster", groups=es["agegp"])
     np.testing.assert_allclose(model.results_.bse.to_numpy(),
                                r_vector(model, R["esoph"]["se_cluster_agegp"]), rtol=1e-7)
+
+
+def test_cross_validation_refuses_grouped_data_clearly():
+    mn = frame("menarche")
+    with pytest.raises(ValueError, match="cross-validation does not split"):
+        logitlab.LogisticRegressionCV(cv=3).fit(mn[["Age"]], mn["Menarche"] / mn["Total"],
+                                                sample_weight=mn["Total"])
+    with pytest.raises(ValueError, match="cv is not available for a cbind"):
+        logitlab.fit("cbind(Menarche, Total - Menarche) ~ Age", mn, cv=3)
