@@ -295,19 +295,48 @@ def test_zero_trials_everywhere_is_refused():
         logitlab.fit("cbind(z, z) ~ Age", mn)
 
 
-def test_grouped_data_on_dask_is_a_clear_error(client):
-    dd = pytest.importorskip("dask.dataframe")
+def test_grouped_fits_on_dask_equal_r(client):
+    """cbind formulas and proportions with trials on Dask partitions: the same
+    statistics as R's grouped fits (sums over partitions)."""
     import dask
-    es = frame("esoph")
+    dd = pytest.importorskip("dask.dataframe")
     with dask.config.set({"dataframe.convert-string": False}):   # text as objects, as pandas reads it
-        ddf = dd.from_pandas(es, npartitions=2)
-    with pytest.raises(ValueError, match="in memory only.*engine='memory'"):
-        logitlab.fit("cbind(ncases, ncontrols) ~ agegp", ddf)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = logitlab.fit("cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp", ddf,
-                             engine="memory")
-    np.testing.assert_allclose(model.results_.deviance, R["esoph"]["deviance"], rtol=RTOL)
+        es = dd.from_pandas(frame("esoph"), npartitions=3)
+        bw = dd.from_pandas(frame("budworm"), npartitions=2)
+        mn = dd.from_pandas(frame("menarche"), npartitions=2)
+    cases = [("esoph", logitlab.fit("cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp", es)),
+             ("budworm", logitlab.fit("cbind(numdead, numalive) ~ sex * ldose", bw,
+                                      sample_weight="w")),
+             ("menarche", LogisticRegression().fit(mn[["Age"]], mn["Menarche"] / mn["Total"],
+                                                   sample_weight=mn["Total"]))]
+    for key, model in cases:
+        ref, stats = R[key], model.results_.statistics()
+        assert model.engine_ == "dask"
+        np.testing.assert_allclose(model.results_.params.to_numpy(),
+                                   r_vector(model, ref["coefficients"]), rtol=RTOL)
+        np.testing.assert_allclose(model.results_.bse.to_numpy(), r_vector(model, ref["se"]),
+                                   rtol=RTOL)
+        for ours, theirs in [("log_likelihood", "logLik"), ("deviance", "deviance"),
+                             ("null_deviance", "null_deviance"), ("aic", "aic")]:
+            np.testing.assert_allclose(stats[ours], ref[theirs], rtol=RTOL, err_msg=ours)
+        np.testing.assert_allclose(stats["bic"], r_bic(key), rtol=RTOL)
+        assert stats["df_resid"] == ref["df_residual"] and stats["n_obs"] == ref["nobs"]
+
+
+def test_grouped_bad_input_on_dask_names_global_rows(client):
+    import dask
+    dd = pytest.importorskip("dask.dataframe")
+    mn = frame("menarche")
+    bad = mn.assign(Menarche=mn["Menarche"].where(mn.index != 20, -1.0))
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(bad, npartitions=2)
+        ok = dd.from_pandas(mn, npartitions=2)
+    with pytest.raises(ValueError, match=r"non-negative.*row 20"):
+        logitlab.fit("cbind(Menarche, Total - Menarche) ~ Age", ddf)
+    with pytest.raises(ValueError, match=r"give the number of trials as sample_weight"):
+        LogisticRegression().fit(ok[["Age"]], ok["Menarche"] / ok["Total"])
+    with pytest.warns(NonIntegerCountsWarning):
+        logitlab.fit("cbind(Menarche + 0.25, Total - Menarche) ~ Age", ok)
 
 
 def refit(key, **params):
@@ -359,3 +388,20 @@ def test_cross_validation_refuses_grouped_data_clearly():
                                                 sample_weight=mn["Total"])
     with pytest.raises(ValueError, match="cv is not available for a cbind"):
         logitlab.fit("cbind(Menarche, Total - Menarche) ~ Age", mn, cv=3)
+
+
+def test_separation_check_sees_the_groups_as_their_successes_and_failures():
+    x = [1.0, 2, 3, 4, 5]
+    separated = pd.DataFrame({"x": x, "s": [0, 0, 2, 5, 5], "f": [5, 5, 3, 0, 0]})
+    with pytest.warns(logitlab.SeparationWarning, match="separated"):
+        model = logitlab.fit("cbind(s, f) ~ x", separated)
+    assert model.results_.inference.separated
+    overlapping = pd.DataFrame({"x": x, "s": [0, 1, 2, 4, 5], "f": [5, 4, 3, 1, 0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = logitlab.fit("cbind(s, f) ~ x", overlapping)
+    assert not model.results_.inference.separated
+    long = pd.concat([overlapping.assign(y=1, n=overlapping["s"]),
+                      overlapping.assign(y=0, n=overlapping["f"])])
+    bern = logitlab.fit("y ~ x", long[long["n"] > 0], sample_weight="n")
+    np.testing.assert_allclose(model.results_.params, bern.results_.params, rtol=1e-9)

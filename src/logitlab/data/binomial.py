@@ -30,6 +30,10 @@ what R's statistics of the grouped fit need besides that sum:
 
 Groups with zero trials are kept with weight 0, as R keeps them (their
 proportion is set to 0): they count in no sum and not in ``n_groups``.
+
+On Dask the record is a sum over partitions (:func:`grouped_sums` per
+partition, :func:`combine_sums` on the client), as
+:mod:`logitlab.engines.dask.input` does.
 """
 
 from __future__ import annotations
@@ -45,11 +49,6 @@ from ..core.userwarn import warn
 from .formula import (PLACEHOLDER, QUOTED_NAME, FormulaError, check_expression, formula_context,
                       parse_cbind)
 from .validation import check_sample_weight, proportions_without_trials
-
-#: the error for grouped binomial data on Dask (``what``: the response)
-GROUPED_IN_MEMORY = ("{what} is a grouped binomial response, which logitlab fits in memory "
-                     "only: fit with engine='memory' (a Dask DataFrame is then computed into "
-                     "memory; grouped data have one row per group, so they are usually small).")
 
 #: counts further than this from an integer are "non-integer" (R's tolerance)
 INTEGER_TOL = 1e-3
@@ -232,6 +231,40 @@ def _saturated(y, s) -> float:
     return float(np.sum(s * (special.xlogy(y, y) + special.xlogy(1 - y, 1 - y))))
 
 
+def grouped_sums(y, s, trials=None) -> dict:
+    """One part's additive sums for the record of a grouped response (the Dask
+    engine adds them over partitions, :func:`combine_sums` makes the record).
+
+    y : (n,) proportions in [0, 1]; s : (n,) prior weights; trials : (n,) the
+    ``successes + failures`` of a ``cbind`` response, or None for proportions."""
+    y, s = np.asarray(y, dtype=np.float64), np.asarray(s, dtype=np.float64)
+    live = s > 0
+    y0 = np.where(live, y, 0.0)
+    out = {"n_groups": int(np.count_nonzero(live)), "n_trials": float(np.sum(s)),
+           "successes": float(np.dot(s, y0)),
+           "rows": [int(np.count_nonzero(live & (y0 < 1))), int(np.count_nonzero(live & (y0 > 0)))],
+           "loglik_saturated": _saturated(y0, s),
+           "log_choose_weights": _log_choose(s, y0, np.ones_like(s)), "max_trials": 0.0,
+           "log_choose_trials": 0.0}
+    if trials is not None:
+        n = np.asarray(trials, dtype=np.float64)
+        out["log_choose_trials"] = _log_choose(n, y0, np.divide(s, n, out=np.zeros_like(s),
+                                                                where=n > 0))
+        out["max_trials"] = float(n.max(initial=0.0))
+    return out
+
+
+def combine_sums(parts, form: str) -> dict:
+    """The record (see :meth:`BinomialTarget.record`) from :func:`grouped_sums` of
+    the parts. R's rule for the binomial coefficients: ``m = n`` (the trials)
+    for ``cbind`` when some ``n > 1``, else the weights."""
+    total = lambda key: sum(p[key] for p in parts)  # noqa: E731
+    by_trials = form == "cbind" and max(p["max_trials"] for p in parts) > 1
+    return {"form": form, "n_groups": int(total("n_groups")), "n_trials": float(total("n_trials")),
+            "log_choose": float(total("log_choose_trials" if by_trials else "log_choose_weights")),
+            "loglik_saturated": float(total("loglik_saturated"))}
+
+
 def binomial_target(y, sample_weight, n_rows: int) -> BinomialTarget | None:
     """The checked grouped response of ``y`` (and ``sample_weight``), or None when
     ``y`` holds class labels (the ordinary path).
@@ -262,11 +295,7 @@ def binomial_target(y, sample_weight, n_rows: int) -> BinomialTarget | None:
         user = (np.ones(n_rows) if sample_weight is None
                 else np.asarray(check_sample_weight(sample_weight, n_rows), dtype=np.float64))
         s = check_sample_weight(trials * user, n_rows)
-        # R's binomial()$aic: m = n when some n > 1, else the weights; factor wt / m
-        m = trials if np.any(trials > 1) else s
-        factor = np.divide(s, m, out=np.zeros(n_rows), where=m > 0)
-        return BinomialTarget(prop, s, int(np.count_nonzero(s)), _log_choose(m, prop, factor),
-                              _saturated(prop, s), "cbind")
+        return _target(prop, s, "cbind", trials)
     if isinstance(y, (pd.Series, pd.Index)):
         if not pd.api.types.is_float_dtype(y.dtype):
             return None
@@ -294,9 +323,14 @@ def binomial_target(y, sample_weight, n_rows: int) -> BinomialTarget | None:
     s = np.array(s, dtype=np.float64)
     y01 = np.where(s > 0, arr, 0.0)               # R: y[weights == 0] <- 0
     _warn_non_integer(s * y01, "#successes (y * sample_weight)")
-    return BinomialTarget(y01, s, int(np.count_nonzero(s)), _log_choose(s, y01, np.ones(n_rows)),
-                          _saturated(y01, s), "proportion")
+    return _target(y01, s, "proportion")
 
 
-__all__ = ["GroupedResponse", "BinomialTarget", "NonIntegerCountsWarning", "binomial_target",
-           "parse_cbind", "cbind_response", "cbind_columns", "is_proportion"]
+def _target(y, s, form, trials=None) -> BinomialTarget:
+    rec = combine_sums([grouped_sums(y, s, trials)], form)
+    return BinomialTarget(y, s, rec["n_groups"], rec["log_choose"], rec["loglik_saturated"], form)
+
+
+__all__ = ["grouped_sums", "combine_sums", "GroupedResponse", "BinomialTarget",
+           "NonIntegerCountsWarning", "binomial_target", "parse_cbind", "cbind_response",
+           "cbind_columns", "is_proportion"]

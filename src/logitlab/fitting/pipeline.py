@@ -239,8 +239,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     layout = data.layout
     W = layout.matrix(result.coef)
     rows = data.local_rows()
-    if rows is not None and rows.y.dtype.kind == "f":
-        rows = _bernoulli_rows(rows)
+    if rows is not None and rows.y.dtype.kind == "f" and np.any((rows.y > 0) & (rows.y < 1)):
+        rows = _bernoulli_rows(rows)              # grouped binomial data
     if rows is not None:
         separation = None
         if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
