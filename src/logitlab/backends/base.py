@@ -86,7 +86,13 @@ def add_up(parts):
 
 # ------------------------------------------------- chunk statistics (picklable)
 def chunk_class_totals(X, y, s, offset, n_classes):
-    """Σ s per class (K,)."""
+    """Σ s per class (K,); binary fractional labels y in [0, 1] (grouped binomial
+    data) count ``(Σ s (1 − y), Σ s y)``."""
+    y = np.asarray(y)
+    if n_classes == 2 and y.dtype.kind == "f":
+        s = np.broadcast_to(s, y.shape)
+        one = float(np.dot(s, y))
+        return np.array([float(np.sum(s)) - one, one])
     return np.bincount(np.asarray(y, dtype=np.intp), weights=s, minlength=n_classes)
 
 

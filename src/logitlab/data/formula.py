@@ -75,6 +75,8 @@ _ALLOWED_NODES = (
 _NAMESPACES = {"np": NUMPY_FUNCTIONS, "numpy": NUMPY_FUNCTIONS, "contr": CONTRASTS}
 _QUOTED = re.compile(r"`([^`]*)`")
 _PLACEHOLDER = "_logitlab_quoted_{}_"
+#: a backticked name in formula text, and the identifier that stands for the n-th one
+QUOTED_NAME, PLACEHOLDER = _QUOTED, _PLACEHOLDER
 
 
 def formula_context():
@@ -656,7 +658,36 @@ def _first_sentence(err) -> str:
 
 
 def quote_response(name: str) -> str:
-    return name if name.isidentifier() else quote_name(name)
+    """The response as formula text: a name, ``cbind(s, f)`` as written, else in backticks."""
+    return name if name.isidentifier() or parse_cbind(name) is not None else quote_name(name)
+
+
+def parse_cbind(lhs: str) -> tuple[str, str] | None:
+    """``"cbind(a, total - a)"`` -> ``("a", "total - a")``; None when the left
+    side is not a ``cbind(...)`` call. Two arguments are required."""
+    text = lhs.strip()
+    if not (text.startswith("cbind") and text[5:].lstrip().startswith("(")
+            and text.endswith(")")):
+        return None
+    inner = text[text.index("(") + 1:-1]
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(inner):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(inner[start:i].strip())
+            start = i + 1
+    parts.append(inner[start:].strip())
+    if len(parts) != 2 or not all(parts):
+        raise FormulaError(f"the response {lhs!r} must be cbind(successes, failures): two "
+                           "expressions, e.g. cbind(dead, alive) or cbind(dead, total - dead).")
+    return parts[0], parts[1]
 
 
 # ------------------------------------------------------------------------ fit

@@ -265,6 +265,7 @@ def check_target(y, n_rows: int, counts=None):
         # np.unique on the distinct values merges -0.0 and 0.0 as it would
         classes = np.unique(pd.unique(y))
         if y.dtype.kind == "f":
+            _refuse_fractions(y, classes)
             check_classification_targets(classes)   # e.g. continuous values
             classes = classes + 0.0                 # a -0.0 label reads 0.0
         codes = (y == classes[1]).view(np.int8) if classes.size == 2 \
@@ -280,6 +281,31 @@ def check_target(y, n_rows: int, counts=None):
     return classes, codes.astype(np.int8 if classes.size == 2 else np.intp, copy=False)
 
 
+def proportions_without_trials(value, row: int) -> str:
+    """The error for a proportion target given without the numbers of trials."""
+    return (f"y holds proportions (continuous values in [0, 1], e.g. {value:g} in row {row}): "
+            "give the number of trials as sample_weight=..., or use cbind(successes, failures) "
+            "in a formula (logitlab.fit('cbind(s, f) ~ x', data)). Class labels must be whole "
+            "values (e.g. 0/1).")
+
+
+def _refuse_fractions(y, values) -> None:
+    """Float labels with fractional ``values``: an error that says what they look
+    like — proportions (all in [0, 1]: give the trials, or use cbind) or a
+    continuous outcome — instead of scikit-learn's "Unknown label type"."""
+    frac = values[values != np.round(values)]
+    if frac.size == 0:
+        return
+    rows = np.flatnonzero(y != np.round(y))
+    i = int(rows[0])
+    if np.all((y >= 0) & (y <= 1)):
+        raise ValueError(proportions_without_trials(y[i], i))
+    raise ValueError(f"y has non-integer values (e.g. {y[i]:g} in row {i}; {rows.size} such "
+                     "rows): a continuous outcome, neither class labels nor proportions in [0, 1]. "
+                     "Logistic regression needs class labels (e.g. 0/1), or proportions of successes "
+                     "with the trials as sample_weight.")
+
+
 def _two_numeric_classes(y):
     """The two sorted classes of numeric ``y`` when its minimum and maximum
     show it has exactly two values, found without hashing (two reductions);
@@ -293,6 +319,7 @@ def _two_numeric_classes(y):
     elif np.count_nonzero(y == lo) + np.count_nonzero(y == hi) != y.size:
         return None
     else:
+        _refuse_fractions(y, np.array([lo, hi]))
         check_classification_targets(np.array([lo, hi]))   # e.g. continuous values
     # + 0 turns a -0.0 minimum into 0.0 (as the general path reports it)
     return np.array([lo + 0, hi], dtype=y.dtype) if y.dtype != np.bool_ \

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..backends.memory import InMemoryData
+from ..data.binomial import binomial_target
 from ..data.validation import check_groups, check_offset, check_sample_weight, check_target
 from .summary import DataSummary, Source
 
@@ -20,7 +21,11 @@ class MemorySource(Source):
     """Checked in-memory inputs (see the module docstring).
 
     X : (n, d) checked design (C-ordered float array or CSR), y : (n,) labels,
-    sample_weight, offset, groups as :meth:`LogisticRegression.fit` takes them,
+    proportions in [0, 1] (with the trials as ``sample_weight``) or a
+    :class:`~logitlab.data.binomial.GroupedResponse` (``cbind``): a grouped
+    binomial response is fitted as the binary family with fractional labels
+    ``y`` and the trials as weights (classes 0 and 1); sample_weight, offset,
+    groups as :meth:`LogisticRegression.fit` takes them,
     feature_names : the d column names or None, cov_type : for the clusters.
     """
 
@@ -31,15 +36,21 @@ class MemorySource(Source):
         n = X.shape[0]
         self.X = X
         self.group_codes = check_groups(groups, n, cov_type)
-        self.classes, self.codes = check_target(y, n)
-        self.s = check_sample_weight(sample_weight, n)
+        target = binomial_target(y, sample_weight, n)
+        if target is None:
+            self.classes, self.codes = check_target(y, n)
+            self.s = check_sample_weight(sample_weight, n)
+            counts, sums = class_sums(self.codes, self.s, self.classes.size)
+        else:          # fractional labels: the codes are the proportions themselves
+            self.classes, self.codes, self.s = np.array([0, 1]), target.y, target.s
+            counts, sums = grouped_sums(target.y, target.s)
         self.offset = check_offset(offset, n, self.classes.size)
-        counts, sums = class_sums(self.codes, self.s, self.classes.size)
         self.summary = DataSummary(
             n_rows=n, n_features=X.shape[1], feature_names=feature_names,
             classes=self.classes, class_counts=counts, class_weight_sums=sums,
             has_offset=self.offset is not None, is_sparse=sp.issparse(X),
-            n_groups=None if self.group_codes is None else int(self.group_codes.max()) + 1)
+            n_groups=None if self.group_codes is None else int(self.group_codes.max()) + 1,
+            grouped=None if target is None else target.record())
 
     def weights(self, class_weight) -> np.ndarray:
         """Row weights times their class's weight (the rows' own array when
@@ -51,6 +62,16 @@ class MemorySource(Source):
     def backend(self, family, class_weight, single=False) -> InMemoryData:
         return InMemoryData(self.X, self.codes, self.weights(class_weight), self.offset,
                             family, single=single, groups=self.group_codes)
+
+
+def grouped_sums(y, s) -> tuple:
+    """``(rows with failures, rows with successes)`` among rows of positive
+    weight, and ``(Σ s (1 − y), Σ s y)``: the class totals of fractional labels."""
+    live = s > 0
+    counts = np.array([np.count_nonzero(live & (y < 1)), np.count_nonzero(live & (y > 0))],
+                      dtype=np.int64)
+    one = float(np.dot(s, y))
+    return counts, np.array([float(np.sum(s)) - one, one])
 
 
 def class_sums(codes, s, K: int) -> tuple:

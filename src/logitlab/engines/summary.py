@@ -16,6 +16,9 @@ class DataSummary:
     class_weight_sums : (K,) Σ sample_weight per class (before class weights)
     has_offset : offsets were given; is_sparse : X is sparse
     n_groups : number of clusters (cov_type="cluster") or None
+    grouped : for a grouped binomial response (``cbind`` or proportions with
+        trials, :mod:`logitlab.data.binomial`) its record (form, n_groups,
+        log_choose, loglik_saturated); None for class labels
     """
 
     n_rows: int
@@ -27,6 +30,7 @@ class DataSummary:
     has_offset: bool = False
     is_sparse: bool = False
     n_groups: int | None = None
+    grouped: dict | None = None
 
 
 class Source:

@@ -54,6 +54,7 @@ from ..core.threads import blas_one_thread
 from ..core.exceptions import ConvergenceWarning
 from ..fitting.spec import class_weight_factors, penalty_kind
 from .logistic import LogisticRegression
+from ..data.binomial import is_proportion
 from ..data.validation import check_sample_weight, check_target, check_X
 
 __all__ = ["LogisticRegressionCV", "SCORERS", "alpha_max", "alpha_grid", "choose_index"]
@@ -249,6 +250,10 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         _, _, ratio = penalty_kind(base.penalty, base.alpha, base.l1_ratio)
         scorer, greater = self._scorer()
         Xc = check_X(self, X, reset=True, dtype=self.dtype)
+        if sample_weight is not None and is_proportion(y):
+            raise ValueError("y holds proportions with the trials as sample_weight (a grouped "
+                             "binomial response), which cross-validation does not split; fit "
+                             "LogisticRegression, or expand the groups into 0/1 rows.")
         classes, codes = check_target(y, Xc.shape[0])
         labels = classes[codes]
         s = check_sample_weight(sample_weight, Xc.shape[0])

@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from ..core.userwarn import warn
+from ..data.binomial import cbind_columns, cbind_response
 from ..data.formula import (Design, check_formula_options, check_response, column_uses,
                             first_observed_level, formula_terms, nan_rows, rows_argument,
                             set_intercept_from_design, split_formula)
 from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
                        handle_missing, missing_counts, missing_texts, read_na_values,
                        read_table)
-from ..engines import use_dask
+from ..engines import to_memory, use_dask
 from ..fitting.spec import fit_spec
 from .logistic import LogisticRegression
 
@@ -65,7 +66,7 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                              "on a sample.")
         return _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen,
                          estimator_params, na_values, sep)
-    df = read_table(data, na_values=na_values, sep=sep)
+    df = read_table(to_memory(data), na_values=na_values, sep=sep)   # engine='memory': computed
     return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
                        cv_options, estimator_params)
 
@@ -73,23 +74,27 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
 def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv, cv_options,
                 params):
     response, rhs = split_formula(formula)
-    check_response(response, df.columns)
+    cbind_cols = cbind_columns(response, df.columns)   # cbind(successes, failures): its columns
+    if cbind_cols is None:
+        check_response(response, df.columns)
+    responses = cbind_cols or [response]
     n = len(df)
     w_col, w = rows_argument(sample_weight, "sample_weight", n, df)
     o_col, o = rows_argument(offset, "offset", n, df)
     g_col, g = rows_argument(groups, "groups", n, df)
-    others = [c for c in df.columns if c not in {response, w_col, o_col, g_col}]
+    others = [c for c in df.columns if c not in {*responses, w_col, o_col, g_col}]
     rhs, parsed, variables = formula_terms(rhs, df.columns, others)
     as_is, categorical = column_uses(parsed, df.columns)
-    check_text_columns(df, numeric=[c for c in variables if str(c) in as_is and c != response],
+    check_text_columns(df, numeric=[c for c in variables if str(c) in as_is and c not in responses],
                        categorical=[c for c in variables if str(c) in categorical],
-                       response=response,
-                       numbers_only={c: what for c, what in ((w_col, "sample_weight"),
-                                                             (o_col, "offset"))
-                                     if c is not None})
-    used = [response] + [c for c in variables if c != response] + \
+                       response=response if cbind_cols is None else None,
+                       numbers_only={**{c: "cbind count" for c in cbind_cols or ()},
+                                     **{c: what for c, what in ((w_col, "sample_weight"),
+                                                                (o_col, "offset"))
+                                        if c is not None}})
+    used = responses + [c for c in variables if c not in responses] + \
         list(dict.fromkeys(c for c in (w_col, o_col, g_col)
-                           if c is not None and c not in variables and c != response))
+                           if c is not None and c not in variables and c not in responses))
     check = df[used].reset_index(drop=True)
     for name, values, column in (("sample_weight", w, w_col), ("offset", o, o_col),
                                  ("groups", g, g_col)):
@@ -107,6 +112,13 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
     set_intercept_from_design(formula, design, params)
+    if cbind_cols is not None:          # grouped binomial: classes 0/1, the trials as weights
+        if cv is not None:
+            raise ValueError("cv is not available for a cbind(successes, failures) response; "
+                             "fit without cv.")
+        model = LogisticRegression(**params)
+        return model.fit_design(design, X, cbind_response(response, df.reset_index(drop=True)),
+                                sample_weight=w, offset=o, **({} if g is None else {"groups": g}))
     y = df[response]
     if params.get("reference_class") is None and first_observed_level(y) is not None:
         params["reference_class"] = first_observed_level(y)

@@ -20,7 +20,8 @@ class InferenceState:
     """Inference ingredients of a likelihood fit (unpenalized or Firth).
 
     method : "mle" or "firth"; cov_type : "nonrobust", "HC0", "HC1", "cluster"
-    n_obs : Σ s (frequency weights); n_rows : number of rows
+    n_obs : Σ s (frequency weights), or for a grouped binomial response the number of
+        groups of non-zero weight (R's ``nobs``); n_rows : number of rows
     loglik, loglik_null : log-likelihoods of the model and of the intercept-only model
     estimated : full-vector indices of the estimated coefficients (not aliased / pinned)
     aliased : feature rows dropped as aliased (``n_features`` is the intercept)
@@ -28,6 +29,11 @@ class InferenceState:
     meat : (k, k) sandwich meat over ``estimated`` or None; n_clusters : int or None
     separated : the LP check found (quasi-)separation; infinite : {full index: ±1 / 0}
     penalized_loglik, penalized_loglik_null : Firth's penalized log-likelihoods (else None)
+    grouped : None, or for a grouped binomial response (``cbind`` / proportions with
+        trials, :mod:`logitlab.data.binomial`) ``{"form", "n_groups", "n_trials",
+        "log_choose", "loglik_saturated"}``: R's statistics of the grouped fit are
+        ``logLik = loglik + log_choose``, ``deviance = 2 (loglik_saturated − loglik)``,
+        ``nobs = n_groups`` (``loglik`` being ``Σ s (y log p + (1 − y) log(1 − p))``)
     """
 
     method: str
@@ -45,6 +51,7 @@ class InferenceState:
     infinite: dict = field(default_factory=dict)
     penalized_loglik: float | None = None
     penalized_loglik_null: float | None = None
+    grouped: dict | None = None
 
     def to_dict(self) -> dict:
         """The JSON-safe record (lists, floats, string keys), as model files store it."""
@@ -57,6 +64,14 @@ class InferenceState:
         if self.method != "firth":
             out.pop("penalized_loglik")
             out.pop("penalized_loglik_null")
+        if self.grouped is None:           # optional: absent from files of ungrouped fits
+            out.pop("grouped")
+        else:
+            out["grouped"] = {"form": str(self.grouped["form"]),
+                              "n_groups": int(self.grouped["n_groups"]),
+                              "n_trials": float(self.grouped["n_trials"]),
+                              "log_choose": float(self.grouped["log_choose"]),
+                              "loglik_saturated": float(self.grouped["loglik_saturated"])}
         return out
 
     @classmethod

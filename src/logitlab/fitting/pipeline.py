@@ -83,6 +83,10 @@ def _model_for(spec, summary):
     if spec.kind == "firth" and K > 2:
         raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                          f"{K} classes.")
+    if summary.grouped is not None and spec.class_weight is not None:
+        raise ValueError("class_weight does not apply to a grouped binomial response (cbind or "
+                         "proportions with trials): each row holds both successes and "
+                         "failures. Weight the groups with sample_weight instead.")
     class_weight = class_weight_factors(spec.class_weight, classes, summary.class_counts)
     totals = class_weight * summary.class_weight_sums
     if not totals.sum() > 0:
@@ -235,6 +239,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     layout = data.layout
     W = layout.matrix(result.coef)
     rows = data.local_rows()
+    if rows is not None and rows.y.dtype.kind == "f" and np.any((rows.y > 0) & (rows.y < 1)):
+        rows = _bernoulli_rows(rows)              # grouped binomial data
     if rows is not None:
         separation = None
         if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
@@ -252,6 +258,38 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     return None, n_sat, findings
 
 
+def _bernoulli_rows(rows):
+    """Rows with fractional labels ``y`` (grouped binomial data) as 0/1 rows for
+    the separation check: a row with successes (``y > 0``) appears with label 1
+    and weight ``s y``, one with failures (``y < 1``) with label 0 and weight
+    ``s (1 − y)``; rows of zero weight are left out. Returns ``LocalRows``."""
+    import scipy.sparse as sp
+    y, s = np.asarray(rows.y, dtype=np.float64), np.broadcast_to(rows.s, rows.y.shape)
+    ones, zeros = np.flatnonzero((y > 0) & (s > 0)), np.flatnonzero((y < 1) & (s > 0))
+    idx = np.concatenate([ones, zeros])
+    X = rows.X[idx]
+    X = X.tocsr() if sp.issparse(X) else np.ascontiguousarray(X)
+    labels = np.concatenate([np.ones(ones.size, np.int8), np.zeros(zeros.size, np.int8)])
+    weights = np.concatenate([s[ones] * y[ones], s[zeros] * (1 - y[zeros])])
+    offset = None if rows.offset is None else np.asarray(rows.offset)[idx]
+    return type(rows)(X, labels, weights, offset)
+
+
+def _chunk_group_meat(X, y, s, offset, family, W):
+    """``Σ_i u_i u_iᵀ`` of a chunk's per-row scores ``u_i = s_i (p_i − y_i) x̃_i``."""
+    U = family.chunk_scores(X, y, s, offset, W)
+    return U.T @ U
+
+
+def _group_meat(objective, w_full):
+    """The sandwich meat of a grouped binomial fit: each group (row) one
+    observation, as R's ``sandwich`` takes it (not the frequency-weight meat
+    ``Σ u uᵀ / s``, which would treat a group as s identical Bernoulli rows):
+    (size, size)."""
+    data = objective.data
+    return data.reduce_chunks(_chunk_group_meat, data.family, objective.layout.matrix(w_full))
+
+
 def _inference(spec, summary, objective, result, w0, aliased, separation, info):
     """The :class:`InferenceState` at ``result.coef``; ``info``: the full
     information there, if already computed."""
@@ -260,14 +298,17 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
     free = objective.free
     n = float(objective.data.weight_sum)
     firth = result.solver == "firth"
+    grouped = summary.grouped
     state = InferenceState(
-        method="firth" if firth else "mle", cov_type=spec.cov_type, n_obs=n,
+        method="firth" if firth else "mle", cov_type=spec.cov_type,
+        n_obs=n if grouped is None else float(grouped["n_groups"]),
         n_rows=int(objective.data.n_rows),
         loglik=-float(result.objective) * n if not firth else fitstats.loglik(objective, w),
         loglik_null=fitstats.null_loglik(objective, w0),
         estimated=free.tolist(), aliased=[int(j) for j in aliased],
         information=info[np.ix_(free, free)],
         separated=bool(separation is not None and separation.separated),
+        grouped=None if grouped is None else dict(grouped),
         infinite={} if separation is None else {
             str(k): v for k, v in separation.infinite.items()})
     if firth:
@@ -275,8 +316,10 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
         state.penalized_loglik = -float(result.objective) * n
         state.penalized_loglik_null = fitstats.firth_null_loglik(objective, w0)
     if spec.cov_type != "nonrobust":
-        meat, n_clusters = fitstats.score_meat(
-            objective, w, summary.n_groups if spec.cov_type == "cluster" else None)
+        clusters = summary.n_groups if spec.cov_type == "cluster" else None
+        meat, n_clusters = (fitstats.score_meat(objective, w, clusters)
+                            if grouped is None or clusters is not None
+                            else (_group_meat(objective, w), int(grouped["n_groups"])))
         state.meat = meat[np.ix_(free, free)]
         state.n_clusters = n_clusters
     return state

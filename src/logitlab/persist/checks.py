@@ -207,10 +207,25 @@ def check_inference(inference, state: dict, kind: str, cov_type: str) -> None:
     if cov_type == "cluster" and not (type(inference.get("n_clusters")) is int
                                       and inference["n_clusters"] >= 2):
         raise ValueError("inference.n_clusters must be an integer >= 2 (cov_type='cluster')")
+    _check_grouped(inference.get("grouped"))
     if not isinstance(inference.get("infinite", {}), dict) or \
             type(inference.get("separated", False)) is not bool:
         raise ValueError("inference.separated must be true or false and inference.infinite "
                          "an object")
+
+
+def _check_grouped(grouped) -> None:
+    """The optional record of a grouped binomial response (absent in older files)."""
+    if grouped is None:
+        return
+    if not isinstance(grouped, dict) or grouped.get("form") not in ("cbind", "proportion"):
+        raise ValueError("inference.grouped must be an object with form 'cbind' or 'proportion'")
+    if not (type(grouped.get("n_groups")) is int and grouped["n_groups"] >= 1):
+        raise ValueError("inference.grouped.n_groups must be an integer >= 1")
+    if not all(_finite_number(grouped.get(k))
+               for k in ("n_trials", "log_choose", "loglik_saturated")):
+        raise ValueError("inference.grouped.n_trials, log_choose and loglik_saturated must be "
+                         "finite numbers")
 
 
 __all__ = ["check_estimator", "check_design", "check_inference"]

@@ -38,6 +38,15 @@ bit-identically. Values JSON cannot hold are tagged: non-finite floats
 "shape", "data"}}``, tuples ``{"__tuple__": [...]}`` and dicts whose keys are not
 all strings ``{"__mapping__": [[key, value], ...]}``.
 
+``inference`` holds :meth:`logitlab.fitting.outcome.InferenceState.to_dict`'s
+record. Its optional key ``grouped`` (format version 1: files without it load
+as fits of class labels) is present for a grouped binomial response
+(``cbind(successes, failures)`` or proportions with the trials as weights):
+``{"form": "cbind" | "proportion", "n_groups": int, "n_trials": float,
+"log_choose": float, "loglik_saturated": float}`` (``n_obs`` is then the number
+of groups), from which the statistics of the grouped fit
+are computed (:func:`logitlab.results.inference.grouped_statistics`).
+
 The checksum is the SHA-256 of ``json.dumps(doc_without_sha256, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False, allow_nan=False)`` in UTF-8. It
 detects corruption (a truncated or damaged file), not tampering: anyone can

@@ -183,7 +183,14 @@ def model_statistics(model) -> dict:
 
     For a Firth fit ``log_likelihood`` and ``null_log_likelihood`` are penalized
     (as logistf reports them) and ``unpenalized_log_likelihood`` is ``ℓ(β̂)``;
-    otherwise the latter equals ``log_likelihood``."""
+    otherwise the latter equals ``log_likelihood``.
+
+    Class labels: ``n_obs = Σ s`` (frequency weights), deviance ``−2ℓ``, BIC
+    ``−2ℓ + k log n``, ``df_resid = n − k``. A grouped binomial response
+    (:func:`grouped_statistics`) gets R's statistics of the grouped fit instead:
+    ``ℓ`` with the binomial coefficients, the deviance against the saturated
+    model, ``n_obs`` the number of groups of non-zero weight (R's ``nobs``).
+    The LR test against the null is the same either way (the constants cancel)."""
     state = require_inference(model)
     layout = as_results(model).layout
     k = len(state.estimated)
@@ -194,7 +201,7 @@ def model_statistics(model) -> dict:
         ll, ll0 = state.penalized_loglik, state.penalized_loglik_null
     lr = 2.0 * (ll - ll0)
     df = k - k_null
-    return {
+    out = {
         "n_obs": n, "n_params": k, "df_model": df, "df_resid": n - k,
         "log_likelihood": ll, "unpenalized_log_likelihood": unpenalized,
         "null_log_likelihood": ll0,
@@ -203,6 +210,42 @@ def model_statistics(model) -> dict:
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,
         "lr_stat": lr, "lr_df": df, "lr_p_value": float(stats.chi2.sf(lr, df)) if df > 0 else np.nan,
         "cov_type": state.cov_type, "method": state.method,
+    }
+    if getattr(state, "grouped", None) is not None:
+        out.update(grouped_statistics(state, k))
+    return out
+
+
+def grouped_statistics(state, k: int) -> dict:
+    """R's statistics of a grouped binomial fit (``glm(cbind(s, f) ~ ., binomial)``).
+
+    With ``ℓ_w = Σ s_i (y_i log p_i + (1 − y_i) log(1 − p_i))`` (the state's
+    ``loglik``; ``loglik_null`` likewise at the intercept-only fit), and the
+    record's ``log_choose = Σ log C(n_i, n_i y_i)`` and
+    ``loglik_saturated = Σ s_i [y_i log y_i + (1 − y_i) log(1 − y_i)]``:
+    ``log_likelihood = ℓ_w + log_choose`` (R's ``logLik``),
+    ``deviance = 2 (loglik_saturated − ℓ_w)``, the null deviance likewise,
+    ``aic = −2 logLik + 2k``, ``bic = −2 logLik + k log g`` and
+    ``df_resid = g − k`` with ``g = n_groups`` (rows of non-zero weight, R's
+    ``nobs``); McFadden's pseudo-R² on these log-likelihoods. For a Firth fit
+    the penalized log-likelihoods get the same constant. Returns the keys it
+    overrides, plus ``n_groups``, ``n_trials`` (Σ s) and ``grouped_form``.
+    (The state's ``n_obs`` is then ``g`` too, so that HC1 and cluster
+    covariances take R's ``sandwich`` small-sample factors.)"""
+    g = state.grouped
+    n_groups, const, sat = int(g["n_groups"]), float(g["log_choose"]), float(g["loglik_saturated"])
+    ll_w, ll0_w = state.loglik, state.loglik_null
+    ll, ll0 = ll_w + const, ll0_w + const
+    if state.method == "firth":
+        ll, ll0 = state.penalized_loglik + const, state.penalized_loglik_null + const
+    return {
+        "n_obs": n_groups, "df_resid": n_groups - k, "n_groups": n_groups,
+        "n_trials": float(g["n_trials"]), "grouped_form": str(g["form"]),
+        "log_likelihood": ll, "unpenalized_log_likelihood": ll_w + const,
+        "null_log_likelihood": ll0,
+        "deviance": 2.0 * (sat - ll_w), "null_deviance": 2.0 * (sat - ll0_w),
+        "aic": -2.0 * ll + 2.0 * k, "bic": -2.0 * ll + k * np.log(n_groups),
+        "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,
     }
 
 

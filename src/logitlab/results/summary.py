@@ -24,6 +24,12 @@ model, without training rows to refit, Wald's), every other fit Wald's;
 plain ``ℓ(β̂)``. Numbers that do not exist (a p-value of a penalized fit, the
 estimate of an aliased term, a profile bound that is infinite) are ``null``
 in JSON, with a note saying why.
+
+A grouped binomial response (``cbind(successes, failures)``, or proportions
+with the trials as ``sample_weight``) adds ``"n_groups"``, ``"n_trials"`` (Σ
+weights) and ``"grouped_form"`` (``"cbind"`` / ``"proportion"``); its
+``n_obs``, ``df_resid``, log-likelihoods, deviances, AIC and BIC are then R's
+of the grouped fit (:func:`logitlab.results.inference.grouped_statistics`).
 """
 
 from __future__ import annotations
@@ -221,6 +227,10 @@ class Summary:
                          f"   AIC = {h['aic']:.4f}   BIC = {h['bic']:.4f}")
             lines.append(f"LR test vs null: χ² = {h['lr_stat']:.4f} on {h['lr_df']} df, "
                          f"p = {h['lr_p_value']:.4g}")
+            if h.get("n_groups") is not None:
+                lines.append(f"grouped binomial response ({h['grouped_form']}): n = "
+                             f"{h['n_groups']} groups, {h['n_trials']:g} trials; "
+                             f"residual df = {h['df_resid']}")
         else:
             lines.append(f"penalty = {h['penalty']}, alpha = {h['alpha']:g}")
         if h.get("threshold") is not None and h["threshold"] != 0.5:

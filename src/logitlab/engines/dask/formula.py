@@ -11,7 +11,9 @@ partition has the same columns whichever levels it holds.
 Transforms whose state is learned from the data (``center``, ``scale``,
 ``standardize``, ``poly`` and the splines) would be learned on the synthetic
 rows: they are refused with an error that says so. ``sample_weight``,
-``offset`` and ``groups`` are column names here.
+``offset`` and ``groups`` are column names here. A ``cbind(successes,
+failures)`` response is evaluated per partition (:func:`cbind_raw`): the
+proportions as labels, the trials (times the weights) as weights.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ...data.io import read_table
 from ...data.formula import (Design, FormulaError, column_uses, factor_column, python_value,
                              sorted_levels, check_formula_options, check_response,
                              formula_terms, expand_dot, split_formula)
+from ...data.binomial import cbind_columns, cbind_response
 from ...data.io import (MissingValuesWarning, dropped_message, missing_counts,
                         missing_message, mixed_texts, numbers_error)
 from ...data.validation import describe_variants, label_variants
@@ -49,14 +52,17 @@ class FormulaRaw:
     columns: dict                      # "s" / "offset" / "groups" -> column name(s)
     n_columns: int = 0
     design: Design | None = None
+    cbind: bool = False                # the response is cbind(successes, failures)
 
     def raw(self, part, with_X: bool) -> dict:
         part = plain_strings(part[list(self.used)])
         part = part[~pd.isna(part).any(axis=1).to_numpy()] if len(part) else part
-        raw = {"y": part[self.response].to_numpy()}
+        raw = {"y": None if self.cbind else part[self.response].to_numpy()}
         for key in ("s", "offset", "groups"):
             cols = self.columns.get(key)
             raw[key] = None if cols is None else part[cols].to_numpy()
+        if self.cbind:
+            raw.update(cbind_raw(self.response, part.reset_index(drop=True), raw["s"]))
         raw["X"] = None
         if with_X:
             if len(part) == 0:
@@ -65,6 +71,24 @@ class FormulaRaw:
                 raw["X"] = self.design.transform(part[list(self.variables)],
                                                  unseen="raise").to_numpy(dtype=np.float64)
         return raw
+
+
+def cbind_raw(response: str, part: pd.DataFrame, s) -> dict:
+    """A partition's ``cbind(successes, failures)``: ``y`` the proportions (0 for
+    zero trials), ``trials``, ``s`` the trials times the weights ``s`` (if any),
+    and ``counts_bad`` (count, first row, what) of negative or non-finite counts."""
+    counts = cbind_response(response, part)
+    succ, fail = counts.successes, counts.failures
+    trials = succ + fail
+    bad = ~(np.isfinite(succ) & np.isfinite(fail) & (succ >= 0) & (fail >= 0))
+    where = np.flatnonzero(bad)
+    first_bad = (int(where.size), int(where[0]) if where.size else -1,
+                 f"the successes and failures of {response}")
+    ok = ~bad & (trials > 0)
+    y = np.divide(succ, trials, out=np.zeros(trials.shape), where=ok)
+    trials = np.where(bad, 0.0, trials)
+    weights = trials if s is None else trials * np.asarray(s, dtype=np.float64)
+    return {"y": y, "trials": trials, "s": weights, "counts_bad": first_bad}
 
 
 def plain_strings(df: pd.DataFrame) -> pd.DataFrame:
@@ -253,13 +277,16 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
     ddf = _as_dask_frame(data, engine_options or {}, na_values, sep)
     response, rhs = split_formula(formula)
     columns = list(ddf.columns)
-    check_response(response, columns)
+    counted = cbind_columns(response, columns)      # cbind(successes, failures): its columns
+    if counted is None:
+        check_response(response, columns)
+    responses = counted or [response]
     named = {"s": _column(sample_weight, "sample_weight", columns),
              "offset": _column(offset, "offset", columns),
              "groups": _column(groups, "groups", columns)}
     extra = [c for v in named.values() if v is not None
              for c in ([v] if isinstance(v, str) else v)]
-    taken = {response} | set(extra)
+    taken = set(responses) | set(extra)
     stateful = _STATEFUL_CALL.search(expand_dot(rhs, [c for c in columns if c not in taken]))
     if stateful:
         raise FormulaError(f"the formula uses {stateful.group(1)}(), whose state (means, "
@@ -267,11 +294,12 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
                            "column first (e.g. ddf['x_c'] = ddf.x - ddf.x.mean()) or fit in "
                            "memory.")
     rhs, parsed, variables = formula_terms(rhs, columns, [c for c in columns if c not in taken])
-    used = tuple(dict.fromkeys([response] + variables + extra))
+    used = tuple(dict.fromkeys(responses + variables + extra))
     meta = plain_strings(ddf._meta)
     cats = categorical_columns(parsed, variables, meta)
     fraw = FormulaRaw(used=used, variables=tuple(variables), response=response,
-                      columns={k: v for k, v in named.items() if v is not None})
+                      columns={k: v for k, v in named.items() if v is not None},
+                      cbind=counted is not None)
     client = client_for(engine_options or {})
     with dask_input.naming_bad_files(client, data if is_path(data) else None):
         results = _scan(client, ddf[list(used)], fraw, cats)
@@ -290,7 +318,7 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
         feature_names=list(design.columns), n_features=len(design.columns), dtype=dtype,
         given={k for k, v in named.items() if v is not None} | {"y"},
         nbytes_per_row=len(design.columns) * 8 + 16)
-    return PreparedFormula(design, source, scanned,
+    return PreparedFormula(design, source, scanned, None if counted is not None else
                            _reference_class(meta[response].dtype, scanned.classes))
 
 

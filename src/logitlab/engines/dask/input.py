@@ -36,6 +36,8 @@ import pandas as pd
 from ...backends.dask import Block, aligned
 from .. import is_dask_collection, is_path
 from ...data.validation import listing, check_dataframe_columns, check_target
+from ...core.userwarn import warn
+from ...data.binomial import INTEGER_TOL, NonIntegerCountsWarning, combine_sums, grouped_sums
 
 ROW_KEYS = ("y", "s", "offset", "groups")
 PARQUET_EXTENSIONS = (".parquet", ".pq", ".parq")
@@ -452,6 +454,8 @@ def scan(raw: dict) -> dict:
     labels = pd.DataFrame({"y": y[keep], "s": s[keep]})
     agg = labels.groupby("y", sort=False)["s"].agg(["size", "sum"])
     out["labels"] = (agg.index.to_numpy(), agg["size"].to_numpy(), agg["sum"].to_numpy())
+    if raw.get("trials") is not None or (raw["s"] is not None and y.dtype.kind == "f"):
+        out["grouped"] = grouped_scan(y, s, raw.get("trials"), raw.get("counts_bad"))
     if raw["offset"] is not None:
         o = np.asarray(raw["offset"], dtype=np.float64)
         out["offset_shape"] = o.shape[1:]
@@ -461,6 +465,72 @@ def scan(raw: dict) -> dict:
         out["groups_missing"] = _first(g.isna().to_numpy())
         out["groups"] = pd.unique(g.dropna())
     return out
+
+
+def grouped_scan(y, s, trials=None, counts_bad=None) -> dict:
+    """A partition's part of a grouped binomial response (proportions ``y`` with
+    the weights ``s``; ``trials`` for ``cbind``): where values are fractional,
+    outside [0, 1] or non-integer counts, and the additive sums
+    (:func:`logitlab.data.binomial.grouped_sums`) when ``y`` is in [0, 1]."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        frac, outside = (y > 0) & (y < 1), (y < 0) | (y > 1)
+    out = {"fractional": _first(frac) + ((float(y[frac][0]),) if frac.any() else (0.0,)),
+           "outside": _first(outside) + ((float(y[outside][0]),) if outside.any() else (0.0,)),
+           "counts_bad": counts_bad or (0, -1, ""), "cbind": trials is not None}
+    ok = np.isfinite(y).all() and not outside.any() and np.isfinite(s).all() and not (s < 0).any()
+    if ok:
+        counts = s * np.where(s > 0, y, 0.0) if trials is None else \
+            np.concatenate([trials * y, trials * (1 - y)])
+        out["non_integer"] = _first(np.abs(counts - np.round(counts)) > INTEGER_TOL)
+        out["sums"] = grouped_sums(y, s, trials)
+    return out
+
+
+def _combine_grouped(scans, starts):
+    """The record of a grouped response from the partitions' scans, or None for
+    class labels (errors and the non-integer warning with global rows)."""
+    parts = [sc.get("grouped") for sc in scans]
+    cbind = any(p is not None and p["cbind"] for p in parts)
+    if not any(p is not None for p in parts) or not (
+            cbind or _where_grouped(parts, starts, "fractional")[0]):
+        return None
+    c, r, what = _where_grouped(parts, starts, "counts_bad")
+    if c:
+        raise ValueError(f"{what} must be non-negative finite counts; {c} rows are not (first "
+                         f"row {r}).")
+    if not cbind:
+        c, r, value = _where_grouped(parts, starts, "outside")
+        if c:
+            raise ValueError(f"y holds proportions but {c} values lie outside [0, 1] (first row "
+                             f"{r}: {value:g}); with the trials as sample_weight, y must be the "
+                             "proportion of successes / trials (or class labels, e.g. 0/1).")
+    c, r, _ = _where_grouped(parts, starts, "non_integer")
+    if c:
+        warn(f"non-integer counts in a binomial fit ({c} rows, first row {r}), as R warns "
+             "'non-integer #successes in a binomial glm!'; the fit uses them as they are, the "
+             "log-likelihood and AIC round them (R's dbinom).", NonIntegerCountsWarning)
+    sums = [p["sums"] for p in parts if p is not None and "sums" in p]
+    record = combine_sums(sums, "cbind" if cbind else "proportion")
+    if not record["n_groups"]:
+        raise ValueError("the grouped binomial response has zero trials in every row; at "
+                         "least one group needs a success or a failure.")
+    rows = np.sum([p["rows"] for p in sums], axis=0).astype(np.int64)
+    one = float(sum(p["successes"] for p in sums))
+    return record, rows, np.array([record["n_trials"] - one, one])
+
+
+def _where_grouped(parts, starts, key):
+    """``(count, first global row, detail)`` of a grouped scan entry over partitions."""
+    total, first, detail = 0, -1, None
+    for part, start in zip(parts, starts):
+        if part is None or key not in part:
+            continue
+        c, r = part[key][:2]
+        if c and first < 0:
+            first, detail = start + r, (part[key][2] if len(part[key]) > 2 else None)
+        total += c
+    return total, first, detail
 
 
 @dataclass
@@ -474,6 +544,7 @@ class Scanned:
     class_counts: np.ndarray
     class_raw_weight: np.ndarray
     group_levels: np.ndarray | None
+    grouped: dict | None = None
 
 
 def _where(scans, starts, key):
@@ -542,13 +613,19 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
-    classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size else \
-        check_target(np.array([0]), 1)
-    class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
-    raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
+    grouped = _combine_grouped(scans, starts)
+    if grouped is not None:       # fractional labels: classes 0/1, the trials as weights
+        record, class_counts, raw_weight = grouped
+        classes = np.array([0, 1])
+    else:
+        record = None
+        classes, codes = check_target(labels, labels.shape[0], counts=sizes) if labels.size \
+            else check_target(np.array([0]), 1)
+        class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
+        raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
     _check_offset_shape(scans, classes.size)
     levels = _group_levels(scans, starts, cov_type)
-    return Scanned(n, starts, counts, classes, class_counts, raw_weight, levels)
+    return Scanned(n, starts, counts, classes, class_counts, raw_weight, levels, record)
 
 
 def _check_dtypes(scans, starts):
@@ -611,6 +688,7 @@ class PrepareSpec:
     group_levels: np.ndarray | None = None
     check_X: bool = False
     names: tuple | None = None
+    grouped: bool = False
 
 
 def prepare(raw: dict, spec: PrepareSpec, start: int = 0) -> Block:
@@ -624,6 +702,13 @@ def prepare(raw: dict, spec: PrepareSpec, start: int = 0) -> Block:
                          f"the partition starting at row {start} (first: column {name}, row "
                          f"{start + int(rows[cols == j].min())}); fix the data or the formula's "
                          "transforms (e.g. np.log of 0) before fitting.")
+    if spec.grouped:              # proportions (0 where the weight is 0, as R) and trials
+        s = np.asarray(raw["s"], dtype=np.float64)
+        y = np.where(s > 0, np.asarray(raw["y"], dtype=np.float64), 0.0)
+        offset = None if raw["offset"] is None else np.asarray(raw["offset"], dtype=np.float64)
+        groups = None if spec.group_levels is None else \
+            pd.Index(spec.group_levels).get_indexer(raw["groups"]).astype(np.intp)
+        return Block(X, y, s, offset, groups)
     codes = pd.Index(spec.classes).get_indexer(raw["y"])
     if (codes < 0).any():
         raise ValueError(f"y has a label outside {spec.classes.tolist()} at row "

@@ -51,7 +51,8 @@ class DaskSource(Source):
             feature_names=None if source.feature_names is None else list(source.feature_names),
             classes=sc.classes, class_counts=sc.class_counts,
             class_weight_sums=sc.class_raw_weight, has_offset="offset" in source.given,
-            n_groups=None if sc.group_levels is None else len(sc.group_levels))
+            n_groups=None if sc.group_levels is None else len(sc.group_levels),
+            grouped=sc.grouped)
 
     def _scan(self, cov_type):
         from dask import delayed
@@ -69,7 +70,8 @@ class DaskSource(Source):
             classes=sc.classes, class_weight=np.asarray(class_weight, dtype=np.float64),
             dtype=source.dtype, group_levels=sc.group_levels,
             check_X=source.assembler.formula is not None,
-            names=tuple(source.feature_names) if source.feature_names else None)
+            names=tuple(source.feature_names) if source.feature_names else None,
+            grouped=sc.grouped is not None)
         task = delayed(dask_input.prepare_part, pure=True)
         blocks = [task(source.assembler, pieces, spec, start)
                   for pieces, start, n in zip(source.parts, sc.starts, sc.counts) if n]
