@@ -91,7 +91,7 @@ class _Reader:
             sign = -1.0 if self.peek() == "-" else 1.0
             self.i += 1
         while True:
-            c, k = self.product()
+            c, k, _ = self.product()
             coef += sign * c
             const += sign * k
             if self.peek() and self.peek() in "+-":
@@ -229,8 +229,8 @@ def restriction(model, labels: list, items) -> tuple[np.ndarray, np.ndarray]:
             continue
         else:
             raise HypothesisError(
-                f"unknown term {item!r}; the terms are {list(terms)}, the coefficient labels "
-                f"{names}; or write a hypothesis such as '{names[-1]} = 0'.")
+                f"unknown terms {[item]}; the terms are {list(terms)} and the coefficient "
+                f"labels {names}; or write a hypothesis such as '{names[-1]} = 0'.")
         for i in found:
             r = np.zeros(len(labels))
             r[i] = 1.0
