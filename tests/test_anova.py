@@ -337,3 +337,57 @@ def test_lr_refits_keep_warnings_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_b("b2").anova(2, "LR")
+
+
+# ------------------------------------------------------------------ command line
+def cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "logitlab.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_anova_json_matches_car(tmp_path):
+    """`logitlab anova DATA -f F --json` (fit as `fit` does, with --weights / --offset),
+    and `--model MODEL` (Wald from the saved model; LR refitted on DATA)."""
+    data = tmp_path / "bw.csv"
+    birthwt().to_csv(data, index=False)
+    out = cli("anova", data, "-f", FORMULAS["b3"], "--weights", "w", "--offset", "o",
+              "--type", "2", "--test", "LR", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    ref = REF["b3"]["II_LR"]
+    assert [r_name(t["term"]) for t in doc["terms"]] == ref["term"]
+    rel([t["statistic"] for t in doc["terms"]], ref["stat"], "CLI b3 II LR")
+    rel([t["p_value"] for t in doc["terms"]], ref["p"], "CLI b3 II LR p")
+    assert [t["df"] for t in doc["terms"]] == ref["df"]
+    assert doc["statistic"] == "LR Chisq" and doc["type"] == 2 and doc["model_file"] is None
+    rel(doc["deviance"], REF["b3"]["deviance"], "CLI deviance")
+
+    model = tmp_path / "b1.json"
+    assert cli("fit", data, "-f", FORMULAS["b1"], "--out", model).returncode == 0
+    for type_, test, key in (("3", "Wald", "III_Wald"), ("III", "LR", "III_LR")):
+        out = cli("anova", data, "--model", model, "--type", type_, "--test", test, "--json")
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        ref = REF["b1"][key]
+        assert [r_name(t["term"]) for t in doc["terms"]] == ref["term"]
+        rel([t["statistic"] for t in doc["terms"]], ref["stat"], f"CLI --model {key}")
+    table = cli("anova", data, "--model", model)
+    assert table.returncode == 0 and "age:smoke" in table.stdout and "LR Chisq" in table.stdout
+
+
+def test_cli_anova_bad_input_is_one_clear_line(tmp_path):
+    data = tmp_path / "bw.csv"
+    birthwt().to_csv(data, index=False)
+    model = tmp_path / "b1.json"
+    assert cli("fit", data, "-f", FORMULAS["b1"], "--out", model).returncode == 0
+    other = tmp_path / "half.csv"
+    birthwt().iloc[::2].to_csv(other, index=False)
+    for args, why in (((other, "--model", model), "does not reproduce its coefficients"),
+                      ((data, "-f", FORMULAS["b1"], "--type", "4"), "--type must be 2 or 3"),
+                      ((data, "-f", FORMULAS["b1"], "--test", "F"), "test must be 'LR' or"),
+                      ((data, "--model", model, "-f", FORMULAS["b1"]), "not both")):
+        out = cli("anova", *args)
+        assert out.returncode == 2, out.stderr
+        assert why in out.stderr and "Traceback" not in out.stderr
