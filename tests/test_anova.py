@@ -391,3 +391,15 @@ def test_cli_anova_bad_input_is_one_clear_line(tmp_path):
         out = cli("anova", *args)
         assert out.returncode == 2, out.stderr
         assert why in out.stderr and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------ Dask
+def test_dask_fit_gets_wald_tables_and_a_clear_error_for_lr(client):
+    import dask.dataframe as dd
+    m = logitlab.fit(FORMULAS["b1"], dd.from_pandas(birthwt(), npartitions=3))
+    for kind in ("II_Wald", "III_Wald"):
+        check_table(m.anova(*KINDS[kind]), REF["b1"][kind], f"Dask {kind}")
+    with pytest.raises(ValueError, match="Dask fit"):
+        m.anova(test="LR")
+    s = m.summary(anova=True)
+    assert s.anova.attrs["test"] == "Wald"
