@@ -135,6 +135,18 @@ def test_string_hypotheses_match_linear_hypothesis(hyp, key):
     assert same["statistic"] == got["statistic"]
 
 
+def test_a_hypothesis_without_equals_sign_means_equal_to_zero():
+    """As car::linearHypothesis: "smoke + 30*age:smoke" is "... = 0"; R's value for "= 0.5"
+    is reached with q, the same restriction row."""
+    m = fit_b("b1")
+    assert m.wald_test("2*age - lwt")["statistic"] == m.wald_test("2*age - lwt = 0")["statistic"]
+    labels = list(m.results_.params.index)
+    r = np.zeros(len(labels))
+    r[labels.index("smoke")], r[labels.index("age:smoke")] = 1.0, 30.0
+    got = m.wald_test(R=[r], q=[0.5])
+    rel(got["statistic"], REF["hyp"]["smoke_int"]["stat"], "R/q route vs car")
+
+
 def test_terms_by_formula_name_test_all_their_columns():
     """wald_test(terms=["C(race)"]) is the Wald test of both race dummies: car's type III
     row, and the old coefficient labels still work (the same statistic)."""

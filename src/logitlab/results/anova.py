@@ -155,7 +155,10 @@ def _wald(beta, V, positions, relative_positions=()):
         L = np.eye(len(S))
     b = L @ beta[S]
     C = L @ V[np.ix_(S, S)] @ L.T
-    stat = float(b @ linalg.solve(C, b, assume_a="pos"))
+    try:
+        stat = float(b @ linalg.solve(C, b, assume_a="pos"))
+    except linalg.LinAlgError:           # a singular covariance block: its pseudo-inverse
+        stat = float(b @ linalg.pinvh(C) @ b)
     return stat, L.shape[0]
 
 

@@ -6,14 +6,13 @@ Grammar (whitespace is ignored, also inside labels)::
     hypothesis := side [ "=" side ]          (no "=" means "= 0", as car's linearHypothesis)
     side       := [sign] product { sign product }
     product    := factor { ("*" | "/") factor }     (at most one label; "/" by numbers only)
-    factor     := label | `label` | number | "(" side ")"   (a parenthesized side: numbers only
-                  when multiplied by a label)
+    factor     := label | `label` | number | "(" side ")"
 
 Labels are the model's coefficient labels as :func:`logitlab.results.inference.coef_table`
 names them (``(Intercept)``, ``age``, ``C(race)[T.2]``, ``age:smoke``). Multinomial
 coefficients are written ``class:label`` as R's ``nnet::multinom`` names them
-(``"2:age"``, ``"2:age = 3:age"``); a label alone means that label in every class only in
-``terms=`` of :func:`logitlab.results.anova.wald_terms`, not in a hypothesis. A label is
+(``"2:age"``, ``"2:age = 3:age"``); a formula term or design column given in ``terms=``
+(:func:`restriction`) means its coefficients in every class. A label is
 matched by the longest known label at that position (``age:smoke`` before ``age``); a
 label that could also be read otherwise goes in backticks. Nothing is evaluated: the
 text is tokenized against the known labels and numbers, and anything else is an error
@@ -222,15 +221,19 @@ def restriction(model, labels: list, items) -> tuple[np.ndarray, np.ndarray]:
                                       "columns are aliased); nothing to test.")
         elif item in names:
             found = [names.index(item)]
-        elif "=" in item:
-            r, k = parse_hypothesis(item, labels)
+        else:
+            try:
+                r, k = parse_hypothesis(item, labels)
+            except HypothesisError:
+                if "=" in item:
+                    raise
+                raise HypothesisError(
+                    f"unknown terms {[item]}; the terms are {list(terms)} and the coefficient "
+                    f"labels {names}; or write a hypothesis such as '{names[-1]} = 0'."
+                ) from None
             rows.append(r)
             q.append(k)
             continue
-        else:
-            raise HypothesisError(
-                f"unknown terms {[item]}; the terms are {list(terms)} and the coefficient "
-                f"labels {names}; or write a hypothesis such as '{names[-1]} = 0'.")
         for i in found:
             r = np.zeros(len(labels))
             r[i] = 1.0
