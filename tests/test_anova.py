@@ -311,6 +311,32 @@ def test_penalized_fit_summary_has_no_anova_and_anova_says_why():
         m.anova()
 
 
+def test_an_aliased_term_has_no_test_and_the_others_are_those_of_the_model_without_it():
+    df = birthwt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = logitlab.fit("low ~ age + lwt + I(age + lwt) + C(race)", df)
+    plain = logitlab.fit("low ~ age + lwt + C(race)", df)
+    for type_, test in KINDS.values():
+        got, exp = m.anova(type_, test), plain.anova(type_, test)
+        assert got.loc["I(age + lwt)", "df"] == 0
+        assert np.isnan(got.loc["I(age + lwt)"].iloc[0])
+        rel(got.drop(index="I(age + lwt)").iloc[:, 0], exp.iloc[:, 0], f"aliased {type_} {test}")
+    d = m.drop1()
+    assert d.loc["I(age + lwt)", "df"] == 0 and d.loc["I(age + lwt)", "LRT"] == 0  # as R's drop1
+
+
+def test_firth_fit_gets_wald_and_a_clear_error_for_lr():
+    m = logitlab.fit("low ~ age + C(race)", birthwt(), penalty="firth")
+    wald = m.anova(3, "Wald")
+    labels = list(m.results_.params.index)
+    idx = [labels.index("C(race)[T.2]"), labels.index("C(race)[T.3]")]
+    b, V = m.results_.params.to_numpy()[idx], m.results_.cov_params().to_numpy()[np.ix_(idx, idx)]
+    rel(wald.loc["C(race)", "Chisq"], b @ np.linalg.solve(V, b), "Firth Wald closed form")
+    with pytest.raises(ValueError, match="firth fit: use test='Wald'"):
+        m.anova(test="LR")
+
+
 # ------------------------------------------------------------------ matrix fits
 def test_matrix_fit_each_column_is_a_term_vs_statsmodels():
     df = birthwt()

@@ -26,6 +26,12 @@ p-values are χ² upper tails. ``V`` is the fit's covariance (robust when
 (``results.objective``: the numeric design with the same weights and offsets): a
 Newton fit with the dropped coefficients held at 0, the fit's aliased columns
 held at 0 as in the full fit. Loaded models and Dask fits hold no rows: Wald.
+
+Aliased columns: a term whose columns are all aliased has df 0 and no statistic
+(car: NA); the other terms are tested in the model without the aliased columns
+(those R's glm dropped). R's refits re-estimate an aliased column once a column it
+is a combination of is dropped (so ``drop1`` there reports 0 on 0 df); logitlab
+keeps the model as fitted.
 """
 
 from __future__ import annotations
