@@ -462,6 +462,8 @@ def demo(
 # ----------------------------------------------------------------- report (logitlab.cli.report)
 from .report import register_report  # noqa: E402
 register_report(app, fit, fit_model, OnceCommand)
+from .anova import register_anova  # noqa: E402
+register_anova(app, fit, fit_model, OnceCommand)
 
 
 def main() -> None:

@@ -275,17 +275,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.intercept_vs_reference_ = self.intercept_[others] - self.intercept_[ref]
 
     # -------------------------------------------------------------- inference
-    def summary(self, level: float = 0.95, ci: str | None = None):
+    def summary(self, level: float = 0.95, ci: str | None = None, anova: bool = False):
         """Summary table like R's ``summary(glm)``: coefficients, standard errors, z,
         p-values, intervals (``ci="wald"`` or ``"profile"``; default profile with
         penalized likelihood-ratio p-values for ``penalty="firth"``, as logistf,
         Wald otherwise), odds ratios and the model statistics. Returns a
         :class:`logitlab.results.summary.Summary` (prints in a terminal, renders in a
-        notebook, ``.to_frame()``, ``.to_dict()``)."""
+        notebook, ``.to_frame()``, ``.to_dict()``). ``anova=True`` appends the type-II
+        table per formula term (:meth:`anova`; LR when the training rows are held, else
+        Wald)."""
+        from ..results.summary import Summary
         check_is_fitted(self)
         # the header shows the parameters as they are now (e.g. a tuned threshold)
         current = LogitResults(self.results_.outcome, self.get_params())
-        return current.summary(level=level, ci=ci)
+        return Summary(current, level=level, ci=ci, anova=anova, terms_of=self)
 
     def conf_int(self, level: float = 0.95, method: str | None = None, terms=None):
         """Confidence intervals of the coefficients as a DataFrame (``ci_low``,
@@ -353,6 +356,43 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("rows= selects rows of in-memory data; on Dask select them "
                              "first (e.g. ddf.loc[...] or ddf.head(n)) and explain those.")
         return explain(self, X, rows, offset) if lazy is None else lazy
+
+    # -------- post-estimation: tests per term
+    def anova(self, type=2, test="LR"):
+        """One row per formula term (a factor with all its dummies, an interaction),
+        as R's ``car::Anova(fit, type, test.statistic)``: ``type`` 2 (marginality)
+        or 3, ``test`` "LR" (refits on the training rows) or "Wald"; see
+        :func:`logitlab.results.anova.anova`."""
+        from ..results.anova import anova
+        check_is_fitted(self)
+        return anova(self, type=type, test=test)
+
+    def drop1(self, test="LRT"):
+        """R's ``drop1(fit, test="LRT")``: deviance, AIC and LR test of dropping each
+        term not contained in another (:func:`logitlab.results.anova.drop1`)."""
+        from ..results.anova import drop1
+        check_is_fitted(self)
+        return drop1(self, test=test)
+
+    def wald_test(self, hypotheses=None, *, terms=None, R=None, q=None):
+        """Wald test of terms (``terms=["C(race)"]``: all its coefficients), of
+        linear hypotheses as text (``"age = 0"``, ``["C(race)[T.2] = C(race)[T.3]",
+        "lwt = 0"]``, ``"2*age - lwt = 1"``; multinomial ``"2:age = 0"``) or of
+        ``R β = q``; returns ``{"statistic", "df", "p_value"}``
+        (:func:`logitlab.results.inference.wald_test`)."""
+        from ..results.inference import wald_test
+        check_is_fitted(self)
+        return wald_test(self, terms=terms, R=R, q=q, hypotheses=hypotheses)
+
+    def lr_test(self, other):
+        """Likelihood-ratio test of this model against a nested ``other`` (either may
+        be the smaller one); formula fits are checked to be nested and fitted to the
+        same rows (:func:`logitlab.results.inference.lr_test`)."""
+        from ..results.inference import lr_test, require_inference
+        check_is_fitted(self)
+        k_self = len(require_inference(self).estimated)
+        k_other = len(require_inference(other).estimated)
+        return lr_test(other, self) if k_other <= k_self else lr_test(self, other)
 
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from ..core.layout import INTERCEPT
+from .hypotheses import restriction
 
 
 class InferenceUnavailable(ValueError):
@@ -257,6 +258,9 @@ def lr_test(small, big) -> dict:
     """Likelihood-ratio test of nested fits: ``2 (ℓ_big - ℓ_small)`` on
     ``k_big - k_small`` degrees of freedom. Both must be fitted to the same rows.
 
+    Formula fits are checked to be nested (:func:`check_nested`: the smaller's
+    columns a subset of the bigger's, the same response and rows).
+
     When ``big`` adds only aliased terms (``k_big == k_small``) the two fits are
     the same model: as R's ``anova``, the result is 0 on 0 degrees of freedom,
     with no p-value (NaN), provided the log-likelihoods agree (to
@@ -280,31 +284,86 @@ def lr_test(small, big) -> dict:
     if df < 0:
         raise ValueError(f"the second model must have more parameters than the first "
                          f"({b['n_params']} vs {a['n_params']}): pass lr_test(small, big).")
+    check_nested(small, big)
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
 
 
-def wald_test(model, terms=None, R=None, q=None) -> dict:
-    """Wald test of ``R β = q`` (χ² on rank(R) df).
+def _design_columns(model):
+    """The formula fit's coefficient columns (the intercept as ``(Intercept)``), or None."""
+    design = getattr(model, "design_", None)
+    if design is None:
+        return None
+    layout = as_results(model).layout
+    return set(map(str, design.columns)) | ({INTERCEPT} if layout.fit_intercept else set())
 
-    Either ``terms`` (labels as in :func:`coef_table`; tests that all are 0) or
-    a matrix ``R`` (r, k) over the estimated coefficients in table order.
+
+def check_nested(small, big) -> None:
+    """For formula fits: ``small``'s columns must be a subset of ``big``'s, the
+    response the same and (with intercepts) the null log-likelihoods equal (the
+    same rows, weights and offsets); a ``ValueError`` says what differs."""
+    cols_small, cols_big = _design_columns(small), _design_columns(big)
+    if cols_small is None or cols_big is None:
+        return
+    if small.design_.response != big.design_.response:
+        raise ValueError(f"the models have different responses ({small.design_.response!r} "
+                         f"and {big.design_.response!r}): a likelihood-ratio test compares fits "
+                         "of the same response.")
+    extra = sorted(cols_small - cols_big)
+    if extra:
+        raise ValueError(f"the models are not nested: the smaller model has {extra}, which "
+                         f"the bigger one ({big.design_.formula!r}) does not; a likelihood-"
+                         "ratio test needs every column of the smaller model in the bigger one.")
+    a, b = require_inference(small), require_inference(big)
+    if a.n_rows != b.n_rows:
+        raise ValueError(f"the models were fitted to different rows ({a.n_rows} and "
+                         f"{b.n_rows}); a likelihood-ratio test needs the same rows.")
+    if as_results(small).layout.fit_intercept and as_results(big).layout.fit_intercept:
+        scale = max(1.0, abs(a.loglik_null))
+        if abs(a.loglik_null - b.loglik_null) > _SAME_FIT_RTOL * scale:
+            raise ValueError(
+                "the models' intercept-only log-likelihoods differ "
+                f"({a.loglik_null!r} and {b.loglik_null!r}): they were fitted to different "
+                "rows, weights or offsets, so a likelihood-ratio test does not apply.")
+
+
+def wald_test(model, terms=None, R=None, q=None, hypotheses=None) -> dict:
+    """Wald test of ``R β = q``: ``(Rβ̂ - q)ᵀ (R V Rᵀ)⁺ (Rβ̂ - q)``, χ² on rank(R) df.
+
+    What to test, one of:
+
+    * ``terms``: a list (or one string) of formula terms (``"C(race)"``: all its
+      dummies = 0; ``"age:smoke"``; ``"(Intercept)"``), coefficient labels as in
+      :func:`coef_table` (``"C(race)[T.2]"``; multinomial ``("2", "age")`` or
+      ``"2:age"``; a term of a multinomial model is its columns in every class), or
+      hypotheses written as text (see below);
+    * ``hypotheses``: a string or list of linear hypotheses, e.g. ``"age = 0"``,
+      ``["C(race)[T.2] = C(race)[T.3]", "lwt = 0"]``, ``"2*age - lwt = 1"``
+      (:mod:`logitlab.results.hypotheses`; multinomial labels ``"2:age"``);
+    * a matrix ``R`` (r, k) over the estimated coefficients in table order, with
+      ``q`` (r,) (default 0).
+
+    Returns ``{"statistic", "df", "p_value"}``.
     """
     labels, beta, V = parameters(model)
-    if terms is not None:
-        missing = [t for t in terms if t not in labels]
-        if missing:
-            raise ValueError(f"unknown terms {missing}; the terms are {labels}.")
-        R = np.zeros((len(terms), len(labels)))
-        for r, t in enumerate(terms):
-            R[r, labels.index(t)] = 1.0
+    if terms is not None or hypotheses is not None:
+        if R is not None:
+            raise ValueError("give terms / hypotheses or a restriction matrix R, not both.")
+        items = []
+        for given in (terms, hypotheses):
+            if given is not None:
+                items += [given] if isinstance(given, (str, tuple)) else list(given)
+        R, q_items = restriction(model, labels, items)
+        q = q_items if q is None else q
     if R is None:
-        raise ValueError("give the terms to test, or a restriction matrix R.")
+        raise ValueError("give the terms or hypotheses to test, or a restriction matrix R.")
     R = np.atleast_2d(np.asarray(R, dtype=np.float64))
     if R.shape[1] != beta.size:
-        raise ValueError(f"R has {R.shape[1]} columns; the model has {beta.size} estimated coefficients.")
-    q = np.zeros(R.shape[0]) if q is None else np.asarray(q, dtype=np.float64)
+        raise ValueError(f"R has {R.shape[1]} columns; the model has {beta.size} estimated "
+                         "coefficients.")
+    q = np.zeros(R.shape[0]) if q is None else np.atleast_1d(np.asarray(q, dtype=np.float64))
+    if q.shape != (R.shape[0],):
+        raise ValueError(f"q has {q.size} entries; R has {R.shape[0]} rows.")
     diff = R @ beta - q
     stat = float(diff @ linalg.pinvh(R @ V @ R.T) @ diff)
     df = int(np.linalg.matrix_rank(R))
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
-

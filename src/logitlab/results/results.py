@@ -182,10 +182,11 @@ class LogitResults:
     df_resid = property(lambda self: self._stat("df_resid"), doc="nobs − k.")
     nobs = property(lambda self: self._stat("n_obs"), doc="Σ sample weights.")
 
-    def summary(self, level: float = 0.95, ci: str | None = None):
-        """The summary table (:class:`logitlab.results.summary.Summary`)."""
+    def summary(self, level: float = 0.95, ci: str | None = None, anova: bool = False):
+        """The summary table (:class:`logitlab.results.summary.Summary`); ``anova=True``
+        appends the type-II tests per column (LR when the rows are held, else Wald)."""
         from .summary import Summary
-        return Summary(self, level=level, ci=ci)
+        return Summary(self, level=level, ci=ci, anova=anova)
 
     def without_rows(self) -> "LogitResults":
         """A copy that does not hold the training rows (pickles, model files,

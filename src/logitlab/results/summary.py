@@ -11,7 +11,10 @@ schema as the CLI's ``--json``):
 "classes", "reference_class", "threshold", "level", "ci_method", "p_method",
 "terms": [{"name", "class" (multinomial), "coef", "std_err", "z", "p_value", "lr_chi2",
 "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}],
-"notes"}``
+"notes"}``, and with ``anova=True`` a key ``"anova"``: ``{"type": 2, "test": "LR" | "Wald",
+"statistic": "LR Chisq" | "Chisq", "terms": [{"term", "statistic", "df", "p_value"}]}`` (the
+type-II table of :func:`logitlab.results.anova.default_anova`; null when the fit has no
+inference).
 
 ``threshold`` is a binary model's decision threshold (null for multinomial).
 ``ci_method`` is ``"wald"`` or ``"profile"`` and ``p_method`` ``"wald"`` (z
@@ -68,15 +71,20 @@ def _plain(x):
 class Summary:
     """Header, coefficient table and notes of a fitted model."""
 
-    def __init__(self, model, level: float = 0.95, ci: str | None = None):
+    def __init__(self, model, level: float = 0.95, ci: str | None = None, anova: bool = False,
+                 terms_of=None):
         """``ci``: ``"wald"``, ``"profile"`` or None (the model's default:
         ``"profile"`` for Firth fits, with penalized likelihood-ratio p-values as
-        logistf; ``"wald"`` otherwise)."""
+        logistf; ``"wald"`` otherwise). ``anova``: append the type-II table per term
+        (LR when the training rows are held, else Wald), whose terms are those of
+        ``terms_of`` (a formula fit's estimator; default ``model``)."""
         if ci not in (None, "wald", "profile"):
             raise ValueError(f"ci must be 'wald' or 'profile' (or None for the model's "
                              f"default); got {ci!r}")
+        terms_of = model if terms_of is None else terms_of
         model = as_results(model)
         self.model = model
+        self.anova = None
         self.level = level
         self.notes: list = []
         self.header = self._fit_header(model)
@@ -99,6 +107,9 @@ class Summary:
                     tests[["lr_stat", "p_value"]].to_numpy()
             self._mark_infinite(keep_ci=ci == "profile")
             self._method_notes()
+            if anova:
+                from .anova import default_anova
+                self.anova = default_anova(terms_of)
         except InferenceUnavailable as why:
             self.table = self._coefficients_only(model)
             self.header.update(ci_method=None, p_method=None)
@@ -186,8 +197,22 @@ class Summary:
 
     # ----------------------------------------------------------- outputs
     def to_frame(self) -> pd.DataFrame:
-        """The coefficient table as a DataFrame."""
-        return self.table.copy()
+        """The coefficient table as a DataFrame (with ``anova=True`` the per-term
+        table is in its ``attrs["anova"]``)."""
+        table = self.table.copy()
+        if self.anova is not None:
+            table.attrs["anova"] = self.anova.copy()
+        return table
+
+    def anova_dict(self) -> dict | None:
+        """The per-term table as plain values (the ``"anova"`` key of :meth:`to_dict`)."""
+        if self.anova is None:
+            return None
+        a = self.anova
+        return {"type": a.attrs["type"], "test": a.attrs["test"], "statistic": a.columns[0],
+                "terms": [{"term": str(t), "statistic": _plain(float(r.iloc[0])),
+                           "df": int(r["df"]), "p_value": _plain(float(r["p_value"]))}
+                          for t, r in a.iterrows()]}
 
     def to_dict(self) -> dict:
         """Header, terms and notes as plain Python values (JSON-safe)."""
@@ -203,6 +228,8 @@ class Summary:
             terms.append(term)
         out["terms"] = terms
         out["notes"] = list(self.notes)
+        if self.anova is not None:
+            out["anova"] = self.anova_dict()
         return out
 
     def to_json(self, **kwargs) -> str:
@@ -280,7 +307,19 @@ class Summary:
             special, cells = self._row_cells(row)
             table.add_row(name, *([special] if special else []), *cells)
         notes = [Text(f"Note: {n}", style="dim") for n in self.notes]
-        return Group(*[Text(line) for line in self.header_lines()], table, *notes)
+        extra = []
+        if self.anova is not None:
+            a = self.anova
+            per_term = Table(show_edge=False, header_style="bold",
+                             title=f"Type {'II' if a.attrs['type'] == 2 else 'III'} tests per "
+                             f"term ({a.attrs['test']})", title_justify="left")
+            for title in ("term", a.columns[0], "df", "P>χ²"):
+                per_term.add_column(title, justify="left" if title == "term" else "right")
+            for t, r in a.iterrows():
+                per_term.add_row(str(t), self._cell(float(r.iloc[0]), ""), str(int(r["df"])),
+                                 self._cell(float(r["p_value"]), "p_value"))
+            extra = [Text(""), per_term]
+        return Group(*[Text(line) for line in self.header_lines()], table, *extra, *notes)
 
     def __str__(self) -> str:
         from rich.console import Console
@@ -304,5 +343,16 @@ class Summary:
                         + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
         header = "".join(f"<div>{esc(line)}</div>" for line in self.header_lines())
         notes = "".join(f"<p><em>Note: {esc(n)}</em></p>" for n in self.notes)
+        per_term = ""
+        if self.anova is not None:
+            a = self.anova
+            body = "".join(f"<tr><th>{esc(str(t))}</th><td>{esc(self._cell(float(r.iloc[0]), ''))}"
+                           f"</td><td>{int(r['df'])}</td><td>"
+                           f"{esc(self._cell(float(r['p_value']), 'p_value'))}</td></tr>"
+                           for t, r in a.iterrows())
+            per_term = (f"<p>Type {'II' if a.attrs['type'] == 2 else 'III'} tests per term "
+                        f"({esc(a.attrs['test'])})</p><table><thead><tr><th>term</th>"
+                        f"<th>{esc(a.columns[0])}</th><th>df</th><th>P&gt;χ²</th></tr></thead>"
+                        f"<tbody>{body}</tbody></table>")
         return (f"<div class='logitlab-summary'>{header}<table><thead><tr><th>term</th>{head}"
-                f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>")
+                f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{per_term}{notes}</div>")
