@@ -100,6 +100,9 @@ hoslem <- function(y, yhat, g = 10) {
 }
 out$hoslem <- list(g10 = hoslem(m1$y, fitted(m1), 10), g5 = hoslem(m1$y, fitted(m1), 5),
                    g8 = hoslem(m1$y, fitted(m1), 8))
+# tied fitted values: fewer groups than g, still g - 2 df
+m5 <- tight(low ~ smoke + factor(race) + ht, bw)
+out$hoslem$ties <- hoslem(m5$y, fitted(m5), 10)
 
 # 5. le Cessie - van Houwelingen - Copas - Hosmer unweighted sum of squares (rms)
 bw$racef <- factor(bw$race)

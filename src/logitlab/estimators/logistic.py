@@ -312,6 +312,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              "first (e.g. ddf.loc[...] or ddf.head(n)) and explain those.")
         return explain(self, X, rows, offset) if lazy is None else lazy
 
+    # -------- post-estimation: residuals and influence
+    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
+        """Residuals as R's ``residuals.glm`` / ``rstandard`` / ``rstudent``: ``type``
+        "deviance", "pearson", "response", "working", "standardized_deviance",
+        "standardized_pearson" or "studentized"; (n,) for binary models ((n, K) for
+        multinomial "response" and "pearson"). Default the training rows; else ``X``
+        and ``y`` (labels, or proportions with the trials as ``sample_weight``).
+        Formulas: :mod:`logitlab.results.influence`."""
+        from ..results.influence import residuals
+        check_is_fitted(self)
+        return residuals(self, X, y, type=type, sample_weight=sample_weight, offset=offset)
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        """Per-row leverage, residuals, Cook's distance, DFBETA(S), DFFIT, covariance
+        ratio and R's ``influence.measures`` flags (``influential``), as a DataFrame
+        (binary models; see :func:`logitlab.results.influence.influence_measures`)."""
+        from ..results.influence import influence_measures
+        check_is_fitted(self)
+        return influence_measures(self, X, y, sample_weight=sample_weight, offset=offset)
+
+    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
+        """Hosmer–Lemeshow (``g`` groups), le Cessie–van Houwelingen and the grouped
+        Pearson and deviance χ² (dict of :class:`logitlab.results.goodness.GofTest`;
+        binary models; see :mod:`logitlab.results.goodness`)."""
+        from ..results.goodness import goodness_of_fit
+        check_is_fitted(self)
+        return goodness_of_fit(self, X, y, sample_weight=sample_weight, offset=offset, g=g)
+
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):
         """Lazy Dask predictions for Dask input or several files (see

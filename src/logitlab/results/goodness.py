@@ -101,14 +101,18 @@ def hl_groups(p: np.ndarray, g: int) -> tuple:
     return np.clip(idx, 0, breaks.size - 2), breaks
 
 
+def _check_g(g) -> None:
+    if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 3:
+        raise ValueError(f"g must be an integer >= 3 (the test has g - 2 degrees of freedom); "
+                         f"got {g!r}.")
+
+
 def hosmer_lemeshow(model, X=None, y=None, sample_weight=None, offset=None, g: int = 10
                     ) -> GofTest:
     """Hosmer–Lemeshow test with ``g`` groups (module docstring); its ``table``
     has per group: ``group`` (the interval), ``n`` (Σ s), ``observed_1``,
     ``expected_1``, ``observed_0``, ``expected_0``."""
-    if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 3:
-        raise ValueError(f"g must be an integer >= 3 (the test has g - 2 degrees of freedom); "
-                         f"got {g!r}.")
+    _check_g(g)
     rows, p = _binary_rows(model, X, y, sample_weight, offset)
     idx, breaks = hl_groups(p, int(g))
     G = breaks.size - 1
@@ -189,6 +193,7 @@ def goodness_of_fit(model, X=None, y=None, sample_weight=None, offset=None, g: i
                     ) -> dict:
     """Every test: ``{"hosmer_lemeshow", "le_cessie_van_houwelingen", "pearson",
     "deviance"}`` (:class:`GofTest` each; the last two over covariate patterns)."""
+    _check_g(g)
     patterns = pattern_chisq(model, X, y, sample_weight, offset)
     return {"hosmer_lemeshow": hosmer_lemeshow(model, X, y, sample_weight, offset, g=g),
             "le_cessie_van_houwelingen": le_cessie_van_houwelingen(model, X, y, sample_weight,

@@ -138,12 +138,16 @@ def _outcome(y, classes, n: int) -> np.ndarray:
         bad = np.flatnonzero(~((v >= 0) & (v <= 1)))
         if bad.size == 0:
             return v                      # proportions of successes (classes[1])
-        raise ValueError(f"y holds {values[bad[0]]!r} in row {bad[0]}: give the labels "
+        raise ValueError(f"y holds {_show(values[bad[0]])} in row {bad[0]}: give the labels "
                          f"{classes.tolist()} or, for grouped rows, the proportion of "
-                         f"{classes[1]!r} in [0, 1] with the trials as sample_weight.")
+                         f"{_show(classes[1])} in [0, 1] with the trials as sample_weight.")
     row = int(np.flatnonzero(~known)[0])
-    raise ValueError(f"y holds {values[row]!r} in row {row}, not one of the model's classes "
-                     f"{classes.tolist()}.")
+    raise ValueError(f"y holds {_show(values[row])} in row {row}, not one of the model's "
+                     f"classes {classes.tolist()}.")
+
+
+def _show(value) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def design_columns(model, X) -> np.ndarray:
