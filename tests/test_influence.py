@@ -219,3 +219,65 @@ def test_string_labels_and_proportions():
                RTOL)
     assert_rel(-model.residuals(df, 1.0 - df.low, type="pearson"), R["birthwt"]["pearson"],
                "proportions of classes_[1]", RTOL)
+
+
+# ------------------------------------------------------------------ the report
+def test_diagnostics_plot_shows_r_s_values(birthwt):
+    from logitlab.report.diagnostics import diagnostics_plot
+    fig = diagnostics_plot(birthwt)
+    artists = {a.get_gid(): a for ax in fig.axes for a in ax.get_children() if a.get_gid()}
+    ref = R["birthwt"]
+    resid = artists["residuals"].get_offsets()
+    assert_rel(resid[:, 0], ref["fitted"], "plotted fitted", RTOL)
+    assert_rel(resid[:, 1], ref["deviance"], "plotted deviance residuals", RTOL)
+    lev = artists["leverage"].get_offsets()
+    assert_rel(lev[:, 0], ref["hat"], "plotted leverage", RTOL)
+    assert_rel(lev[:, 1], ref["std_pearson"], "plotted std Pearson", RTOL)
+    k = len(ref["coef"])
+    for level in ("0.5", "1"):
+        lines = [a for ax in fig.axes for a in ax.get_lines() if a.get_gid() == f"cooks:{level}"]
+        assert len(lines) == 2
+        for line in lines:
+            h, r = line.get_xdata(), line.get_ydata()
+            # on the contour, Cook's distance r² h / (k (1 - h)) is the level
+            np.testing.assert_allclose(r ** 2 * h / (k * (1 - h)), float(level), rtol=1e-12)
+
+
+def _section(page: str, sid: str) -> str:
+    start = page.index(f"<section id='{sid}'>")
+    return page[start:page.index("</section>", start)]
+
+
+def test_report_diagnostics_section(birthwt):
+    import re
+    from logitlab.report.html import render_report
+    df = load("birthwt.csv")
+    page = render_report(birthwt, df, in_sample=True)
+    assert "<a href='#diagnostics'>Diagnostics</a>" in page
+    section = _section(page, "diagnostics")
+    assert "id='fig-diagnostics'" in section
+    value = {m[0]: float(m[1]) for m in
+             re.findall(r"data-key='(hl_statistic|hl_p_value|lc_statistic)' "
+                        r"data-value='([^']+)'", section)}
+    assert_rel(value["hl_statistic"], R["hoslem"]["g10"]["statistic"], "report HL", RTOL)
+    assert_rel(value["hl_p_value"], R["hoslem"]["g10"]["p_value"], "report HL p", RTOL)
+    assert_rel(value["lc_statistic"], R["lecessie"]["z"], "report le Cessie", 1e-8)
+    expected = [float(v) for v in R["hoslem"]["g10"]["expected1"]]
+    shown = [float(v) for v in re.findall(r"data-key='expected_1' data-value='([^']+)'", section)]
+    assert_rel(shown, expected, "report HL table", RTOL)
+    # the influential rows are R's, largest Cook's distance first
+    flagged = np.flatnonzero(np.array(R["birthwt"]["is_inf"]).any(axis=1))
+    cooks = np.asarray(R["birthwt"]["cooks"])
+    order = flagged[np.argsort(-cooks[flagged], kind="stable")]
+    listed = [int(v) for v in re.findall(r"data-row='(\d+)'", section)]
+    assert listed == order[:12].tolist()
+
+
+def test_report_has_no_diagnostics_for_multinomial_or_penalized_models():
+    from logitlab.report.html import render_report
+    iris = load("iris.csv")
+    multi = LogisticRegression(alpha=0.01).fit(iris.drop(columns="target"), iris.target)
+    assert "id='diagnostics'" not in render_report(multi, iris, y="target")
+    df = load("birthwt.csv")
+    penalized = _quiet_fit("low ~ age + lwt", df, alpha=0.05)
+    assert "id='diagnostics'" not in render_report(penalized, df)
