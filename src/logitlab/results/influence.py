@@ -294,22 +294,40 @@ def influence_measures(model, X=None, y=None, sample_weight=None, offset=None) -
     ``inf_hat`` and ``influential`` (any flag), as R's ``influence.measures``
     (formulas in the module docstring). Binary models."""
     _require_binary(model, "influence")
-    rows = model_rows(model, X, y, sample_weight, offset)
+    return influence_table(model, model_rows(model, X, y, sample_weight, offset))
+
+
+def influence_totals(model, rows: Rows) -> np.ndarray:
+    """The sums over rows the measures need, ``[Σ e², m, m']`` (3,): the squared
+    deviance residuals, the rows with positive weight, the rows with ``h > 0``
+    (added up over chunks for Dask rows)."""
+    parts = leverage_parts(model, rows)
+    e = binary_residuals(rows.y, rows.s, parts["z"])["deviance"]
+    return np.array([float(np.sum(e ** 2)), float(np.sum(rows.s > 0)),
+                     float(np.sum(parts["h"] > 0))])
+
+
+def influence_table(model, rows: Rows, totals=None) -> pd.DataFrame:
+    """:func:`influence_measures` of ``rows``; ``totals`` (:func:`influence_totals`
+    over all rows) when ``rows`` are a chunk of them, else taken from ``rows``
+    (then, as R, residuals below ``100 ε median|e|`` count as 0)."""
     parts = leverage_parts(model, rows)
     h, XV, w, V = parts["h"], parts["XV"], parts["w"], parts["V"]
     res = binary_residuals(rows.y, rows.s, parts["z"])
     e = res["deviance"].copy()
     positive = rows.s > 0
-    m = int(positive.sum())
     k = V.shape[0]
+    if totals is None:
+        if positive.any():
+            e[np.abs(e) < 100 * _EPS * np.median(np.abs(e[positive]))] = 0.0
+        totals = [float(np.sum(e ** 2)), float(positive.sum()), float(np.sum(h > 0))]
+    ss, m, m_pos = float(totals[0]), int(totals[1]), int(totals[2])
     if m <= k + 1:
         raise ValueError(f"influence measures need more rows with positive weight ({m}) "
                          f"than coefficients + 1 ({k + 1}).")
-    e[np.abs(e) < 100 * _EPS * np.median(np.abs(e[positive]))] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(h == 1, 0.0, np.sqrt(w) * e / (1 - h))
         dfbeta = XV * scale[:, None]
-        ss = float(np.sum(e ** 2))
         sigma = np.sqrt(np.where(h < 1, (ss - e ** 2 / (1 - h)), ss) / (m - k - 1))
         sd = np.sqrt(np.diag(V))
         dfbetas = dfbeta / np.outer(sigma, sd)
@@ -330,7 +348,7 @@ def influence_measures(model, X=None, y=None, sample_weight=None, offset=None) -
     cols.update({f"dfbetas_{t}": dfbetas[:, j] for t, j in zip(names, order)})
     cols.update({"dffit": dffit, "cov_ratio": cov_ratio, "sigma": sigma})
     table = pd.DataFrame(cols).replace([np.inf, -np.inf], np.nan)
-    flags = influential_flags(table, names, k, int(np.sum(h > 0)))
+    flags = influential_flags(table, names, k, m_pos)
     return pd.concat([table, flags], axis=1)
 
 
