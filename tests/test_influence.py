@@ -281,3 +281,69 @@ def test_report_has_no_diagnostics_for_multinomial_or_penalized_models():
     df = load("birthwt.csv")
     penalized = _quiet_fit("low ~ age + lwt", df, alpha=0.05)
     assert "id='diagnostics'" not in render_report(penalized, df)
+
+
+# ------------------------------------------------------------------ Dask
+def test_dask_rows_give_r_s_values_lazily(weighted):
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+    df = load("birthwt.csv")
+    df["w"] = R["weighted"]["w"]
+    df["off"] = R["weighted"]["offset"]
+    df["lwt2"] = 2 * df["lwt"]
+    ddf = dd.from_pandas(df, npartitions=4)
+    ref = R["weighted"]
+    with dask.config.set(scheduler="synchronous"):
+        for kind in ("deviance", "pearson", "studentized", "standardized_pearson"):
+            lazy = weighted.residuals(ddf, "low", type=kind, sample_weight="w", offset="off")
+            assert isinstance(lazy, dd.Series)
+            assert_rel(lazy.compute(), ref[RESIDUALS[kind]], f"dask {kind}", RTOL)
+        lazy = weighted.influence(ddf, "low", sample_weight="w", offset="off")
+        assert isinstance(lazy, dd.DataFrame)
+        table = lazy.compute()
+    for col, key in MEASURES.items():
+        assert_rel(table[col], ref[key], f"dask {col}", RTOL)
+    names = infl.coefficient_names(weighted)
+    assert_rel(table[[f"dfbetas_{t}" for t in names]], ref["dfbetas"], "dask dfbetas", RTOL)
+    np.testing.assert_array_equal(table["influential"], np.array(ref["is_inf"]).any(axis=1))
+
+
+def test_dask_goodness_of_fit_matches_r(birthwt):
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+    ddf = dd.from_pandas(load("birthwt.csv"), npartitions=3)
+    with dask.config.set(scheduler="synchronous"):
+        result = birthwt.goodness_of_fit(ddf, "low", g=8)
+    assert set(result) == {"hosmer_lemeshow", "le_cessie_van_houwelingen"}
+    hl = result["hosmer_lemeshow"]
+    assert_rel(hl.statistic, R["hoslem"]["g8"]["statistic"], "dask HL", RTOL)
+    assert_rel(hl.table["expected_1"], R["hoslem"]["g8"]["expected1"], "dask HL table", RTOL)
+    assert_rel(result["le_cessie_van_houwelingen"].statistic, R["lecessie"]["z"],
+               "dask le Cessie", 1e-8)
+
+
+def test_dask_bad_input(birthwt):
+    dd = pytest.importorskip("dask.dataframe")
+    ddf = dd.from_pandas(load("birthwt.csv"), npartitions=2)
+    with pytest.raises(ValueError, match="give y, the name of the outcome column"):
+        birthwt.residuals(ddf)
+    with pytest.raises(ValueError, match="no column 'weight'"):
+        birthwt.influence(ddf, "low", sample_weight="weight")
+    with pytest.raises(TypeError, match="give y as a column name"):
+        birthwt.residuals(ddf, np.zeros(189))
+
+
+def test_a_dask_fit_diagnoses_dask_rows(client):
+    dd = pytest.importorskip("dask.dataframe")
+    df = load("birthwt.csv")
+    ddf = dd.from_pandas(df, npartitions=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = logitlab.fit("low ~ age + lwt + C(race) + smoke + ptl + ht + ui", ddf)
+    assert model.engine_ == "dask"
+    with pytest.raises(ValueError, match="fitted on Dask"):
+        model.residuals()
+    assert_rel(model.residuals(ddf, "low", type="studentized").compute(),
+               R["birthwt"]["rstudent"], "dask fit rstudent", 1e-7)
+    assert_rel(model.influence(ddf, "low")["cooks_d"].compute(), R["birthwt"]["cooks"],
+               "dask fit cooks", 1e-7)

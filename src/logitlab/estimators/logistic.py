@@ -318,27 +318,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         "deviance", "pearson", "response", "working", "standardized_deviance",
         "standardized_pearson" or "studentized"; (n,) for binary models ((n, K) for
         multinomial "response" and "pearson"). Default the training rows; else ``X``
-        and ``y`` (labels, or proportions with the trials as ``sample_weight``).
-        Formulas: :mod:`logitlab.results.influence`."""
-        from ..results.influence import residuals
+        and ``y`` (labels, or proportions with the trials as ``sample_weight``); a Dask
+        DataFrame with ``y`` (and weights, offset) as column names gives a lazy result.
+        Formulas: :mod:`logitlab.results.influence` (Dask: ``results.dask_diagnostics``)."""
+        from ..results import dask_diagnostics, influence
         check_is_fitted(self)
-        return residuals(self, X, y, type=type, sample_weight=sample_weight, offset=offset)
+        where = dask_diagnostics if dask_diagnostics.on_dask(X) else influence
+        return where.residuals(self, X, y, type=type, sample_weight=sample_weight,
+                               offset=offset)
 
     def influence(self, X=None, y=None, sample_weight=None, offset=None):
         """Per-row leverage, residuals, Cook's distance, DFBETA(S), DFFIT, covariance
         ratio and R's ``influence.measures`` flags (``influential``), as a DataFrame
-        (binary models; see :func:`logitlab.results.influence.influence_measures`)."""
-        from ..results.influence import influence_measures
+        (binary models; see :func:`logitlab.results.influence.influence_measures`;
+        lazy on Dask, as :meth:`residuals`)."""
+        from ..results import dask_diagnostics, influence
         check_is_fitted(self)
-        return influence_measures(self, X, y, sample_weight=sample_weight, offset=offset)
+        if dask_diagnostics.on_dask(X):
+            return dask_diagnostics.influence(self, X, y, sample_weight, offset)
+        return influence.influence_measures(self, X, y, sample_weight, offset)
 
     def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
         """Hosmer–Lemeshow (``g`` groups), le Cessie–van Houwelingen and the grouped
         Pearson and deviance χ² (dict of :class:`logitlab.results.goodness.GofTest`;
-        binary models; see :mod:`logitlab.results.goodness`)."""
-        from ..results.goodness import goodness_of_fit
+        binary models; see :mod:`logitlab.results.goodness`; on Dask the first two)."""
+        from ..results import dask_diagnostics, goodness
         check_is_fitted(self)
-        return goodness_of_fit(self, X, y, sample_weight=sample_weight, offset=offset, g=g)
+        where = dask_diagnostics if dask_diagnostics.on_dask(X) else goodness
+        return where.goodness_of_fit(self, X, y, sample_weight, offset, g=g)
 
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):

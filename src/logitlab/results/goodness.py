@@ -101,7 +101,8 @@ def hl_groups(p: np.ndarray, g: int) -> tuple:
     return np.clip(idx, 0, breaks.size - 2), breaks
 
 
-def _check_g(g) -> None:
+def check_g(g) -> None:
+    """``g`` (the number of Hosmer–Lemeshow groups) is an integer >= 3."""
     if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 3:
         raise ValueError(f"g must be an integer >= 3 (the test has g - 2 degrees of freedom); "
                          f"got {g!r}.")
@@ -112,16 +113,25 @@ def hosmer_lemeshow(model, X=None, y=None, sample_weight=None, offset=None, g: i
     """Hosmer–Lemeshow test with ``g`` groups (module docstring); its ``table``
     has per group: ``group`` (the interval), ``n`` (Σ s), ``observed_1``,
     ``expected_1``, ``observed_0``, ``expected_0``."""
-    _check_g(g)
+    check_g(g)
     rows, p = _binary_rows(model, X, y, sample_weight, offset)
-    idx, breaks = hl_groups(p, int(g))
-    G = breaks.size - 1
-    s = np.asarray(rows.s, dtype=np.float64)
+    _, breaks = hl_groups(p, int(g))
+    return hl_from_sums(hl_sums(rows.y, rows.s, p, breaks), breaks, int(g))
 
-    def per_group(v):
-        return np.bincount(idx, weights=v, minlength=G)
-    o1, e1 = per_group(s * rows.y), per_group(s * p)
-    n = per_group(s)
+
+def hl_sums(y, s, p, breaks) -> np.ndarray:
+    """Per group (3, G): ``Σ s``, ``Σ s y``, ``Σ s p`` of rows cut at ``breaks``
+    (added up over chunks for Dask rows)."""
+    G = breaks.size - 1
+    idx = np.clip(np.searchsorted(breaks, p, side="left") - 1, 0, G - 1)
+    s = np.broadcast_to(np.asarray(s, dtype=np.float64), p.shape)
+    return np.vstack([np.bincount(idx, weights=v, minlength=G) for v in (s, s * y, s * p)])
+
+
+def hl_from_sums(sums, breaks, g: int) -> GofTest:
+    """The Hosmer–Lemeshow test from :func:`hl_sums` (3, G)."""
+    n, o1, e1 = sums
+    G = breaks.size - 1
     o0, e0 = n - o1, n - e1
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = float(np.sum((o1 - e1) ** 2 / e1 + (o0 - e0) ** 2 / e0))
@@ -143,12 +153,36 @@ def le_cessie_van_houwelingen(model, X=None, y=None, sample_weight=None, offset=
     y = rows.y
     sse = float(np.sum(s * ((y - p) ** 2 + y * (1 - y))))
     v = s * p * (1 - p)
-    ev = float(np.sum(v))
     Xe = design_columns(model, rows.X)
     d = 1.0 - 2.0 * p
     sw = np.sqrt(v)
     coef, *_ = np.linalg.lstsq(Xe * sw[:, None], d * sw, rcond=None)
-    sd = float(np.sqrt(np.sum(v * (d - Xe @ coef) ** 2)))
+    return le_cessie_result(sse, float(np.sum(v)), float(np.sum(v * (d - Xe @ coef) ** 2)))
+
+
+def le_cessie_sums(model, rows) -> tuple:
+    """``(sse, E, A, b, c)`` of a chunk of rows: ``A = X̃ᵀ diag(v) X̃`` (k, k),
+    ``b = X̃ᵀ v d`` (k,), ``c = Σ v d²``; then ``σ² = c − bᵀ A⁻¹ b`` (the weighted
+    residual sum of squares by the normal equations: for Dask rows)."""
+    p = special.expit(fitted_logits(model, rows))
+    s = np.broadcast_to(np.asarray(rows.s, dtype=np.float64), p.shape)
+    y = rows.y
+    v = s * p * (1 - p)
+    d = 1.0 - 2.0 * p
+    Xe = design_columns(model, rows.X)
+    return (float(np.sum(s * ((y - p) ** 2 + y * (1 - y)))), float(np.sum(v)),
+            Xe.T @ (Xe * v[:, None]), Xe.T @ (v * d), float(np.sum(v * d * d)))
+
+
+def le_cessie_from_sums(sums) -> GofTest:
+    """The test from :func:`le_cessie_sums` added up over all rows."""
+    sse, ev, A, b, c = sums
+    coef = np.linalg.lstsq(A, b, rcond=None)[0]
+    return le_cessie_result(float(sse), float(ev), max(float(c - b @ coef), 0.0))
+
+
+def le_cessie_result(sse: float, ev: float, variance: float) -> GofTest:
+    sd = float(np.sqrt(variance))
     z = (sse - ev) / sd
     return GofTest("le Cessie-van Houwelingen", z, None, float(2 * stats.norm.sf(abs(z))),
                    {"sse": sse, "expected": ev, "sd": sd})
@@ -193,7 +227,7 @@ def goodness_of_fit(model, X=None, y=None, sample_weight=None, offset=None, g: i
                     ) -> dict:
     """Every test: ``{"hosmer_lemeshow", "le_cessie_van_houwelingen", "pearson",
     "deviance"}`` (:class:`GofTest` each; the last two over covariate patterns)."""
-    _check_g(g)
+    check_g(g)
     patterns = pattern_chisq(model, X, y, sample_weight, offset)
     return {"hosmer_lemeshow": hosmer_lemeshow(model, X, y, sample_weight, offset, g=g),
             "le_cessie_van_houwelingen": le_cessie_van_houwelingen(model, X, y, sample_weight,
