@@ -347,3 +347,43 @@ def test_a_dask_fit_diagnoses_dask_rows(client):
                R["birthwt"]["rstudent"], "dask fit rstudent", 1e-7)
     assert_rel(model.influence(ddf, "low")["cooks_d"].compute(), R["birthwt"]["cooks"],
                "dask fit cooks", 1e-7)
+
+
+# ------------------------------------------------------------------ exact properties
+def test_zero_weight_rows_are_as_if_dropped():
+    """R drops zero-weight rows from influence(): the other rows' measures are those of
+    the fit without them (the same estimate, the same information)."""
+    df = load("birthwt.csv")
+    w = np.where(np.arange(len(df)) % 7 == 0, 0.0, 1.0)
+    with_zeros = _quiet_fit("low ~ age + lwt + C(race) + smoke", df, sample_weight=w)
+    dropped = _quiet_fit("low ~ age + lwt + C(race) + smoke", df[w > 0])
+    a = with_zeros.influence()
+    b = dropped.influence()
+    kept = a[w > 0].reset_index(drop=True)
+    numeric = [c for c in b.columns if b[c].dtype != bool]
+    np.testing.assert_allclose(kept[numeric].to_numpy(), b[numeric].to_numpy(), rtol=1e-8,
+                               atol=1e-12)
+    np.testing.assert_array_equal(kept["influential"], b["influential"])
+    zero = a[w == 0]
+    assert (zero["hat"] == 0).all() and (zero["pearson"] == 0).all()
+    assert (zero["residual"] == 0).all() and (zero["cooks_d"] == 0).all()
+
+
+def test_leverage_uses_the_information_whatever_the_covariance(birthwt):
+    df = load("birthwt.csv")
+    robust = _quiet_fit("low ~ age + lwt + C(race) + smoke + ptl + ht + ui", df, cov_type="HC0")
+    assert_rel(robust.influence()["hat"], R["birthwt"]["hat"], "HC0 fit hat", RTOL)
+    assert_rel(robust.influence()["dfbetas_age"], np.array(R["birthwt"]["dfbetas"])[:, 1],
+               "HC0 fit dfbetas", RTOL)
+
+
+def test_sparse_design_equals_dense():
+    import scipy.sparse as sp
+    df = load("birthwt.csv")
+    X = df[["age", "lwt", "smoke", "ptl", "ht", "ui"]].to_numpy(float)
+    dense = LogisticRegression().fit(X, df.low)
+    sparse = LogisticRegression().fit(sp.csr_matrix(X), df.low)
+    np.testing.assert_allclose(sparse.influence().to_numpy(float), dense.influence().to_numpy(float),
+                               rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(sparse.residuals(sp.csr_matrix(X), df.low, type="studentized"),
+                               dense.residuals(type="studentized"), rtol=1e-8)
