@@ -186,8 +186,6 @@ def test_multinomial_residuals():
     dev = model.residuals(type="deviance")
     assert dev.shape == (len(y),)
     assert_rel(np.sum(dev ** 2), -2 * ref.llf, "multinomial deviance", 1e-9)
-    with pytest.raises(ValueError, match="binary models"):
-        model.influence()
     with pytest.raises(ValueError, match="binary models only"):
         model.residuals(type="studentized")
 
@@ -387,3 +385,66 @@ def test_sparse_design_equals_dense():
                                rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(sparse.residuals(sp.csr_matrix(X), df.low, type="studentized"),
                                dense.residuals(type="studentized"), rtol=1e-8)
+
+
+def _one_step_by_hand(model, X, y, rows, P):
+    """Leverage, one-step Δ = (I − J_i)⁻¹ u_i (a Newton step from β̂ without row i: the
+    rest's score is −u_i) and Cook's ΔᵀIΔ/k, row by row with explicit matrices."""
+    state = model.results_.inference
+    info = np.asarray(state.information)
+    V = np.linalg.inv(info)
+    k = info.shape[0]
+    classes = model.classes_
+    free = list(model.results_.layout.free_classes)
+    C = len(free)
+    Xa = np.hstack([np.asarray(X, float), np.ones((len(X), 1))])
+    out = []
+    for i in rows:
+        M = np.zeros((C, k))
+        for pos, e in enumerate(state.estimated):
+            j, c = divmod(int(e), C)
+            M[c, pos] = Xa[i, j]
+        p = P[i, free]
+        Wi = np.diag(p) - np.outer(p, p)
+        J = M.T @ Wi @ M
+        u = M.T @ ((y[i] == classes[free]).astype(float) - p)
+        delta = np.linalg.solve(info - J, u)
+        root = np.linalg.cholesky(Wi)
+        hat = np.trace(root.T @ M @ V @ M.T @ root)
+        out.append((hat, delta, delta @ info @ delta / k))
+    return out
+
+
+def test_multinomial_influence_one_step_by_hand():
+    df = load("anes96.csv")
+    X = df[["logpopul", "selfLR", "age", "educ", "income"]]
+    y = df["PID"].to_numpy()
+    model = LogisticRegression().fit(X, y)
+    table = model.influence()
+    k = len(model.results_.inference.estimated)
+    assert abs(table["hat"].sum() - k) < 1e-9          # the hat matrix's trace
+    np.testing.assert_allclose(infl.hat_values(model), table["hat"], rtol=1e-13)
+    labels = [c for c in table.columns if c.startswith("dfbeta_")]
+    assert len(labels) == k and labels[0] == f"dfbeta_{model.classes_[1]}:(Intercept)"
+    # the by-hand Δ is in the internal (estimated) order: map it to display order
+    est = [int(e) for e in model.results_.inference.estimated]
+    disp = [int(i) for i in logitlab.results.inference.display_order(model) if int(i) in est]
+    to_display = [est.index(i) for i in disp]
+    for i, (hat, delta, cooks) in zip(range(0, 944, 47), _one_step_by_hand(
+            model, X, y, range(0, 944, 47), model.predict_proba(X))):
+        assert_rel(table["hat"].iloc[i], hat, f"hat row {i}", 1e-9)
+        assert_rel(table["cooks_d"].iloc[i], cooks, f"cooks row {i}", 1e-8)
+        assert_rel(table[labels].iloc[i].to_numpy(), delta[to_display], f"dfbeta row {i}", 1e-7)
+
+
+def test_the_one_step_cook_is_r_s_for_two_classes(birthwt):
+    """The multinomial definition (ΔᵀIΔ/k with the one-step Δ), applied by hand to the
+    binary fit, is R's cooks.distance.glm."""
+    df = load("birthwt.csv")
+    X = birthwt.design_matrix(df)
+    y = df.low.to_numpy()
+    rows = range(0, 189, 9)
+    for i, (hat, _, cooks) in zip(rows, _one_step_by_hand(
+            birthwt, X, y, rows, birthwt.predict_proba(df))):
+        assert_rel(hat, R["birthwt"]["hat"][i], f"binary hat {i}", 1e-9)
+        assert_rel(cooks, R["birthwt"]["cooks"][i], f"binary cooks {i}", 1e-8)

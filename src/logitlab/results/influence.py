@@ -44,8 +44,17 @@ The fit's information (not a sandwich) defines the leverage, whatever
 Multinomial models (K classes, class indicators ``y_ik``): ``response``
 ``y_ik − p_ik`` and ``pearson`` ``√s_i (y_ik − p_ik) / √(p_ik (1 − p_ik))`` are
 (n, K) arrays (columns in ``classes_`` order), ``deviance`` is (n,) ``√(−2 s_i
-log p_{i, y_i})`` (no sign: there is no single direction); leverage and
-influence are for binary models only.
+log p_{i, y_i})`` (no sign: there is no single direction). Their influence
+(:func:`multinomial_influence`): with ``M_i`` (C, k) the row's design over the C
+free classes (row c holds ``x̃_i`` in class c's coefficients), ``W_i = s_i (diag p −
+p pᵀ)`` (C, C) over the free classes, ``A_i = M_i I⁻¹ M_iᵀ``: leverage
+``h_i = tr(W_i A_i)`` (the trace of the row's block of the hat matrix; Σ h = k), the
+one-step (Pregibon) change ``dfbeta_i = I⁻¹ M_iᵀ q_i``, ``q_i = (1 − W_i A_i)⁻¹ r_i``,
+``r_i = s_i (y_i − p_i)``, i.e. one Newton step from β̂ without row i, and Cook's
+distance ``D_i = dfbeta_iᵀ I dfbeta_i / k = q_iᵀ A_i q_i / k`` — for K = 2 this is
+R's ``cooks.distance.glm``. There are no standardized or studentized residuals,
+DFBETAS, DFFIT, covariance ratios or flags for multinomial models (R's
+``influence.measures`` has none either).
 """
 
 from __future__ import annotations
@@ -219,8 +228,11 @@ def leverage_parts(model, rows: Rows) -> dict:
 
 
 def hat_values(model, X=None, y=None, sample_weight=None, offset=None) -> np.ndarray:
-    """Leverages ``h_i = s_i μ_i (1 − μ_i) x̃_iᵀ I⁻¹ x̃_i`` (n,) (``hatvalues``)."""
+    """Leverages ``h_i = s_i μ_i (1 − μ_i) x̃_iᵀ I⁻¹ x̃_i`` (n,) (``hatvalues``;
+    multinomial: ``tr(W_i A_i)``, see the module docstring)."""
     rows = model_rows(model, X, y, sample_weight, offset)
+    if as_results(model).layout.multinomial:
+        return multinomial_influence(model, rows)["hat"].to_numpy()
     return leverage_parts(model, rows)["h"]
 
 
@@ -276,7 +288,8 @@ def coefficient_names(model) -> list:
     state = require_inference(model)
     labels = term_labels(model)
     est = set(int(i) for i in state.estimated)
-    return [str(labels[i]) for i in display_order(model) if int(i) in est]
+    return [f"{labels[i][0]}:{labels[i][1]}" if isinstance(labels[i], tuple) else str(labels[i])
+            for i in display_order(model) if int(i) in est]
 
 
 def _display_positions(model) -> list:
@@ -292,9 +305,56 @@ def influence_measures(model, X=None, y=None, sample_weight=None, offset=None) -
     ``dfbetas_<term>``, ``dffit``, ``cov_ratio``, ``sigma``, the flags
     ``inf_dfbetas_<term>``, ``inf_dffit``, ``inf_cov_ratio``, ``inf_cooks_d``,
     ``inf_hat`` and ``influential`` (any flag), as R's ``influence.measures``
-    (formulas in the module docstring). Binary models."""
-    _require_binary(model, "influence")
-    return influence_table(model, model_rows(model, X, y, sample_weight, offset))
+    (formulas in the module docstring). Multinomial models: ``hat``, ``residual``
+    (deviance, unsigned), ``cooks_d`` and ``dfbeta_<class>:<term>``
+    (:func:`multinomial_influence`)."""
+    rows = model_rows(model, X, y, sample_weight, offset)
+    if as_results(model).layout.multinomial:
+        return multinomial_influence(model, rows)
+    return influence_table(model, rows)
+
+
+def multinomial_influence(model, rows: Rows) -> pd.DataFrame:
+    """Leverage, one-step DFBETA and Cook's distance of multinomial rows (module
+    docstring): columns ``hat``, ``residual``, ``cooks_d``, ``dfbeta_<class>:<term>``."""
+    results = as_results(model)
+    layout = results.layout
+    C = layout.n_cols
+    est = np.asarray(require_inference(model).estimated, dtype=np.intp)
+    j_of, c_of = est // C, est % C
+    Z = fitted_logits(model, rows)
+    P = results.family.probabilities(Z)[:, list(layout.free_classes)]
+    n = rows.n
+    codes = rows.y.astype(np.intp)
+    Y = np.zeros((n, results.classes.size))
+    Y[np.arange(n), codes] = 1.0
+    Y = Y[:, list(layout.free_classes)]
+    s = np.asarray(rows.s, dtype=np.float64)
+    Xa = rows.X.toarray() if sp.issparse(rows.X) else np.asarray(rows.X, dtype=np.float64)
+    if layout.fit_intercept:
+        Xa = np.hstack([Xa, np.ones((n, 1))])
+    V = _inverse_information(model)
+    k = V.shape[0]
+    A = np.zeros((n, C, C))
+    for a in range(C):
+        ea = np.flatnonzero(c_of == a)
+        XVa = Xa[:, j_of[ea]]
+        for b in range(C):
+            eb = np.flatnonzero(c_of == b)
+            A[:, a, b] = np.einsum("ij,ij->i", XVa @ V[np.ix_(ea, eb)], Xa[:, j_of[eb]])
+    W = s[:, None, None] * (P[:, :, None] * np.eye(C)[None] - P[:, :, None] * P[:, None, :])
+    WA = W @ A
+    hat = np.clip(np.trace(WA, axis1=1, axis2=2), 0.0, None)
+    r = s[:, None] * (Y - P)
+    q = np.linalg.solve(np.eye(C)[None] - WA, r[:, :, None])[:, :, 0]
+    cooks = np.einsum("ia,iab,ib->i", q, A, q) / k
+    dfbeta = (Xa[:, j_of] * q[:, c_of]) @ V
+    logP = results.family.log_probabilities(Z)
+    dev = np.sqrt(np.maximum(-2.0 * s * logP[np.arange(n), codes], 0.0))
+    cols = {"hat": hat, "residual": dev, "cooks_d": cooks}
+    cols.update({f"dfbeta_{t}": dfbeta[:, j]
+                 for t, j in zip(coefficient_names(model), _display_positions(model))})
+    return pd.DataFrame(cols)
 
 
 def influence_totals(model, rows: Rows) -> np.ndarray:
