@@ -448,3 +448,51 @@ def test_the_one_step_cook_is_r_s_for_two_classes(birthwt):
             birthwt, X, y, rows, birthwt.predict_proba(df))):
         assert_rel(hat, R["birthwt"]["hat"][i], f"binary hat {i}", 1e-9)
         assert_rel(cooks, R["birthwt"]["cooks"][i], f"binary cooks {i}", 1e-8)
+
+
+# ------------------------------------------------------------------ the CLI
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "logitlab.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_diagnostics_json_is_r_s(weighted, tmp_path):
+    df = load("birthwt.csv")
+    df["w"] = R["weighted"]["w"]
+    df["off"] = R["weighted"]["offset"]
+    df["lwt2"] = 2 * df["lwt"]
+    data = tmp_path / "bw.csv"
+    df.to_csv(data, index=False)
+    logitlab.save(weighted, tmp_path / "m.json")
+    out = _cli("diagnostics", tmp_path / "m.json", data, "--weights", "w", "--offset", "off",
+               "--json", "--out", tmp_path / "infl.csv")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    ref = R["weighted"]
+    records = pd.DataFrame(doc["influence"])
+    assert doc["n_rows"] == 189 and records["row"].tolist() == list(range(189))
+    for col, key in MEASURES.items():
+        assert_rel(records[col], ref[key], f"cli {col}", RTOL)
+    np.testing.assert_array_equal(records["influential"], np.array(ref["is_inf"]).any(axis=1))
+    assert doc["n_influential"] == int(np.array(ref["is_inf"]).any(axis=1).sum())
+    written = pd.read_csv(tmp_path / "infl.csv")
+    assert_rel(written["cooks_d"], ref["cooks"], "cli --out cooks", 1e-12)
+    assert set(doc["goodness_of_fit"]) == {"hosmer_lemeshow", "le_cessie_van_houwelingen",
+                                           "pearson", "deviance"}
+    assert doc["goodness_of_fit"]["le_cessie_van_houwelingen"]["df"] is None
+
+
+def test_cli_diagnostics_text_and_errors(birthwt, tmp_path):
+    logitlab.save(birthwt, tmp_path / "m.json")
+    data = DATA / "birthwt.csv"
+    out = _cli("diagnostics", tmp_path / "m.json", data)
+    assert out.returncode == 0, out.stderr
+    assert "Hosmer-Lemeshow" in out.stdout and "10.3983" in out.stdout
+    n_flagged = int(np.array(R["birthwt"]["is_inf"]).any(axis=1).sum())
+    assert f"Influential rows (influence.measures): {n_flagged} of 189" in out.stdout
+    bad = _cli("diagnostics", tmp_path / "m.json", data, "--target", "nope")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: --target column 'nope' is not in the data")
+    assert "Traceback" not in bad.stderr
