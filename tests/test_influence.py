@@ -496,3 +496,29 @@ def test_cli_diagnostics_text_and_errors(birthwt, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: --target column 'nope' is not in the data")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_data_frame_s_index_labels_the_rows(birthwt):
+    df = load("birthwt.csv")
+    df.index = [f"id{i}" for i in range(len(df))]
+    table = birthwt.influence(df, df.low)
+    assert table.index.tolist() == df.index.tolist()
+    assert_rel(table.loc["id5", "cooks_d"], R["birthwt"]["cooks"][5], "by label", RTOL)
+
+
+def test_dask_multinomial_residuals_are_statsmodels():
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+    df = load("anes96.csv")
+    cols = ["logpopul", "selfLR", "age", "educ", "income"]
+    model = LogisticRegression().fit(df[cols], df["PID"])
+    ref = sm.MNLogit(df["PID"].to_numpy(), sm.add_constant(df[cols])).fit(
+        method="newton", tol=1e-12, maxiter=100, disp=0)
+    P = np.asarray(ref.predict(sm.add_constant(df[cols])))
+    Y = (df["PID"].to_numpy()[:, None] == model.classes_[None, :]).astype(float)
+    with dask.config.set(scheduler="synchronous"):
+        lazy = model.residuals(dd.from_pandas(df, npartitions=3), "PID", type="response")
+        assert isinstance(lazy, dd.DataFrame)
+        got = lazy.compute()
+    assert list(got.columns) == list(model.classes_)
+    np.testing.assert_allclose(got.to_numpy(), Y - P, rtol=0, atol=1e-9)

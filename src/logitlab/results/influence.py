@@ -307,11 +307,14 @@ def influence_measures(model, X=None, y=None, sample_weight=None, offset=None) -
     ``inf_hat`` and ``influential`` (any flag), as R's ``influence.measures``
     (formulas in the module docstring). Multinomial models: ``hat``, ``residual``
     (deviance, unsigned), ``cooks_d`` and ``dfbeta_<class>:<term>``
-    (:func:`multinomial_influence`)."""
+    (:func:`multinomial_influence`). Indexed as ``X`` when it is a DataFrame."""
     rows = model_rows(model, X, y, sample_weight, offset)
-    if as_results(model).layout.multinomial:
-        return multinomial_influence(model, rows)
-    return influence_table(model, rows)
+    table = (multinomial_influence(model, rows) if as_results(model).layout.multinomial
+             else influence_table(model, rows))
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.Index) and len(index) == len(table):
+        table.index = index                       # the rows of a DataFrame keep their labels
+    return table
 
 
 def multinomial_influence(model, rows: Rows) -> pd.DataFrame:
