@@ -522,3 +522,15 @@ def test_dask_multinomial_residuals_are_statsmodels():
         got = lazy.compute()
     assert list(got.columns) == list(model.classes_)
     np.testing.assert_allclose(got.to_numpy(), Y - P, rtol=0, atol=1e-9)
+
+
+def test_penalized_fits_have_residuals_but_no_leverage():
+    from logitlab.results.inference import InferenceUnavailable
+    df = load("birthwt.csv")
+    model = _quiet_fit("low ~ age + lwt + smoke", df, alpha=0.05)
+    p = model.predict_proba(df)[:, 1]
+    np.testing.assert_allclose(model.residuals(type="response"), df.low - p, rtol=1e-13)
+    with pytest.raises(InferenceUnavailable, match="penalized fit"):
+        model.residuals(type="studentized")
+    with pytest.raises(InferenceUnavailable, match="penalized fit"):
+        model.influence()

@@ -160,8 +160,9 @@ def _show(value) -> str:
 
 
 def design_columns(model, X) -> np.ndarray:
-    """``[X, 1]`` restricted to the estimated coefficients (n, k), dense float64,
-    columns in the fit's internal order (see :func:`estimated_positions`)."""
+    """``[X, 1]`` restricted to the estimated coefficients of a binary model (n, k),
+    dense float64, columns in the order of the fit's ``estimated`` coordinates (the
+    order of its information matrix; aliased columns left out)."""
     results = as_results(model)
     layout = results.layout
     state = require_inference(model)
@@ -278,9 +279,9 @@ def _multinomial_residuals(model, rows: Rows, type: str) -> np.ndarray:
         logP = results.family.log_probabilities(fitted_logits(model, rows))
         return np.sqrt(np.maximum(-2.0 * rows.s * logP[np.arange(n), rows.y.astype(np.intp)],
                                   0.0))
-    raise ValueError(f"residuals of type {type!r} need the leverage, which is computed for "
-                     "binary models only; multinomial models have 'response', 'pearson' "
-                     "(n, K) and 'deviance' (n,).")
+    raise ValueError(f"residuals of type {type!r} are defined for binary models only; "
+                     "multinomial models have 'response', 'pearson' (n, K) and 'deviance' "
+                     "(n,) (their leverage and Cook's distance are in model.influence()).")
 
 
 def coefficient_names(model) -> list:
