@@ -193,3 +193,28 @@ def test_bad_input(birthwt):
     const = _quiet_fit("low ~ 1", load("birthwt.csv"))
     with pytest.raises(ValueError, match="same fitted probability"):
         goodness.hosmer_lemeshow(const)
+
+
+def test_no_more_patterns_than_coefficients():
+    df = load("birthwt.csv")
+    model = _quiet_fit("low ~ smoke", df)          # 2 patterns, 2 coefficients
+    with pytest.raises(ValueError, match="2 covariate patterns for 2 coefficients"):
+        goodness.pattern_chisq(model)
+    result = model.goodness_of_fit(g=3)
+    assert result["pearson"] is None and result["deviance"] is None
+    # d = 1 - 2p is a function of smoke: in the span of the design, the test has no variance
+    lc = result["le_cessie_van_houwelingen"]
+    assert np.isnan(lc.statistic) and np.isnan(lc.p_value) and lc.details["sd"] == 0.0
+
+
+def test_le_cessie_by_hand_with_one_covariate():
+    df = load("birthwt.csv")
+    model = _quiet_fit("low ~ age", df)
+    p = model.predict_proba(df)[:, 1]
+    y = df.low.to_numpy()
+    v = p * (1 - p)
+    X = sm.add_constant(df[["age"]].to_numpy(float))
+    wls = sm.WLS(1 - 2 * p, X, weights=v).fit()
+    z = (np.sum((y - p) ** 2) - v.sum()) / np.sqrt(np.sum(v * wls.resid ** 2))
+    assert_rel(goodness.le_cessie_van_houwelingen(model).statistic, z, "le Cessie by hand",
+               1e-8)

@@ -27,7 +27,8 @@ with ``GofTest = {"name": str, "statistic": float, "df": float | null, "p_value"
 float, "details": {str: float}, "table": [{"group": str, "n": float, "observed_1":
 float, "expected_1": float, "observed_0": float, "expected_0": float}, ...]}``
 (``table`` for Hosmer–Lemeshow only; ``df`` null for the normal le Cessie–van
-Houwelingen test). Non-finite numbers are null. :func:`register_diagnostics` is
+Houwelingen test; ``pearson`` and ``deviance`` null when there are no more covariate
+patterns than coefficients). Non-finite numbers are null. :func:`register_diagnostics` is
 called by :mod:`logitlab.cli.main` with its app.
 """
 
@@ -94,7 +95,8 @@ def run_diagnostics(model_path: Path, data: Path, target, weights, offset, group
     if as_json:
         emit_warnings(caught)
         doc = {"n_rows": len(table), "n_influential": int(table["influential"].sum()),
-               "goodness_of_fit": {k: v.to_dict() for k, v in tests.items()},
+               "goodness_of_fit": {k: None if v is None else v.to_dict()
+                                   for k, v in tests.items()},
                "influence": [{k: _native(v) for k, v in r.items()}
                              for r in table.to_dict(orient="records")]}
         sys.stdout.write(json.dumps(_finite(doc), allow_nan=False) + "\n")
@@ -108,7 +110,7 @@ def _print(console, model, table, tests, out) -> None:
     gof = Table(title="Goodness of fit")
     for col in ("test", "statistic", "df", "p-value"):
         gof.add_column(col, justify="left" if col == "test" else "right")
-    for t in tests.values():
+    for t in filter(None, tests.values()):
         gof.add_row(t.name, f"{t.statistic:.6g}", "–" if t.df is None else f"{t.df:g}",
                     f"{t.p_value:.4g}")
     console.print(gof)

@@ -172,7 +172,7 @@ def _body(rd, in_sample: bool) -> str:
         warnings.simplefilter("always", goodness.SparsePatternsWarning)
         try:
             patterns = goodness.pattern_chisq(model, **rows)
-        except ValueError:
+        except ValueError:           # no more patterns than coefficients
             patterns = None
     sparse = any(issubclass(w.category, goodness.SparsePatternsWarning) for w in caught)
     if patterns is not None and not sparse:
@@ -182,8 +182,9 @@ def _body(rd, in_sample: bool) -> str:
             tests.append([esc(label), _cell(t.statistic, f"{key}_statistic"),
                           _cell(t.df, f"{key}_df"), _cell(t.p_value, f"{key}_p_value")])
     note = ("" if patterns is not None and not sparse else
-            "<p class='note'>The covariate patterns hardly repeat: the grouped Pearson and "
-            "deviance χ² have no χ² reference and are not shown.</p>")
+            "<p class='note'>The covariate patterns hardly repeat (or are no more than the "
+            "coefficients): the grouped Pearson and deviance χ² have no χ² reference and are "
+            "not shown.</p>")
     parts.append("<h3>Goodness of fit</h3>" + _table(
         ["test", "statistic", "df", "p-value"], tests, "goodness-of-fit",
         "Small p-values point at a lack of fit.") + note)

@@ -20,7 +20,9 @@ al. 1997, as ``rms::residuals.lrm(type = "gof")``): ``S = Σ s [(y − p)² + y(
 (``Σ (y − p)²`` over the Bernoulli trials the rows stand for), under H₀ mean
 ``E = Σ s p (1 − p)`` and variance ``σ² = Σ v_i r_i²``, the residual sum of squares
 of the weighted least-squares regression of ``d = 1 − 2p`` on the design
-``x̃`` with weights ``v = s p (1 − p)``; ``z = (S − E)/σ``, two-sided normal p-value.
+``x̃`` with weights ``v = s p (1 − p)``; ``z = (S − E)/σ``, two-sided normal p-value
+(NaN when σ = 0: ``d`` in the span of the design, e.g. one parameter per covariate
+pattern).
 
 **Grouped Pearson and deviance χ²** over covariate patterns: rows with identical
 design rows and offsets are pooled (``m_j = Σ s``, ``o_j = Σ s y``, one fitted
@@ -157,7 +159,8 @@ def le_cessie_van_houwelingen(model, X=None, y=None, sample_weight=None, offset=
     d = 1.0 - 2.0 * p
     sw = np.sqrt(v)
     coef, *_ = np.linalg.lstsq(Xe * sw[:, None], d * sw, rcond=None)
-    return le_cessie_result(sse, float(np.sum(v)), float(np.sum(v * (d - Xe @ coef) ** 2)))
+    return le_cessie_result(sse, float(np.sum(v)), float(np.sum(v * (d - Xe @ coef) ** 2)),
+                            float(np.sum(v * d * d)))
 
 
 def le_cessie_sums(model, rows) -> tuple:
@@ -178,11 +181,22 @@ def le_cessie_from_sums(sums) -> GofTest:
     """The test from :func:`le_cessie_sums` added up over all rows."""
     sse, ev, A, b, c = sums
     coef = np.linalg.lstsq(A, b, rcond=None)[0]
-    return le_cessie_result(float(sse), float(ev), max(float(c - b @ coef), 0.0))
+    return le_cessie_result(float(sse), float(ev), max(float(c - b @ coef), 0.0), float(c))
 
 
-def le_cessie_result(sse: float, ev: float, variance: float) -> GofTest:
+#: the le Cessie–van Houwelingen variance is 0 (rounding) below this share of Σ v d²
+LE_CESSIE_NO_VARIANCE = 1e-10
+
+
+def le_cessie_result(sse: float, ev: float, variance: float, total: float) -> GofTest:
+    """z and its p-value from the sum of squares, its mean and variance under H₀.
+    When ``d = 1 − 2p`` lies in the span of the design (``variance`` below
+    ``LE_CESSIE_NO_VARIANCE · Σ v d²``: e.g. a model with one parameter per
+    covariate pattern) the statistic has no variance: z and p are NaN."""
     sd = float(np.sqrt(variance))
+    if variance <= LE_CESSIE_NO_VARIANCE * total:
+        return GofTest("le Cessie-van Houwelingen", float("nan"), None, float("nan"),
+                       {"sse": sse, "expected": ev, "sd": 0.0})
     z = (sse - ev) / sd
     return GofTest("le Cessie-van Houwelingen", z, None, float(2 * stats.norm.sf(abs(z))),
                    {"sse": sse, "expected": ev, "sd": sd})
@@ -226,9 +240,15 @@ def pattern_chisq(model, X=None, y=None, sample_weight=None, offset=None) -> dic
 def goodness_of_fit(model, X=None, y=None, sample_weight=None, offset=None, g: int = 10
                     ) -> dict:
     """Every test: ``{"hosmer_lemeshow", "le_cessie_van_houwelingen", "pearson",
-    "deviance"}`` (:class:`GofTest` each; the last two over covariate patterns)."""
+    "deviance"}`` (:class:`GofTest` each; the last two over covariate patterns, None
+    when there are no more patterns than coefficients)."""
     check_g(g)
-    patterns = pattern_chisq(model, X, y, sample_weight, offset)
+    try:
+        patterns = pattern_chisq(model, X, y, sample_weight, offset)
+    except ValueError as err:
+        if "covariate patterns for" not in str(err):
+            raise
+        patterns = {"pearson": None, "deviance": None}
     return {"hosmer_lemeshow": hosmer_lemeshow(model, X, y, sample_weight, offset, g=g),
             "le_cessie_van_houwelingen": le_cessie_van_houwelingen(model, X, y, sample_weight,
                                                                    offset),
