@@ -464,6 +464,8 @@ from .report import register_report  # noqa: E402
 register_report(app, fit, fit_model, OnceCommand)
 from .anova import register_anova  # noqa: E402
 register_anova(app, fit, fit_model, OnceCommand)
+from .diagnostics import register_diagnostics  # noqa: E402
+register_diagnostics(app, OnceCommand)
 
 
 def main() -> None:

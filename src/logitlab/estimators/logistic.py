@@ -393,6 +393,40 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         k_self = len(require_inference(self).estimated)
         k_other = len(require_inference(other).estimated)
         return lr_test(other, self) if k_other <= k_self else lr_test(self, other)
+    # -------- post-estimation: residuals and influence
+    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
+        """Residuals as R's ``residuals.glm`` / ``rstandard`` / ``rstudent``: ``type``
+        "deviance", "pearson", "response", "working", "standardized_deviance",
+        "standardized_pearson" or "studentized"; (n,) for binary models ((n, K) for
+        multinomial "response" and "pearson"). Default the training rows; else ``X``
+        and ``y`` (labels, or proportions with the trials as ``sample_weight``); a Dask
+        DataFrame with ``y`` (and weights, offset) as column names gives a lazy result.
+        Formulas: :mod:`logitlab.results.influence` (Dask: ``results.dask_diagnostics``)."""
+        from ..results import dask_diagnostics, influence
+        check_is_fitted(self)
+        where = dask_diagnostics if dask_diagnostics.on_dask(X) else influence
+        return where.residuals(self, X, y, type=type, sample_weight=sample_weight,
+                               offset=offset)
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        """Per-row leverage, residuals, Cook's distance, DFBETA(S), DFFIT, covariance
+        ratio and R's ``influence.measures`` flags (``influential``), as a DataFrame
+        (binary models; see :func:`logitlab.results.influence.influence_measures`;
+        lazy on Dask, as :meth:`residuals`)."""
+        from ..results import dask_diagnostics, influence
+        check_is_fitted(self)
+        if dask_diagnostics.on_dask(X):
+            return dask_diagnostics.influence(self, X, y, sample_weight, offset)
+        return influence.influence_measures(self, X, y, sample_weight, offset)
+
+    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
+        """Hosmer–Lemeshow (``g`` groups), le Cessie–van Houwelingen and the grouped
+        Pearson and deviance χ² (dict of :class:`logitlab.results.goodness.GofTest`;
+        binary models; see :mod:`logitlab.results.goodness`; on Dask the first two)."""
+        from ..results import dask_diagnostics, goodness
+        check_is_fitted(self)
+        where = dask_diagnostics if dask_diagnostics.on_dask(X) else goodness
+        return where.goodness_of_fit(self, X, y, sample_weight, offset, g=g)
 
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):

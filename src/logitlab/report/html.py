@@ -551,6 +551,8 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
             lambda: convergence_plot(model), "convergence trace",
             "Objective gap and gradient norm per iteration (log scale).")),
     ]
+    from .diagnostics import diagnostics_sections
+    sections += diagnostics_sections(rd, in_sample)     # binary models with inference
     if cv_model is not None:
         sections.append(("path", "Regularization path", _path_section(cv_model)))
     sections.append(("example", "One prediction", explain_section(rd, example_row)))
