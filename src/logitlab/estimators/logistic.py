@@ -312,6 +312,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              "first (e.g. ddf.loc[...] or ddf.head(n)) and explain those.")
         return explain(self, X, rows, offset) if lazy is None else lazy
 
+    # -------- post-estimation: marginal effects
+    def margins(self, data, variables=None, at="overall", kind="dydx", dummy=False,
+                count=False, level=0.95, se=True, weights=None, offset=None):
+        """Marginal effects on the class probabilities with delta-method standard
+        errors (R ``marginaleffects`` / statsmodels ``get_margeff`` semantics):
+        average effects over the rows of ``data`` (``at="overall"``), at the
+        means (``"mean"``), at a grid (dict) or at given rows (DataFrame);
+        derivatives for numeric variables (through the formula), discrete
+        changes against the reference level for categorical ones. See
+        :func:`logitlab.results.margins.marginal_effects` for the math and the
+        table's columns."""
+        from ..results.margins import marginal_effects
+        check_is_fitted(self)
+        return marginal_effects(self, data, variables=variables, at=at, kind=kind, dummy=dummy,
+                                count=count, level=level, se=se, weights=weights, offset=offset)
+
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):
         """Lazy Dask predictions for Dask input or several files (see
