@@ -458,9 +458,13 @@ def _evaluation_frame(space, at):
         base = space.typical_row()
         frame = pd.concat([base] * len(rows), ignore_index=True)
         for j, k in enumerate(values):
-            frame = _with(frame, k, np.array([r[j] for r in rows], dtype=object)
-                          if not _is_number(space.frame[k]) or k in space.levels
-                          else np.array([r[j] for r in rows], dtype=np.float64))
+            column = np.array([r[j] for r in rows], dtype=object)
+            dtype = space.frame[k].dtype
+            if _is_number(space.frame[k]):
+                column = column.astype(np.float64)
+            elif pd.api.types.is_bool_dtype(dtype):
+                column = column.astype(bool)
+            frame = _with(frame, k, column)
         return frame, list(values), True
     if isinstance(at, pd.DataFrame):
         if space.design is not None:

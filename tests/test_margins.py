@@ -1,0 +1,351 @@
+"""Marginal effects (``model.margins``) against independent references.
+
+* statsmodels ``Logit`` / ``MNLogit`` ``get_margeff`` (at="overall"|"mean",
+  methods dydx/eyex/dyex/eydx, dummy=, count=) on models without transforms:
+  estimates and delta-method SEs to 1e-8 relative;
+* formulas with transforms and interactions (``I(age**2)``, ``age:smoker``,
+  ``np.log(lwt)``): finite differences of ``predict_proba`` on the raw data
+  (estimates, 1e-6) and a delta method with a numerical Jacobian of those
+  averages w.r.t. the coefficients (probabilities computed here from
+  ``params`` and ``design_.transform``; SEs 1e-6);
+* categorical contrasts, grids, rows, weights, log-scale contrasts: direct
+  predictions;
+* penalized fits, loaded models, bad input.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import special, stats
+
+import logitlab
+from logitlab.results.inference import InferenceUnavailable
+
+DATA = "tests/data/"
+
+
+@pytest.fixture(scope="module")
+def birthwt():
+    df = pd.read_csv(DATA + "birthwt.csv")
+    df["smoker"] = df["smoke"].astype(bool)
+    df["race_t"] = df["race"].map({1: "white", 2: "black", 3: "other"})
+    return df
+
+
+@pytest.fixture(scope="module")
+def anes():
+    df = pd.read_csv(DATA + "anes96.csv")
+    df["rich"] = (df["income"] > 15).astype(float)
+    return df
+
+
+def rel(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def sm_fit(formula, df):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return smf.logit(formula, df).fit(disp=0, method="newton", tol=1e-13, maxiter=100)
+
+
+# ------------------------------------------------------------ statsmodels
+BINARY = "low ~ age + lwt + smoke + ht + ftv"
+CASES = [(at, kind, dummy, count) for at in ("overall", "mean")
+         for kind in ("dydx", "eyex", "dyex", "eydx")
+         for dummy, count in ((False, False), (True, False), (False, True), (True, True))
+         if kind == "dydx" or not (dummy or count)]   # statsmodels: dydx only for discrete
+
+
+@pytest.mark.parametrize("at,kind,dummy,count", CASES)
+def test_binary_formula_matches_statsmodels(birthwt, at, kind, dummy, count):
+    model = logitlab.fit(BINARY, birthwt)
+    ref = sm_fit(BINARY, birthwt).get_margeff(at=at, method=kind, dummy=dummy, count=count)
+    ours = model.margins(birthwt, at=at, kind=kind, dummy=dummy, count=count)
+    assert list(ours["term"]) == ["age", "lwt", "smoke", "ht", "ftv"]
+    assert rel(ours["estimate"], ref.margeff) < 1e-8
+    assert rel(ours["std_err"], ref.margeff_se) < 1e-8
+    assert rel(ours["z"], ref.tvalues) < 1e-8
+    assert rel(ours["p_value"], ref.pvalues) < 1e-7
+    ci = ref.conf_int(alpha=0.05)
+    assert rel(ours[["ci_low", "ci_high"]].to_numpy(), ci) < 1e-8
+    if dummy:
+        assert set(ours.loc[ours.term.isin(["smoke", "ht"]), "contrast"]) == {"1 - 0"}
+    if count:      # age, lwt and ftv are non-negative integers
+        assert set(ours.loc[ours.term.isin(["age", "lwt", "ftv"]), "contrast"]) == {"+1"}
+
+
+@pytest.mark.parametrize("at", ["overall", "mean"])
+@pytest.mark.parametrize("dummy", [False, True])
+def test_binary_matrix_fit_matches_statsmodels(birthwt, at, dummy):
+    cols = ["age", "lwt", "smoke", "ht"]
+    X = birthwt[cols].to_numpy(dtype=float)
+    model = logitlab.LogisticRegression().fit(X, birthwt["low"])
+    ref = sm.Logit(birthwt["low"], sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-13)
+    ref = ref.get_margeff(at=at, dummy=dummy)
+    ours = model.margins(X, at=at, dummy=dummy)
+    assert list(ours["term"]) == ["x0", "x1", "x2", "x3"]
+    assert rel(ours["estimate"], ref.margeff) < 1e-8
+    assert rel(ours["std_err"], ref.margeff_se) < 1e-8
+
+
+@pytest.mark.parametrize("at", ["overall", "mean"])
+@pytest.mark.parametrize("dummy", [False, True])
+def test_multinomial_matches_statsmodels(anes, at, dummy):
+    cols = ["logpopul", "TVnews", "selfLR", "age", "educ", "rich"]
+    X, y = anes[cols], anes["PID"]
+    model = logitlab.LogisticRegression().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.MNLogit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-13,
+                                                    maxiter=100)
+    ref = ref.get_margeff(at=at, dummy=dummy)
+    ours = model.margins(X, at=at, dummy=dummy)
+    assert sorted(set(ours["class"])) == list(model.classes_)
+    est = ours.pivot(index="term", columns="class", values="estimate").loc[cols]
+    se = ours.pivot(index="term", columns="class", values="std_err").loc[cols]
+    assert rel(est, ref.margeff) < 1e-8
+    assert rel(se, ref.margeff_se) < 1e-8
+    # the effects on the K probabilities sum to 0 (they sum to 1)
+    assert np.max(np.abs(est.sum(axis=1))) < 1e-12
+
+
+def test_robust_covariance_matches_statsmodels(birthwt):
+    model = logitlab.fit(BINARY, birthwt, cov_type="HC0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.logit(BINARY, birthwt).fit(disp=0, method="newton", tol=1e-13,
+                                             cov_type="HC0")
+    ours = model.margins(birthwt)
+    assert rel(ours["std_err"], ref.get_margeff().margeff_se) < 1e-8
+
+
+# ------------------------------------------------------ formulas: FD + delta
+TRANSFORMED = "low ~ age + I(age**2) + age:smoker + race_t + np.log(lwt) + ht"
+
+
+def five_point(f, h):
+    """``f'(0)`` by the five-point stencil (error O(h⁴)) of ``f(shift)`` (arrays)."""
+    return (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h)
+
+
+def shifted(df, v, t):
+    return df.assign(**{v: df[v] + t})
+
+
+def fd_ame(model, df, v, h, kind="dydx", cls=1):
+    """Independent finite difference of predict_proba on the raw data."""
+    d = five_point(lambda t: model.predict_proba(shifted(df, v, t))[:, cls], h)
+    p = model.predict_proba(df)[:, cls]
+    x = df[v].to_numpy(dtype=float)
+    per_row = {"dydx": d, "eyex": d * x / p, "dyex": d * x, "eydx": d / p}[kind]
+    return per_row.mean()
+
+
+def probs_from_params(model, X, beta):
+    """P (n, K) from the table's coefficient vector (statsmodels' order)."""
+    labels = model.results_.params.index
+    columns, X = list(X.columns), X.to_numpy()
+    if not isinstance(labels, pd.MultiIndex):
+        lookup = dict(zip(labels, beta))
+        z = lookup.get("(Intercept)", 0.0) + X @ np.array([lookup[c] for c in columns])
+        return np.column_stack([1 - special.expit(z), special.expit(z)])
+    Z = np.zeros((len(X), model.classes_.size))
+    for k, c in enumerate(model.classes_):
+        if c == model.reference_class_:
+            continue
+        lookup = {t: b for (cl, t), b in zip(labels, beta) if cl == c}
+        Z[:, k] = lookup.get("(Intercept)", 0.0) + X @ np.array([lookup[t] for t in columns])
+    return special.softmax(Z, axis=1)
+
+
+def delta_se(model, statistic, X):
+    """sqrt(J V Jᵀ) with J the numerical (five-point) Jacobian of ``statistic(beta)``;
+    the step of a coefficient moves the logits by ~1e-3 on the design ``X``."""
+    beta = model.results_.params.to_numpy()
+    V = model.results_.cov_params().to_numpy()
+    terms = [t[-1] if isinstance(t, tuple) else t for t in model.results_.params.index]
+    J = np.empty(beta.size)
+    for j in range(beta.size):
+        scale = 1.0 if terms[j] == "(Intercept)" else max(1.0, np.abs(X[terms[j]]).max())
+        J[j] = five_point(lambda t: np.array(statistic(beta + t * np.eye(beta.size)[j])),
+                          1e-3 / scale)
+    return float(np.sqrt(J @ V @ J))
+
+
+@pytest.mark.parametrize("kind", ["dydx", "eyex"])
+def test_transforms_and_interactions_against_finite_differences(birthwt, kind):
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    ours = model.margins(birthwt, variables=["age", "lwt"], kind=kind).set_index("term")
+    design = model.design_
+    for v, h in (("age", 1e-2), ("lwt", 1e-1)):
+        assert rel(ours.loc[v, "estimate"], fd_ame(model, birthwt, v, h, kind)) < 1e-6
+        Xs = {t: design.transform(shifted(birthwt, v, t)) for t in (-2 * h, -h, 0, h, 2 * h)}
+        x = birthwt[v].to_numpy(dtype=float)
+
+        def ame(beta):
+            d = five_point(lambda t: probs_from_params(model, Xs[t], beta)[:, 1], h)
+            p = probs_from_params(model, Xs[0], beta)[:, 1]
+            return (d if kind == "dydx" else d * x / p).mean()
+        assert rel(ours.loc[v, "std_err"], delta_se(model, ame, Xs[0])) < 1e-6
+
+
+def test_interaction_moves_the_variable_everywhere(birthwt):
+    """The effect of age is not the effect through the column ``age`` alone."""
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    got = model.margins(birthwt, variables="age")["estimate"].iloc[0]
+    p = model.predict_proba(birthwt)[:, 1]
+    one_column = np.mean(p * (1 - p)) * model.results_.params["age"]
+    assert abs(got - one_column) > 1e-3
+    assert rel(got, fd_ame(model, birthwt, "age", 1e-2)) < 1e-6
+
+
+def test_multinomial_formula_against_finite_differences(birthwt):
+    model = logitlab.fit("race ~ age + I(age**2) + smoker + np.log(lwt) + age:ht", birthwt)
+    ours = model.margins(birthwt, variables=["age", "lwt"])
+    design = model.design_
+    for v, h in (("age", 1e-2), ("lwt", 1e-1)):
+        Xs = {t: design.transform(shifted(birthwt, v, t)) for t in (-2 * h, -h, h, 2 * h)}
+        for k, c in enumerate(model.classes_):
+            row = ours[(ours.term == v) & (ours["class"] == c)].iloc[0]
+            assert rel(row["estimate"], fd_ame(model, birthwt, v, h, cls=k)) < 1e-6
+
+            def ame(beta, k=k):
+                return five_point(lambda t: probs_from_params(model, Xs[t], beta)[:, k],
+                                  h).mean()
+            assert rel(row["std_err"], delta_se(model, ame, Xs[h])) < 1e-6
+
+
+# ------------------------------------------------------- discrete changes
+def test_categorical_contrasts_are_direct_predictions(birthwt):
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    ours = model.margins(birthwt, variables=["race_t", "smoker"])
+    assert model.design_.references["race_t"] == "black"
+    assert list(ours["contrast"]) == ["other - black", "white - black", "True - False"]
+    design = model.design_
+
+    for i, (v, lev, ref) in enumerate([("race_t", "other", "black"),
+                                       ("race_t", "white", "black"), ("smoker", True, False)]):
+        hi, lo = birthwt.assign(**{v: lev}), birthwt.assign(**{v: ref})
+        direct = (model.predict_proba(hi)[:, 1] - model.predict_proba(lo)[:, 1]).mean()
+        assert rel(ours["estimate"].iloc[i], direct) < 1e-12
+        Xh, Xl = design.transform(hi), design.transform(lo)
+
+        def contrast(beta):
+            return (probs_from_params(model, Xh, beta)[:, 1]
+                    - probs_from_params(model, Xl, beta)[:, 1]).mean()
+        assert rel(ours["std_err"].iloc[i],
+                   delta_se(model, contrast, design.transform(birthwt))) < 1e-6
+
+
+def test_log_scale_contrasts_and_counts(birthwt):
+    model = logitlab.fit("low ~ age + ftv + smoke", birthwt)
+    ours = model.margins(birthwt, kind="eydx", dummy=True, count=True).set_index("term")
+    p = lambda df: model.predict_proba(df)[:, 1]   # noqa: E731
+    smoke = np.mean(np.log(p(birthwt.assign(smoke=1))) - np.log(p(birthwt.assign(smoke=0))))
+    assert rel(ours.loc["smoke", "estimate"], smoke) < 1e-12
+    ftv = np.mean((np.log(p(birthwt.assign(ftv=birthwt.ftv + 1)))
+                   - np.log(p(birthwt.assign(ftv=birthwt.ftv - 1)))) / 2)
+    assert rel(ours.loc["ftv", "estimate"], ftv) < 1e-12
+    assert ours.loc["ftv", "contrast"] == "+1"
+
+
+def test_at_mean_grid_and_rows(birthwt):
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    typical = pd.DataFrame({"age": [birthwt.age.mean()], "smoker": [False],
+                            "race_t": ["white"], "lwt": [birthwt.lwt.mean()],
+                            "ht": [birthwt.ht.mean()]})
+    mean = model.margins(birthwt, at="mean", variables=["age", "race_t"])
+    assert rel(mean["estimate"].iloc[0], fd_ame(model, typical, "age", 1e-2)) < 1e-6
+    direct = (model.predict_proba(typical.assign(race_t="other"))[:, 1]
+              - model.predict_proba(typical.assign(race_t="black"))[:, 1])[0]
+    assert rel(mean["estimate"].iloc[1], direct) < 1e-12
+
+    grid = model.margins(birthwt, at={"age": [20, 30], "smoker": [False, True]},
+                         variables="age")
+    assert list(grid[["age", "smoker"]].itertuples(index=False, name=None)) == \
+        [(20.0, False), (20.0, True), (30.0, False), (30.0, True)]
+    for _, row in grid.iterrows():
+        point = typical.assign(age=row["age"], smoker=row["smoker"])
+        assert rel(row["estimate"], fd_ame(model, point, "age", 1e-2)) < 1e-6
+
+    rows = birthwt.iloc[[3, 7, 11]]
+    per_row = model.margins(birthwt, at=rows, variables="lwt")
+    assert list(per_row["row"]) == [3, 7, 11]
+    for i, r in enumerate(rows.index):
+        assert rel(per_row["estimate"].iloc[i],
+                   fd_ame(model, rows.loc[[r]], "lwt", 1e-1)) < 1e-6
+
+
+def test_weights_and_offset(birthwt):
+    model = logitlab.fit("low ~ age + lwt", birthwt)
+    w = np.linspace(0.5, 2.0, len(birthwt))
+    got = model.margins(birthwt, variables="age", weights=w)["estimate"].iloc[0]
+    d = five_point(lambda t: model.predict_proba(shifted(birthwt, "age", t))[:, 1], 1e-2)
+    assert rel(got, np.average(d, weights=w)) < 1e-6
+    off = np.full(len(birthwt), 0.3)
+    got = model.margins(birthwt, variables="age", offset=off)["estimate"].iloc[0]
+    p = model.predict_proba(birthwt, offset=off)[:, 1]
+    assert rel(got, np.mean(p * (1 - p)) * model.results_.params["age"]) < 1e-8
+
+
+def test_level_sets_the_interval(birthwt):
+    model = logitlab.fit("low ~ age + lwt", birthwt)
+    t = model.margins(birthwt, level=0.9)
+    q = stats.norm.ppf(0.95)
+    assert rel(t["ci_high"] - t["estimate"], q * t["std_err"]) < 1e-12
+
+
+# --------------------------------------------------- penalized, persisted
+def test_penalized_fit_needs_se_false(birthwt):
+    model = logitlab.fit("low ~ age + lwt", birthwt, alpha=0.01)
+    with pytest.raises(InferenceUnavailable, match="se=False"):
+        model.margins(birthwt)
+    t = model.margins(birthwt, se=False)
+    assert t["std_err"].isna().all() and t["p_value"].isna().all()
+    assert rel(t["estimate"].iloc[0], fd_ame(model, birthwt, "age", 1e-2)) < 1e-6
+
+
+def test_loaded_model_gives_the_same_table(birthwt, tmp_path):
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    path = logitlab.save(model, tmp_path / "m.logitlab")
+    loaded = logitlab.load(path)
+    pd.testing.assert_frame_equal(model.margins(birthwt), loaded.margins(birthwt))
+
+
+# ------------------------------------------------------------ bad input
+def test_bad_input_gives_clear_errors(birthwt):
+    model = logitlab.fit("low ~ age + C(race)", birthwt)
+    with pytest.raises(ValueError, match=r"unknown variable 'agee'.*variables are"):
+        model.margins(birthwt, variables=["agee"])
+    with pytest.raises(ValueError, match=r"lack the column 'race'"):
+        model.margins(birthwt[["age", "low"]])
+    with pytest.raises(ValueError, match=r"at names unknown variable 'weight'"):
+        model.margins(birthwt, at={"weight": [1]})
+    with pytest.raises(ValueError, match=r"at must be 'overall', 'mean'"):
+        model.margins(birthwt, at="median")
+    with pytest.raises(ValueError, match=r"kind must be one of"):
+        model.margins(birthwt, kind="elasticity")
+    with pytest.raises(ValueError, match=r"level must be a number between 0 and 1"):
+        model.margins(birthwt, level=95)
+    with pytest.raises(ValueError, match=r"levels not seen when fitting"):
+        model.margins(birthwt, at={"race": [7]})
+    with pytest.raises(ValueError, match=r"weights must be"):
+        model.margins(birthwt, weights=[1.0, 2.0])
+    matrix = logitlab.LogisticRegression().fit(birthwt[["age", "lwt"]], birthwt["low"])
+    with pytest.raises(ValueError, match=r"lack the column 'lwt'"):
+        matrix.margins(birthwt[["age"]])
+    with pytest.raises(ValueError, match=r"2 columns"):
+        matrix.margins(np.ones((3, 5)))
+
+
+def test_dask_data_is_refused_clearly(birthwt):
+    dd = pytest.importorskip("dask.dataframe")
+    model = logitlab.fit("low ~ age + lwt", birthwt)
+    with pytest.raises(ValueError, match=r"in memory.*compute"):
+        model.margins(dd.from_pandas(birthwt, npartitions=2))
