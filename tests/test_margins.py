@@ -349,3 +349,48 @@ def test_dask_data_is_refused_clearly(birthwt):
     model = logitlab.fit("low ~ age + lwt", birthwt)
     with pytest.raises(ValueError, match=r"in memory.*compute"):
         model.margins(dd.from_pandas(birthwt, npartitions=2))
+
+
+# ------------------------------------------------------------------ CLI
+def cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "logitlab.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("formula,at", [("low ~ age + I(age**2) + C(race) + smoke", "overall"),
+                                        ("race ~ age + np.log(lwt) + smoke", "mean")])
+def test_cli_json_matches_the_python_api(birthwt, tmp_path, formula, at):
+    import json
+    raw = pd.read_csv(DATA + "birthwt.csv")
+    path = logitlab.save(logitlab.fit(formula, raw), tmp_path / "m.json")
+    out = cli("margins", path, DATA + "birthwt.csv", "--at", at, "--variables", "age,smoke",
+              "--level", "0.9", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    model = logitlab.load(path)
+    ref = model.margins(raw, variables=["age", "smoke"], at=at, level=0.9)
+    assert doc["formula"] == formula and doc["at"] == at and doc["level"] == 0.9
+    assert doc["n_rows"] == len(raw) and doc["classes"] == list(model.classes_)
+    got = pd.DataFrame(doc["effects"])
+    assert list(got.columns) == list(ref.columns)
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False, rtol=1e-15)
+    # and the model as fitted in Python, too
+    direct = logitlab.fit(formula, raw).margins(raw, variables=["age", "smoke"], at=at,
+                                                level=0.9)
+    assert rel(got["estimate"], direct["estimate"]) < 1e-8
+
+
+def test_cli_errors_are_one_line(birthwt, tmp_path):
+    path = logitlab.save(logitlab.fit("low ~ age", birthwt, alpha=0.1), tmp_path / "m.json")
+    out = cli("margins", path, DATA + "birthwt.csv")
+    assert out.returncode == 2 and "--no-se" in out.stderr and "Traceback" not in out.stderr
+    out = cli("margins", path, DATA + "birthwt.csv", "--variables", "weight")
+    assert out.returncode == 2 and "unknown variable 'weight'" in out.stderr
+    out = cli("margins", path, DATA + "birthwt.csv", "--no-se", "--json")
+    assert out.returncode == 0
+    import json
+    effect = json.loads(out.stdout)["effects"][0]
+    assert effect["std_err"] is None and effect["estimate"] == pytest.approx(
+        logitlab.load(path).margins(birthwt, se=False)["estimate"].iloc[0], rel=1e-15)

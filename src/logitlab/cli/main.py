@@ -444,6 +444,8 @@ def demo(
 # ----------------------------------------------------------------- report (logitlab.cli.report)
 from .report import register_report  # noqa: E402
 register_report(app, fit, fit_model, OnceCommand)
+from .margins import register_margins  # noqa: E402
+register_margins(app, OnceCommand)
 
 
 def main() -> None:

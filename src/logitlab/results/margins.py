@@ -354,6 +354,9 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
             raise ValueError(f"margins needs {name} in memory: compute the Dask collection "
                              "first (ddf.compute(), or a sample of it: ddf.sample(frac=...)"
                              ".compute()) and pass the data frame.")
+    space = _Space(model, data)
+    variables = _check_variables(space, variables)
+    frame, grid_cols, per_row = _evaluation_frame(space, at)
     V, order = None, None
     if se:
         state = require_inference_for_margins(results)
@@ -361,9 +364,6 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
         pos = {full: p for p, full in enumerate(state.estimated)}
         order = [i for i in display_order(results) if i in pos]
         V = V[np.ix_([pos[i] for i in order], [pos[i] for i in order])]
-    space = _Space(model, data)
-    variables = _check_variables(space, variables)
-    frame, grid_cols, per_row = _evaluation_frame(space, at)
     n = len(frame)
     if n == 0:
         raise ValueError("the data have no rows; margins need at least one.")
