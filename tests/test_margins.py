@@ -394,3 +394,46 @@ def test_cli_errors_are_one_line(birthwt, tmp_path):
     effect = json.loads(out.stdout)["effects"][0]
     assert effect["std_err"] is None and effect["estimate"] == pytest.approx(
         logitlab.load(path).margins(birthwt, se=False)["estimate"].iloc[0], rel=1e-15)
+
+
+# --------------------------------------------------------------- report
+def test_report_section_shows_the_table_and_plot(birthwt):
+    import re
+
+    from logitlab.report import render_report
+    from logitlab.report.margins import margins_plot
+    raw = pd.read_csv(DATA + "birthwt.csv")
+    formula = "low ~ age + lwt + C(race) + smoke"
+    page = render_report(None, raw, formula=formula)
+    section = re.search(r"<section id='margins'>.*?</section>", page, re.S).group(0)
+    assert "<a href='#margins'>" in page and "id='fig-margins'" in section
+    ref = logitlab.fit(formula, raw).margins(raw)     # fitted independently of the page
+    shown = [float(v) for v in re.findall(r"data-key='estimate' data-value='([^']+)'", section)]
+    assert rel(shown, ref["estimate"]) < 1e-12
+    shown = [float(v) for v in re.findall(r"data-key='ci_high' data-value='([^']+)'", section)]
+    assert rel(shown, ref["ci_high"]) < 1e-12
+    assert "race" in section and "2 - 1" in section
+
+    fig = margins_plot(ref)
+    ax = fig.axes[0]
+    dots = next(a for a in ax.get_lines() if a.get_gid() == "effect")
+    assert rel(dots.get_xdata(), ref["estimate"]) < 1e-15
+    bars = next(c for c in ax.collections if c.get_gid() == "interval")
+    segments = np.array([s[:, 0] for s in bars.get_segments()])
+    assert rel(segments, ref[["ci_low", "ci_high"]].to_numpy()) < 1e-15
+
+
+def test_report_section_weights_multinomial_and_penalized(birthwt):
+    from logitlab.report.margins import margins_plot, margins_section
+    model = logitlab.fit("race ~ age + smoke", birthwt)
+    w = np.linspace(1, 3, len(birthwt))
+    html_ = margins_section(model, birthwt, 0.9, sample_weight=w)
+    assert "(weighted)" in html_ and "90% low" in html_
+    ref = model.margins(birthwt, weights=w, level=0.9)
+    import re
+    shown = [float(v) for v in re.findall(r"data-key='estimate' data-value='([^']+)'", html_)]
+    assert rel(shown, ref["estimate"]) < 1e-12
+    assert len(margins_plot(ref).axes) == 3       # one panel per class
+    penalized = logitlab.fit("low ~ age", birthwt, alpha=0.1)
+    note = margins_section(penalized, birthwt)
+    assert "not available" in note and "penalized" in note
