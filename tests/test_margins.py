@@ -437,3 +437,28 @@ def test_report_section_weights_multinomial_and_penalized(birthwt):
     penalized = logitlab.fit("low ~ age", birthwt, alpha=0.1)
     note = margins_section(penalized, birthwt)
     assert "not available" in note and "penalized" in note
+
+
+def test_spline_boundaries_and_aliased_columns(birthwt):
+    """bs() cannot be evaluated beyond its boundary knots: the rows at the data's
+    extremes get one-sided differences. Reference: five-point central
+    differences inside, the one-sided fourth-order formula at the boundary."""
+    df = birthwt.assign(age2=birthwt["age"] * 2)
+    with pytest.warns(UserWarning, match="age2 is a linear combination"):
+        model = logitlab.fit("low ~ age + age2 + bs(lwt, df=4)", df)
+    assert model.aliased_ == ["age2"]
+    got = model.margins(df).set_index("term")
+    h = 1e-2
+    lwt = df["lwt"].to_numpy(dtype=float)
+    f = lambda rows, t: model.predict_proba(shifted(df.loc[rows], "lwt", t))[:, 1]  # noqa: E731
+    d = np.empty(len(df))
+    inside = (lwt - 2 * h >= lwt.min()) & (lwt + 2 * h <= lwt.max())
+    d[inside] = five_point(lambda t: f(df.index[inside], t), h)
+    for rows, s in ((df.index[lwt - 2 * h < lwt.min()], h), (df.index[lwt + 2 * h > lwt.max()], -h)):
+        pos = df.index.get_indexer(rows)
+        d[pos] = (-25 * f(rows, 0) + 48 * f(rows, s) - 36 * f(rows, 2 * s) + 16 * f(rows, 3 * s)
+                  - 3 * f(rows, 4 * s)) / (12 * s)
+    assert (~inside).sum() >= 2
+    assert rel(got.loc["lwt", "estimate"], d.mean()) < 1e-6
+    # an aliased column's coefficient is held at 0: its variable has no effect
+    assert got.loc["age2", "estimate"] == 0 and got.loc["age2", "std_err"] == 0

@@ -114,7 +114,9 @@ class _Space:
 
     def derivative(self, frame: pd.DataFrame, v: str) -> np.ndarray:
         """``D = ∂x / ∂v`` (n, d): the unit vector of column ``v`` for a matrix
-        fit; the central difference of the formula's encoding otherwise."""
+        fit; the central difference of the formula's encoding otherwise. Rows
+        whose step leaves a transform's range (a spline's boundary knots) get
+        the one-sided second-order difference ``±(3x(v) − 4x(v ∓ h) + x(v ∓ 2h)) / 2h``."""
         n = len(frame)
         if self.design is None:
             D = np.zeros((n, self.n_features))
@@ -123,10 +125,48 @@ class _Space:
         x = frame[v].to_numpy(dtype=np.float64)
         scale = float(np.mean(np.abs(self.frame[v].to_numpy(dtype=np.float64))))
         h = STEP * np.maximum(np.abs(x), scale if scale > 0 else 1.0)
-        up, down = frame.copy(), frame.copy()
-        up[v], down[v] = x + h, x - h
-        step = (x + h) - (x - h)                     # the steps actually taken
-        return (self.transform(up) - self.transform(down)) / step[:, None]
+        at = lambda rows, t: self.transform(_with(frame.iloc[rows], v, x[rows] + t[rows]))  # noqa: E731
+        (up_ok, X_up), (down_ok, X_down) = self._valid(x, h, at), self._valid(x, -h, at)
+        step = (x + h) - (x - h)                         # the steps actually taken
+        if X_up is not None and X_down is not None:
+            return (X_up - X_down) / step[:, None]
+        D = np.zeros((n, self.n_features))
+        both = np.flatnonzero(up_ok & down_ok)
+        if both.size:
+            D[both] = (at(both, h) - at(both, -h)) / step[both, None]
+        for rows, t in ((np.flatnonzero(~up_ok & down_ok), -h),
+                        (np.flatnonzero(up_ok & ~down_ok), h)):
+            if rows.size:
+                D[rows] = (3 * at(rows, 0 * h) - 4 * at(rows, t) + at(rows, 2 * t)) \
+                    / (-2 * t[rows, None])
+        if (~up_ok & ~down_ok).any():
+            raise ValueError(f"the formula cannot be evaluated near the values of {v!r} "
+                             "(neither a step up nor a step down); its derivative is undefined.")
+        return D
+
+    @staticmethod
+    def _valid(x, t, at):
+        """``(ok, X)``: (n,) bool, the rows where ``v + t`` can be encoded, and
+        the encoding of all rows when every one can (else None). Leaving a
+        range is monotone in ``v``, so the boundary is found by bisection over
+        the sorted values (a few encodings), not row by row."""
+        rows = np.arange(x.size)
+        try:
+            return np.ones(x.size, dtype=bool), at(rows, t)
+        except ValueError:
+            pass
+        order = np.argsort(x if t[0] >= 0 else -x, kind="stable")   # the safe side first
+        lo, hi = 0, x.size              # order[:lo] encodes, order[:hi] does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                at(np.sort(order[:mid]), t)
+                lo = mid
+            except ValueError:
+                hi = mid
+        ok = np.zeros(x.size, dtype=bool)
+        ok[order[:lo]] = True
+        return ok, None
 
     def typical_row(self) -> pd.DataFrame:
         """One row: numeric variables at their mean, the others at their mode."""
