@@ -59,8 +59,11 @@ intervals ``ē ± z_{1−α/2} se``. Penalized fits have no covariance: margins
 raise :class:`~logitlab.results.inference.InferenceUnavailable` unless
 ``se=False``, which gives the estimates with NaN statistics.
 
-Dask data are refused (compute the rows into memory first): the averages are
-over the rows given.
+Dask data (``at="overall"``, no weights or offset): the average is the sum over
+partitions of the per-partition sums of ``e_i`` and of its gradient, divided by
+``n``; the variables' summaries (mean |v| for the steps, levels, min, max,
+integrality for the discrete rules) are computed over all rows first. Other
+``at`` on Dask data are refused (compute the rows into memory first).
 """
 
 from __future__ import annotations
@@ -88,19 +91,26 @@ COLUMNS = ["term", "contrast", "estimate", "std_err", "z", "p_value", "ci_low", 
 class _Space:
     """The raw variables of a model and how they become its design matrix."""
 
-    def __init__(self, model, data):
+    def __init__(self, model, data, scales=None):
         self.design = getattr(model, "design_", None)
         results = as_results(model)
         self.n_features = results.layout.n_features
         if self.design is not None:
             self.frame = _formula_frame(self.design, data)
             self.variables = list(self.design.variables)
-            self.levels = _factor_levels(self.design, self.frame)
+            self.levels = _factor_levels(self.design, self.frame.columns)
         else:
             self.variables = [str(n) for n in results.feature_names]
             self.frame = _matrix_frame(data, self.variables)
             self.levels = {}
-        self.transform(self.frame.iloc[:1])          # the data encode (clear errors)
+        self.scales = dict(scales or {})               # variable -> mean |v| (the step's scale)
+        if len(self.frame):
+            self.transform(self.frame.iloc[:1])      # the data encode (clear errors)
+
+    def scale(self, v) -> float:
+        if v not in self.scales:
+            self.scales[v] = float(np.mean(np.abs(self.frame[v].to_numpy(dtype=np.float64))))
+        return self.scales[v]
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw rows -> the numeric design (n, d), float64."""
@@ -123,7 +133,7 @@ class _Space:
             D[:, self.variables.index(v)] = 1.0
             return D
         x = frame[v].to_numpy(dtype=np.float64)
-        scale = float(np.mean(np.abs(self.frame[v].to_numpy(dtype=np.float64))))
+        scale = self.scale(v)
         h = STEP * np.maximum(np.abs(x), scale if scale > 0 else 1.0)
         at = lambda rows, t: self.transform(_with(frame.iloc[rows], v, x[rows] + t[rows]))  # noqa: E731
         (up_ok, X_up), (down_ok, X_down) = self._valid(x, h, at), self._valid(x, -h, at)
@@ -223,12 +233,12 @@ def _matrix_frame(data, names) -> pd.DataFrame:
     return df
 
 
-def _factor_levels(design, frame) -> dict:
+def _factor_levels(design, columns) -> dict:
     """variable -> (levels, reference) for the raw columns a categorical factor encodes."""
     out = {}
     for f in design.factors.values():
         col = f.get("column")
-        if f["kind"] == "categorical" and col in frame.columns and col not in out:
+        if f["kind"] == "categorical" and col in columns and col not in out:
             out[col] = (list(f["levels"]), f["reference"])
     return out
 
@@ -339,18 +349,64 @@ def _with(frame, v, value):
     return out
 
 
-def _discrete_kind(space, v, dummy, count):
-    """"factor", "dummy", "count" or "numeric" for variable ``v``."""
-    if v in space.levels or not _is_number(space.frame[v]):
-        return "factor"
-    x = space.frame[v].to_numpy(dtype=np.float64)
-    integer = bool(np.all(x % 1.0 == 0))
-    is_dummy = integer and x.min() == 0 and x.max() == 1
-    if dummy and is_dummy:
-        return "dummy"
-    if count and integer and not is_dummy and x.var() != 0 and x.min() >= 0:
-        return "count"
-    return "numeric"
+def _variable_plan(space, variables, dummy, count, summary=None) -> dict:
+    """variable -> ("factor", levels, reference) | ("dummy",) | ("count",) | ("numeric",).
+
+    ``summary`` (Dask data): variable -> {"levels"} or {"min", "max", "integer",
+    "var"} computed over all rows; otherwise from ``space.frame``."""
+    plan = {}
+    for v in variables:
+        if v in space.levels:
+            plan[v] = ("factor", *space.levels[v])
+            continue
+        if summary is not None:
+            st = summary[v]
+        elif not _is_number(space.frame[v]):
+            st = {"levels": list(pd.unique(space.frame[v].dropna()))}
+        else:
+            x = space.frame[v].to_numpy(dtype=np.float64)
+            st = {"min": x.min(), "max": x.max(), "integer": bool(np.all(x % 1.0 == 0)),
+                  "var": x.var()}
+        if "levels" in st:
+            levels = sorted((python_value(x) for x in st["levels"]), key=repr)
+            plan[v] = ("factor", levels, levels[0])
+            continue
+        is_dummy = st["integer"] and st["min"] == 0 and st["max"] == 1
+        if dummy and is_dummy:
+            plan[v] = ("dummy",)
+        elif count and st["integer"] and not is_dummy and st["var"] != 0 and st["min"] >= 0:
+            plan[v] = ("count",)
+        else:
+            plan[v] = ("numeric",)
+    return plan
+
+
+def _blocks(mdl, space, frame, plan, kind, a) -> list:
+    """``(variable, contrast, estimate (r, K), gradient (r, K, size))`` per effect."""
+    blocks = []
+    for v, (what, *info) in plan.items():
+        if what == "factor":
+            levels, ref = info
+            for lev in levels:
+                if lev == ref:
+                    continue
+                est, G = _discrete_effect(mdl, space, _with(frame, v, ref),
+                                          _with(frame, v, lev), kind, a)
+                blocks.append((v, f"{lev} - {ref}", est, G))
+        elif what == "dummy":
+            est, G = _discrete_effect(mdl, space, _with(frame, v, 0.0), _with(frame, v, 1.0),
+                                      kind, a)
+            blocks.append((v, "1 - 0", est, G))
+        elif what == "count":
+            x = frame[v].to_numpy(dtype=np.float64)
+            est, G = _discrete_effect(mdl, space, _with(frame, v, x - 1), _with(frame, v, x + 1),
+                                      kind, a, factor=0.5)
+            blocks.append((v, "+1", est, G))
+        else:
+            label = {"dydx": "dY/dX", "eyex": "eY/eX", "dyex": "dY/eX", "eydx": "eY/dX"}[kind]
+            est, G = _numeric_effect(mdl, space, frame, v, kind, a)
+            blocks.append((v, label, est, G))
+    return blocks
 
 
 # ------------------------------------------------------------------ public
@@ -364,7 +420,8 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
     ----------
     model : a fitted :class:`~logitlab.LogisticRegression` (formula or matrix fit)
     data : the rows (raw data frame for formula fits; array or DataFrame of the
-        features otherwise; a path to a data file), in memory
+        features otherwise; a path to a data file); a Dask DataFrame for
+        ``at="overall"`` (per-partition sums)
     variables : names or None (every variable of the model)
     at : "overall" | "mean" | dict of variable -> value(s) | DataFrame
     kind : "dydx" (default), "eyex", "dyex", "eydx" (numeric variables)
@@ -389,21 +446,22 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
         raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}.")
     if not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise ValueError(f"level must be a number between 0 and 1 (e.g. 0.95); got {level!r}.")
-    for name, value in (("data", data), ("at", at)):
-        if is_dask_collection(value):
-            raise ValueError(f"margins needs {name} in memory: compute the Dask collection "
-                             "first (ddf.compute(), or a sample of it: ddf.sample(frac=...)"
-                             ".compute()) and pass the data frame.")
+    if is_dask_collection(at):
+        raise ValueError("at= must be in memory (a dict or a pandas DataFrame of a few rows); "
+                         "compute it first.")
+    if is_dask_collection(data):
+        if not (isinstance(at, str) and at == "overall") or weights is not None \
+                or offset is not None:
+            raise ValueError("on Dask data margins average over the rows (at='overall') "
+                             "without weights or offset; for at='mean', a grid or weights, "
+                             "compute the rows into memory first (ddf.compute()).")
+        variables, blocks = _dask_overall(model, data, variables, kind, dummy, count)
+        V, order = _covariance(results, se)
+        return _table(results, blocks, None, [], False, at, V, order, level)
     space = _Space(model, data)
     variables = _check_variables(space, variables)
     frame, grid_cols, per_row = _evaluation_frame(space, at)
-    V, order = None, None
-    if se:
-        state = require_inference_for_margins(results)
-        V = covariance_matrix(state)
-        pos = {full: p for p, full in enumerate(state.estimated)}
-        order = [i for i in display_order(results) if i in pos]
-        V = V[np.ix_([pos[i] for i in order], [pos[i] for i in order])]
+    V, order = _covariance(results, se)
     n = len(frame)
     if n == 0:
         raise ValueError("the data have no rows; margins need at least one.")
@@ -416,34 +474,84 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
             raise ValueError(f"weights must be {n} non-negative finite numbers, not all 0, "
                              "one per row of data (at='overall' only).")
     a = _average(weights, n, per_row)
-    blocks = []
-    for v in variables:
-        what = _discrete_kind(space, v, dummy, count)
-        if what == "factor":
-            levels, ref = space.levels.get(v, (None, None))
-            if levels is None:
-                levels = sorted(pd.unique(space.frame[v].dropna()), key=repr)
-                ref = levels[0]
-            for lev in levels:
-                if lev == ref:
-                    continue
-                est, G = _discrete_effect(mdl, space, _with(frame, v, ref),
-                                          _with(frame, v, lev), kind, a)
-                blocks.append((v, f"{lev} - {ref}", est, G))
-        elif what == "dummy":
-            est, G = _discrete_effect(mdl, space, _with(frame, v, 0.0), _with(frame, v, 1.0),
-                                      kind, a)
-            blocks.append((v, "1 - 0", est, G))
-        elif what == "count":
-            x = frame[v].to_numpy(dtype=np.float64)
-            est, G = _discrete_effect(mdl, space, _with(frame, v, x - 1), _with(frame, v, x + 1),
-                                      kind, a, factor=0.5)
-            blocks.append((v, "+1", est, G))
-        else:
-            label = {"dydx": "dY/dX", "eyex": "eY/eX", "dyex": "dY/eX", "eydx": "eY/dX"}[kind]
-            est, G = _numeric_effect(mdl, space, frame, v, kind, a)
-            blocks.append((v, label, est, G))
+    plan = _variable_plan(space, variables, dummy, count)
+    blocks = _blocks(mdl, space, frame, plan, kind, a)
     return _table(results, blocks, frame, grid_cols, per_row, at, V, order, level)
+
+
+def _covariance(results, se):
+    """``(V, order)``: the covariance of the estimated coefficients and their
+    indices in the flat vector (display order), or ``(None, None)``."""
+    if not se:
+        return None, None
+    state = require_inference_for_margins(results)
+    V = covariance_matrix(state)
+    pos = {full: p for p, full in enumerate(state.estimated)}
+    order = [i for i in display_order(results) if i in pos]
+    idx = [pos[i] for i in order]
+    return V[np.ix_(idx, idx)], order
+
+
+# ------------------------------------------------------------------ Dask
+def _dask_overall(model, ddf, variables, kind, dummy, count):
+    """Average effects over the rows of a Dask DataFrame: per partition the sums
+    ``Σ_i e_i`` and ``Σ_i ∂e_i/∂β`` (:func:`_partition_sums`), added up and
+    divided by ``n``. The variables' summaries (mean |v| for the steps; levels,
+    min, max, integrality for the discrete rules) are computed over all rows
+    first, so that every partition does the same thing."""
+    import dask
+
+    from ..engines.dask.formula import plain_strings
+    design = getattr(model, "design_", None)
+    names = list(design.variables) if design is not None else \
+        [str(c) for c in as_results(model).feature_names]
+    columns = [str(c) for c in ddf.columns]
+    absent = [v for v in names if v not in columns]
+    if absent:
+        raise ValueError(f"the data lack the column{'s' if len(absent) > 1 else ''} "
+                         f"{', '.join(map(repr, absent))} the model uses ({names}).")
+    ddf = ddf[names]
+    probe = _Space(model, plain_strings(ddf.head(1, npartitions=-1)))
+    variables = _check_variables(probe, variables)
+    lazy, levels = {}, {}
+    for v in variables:
+        col = ddf[v]
+        if v in probe.levels:
+            continue
+        if not _is_number(probe.frame[v]):
+            levels[v] = col.dropna().unique()
+            continue
+        lazy[v] = {"scale": col.abs().mean(), "min": col.min(), "max": col.max(),
+                   "integer": (col % 1.0 == 0).all(), "var": col.var(ddof=0)}
+    lazy["__n__"] = ddf.shape[0]
+    summary, levels = dask.compute(lazy, levels)
+    n = int(summary.pop("__n__"))
+    if n == 0:
+        raise ValueError("the data have no rows; margins need at least one.")
+    for v, values in levels.items():
+        summary[v] = {"levels": list(values)}
+    plan = _variable_plan(probe, variables, dummy, count, summary=summary)
+    scales = {v: float(st["scale"]) for v, st in summary.items() if "scale" in st}
+    parts = [dask.delayed(_partition_sums)(model, dask.delayed(plain_strings)(part), plan,
+                                           scales, kind)
+             for part in ddf.to_delayed()]
+    sums = [b for b in dask.compute(*parts) if b is not None]
+    blocks = []
+    for j, (v, contrast, _, _) in enumerate(sums[0]):
+        est = sum(part[j][2] for part in sums) / n
+        G = sum(part[j][3] for part in sums) / n
+        blocks.append((v, contrast, est, G))
+    return variables, blocks
+
+
+def _partition_sums(model, frame, plan, scales, kind):
+    """The blocks of :func:`_blocks` with sums over the rows of one partition
+    (None for an empty partition)."""
+    if len(frame) == 0:
+        return None
+    space = _Space(model, frame, scales)
+    mdl = _Model(as_results(model), lambda rows: None)
+    return _blocks(mdl, space, space.frame, plan, kind, np.ones((1, len(frame))))
 
 
 def require_inference_for_margins(results):
