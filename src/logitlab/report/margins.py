@@ -80,6 +80,11 @@ def _pvalue(p) -> str:
     return f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
 
 
+def _long(value) -> str:
+    """The report's class for long labels (they wrap instead of widening the table)."""
+    return " class='long'" if len(str(value)) > 28 else ""
+
+
 def margins_table_html(effects: pd.DataFrame, level: float) -> str:
     """The table (escaped cells; ``data-value`` attributes hold full precision)."""
     pct = f"{100 * level:g}%"
@@ -87,7 +92,7 @@ def margins_table_html(effects: pd.DataFrame, level: float) -> str:
     header = lead + ["effect", "std. error", "z", "p-value", f"{pct} low", f"{pct} high"]
     rows = []
     for rec in effects.to_dict(orient="records"):
-        cells = [f"<th scope='row'>{esc(str(rec[c]))}</th>" for c in lead]
+        cells = [f"<th scope='row'{_long(rec[c])}>{esc(str(rec[c]))}</th>" for c in lead]
         for key, text in (("estimate", _num(rec["estimate"], 6)),
                           ("std_err", _num(rec["std_err"])), ("z", _num(rec["z"], 3)),
                           ("p_value", _pvalue(rec["p_value"])), ("ci_low", _num(rec["ci_low"])),

@@ -78,7 +78,7 @@ from scipy import stats
 from ..data.formula import python_value
 from ..data.io import read_table
 from ..data.validation import check_offset
-from ..engines import is_dask_collection
+from ..engines import is_dask_collection, is_path
 from .inference import as_results, display_order, require_inference, covariance_matrix
 
 KINDS = ("dydx", "eyex", "dyex", "eydx")
@@ -210,6 +210,8 @@ def _formula_frame(design, data) -> pd.DataFrame:
 
 
 def _matrix_frame(data, names) -> pd.DataFrame:
+    if is_path(data) or not isinstance(data, (pd.DataFrame, np.ndarray, list, tuple)):
+        data = read_table(data)          # a data file, polars / pyarrow tables, dicts
     if isinstance(data, pd.DataFrame):
         absent = [v for v in names if v not in map(str, data.columns)]
         if absent:
@@ -282,8 +284,8 @@ class _Model:
 
     def gradient(self, terms, weights):
         """``G`` (r, K, size): gradients w.r.t. the flat coefficient vector of the
-        effects ``Σ_i a_ri e_im`` (``weights`` (r, n) the ``a``; None: each row), from the terms
-        ``Σ_t x̃_t ⊗ M_t``."""
+        effects ``Σ_i a_ri e_im`` (``weights`` (r, n) the ``a``; None: each row),
+        from the terms ``Σ_t x̃_t ⊗ M_t``."""
         if weights is None:                          # per row
             G = sum(np.einsum("ij,imc->imjc", Xt, Mt) for Xt, Mt in terms)
         else:
@@ -306,10 +308,6 @@ def _apply(a, e):
     return e if a is None else a @ e
 
 
-def _raw_values(space, frame, v):
-    return frame[v].to_numpy(dtype=np.float64)
-
-
 def _numeric_effect(mdl, space, frame, v, kind, a):
     X = space.transform(frame)
     D = space.derivative(frame, v)
@@ -320,7 +318,7 @@ def _numeric_effect(mdl, space, frame, v, kind, a):
         terms = [(Xa, A / Pm - e[:, :, None] * B / Pm ** 2), (Da, B / Pm)]
         e = e / P
     if kind in ("eyex", "dyex"):                 # × v_i
-        x = _raw_values(space, frame, v)
+        x = frame[v].to_numpy(dtype=np.float64)
         terms = [(Xt, Mt * x[:, None, None]) for Xt, Mt in terms]
         e = e * x[:, None]
     return _apply(a, e), mdl.gradient(terms, a)
