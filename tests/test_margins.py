@@ -482,3 +482,37 @@ def test_spline_boundaries_and_aliased_columns(birthwt):
     assert rel(got.loc["lwt", "estimate"], d.mean()) < 1e-6
     # an aliased column's coefficient is held at 0: its variable has no effect
     assert got.loc["age2", "estimate"] == 0 and got.loc["age2", "std_err"] == 0
+
+
+def test_per_row_standard_errors_and_multinomial_counts(birthwt):
+    """Grid points and given rows (one effect per row) have their own delta-method
+    SEs: against the numerical Jacobian of the finite-difference effect."""
+    model = logitlab.fit(TRANSFORMED, birthwt)
+    rows = birthwt.iloc[[5, 40]]
+    got = model.margins(birthwt, at=rows, variables="age")
+    h = 1e-2
+    for i in range(len(rows)):
+        one = rows.iloc[[i]]
+        Xs = {t: model.design_.transform(shifted(one, "age", t)) for t in (-2 * h, -h, h, 2 * h)}
+
+        def effect(beta):
+            return five_point(lambda t: probs_from_params(model, Xs[t], beta)[:, 1], h)[0]
+        assert rel(got["std_err"].iloc[i], delta_se(model, effect, Xs[h])) < 1e-6
+    grid = model.margins(birthwt, at={"race_t": ["other", "white"]}, variables="smoker")
+    typical = pd.DataFrame({"age": [birthwt.age.mean()], "smoker": [False], "race_t": ["white"],
+                            "lwt": [birthwt.lwt.mean()], "ht": [birthwt.ht.mean()]})
+    for i, race in enumerate(["other", "white"]):
+        point = typical.assign(race_t=race)
+        Xh = model.design_.transform(point.assign(smoker=True))
+        Xl = model.design_.transform(point.assign(smoker=False))
+
+        def change(beta):
+            return (probs_from_params(model, Xh, beta) - probs_from_params(model, Xl, beta))[0, 1]
+        assert rel(grid["estimate"].iloc[i], change(model.results_.params.to_numpy())) < 1e-12
+        assert rel(grid["std_err"].iloc[i], delta_se(model, change, Xh)) < 1e-6
+    multi = logitlab.fit("race ~ age + ftv + smoke", birthwt)
+    got = multi.margins(birthwt, dummy=True, count=True, variables=["ftv", "smoke"])
+    P = multi.predict_proba
+    ftv = (P(shifted(birthwt, "ftv", 1)) - P(shifted(birthwt, "ftv", -1))).mean(axis=0) / 2
+    smoke = (P(birthwt.assign(smoke=1)) - P(birthwt.assign(smoke=0))).mean(axis=0)
+    assert rel(got["estimate"].to_numpy(), np.r_[ftv, smoke]) < 1e-12
