@@ -113,6 +113,7 @@ def test_report_loads_cleanly_and_every_image_decodes(browser, birthwt):
     figures = {fid for *_, fid in images}
     assert figures == {"fig-forest", "fig-roc", "fig-calibration", "fig-probabilities",
                        "fig-convergence", "fig-explain", "fig-diagnostics"}
+                       "fig-convergence", "fig-margins", "fig-explain"}
     for complete, width, decodes, fid in images:
         assert complete and width > 0 and decodes, fid
     opened.page.screenshot(path=str(OUTPUT / "report-birthwt.png"), full_page=True)
@@ -212,7 +213,7 @@ def test_multinomial_weighted_report_with_hostile_names_and_missing_values(brows
     opened = Opened(browser, path)
     assert opened.console == []
     images = opened.images()
-    assert len(images) == 6 and all(c and w > 0 and ok for c, w, ok, _ in images)
+    assert len(images) == 7 and all(c and w > 0 and ok for c, w, ok, _ in images)
     assert opened.js("() => document.querySelectorAll('script, b').length") == 0
     body = opened.js("() => document.body.innerText")
     assert nasty in body and "<b>setosa</b>" in body and "<script>alert(2)</script>" in body

@@ -466,6 +466,8 @@ from .anova import register_anova  # noqa: E402
 register_anova(app, fit, fit_model, OnceCommand)
 from .diagnostics import register_diagnostics  # noqa: E402
 register_diagnostics(app, OnceCommand)
+from .margins import register_margins  # noqa: E402
+register_margins(app, OnceCommand)
 
 
 def main() -> None:

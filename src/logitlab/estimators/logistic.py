@@ -427,6 +427,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         where = dask_diagnostics if dask_diagnostics.on_dask(X) else goodness
         return where.goodness_of_fit(self, X, y, sample_weight, offset, g=g)
+    # -------- post-estimation: marginal effects
+    def margins(self, data, variables=None, at="overall", kind="dydx", dummy=False,
+                count=False, level=0.95, se=True, weights=None, offset=None):
+        """Marginal effects on the class probabilities with delta-method standard
+        errors (R ``marginaleffects`` / statsmodels ``get_margeff`` semantics):
+        average effects over the rows of ``data`` (``at="overall"``), at the
+        means (``"mean"``), at a grid (dict) or at given rows (DataFrame);
+        derivatives for numeric variables (through the formula), discrete
+        changes against the reference level for categorical ones. See
+        :func:`logitlab.results.margins.marginal_effects` for the math and the
+        table's columns."""
+        from ..results.margins import marginal_effects
+        check_is_fitted(self)
+        return marginal_effects(self, data, variables=variables, at=at, kind=kind, dummy=dummy,
+                                count=count, level=level, se=se, weights=weights, offset=offset)
 
     # ------------------------------------------------------------- prediction
     def _on_dask(self, method, X, offset):

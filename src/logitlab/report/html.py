@@ -553,6 +553,9 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     ]
     from .diagnostics import diagnostics_sections
     sections += diagnostics_sections(rd, in_sample)     # binary models with inference
+    from .margins import margins_section
+    sections.append(("margins", "Marginal effects", margins_section(model, rd.X, level, rd.w,
+                                                                    rd.offset)))
     if cv_model is not None:
         sections.append(("path", "Regularization path", _path_section(cv_model)))
     sections.append(("example", "One prediction", explain_section(rd, example_row)))
