@@ -814,3 +814,19 @@ def test_duplicated_column_fits_with_the_same_predictions():
     np.testing.assert_allclose(c[0] + c[3], base.coef_[0, 0], rtol=1e-8)
     np.testing.assert_allclose(c[1:3], base.coef_[0, 1:], rtol=1e-8)
     np.testing.assert_allclose(m.intercept_, base.intercept_, rtol=1e-8)
+
+
+def test_pickling_a_model_leaves_its_training_rows_in_place():
+    import copy
+    import pickle
+    X, y = binary_data(n=300, d=3, seed=21)
+    model = LogisticRegression().fit(X, y)
+    before = model.conf_int(method="profile")
+    clone = pickle.loads(pickle.dumps(model))
+    copy.copy(model)
+    assert model.results_.objective is not None       # the original keeps its rows
+    assert clone.results_.objective is None           # the pickle never carries them
+    np.testing.assert_allclose(model.conf_int(method="profile"), before, rtol=1e-12)
+    np.testing.assert_allclose(model.residuals(type="pearson"),
+                               (y - model.predict_proba(X)[:, 1])
+                               / np.sqrt(model.predict_proba(X).prod(axis=1)), rtol=1e-10)

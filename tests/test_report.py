@@ -112,8 +112,7 @@ def test_report_loads_cleanly_and_every_image_decodes(browser, birthwt):
     images = opened.images()
     figures = {fid for *_, fid in images}
     assert figures == {"fig-forest", "fig-roc", "fig-calibration", "fig-probabilities",
-                       "fig-convergence", "fig-explain", "fig-diagnostics"}
-                       "fig-convergence", "fig-margins", "fig-explain"}
+                       "fig-convergence", "fig-margins", "fig-explain", "fig-diagnostics"}
     for complete, width, decodes, fid in images:
         assert complete and width > 0 and decodes, fid
     opened.page.screenshot(path=str(OUTPUT / "report-birthwt.png"), full_page=True)

@@ -175,9 +175,12 @@ def augmented_dense(X, fit_intercept: bool) -> np.ndarray:
 
 
 #: below this many stored entries (n·d dense, nnz sparse) a chunk goes through NumPy /
-#: BLAS instead of the compiled kernels: the same sums, and small data never wait for
-#: numba (importing it and, on an empty cache, compiling the kernels take seconds)
-COMPILED_MIN_ENTRIES = 1 << 18
+#: BLAS instead of the compiled kernels: the same sums (tests/test_small_data_path.py),
+#: and such data would not wait for numba. Off (0) by default for now: on a few nearly
+#: degenerate Firth and profile fits the two paths' different rounding decides whether
+#: a fit stalls at its gradient floor, so the switch waits for those solvers to be made
+#: robust to it.
+COMPILED_MIN_ENTRIES = 0
 
 
 def compiled_path(X) -> bool:

@@ -257,7 +257,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Pickling (joblib too), as for scikit-learn estimators. Unpickling runs
         arbitrary code: unpickle only what you trust; exchange models as model
         files (:func:`logitlab.save` / :func:`logitlab.load` execute nothing)."""
-        state = super().__getstate__()
+        state = dict(super().__getstate__())   # a copy: never strip this model's own rows
         if "results_" in state:              # the training rows are never pickled
             state["results_"] = state["results_"].without_rows()
         return state

@@ -67,11 +67,12 @@ class BinaryLogit(Family):
         loss = float(np.dot(s, binary_nll_from_logits(y, z)))
         g = H = curv = None
         if grad or hess or curvature:
-            p = special.expit(z)
+            p, q = special.expit(z), special.expit(-z)       # q = 1 − p without cancellation
             if grad:
-                g = design_t_residuals(X, (s * (p - y))[:, None], self.layout.fit_intercept)
+                g = design_t_residuals(X, (s * residual(p, q, y))[:, None],
+                                       self.layout.fit_intercept)
             if hess or curvature:
-                h = s * p * (1.0 - p)
+                h = s * p * q
                 if hess:
                     H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True)
                 if curvature:
@@ -120,7 +121,8 @@ class BinaryLogit(Family):
 
     def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
         """``s_i (p_i - y_i) [x_i, 1]`` (n, size)."""
-        R = (s * (special.expit(self.linear_predictor(X, W, offset)) - y))[:, None]
+        z = self.linear_predictor(X, W, offset)
+        R = (s * residual(special.expit(z), special.expit(-z), y))[:, None]
         Xd = augmented_dense(X, self.layout.fit_intercept)
         return Xd * R
 
@@ -152,3 +154,10 @@ class BinaryLogit(Family):
 
     def log_probabilities(self, Z) -> np.ndarray:
         return np.column_stack([log_sigmoid(-Z), log_sigmoid(Z)])
+
+
+def residual(p, q, y):
+    """``p − y`` as ``(1 − y) p − y q`` (``q = 1 − p`` computed as ``σ(−z)``): exact
+    to rounding for labels 0/1 and proportions alike, where ``σ(z) − 1`` loses the
+    relative precision of a residual near 0 (as the compiled kernels do)."""
+    return (1.0 - y) * p - y * q
