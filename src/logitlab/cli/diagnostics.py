@@ -41,6 +41,7 @@ import warnings
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import typer
 
 
@@ -70,8 +71,11 @@ def run_diagnostics(model_path: Path, data: Path, target, weights, offset, group
     model = load(model_path)
     df = read_table(data, na_values=na_values or None, sep=sep)
     design = getattr(model, "design_", None)
-    target = target or (design.response if design is not None else None)
-    if target is None:
+    from ..data.binomial import cbind_response
+    counts = (cbind_response(design.response, df) if target is None and design is not None
+              else None)
+    target = target or (design.response if design is not None and counts is None else None)
+    if target is None and counts is None:
         raise ValueError("give --target, the outcome column (the model has no formula that "
                          "names its response).")
     for what, col in (("--target", target), ("--weights", weights), ("--offset", offset)):
@@ -82,8 +86,14 @@ def run_diagnostics(model_path: Path, data: Path, target, weights, offset, group
         raise ValueError(f"diagnostics are for binary models; this model has "
                          f"{model.classes_.size} classes.")
     X = df if design is not None else df[list(model.feature_names_in_)]
-    rows = {"X": X, "y": df[target].to_numpy(),
-            "sample_weight": None if weights is None else df[weights].to_numpy(float),
+    w = None if weights is None else df[weights].to_numpy(float)
+    if counts is not None:                 # cbind(s, f): proportions with the trials as weights
+        trials = counts.successes + counts.failures
+        y = counts.successes / np.where(trials > 0, trials, 1.0)
+        w = trials if w is None else trials * w
+    else:
+        y = df[target].to_numpy()
+    rows = {"X": X, "y": y, "sample_weight": w,
             "offset": None if offset is None else df[offset].to_numpy(float)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

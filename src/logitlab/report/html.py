@@ -65,6 +65,23 @@ class ReportData:
     y_name: str | None
     formula: str | None
     notes: list = field(default_factory=list)
+    grouped: bool = False
+
+    def bernoulli(self) -> "ReportData":
+        """For grouped binomial rows (``y`` proportions, ``w`` trials): the same data as
+        0/1 rows — each group once as its successes (y = 1) and once as its failures
+        (y = 0), weighted by their counts — which the metrics, curves and the example
+        need (a weighted 0/1 metric equals the grouped one). Others: self."""
+        if not self.grouped:
+            return self
+        import dataclasses
+        X = pd.concat([self.X, self.X]) if hasattr(self.X, "iloc") else np.vstack([self.X] * 2)
+        n = len(self.y)
+        offset = None if self.offset is None else np.concatenate([self.offset] * 2)
+        return dataclasses.replace(
+            self, X=X, y=np.concatenate([np.ones(n, dtype=int), np.zeros(n, dtype=int)]),
+            w=np.concatenate([self.w * self.y, self.w * (1.0 - self.y)]), offset=offset,
+            grouped=False)
 
 
 # ------------------------------------------------------------------ inputs
@@ -150,6 +167,15 @@ def prepare(model, data, *, y=None, formula=None, sample_weight=None, offset=Non
     design = getattr(model, "design_", None)
     if y is None and design is not None:
         y = design.response
+    from ..data.binomial import cbind_response
+    counts = cbind_response(y, df) if isinstance(y, str) and design is not None else None
+    if counts is not None:                 # cbind(s, f): proportions, the trials as weights
+        trials = counts.successes + counts.failures
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = np.where(trials > 0, counts.successes / np.where(trials > 0, trials, 1.0), np.nan)
+        base = None if sample_weight is None else _column_or_rows(sample_weight, df,
+                                                                   "sample_weight")[1]
+        sample_weight = trials * (1.0 if base is None else np.asarray(base, dtype=float))
     if y is None:
         raise ValueError("pass y= (the outcome column or values): the model has no formula "
                          "that names its response.")
@@ -173,7 +199,14 @@ def prepare(model, data, *, y=None, formula=None, sample_weight=None, offset=Non
                           w=None if w is None else np.asarray(w, dtype=float)[used],
                           offset=None if off is None else np.asarray(off, dtype=float)[used],
                           used=used, y_name=y_col,
-                          formula=None if design is None else design.formula, notes=caught_notes)
+                          formula=None if design is None else design.formula, notes=caught_notes,
+                          grouped=counts is not None)
+    if counts is not None:
+        data_obj.y_name = counts.name
+        data_obj.notes.append(f"Grouped binomial response {counts.name}: the diagnostics use the "
+                              "groups (proportions with their trials as weights); the metrics "
+                              "and curves count each group's successes and failures as 0/1 "
+                              "rows weighted by their counts.")
     if (~used).any():
         data_obj.notes.append(f"{int((~used).sum())} of {len(df)} rows have missing values in "
                               "the columns the model uses; the metrics and figures use the "
@@ -506,8 +539,9 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     if hasattr(model, "alphas_") and hasattr(model, "best_estimator_"):   # LogisticRegressionCV
         cv_model, model = (cv_model if cv_model is not None else model), model.best_estimator_
     fitted_here = formula is not None or not _is_fitted(model)
-    rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight, offset=offset,
-                 missing=missing)
+    grouped_rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight,
+                         offset=offset, missing=missing)
+    rd = grouped_rd.bernoulli()       # 0/1 rows (the same object unless the response is cbind)
     model = rd.model
     if cv_model is None:
         cv_model = getattr(model, "cv_", None)        # logitlab.fit(..., cv=k)
@@ -552,7 +586,7 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
             "Objective gap and gradient norm per iteration (log scale).")),
     ]
     from .diagnostics import diagnostics_sections
-    sections += diagnostics_sections(rd, in_sample)     # binary models with inference
+    sections += diagnostics_sections(grouped_rd, in_sample)   # binary models with inference
     from .margins import margins_section
     sections.append(("margins", "Marginal effects", margins_section(model, rd.X, level, rd.w,
                                                                     rd.offset)))
