@@ -662,16 +662,11 @@ def quote_response(name: str) -> str:
     return name if name.isidentifier() or parse_cbind(name) is not None else quote_name(name)
 
 
-def parse_cbind(lhs: str) -> tuple[str, str] | None:
-    """``"cbind(a, total - a)"`` -> ``("a", "total - a")``; None when the left
-    side is not a ``cbind(...)`` call. Two arguments are required."""
-    text = lhs.strip()
-    if not (text.startswith("cbind") and text[5:].lstrip().startswith("(")
-            and text.endswith(")")):
-        return None
-    inner = text[text.index("(") + 1:-1]
+def split_top_level(text: str, sep: str) -> list[str]:
+    """``text`` split at the ``sep`` characters outside brackets and quotes, each
+    part stripped: ``split_top_level("a, f(b, c)", ",")`` -> ``["a", "f(b, c)"]``."""
     parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(inner):
+    for i, ch in enumerate(text):
         if quote:
             quote = None if ch == quote else quote
         elif ch in "'\"`":
@@ -680,10 +675,21 @@ def parse_cbind(lhs: str) -> tuple[str, str] | None:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(inner[start:i].strip())
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i].strip())
             start = i + 1
-    parts.append(inner[start:].strip())
+    parts.append(text[start:].strip())
+    return parts
+
+
+def parse_cbind(lhs: str) -> tuple[str, str] | None:
+    """``"cbind(a, total - a)"`` -> ``("a", "total - a")``; None when the left
+    side is not a ``cbind(...)`` call. Two arguments are required."""
+    text = lhs.strip()
+    if not (text.startswith("cbind") and text[5:].lstrip().startswith("(")
+            and text.endswith(")")):
+        return None
+    parts = split_top_level(text[text.index("(") + 1:-1], ",")
     if len(parts) != 2 or not all(parts):
         raise FormulaError(f"the response {lhs!r} must be cbind(successes, failures): two "
                            "expressions, e.g. cbind(dead, alive) or cbind(dead, total - dead).")

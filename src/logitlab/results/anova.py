@@ -44,6 +44,7 @@ from .. import solvers
 from ..core.exceptions import ConvergenceWarning
 from ..core.layout import INTERCEPT
 from ..core.userwarn import warn
+from ..data.formula import split_top_level
 from ..solvers.objective import Objective
 from .hypotheses import INTERCEPT_TERM, model_terms, term_positions
 from .inference import as_results, model_statistics, parameters, require_inference
@@ -57,20 +58,7 @@ REFIT_MAX_ITER = 200   #: Newton iterations of an LR refit
 def term_factors(term: str) -> frozenset:
     """The ``:``-separated factors of a term name (outside brackets and quotes):
     ``"age:C(race)"`` -> ``{"age", "C(race)"}``."""
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(term):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == ":" and depth == 0:
-            parts.append(term[start:i].strip())
-            start = i + 1
-    parts.append(term[start:].strip())
+    parts = split_top_level(term, ":")
     return frozenset(parts)
 
 
