@@ -19,15 +19,14 @@ attributes (full precision) for checking.
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 
 import numpy as np
 
-from .plots import PALETTE, figure_png, new_figure
+from .elements import esc, figure_html, table_html
+from .plots import PALETTE, new_figure
 
-esc = html.escape
 #: the influential rows listed at most
 MAX_ROWS = 12
 
@@ -97,28 +96,6 @@ def _cell(value, key: str, digits: int = 6) -> tuple:
     return text, f" data-key='{key}' data-value='{attr}'"
 
 
-def _table(header, rows, table_id: str, caption: str) -> str:
-    head = "".join(f"<th scope='col'>{h}</th>" for h in header)
-    body = []
-    for row in rows:
-        cells = []
-        for j, cell in enumerate(row):
-            text, attrs = cell if isinstance(cell, tuple) else (cell, "")
-            tag = "th scope='row'" if j == 0 else "td class='num'"
-            cells.append(f"<{tag}{attrs}>{text}</{tag.split()[0]}>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return (f"<div class='table-wrap'><table id='{table_id}'><caption>{caption}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
-
-
-def _figure(fig, alt: str, caption: str, fig_id: str) -> str:
-    import base64
-    png = base64.b64encode(figure_png(fig)).decode("ascii")
-    width, height = (int(round(v * 96)) for v in fig.get_size_inches())
-    return (f"<figure id='{fig_id}'><img src='data:image/png;base64,{png}' alt='{esc(alt)}' "
-            f"width='{width}' height='{height}'><figcaption>{caption}</figcaption></figure>")
-
-
 def diagnostics_sections(rd, in_sample: bool) -> list:
     """``[("diagnostics", "Diagnostics", html)]`` for a binary model with inference,
     computed on the report's rows (``rd``: :class:`logitlab.report.html.ReportData`);
@@ -148,21 +125,21 @@ def _body(rd, in_sample: bool) -> str:
     parts = [f"<p>Residuals, leverage and influence as R's <code>residuals.glm</code>, "
              f"<code>hatvalues</code>, <code>cooks.distance</code> and "
              f"<code>influence.measures</code>, on {where}.</p>",
-             _figure(_plot(table, mu, k), "residuals against fitted probabilities; leverage "
-                     "against standardized Pearson residuals", "Left: deviance residuals. "
-                     "Right: standardized Pearson residuals against leverage, with Cook's "
-                     "distance 0.5 (dashed) and 1 (solid).", "fig-diagnostics")]
+             figure_html(_plot(table, mu, k), "residuals against fitted probabilities; "
+                         "leverage against standardized Pearson residuals", "Left: deviance "
+                         "residuals. Right: standardized Pearson residuals against leverage, "
+                         "with Cook's distance 0.5 (dashed) and 1 (solid).", "fig-diagnostics")]
     hl = goodness.hosmer_lemeshow(model, **rows)
     lc = goodness.le_cessie_van_houwelingen(model, **rows)
     hl_rows = [[esc(str(r["group"])), _cell(r["n"], "n"), _cell(r["observed_1"], "observed_1"),
                 _cell(r["expected_1"], "expected_1"), _cell(r["observed_0"], "observed_0"),
                 _cell(r["expected_0"], "expected_0")] for _, r in hl.table.iterrows()]
     classes = model.classes_
-    parts.append("<h3>Hosmer–Lemeshow table</h3>" + _table(
+    parts.append("<h3>Hosmer–Lemeshow table</h3>" + table_html(
         ["fitted probability", "rows", f"observed {esc(str(classes[1]))}",
          f"expected {esc(str(classes[1]))}", f"observed {esc(str(classes[0]))}",
-         f"expected {esc(str(classes[0]))}"], hl_rows, "hosmer-lemeshow",
-        f"Groups at the deciles of the fitted probability ({hl.details['groups']} groups, "
+         f"expected {esc(str(classes[0]))}"], hl_rows, table_id="hosmer-lemeshow",
+        caption=f"Groups at the deciles of the fitted probability ({hl.details['groups']} groups, "
         "ResourceSelection's hoslem.test convention)"))
     tests = [[esc("Hosmer–Lemeshow χ²"), _cell(hl.statistic, "hl_statistic"),
               _cell(hl.df, "hl_df"), _cell(hl.p_value, "hl_p_value")],
@@ -185,9 +162,9 @@ def _body(rd, in_sample: bool) -> str:
             "<p class='note'>The covariate patterns hardly repeat (or are no more than the "
             "coefficients): the grouped Pearson and deviance χ² have no χ² reference and are "
             "not shown.</p>")
-    parts.append("<h3>Goodness of fit</h3>" + _table(
-        ["test", "statistic", "df", "p-value"], tests, "goodness-of-fit",
-        "Small p-values point at a lack of fit.") + note)
+    parts.append("<h3>Goodness of fit</h3>" + table_html(
+        ["test", "statistic", "df", "p-value"], tests, table_id="goodness-of-fit",
+        caption="Small p-values point at a lack of fit.") + note)
     parts.append(_influential_table(rd, table))
     return "".join(parts)
 
@@ -209,7 +186,7 @@ def _influential_table(rd, table) -> str:
                     _cell(table["cooks_d"].iloc[i], "cooks_d"),
                     _cell(table["dffit"].iloc[i], "dffit"), esc(why)])
     more = f" (the first {MAX_ROWS} of {order.size})" if order.size > MAX_ROWS else ""
-    return "<h3>Influential rows</h3>" + _table(
+    return "<h3>Influential rows</h3>" + table_html(
         ["row", "leverage", "std. Pearson residual", "Cook's D", "DFFIT", "flagged by"], out,
-        "influential", f"Rows flagged by R's influence.measures rules, largest Cook's "
+        table_id="influential", caption=f"Rows flagged by R's influence.measures rules, largest Cook's "
         f"distance first{more}; row numbers count the data's rows from 0.")

@@ -17,16 +17,14 @@ it needs nothing from that module (no import cycle): it writes the same markup
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 
 import numpy as np
 import pandas as pd
 
-from .plots import NEGATIVE, TOTAL, figure_png, new_figure
+from .elements import esc, figure_html
+from .plots import NEGATIVE, TOTAL, new_figure
 
-esc = html.escape
 
 
 def margins_plot(effects: pd.DataFrame, level: float = 0.95):
@@ -106,14 +104,6 @@ def margins_table_html(effects: pd.DataFrame, level: float) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _figure(fig, alt: str, caption: str) -> str:
-    png = base64.b64encode(figure_png(fig)).decode("ascii")
-    width, height = (int(round(v * 96)) for v in fig.get_size_inches())
-    return (f"<figure id='fig-margins'><img src='data:image/png;base64,{png}' "
-            f"alt='{esc(alt)}' width='{width}' height='{height}'>"
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
-
-
 def margins_section(model, X, level: float = 0.95, sample_weight=None, offset=None) -> str:
     """The section's HTML: intro, table and plot of the average marginal effects
     over the rows ``X`` (what ``predict_proba`` takes), or a note saying why
@@ -131,9 +121,10 @@ def margins_section(model, X, level: float = 0.95, sample_weight=None, offset=No
              "categorical one, when every row is moved from the reference level to the level "
              "shown. Intervals by the delta method.</p>")
     try:
-        figure = _figure(margins_plot(effects, level), "dot-and-whisker plot of the average "
-                         "marginal effects", "Average marginal effects with intervals; the "
-                         "dashed line at 0 is no effect.")
+        figure = figure_html(margins_plot(effects, level), "dot-and-whisker plot of the average "
+                             "marginal effects", esc("Average marginal effects with intervals; "
+                                                     "the dashed line at 0 is no effect."),
+                             "fig-margins")
     except ValueError as err:
         figure = f"<p class='unavailable'>The plot is not available: {esc(str(err))}</p>"
     return (f"<section id='margins'>{title}{intro}{margins_table_html(effects, level)}"
