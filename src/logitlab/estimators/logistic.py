@@ -195,9 +195,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Run the fit pipeline on an engine's source, store its results, warn."""
         spec = fit_spec(self.get_params())
         results = getattr(self, "results_", None)
-        warm = (pipeline.WarmStart(results.family, results.coef)
+        warm = (pipeline.WarmStart(results.family, results.coef,
+                                   getattr(self, "_solver_state", None))
                 if self.warm_start and results is not None else None)
         outcome = pipeline.fit(spec, source, warm)
+        # the solver's reusable state (cd's Hessian) serves the next warm start only
+        self._solver_state = outcome.solver.state if self.warm_start else None
+        outcome.solver.state = None
         self._set_results(LogitResults(outcome, self.get_params()))
         warn_findings(outcome.findings)
         return self
@@ -258,6 +262,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         arbitrary code: unpickle only what you trust; exchange models as model
         files (:func:`logitlab.save` / :func:`logitlab.load` execute nothing)."""
         state = dict(super().__getstate__())   # a copy: never strip this model's own rows
+        state.pop("_solver_state", None)
         if "results_" in state:              # the training rows are never pickled
             state["results_"] = state["results_"].without_rows()
         return state

@@ -51,10 +51,12 @@ from .spec import (INFERENCE_MAX_SIZE, FitSpec, check_threshold, class_weight_fa
 
 @dataclass
 class WarmStart:
-    """A previous solution to start from, used when its family (layout) matches."""
+    """A previous solution to start from, used when its family (layout) matches;
+    ``solver_state``: its solver's reusable state (``SolverResult.state``)."""
 
     family: object
     coef: np.ndarray
+    solver_state: object = None
 
 
 def fit(spec: FitSpec, source, warm: WarmStart | None = None) -> FitOutcome:
@@ -116,7 +118,8 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
                if with_inference and not defer else [])
-    objective, result = _solve_with(spec, data, w0, resume, aliased, problem_id)
+    objective, result = _solve_with(spec, data, w0, resume, aliased, problem_id,
+                                    warm.solver_state if warm_ok else None)
     info = n_sat = None
     if defer:
         info, n_sat = _information_and_saturation(objective, result.coef)
@@ -141,10 +144,11 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
 
 
 # ------------------------------------------------------------------ solving
-def _solve_with(spec, data, w0, resume, aliased, problem_id):
+def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None):
     """The objective (aliased columns held at 0, or the family's pinned
     coordinates) and the solver's result from ``resume`` or ``w0``; the float64
-    polish after a float32 fit when asked for."""
+    polish after a float32 fit when asked for; ``warm_state``: a previous
+    run's solver state, for the solvers that take one."""
     layout = data.layout
     fixed = layout.row_mask(aliased) if aliased else data.family.pinned()
     if aliased:
@@ -155,7 +159,7 @@ def _solve_with(spec, data, w0, resume, aliased, problem_id):
                  if spec.checkpoint else
                  Objective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0))
     callback = _callback(spec, objective, problem_id)
-    result = _solve(spec, objective, start, callback)
+    result = _solve(spec, objective, start, callback, warm_state)
     if spec.polish and getattr(data, "single", False):
         data.single = False
         result = _chain(result, _solve(spec, objective, result.coef, callback))
@@ -176,7 +180,7 @@ def _callback(spec, objective, problem_id):
     return callback
 
 
-def _solve(spec, objective, w_full, callback):
+def _solve(spec, objective, w_full, callback, warm_state=None):
     """Run the chosen solver from the full vector ``w_full``; the result's
     ``coef`` is the full canonical vector."""
     data = objective.data
@@ -187,6 +191,8 @@ def _solve(spec, objective, w_full, callback):
     options = solvers.check_options(name, spec.solver_options)
     if name == "firth":
         options["penalty_coords"] = objective.free
+    if warm_state is not None and name == "cd":
+        options["warm_state"] = warm_state
     result = solvers.run(name, objective, objective.restrict(w_full), tol=tol,
                          max_iter=max_iter, callback=callback, **options)
     result.coef = data.family.canonical(objective.expand(result.coef))

@@ -23,6 +23,9 @@ class SolverResult:
     n_passes : reads of the data; flags : events worth reporting, e.g.
         ``"singular_hessian"``, ``"line_search_failed"``, ``"diverging"``,
         ``"stalled"`` (the objective stopped changing before the gradient met tol)
+    state : what a solver can reuse when the next fit starts from this one (a
+        warm start): ``cd``'s last quadratic model; None for the others. Never
+        part of a fitted model (not pickled, not saved).
     """
 
     coef: np.ndarray
@@ -36,6 +39,7 @@ class SolverResult:
     history: dict = field(default_factory=dict)
     n_passes: int = 0
     flags: set = field(default_factory=set)
+    state: object = None
 
 
 class Recorder:

@@ -2,9 +2,11 @@
 in their own module so that importing the solvers compiles and loads nothing:
 numba is imported when a coordinate-descent fit first runs.
 
-``cd_loop(H, g, w, l1, penalized, tol, max_sweeps)`` minimizes the quadratic
-model ``gᵀ(x − w) + ½ (x − w)ᵀ H (x − w) + l1 Σ_{penalized} |x_j|`` by cyclic
-soft-thresholded coordinate updates, glmnet's active-set way.
+``cd_loop(H, grad_q, x, l1, penalized, tol, max_sweeps, settle)`` minimizes the
+quadratic model ``q(x) = gᵀ(x − w) + ½ (x − w)ᵀ H (x − w) + l1 Σ_{penalized}
+|x_j|`` by cyclic soft-thresholded coordinate updates, glmnet's active-set way,
+from the point ``x`` whose model gradient is ``grad_q = g + H (x − w)`` (both
+updated in place).
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import njit
+
+#: ``cd_loop``'s outcomes
+CONVERGED, SETTLED, SWEEP_LIMIT = 0, 1, 2
+#: sweeps over the active set between two full sweeps while waiting for the
+#: set to settle (the direct solve that follows finishes the active values)
+SETTLE_SWEEPS = 10
 
 
 @njit(nogil=True, cache=True)
@@ -38,18 +46,25 @@ def sweep(H, grad_q, x, diag, l1, penalized, coords):
 
 
 @njit(nogil=True, cache=True)
-def cd_loop(H, g, w, l1, penalized, tol, max_sweeps):
-    x = w.copy()
-    grad_q = g.copy()
+def cd_loop(H, grad_q, x, l1, penalized, tol, max_sweeps, settle):
+    """Full sweeps alternating with sweeps over the active set (nonzero or
+    unpenalized coordinates) until a full sweep changes no coordinate by more
+    than ``tol`` (scaled by ``H_jj``): returns CONVERGED. With ``settle``, it
+    returns SETTLED as soon as a full sweep leaves the active set as the
+    previous full sweep left it (at most ``SETTLE_SWEEPS`` active sweeps in
+    between), so that the caller can finish with a direct solve on that set. SWEEP_LIMIT after ``max_sweeps`` full sweeps."""
     diag = np.diag(H).copy()
     every = np.arange(x.shape[0])
+    previous = (x != 0.0) | ~penalized
     for _ in range(max_sweeps):
         if sweep(H, grad_q, x, diag, l1, penalized, every) <= tol:
-            break
-        # glmnet's active set: iterate on the nonzero coordinates until they
-        # settle, then a full sweep checks whether the set is complete
-        active = np.flatnonzero((x != 0.0) | ~penalized)
-        for _ in range(max_sweeps):
+            return CONVERGED
+        current = (x != 0.0) | ~penalized
+        if settle and np.array_equal(current, previous):
+            return SETTLED
+        previous = current
+        active = np.flatnonzero(current)
+        for _ in range(SETTLE_SWEEPS if settle else max_sweeps):
             if sweep(H, grad_q, x, diag, l1, penalized, active) <= tol:
                 break
-    return x
+    return SWEEP_LIMIT
