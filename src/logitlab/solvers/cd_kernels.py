@@ -52,7 +52,8 @@ def cd_loop(H, grad_q, x, l1, penalized, tol, max_sweeps, settle):
     than ``tol`` (scaled by ``H_jj``): returns CONVERGED. With ``settle``, it
     returns SETTLED as soon as a full sweep leaves the active set as the
     previous full sweep left it (at most ``SETTLE_SWEEPS`` active sweeps in
-    between), so that the caller can finish with a direct solve on that set. SWEEP_LIMIT after ``max_sweeps`` full sweeps."""
+    between), so that the caller can finish with a direct solve on that set.
+    SWEEP_LIMIT after ``max_sweeps`` full sweeps."""
     diag = np.diag(H).copy()
     every = np.arange(x.shape[0])
     previous = (x != 0.0) | ~penalized
