@@ -366,21 +366,25 @@ def test_cd_working_set_rule_keeps_the_optimum(monkeypatch, strong):
     widths = []
     hess_rows = InMemoryData.hess_rows
     monkeypatch.setattr(InMemoryData, "hess_rows",
-                        lambda self, rows: widths.append(len(rows)) or hess_rows(self, rows))
+                        lambda self, rows, **kw: widths.append(len(rows))
+                        or hess_rows(self, rows, **kw))
     m = fit_quietly(LogisticRegression(penalty="l1", alpha=alpha, solver="cd"), X, y)
     assert m.converged_ and m.grad_norm_ <= m.tol_
     gl = glum_fit(X, y, alpha, l1_ratio=1.0)
     np.testing.assert_array_equal(m.coef_[0] == 0.0, gl.coef_ == 0.0)
     np.testing.assert_allclose(m.coef_[0], gl.coef_, atol=1e-6)
-    # the last outer step's set, from glum's optimum: the intercept, the nonzero
-    # slopes and the zero ones with |g_j| >= STRONG l1
+    # the last Hessian formed (it may serve several outer steps) covers the
+    # coordinates that must move at glum's optimum: the intercept and the nonzero
+    # slopes; with a strong rule it leaves out most of the zero ones
     g = smooth_gradient_binary(X, y, gl.coef_, gl.intercept_, alpha, 1.0)
     zero = gl.coef_ == 0.0
     print(f"STRONG={strong}: working-set widths {widths}; |g|/l1 at zeros "
           f"{np.round(np.abs(g[zero]) / alpha, 3).tolist()}")
-    assert widths[-1] == 1 + np.sum(~zero) + np.sum(zero & (np.abs(g) >= strong * alpha))
+    assert widths[-1] >= 1 + np.sum(~zero)
     if strong == 0.0:
         assert set(widths) == {X.shape[1] + 1}             # every column, every step
+    else:
+        assert max(widths) < X.shape[1] + 1
 
 
 @pytest.mark.parametrize("dataset", ["binary", "multinomial"])

@@ -167,7 +167,7 @@ class DataBackend:
     def hessp(self, V) -> np.ndarray:
         raise NotImplementedError
 
-    def hess_rows(self, rows) -> np.ndarray:
+    def hess_rows(self, rows, single: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def hess_diag(self) -> np.ndarray:

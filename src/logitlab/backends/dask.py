@@ -210,9 +210,10 @@ class DaskData(DataBackend):
                  for b, c in zip(self.blocks, self._curvature)]
         return self._run(parts)
 
-    def hess_rows(self, rows) -> np.ndarray:
+    def hess_rows(self, rows, single: bool = False) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
-        rows ``rows`` of ``W``, every class (one pass over those columns)."""
+        rows ``rows`` of ``W``, every class (one pass over those columns; float64
+        whatever ``single`` says)."""
         from dask import delayed
         if self._curvature is None:
             raise RuntimeError("hess_rows needs a prior stats(..., curvature=True) call")

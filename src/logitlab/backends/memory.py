@@ -219,11 +219,12 @@ class InMemoryData(DataBackend):
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
         return self._curvature_pass(self.family.chunk_hessp, V, single=self.single)
 
-    def hess_rows(self, rows) -> np.ndarray:
+    def hess_rows(self, rows, single: bool = False) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
-        rows ``rows`` of ``W``, every class (the family's ``chunk_hess_rows``).
-        One pass over those columns."""
-        return self._curvature_pass(self.family.chunk_hess_rows, np.asarray(rows, dtype=np.intp))
+        rows ``rows`` of ``W``, every class (the family's ``chunk_hess_rows``;
+        float32 arithmetic allowed if ``single``). One pass over those columns."""
+        return self._curvature_pass(self.family.chunk_hess_rows,
+                                    np.asarray(rows, dtype=np.intp), single=single)
 
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),

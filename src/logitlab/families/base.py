@@ -105,9 +105,11 @@ class Family:
         """Diagonal of the chunk's Hessian (at ``curv``), shaped like ``W``."""
         raise NotImplementedError
 
-    def chunk_hess_rows(self, X, curv: Curvature, rows) -> np.ndarray:
+    def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
         """The chunk's Hessian (at ``curv``) on the rows ``rows`` of ``W``, every
-        class: (len(rows)·C, len(rows)·C), in the order of ``W[rows].ravel()``."""
+        class: (len(rows)·C, len(rows)·C), in the order of ``W[rows].ravel()``.
+        ``single``: float32 arithmetic is allowed (a solver's model Hessian,
+        never inference); a family may ignore it."""
         raise NotImplementedError
 
     def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:

@@ -109,15 +109,16 @@ class BinaryLogit(Family):
         """Entry j is ``Σ_i h_i x_ij²``; the intercept's ``Σ_i h_i``."""
         return dense_or_csr_sq_weighted(X, curv.h[:, None], self.layout.fit_intercept)
 
-    def chunk_hess_rows(self, X, curv: Curvature, rows) -> np.ndarray:
-        """``Σ h x_J x_Jᵀ`` over the columns ``J = rows`` (the intercept is row d)."""
+    def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
+        """``Σ h x_J x_Jᵀ`` over the columns ``J = rows`` (the intercept is row d);
+        float32 arithmetic (BLAS ssyrk) if ``single``."""
         d = self.layout.n_features
         rows = np.asarray(rows, dtype=np.intp)
         feats = rows[rows < d]
         intercept = bool(self.layout.fit_intercept and rows.size and rows[-1] == d)
         if feats.size + intercept == 0:
             return np.zeros((0, 0))
-        return weighted_gram(X[:, feats], curv.h, intercept, nonneg=True)
+        return weighted_gram(X[:, feats], curv.h, intercept, nonneg=True, single=single)
 
     def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
         """``s_i (p_i - y_i) [x_i, 1]`` (n, size)."""

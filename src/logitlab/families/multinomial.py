@@ -140,8 +140,9 @@ class MultinomialLogit(Family):
         c = curv.s[:, None] * curv.p * (1.0 - curv.p)
         return dense_or_csr_sq_weighted(X, c, self.layout.fit_intercept)
 
-    def chunk_hess_rows(self, X, curv: Curvature, rows) -> np.ndarray:
-        """The class blocks of the Hessian over the columns ``rows`` only."""
+    def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
+        """The class blocks of the Hessian over the columns ``rows`` only
+        (float64 whatever ``single`` says)."""
         lay = self.layout
         d = lay.n_features
         rows = np.asarray(rows, dtype=np.intp)

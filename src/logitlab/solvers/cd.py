@@ -25,7 +25,8 @@ KKT norm by a large factor. It is formed again at the current point when a
 coordinate that must move (:func:`required`: nonzero, unpenalized, or
 violating its optimality condition) is outside its columns, when the last step
 needed a line search, or when it shrank the KKT norm by less than
-``REFRESH_RATE``.
+``REFRESH_RATE`` or by too little for the passes still to come at that rate to
+cost less than a new Hessian (:func:`worth_refreshing`).
 
 **Inner problem**: cyclic coordinate descent with soft-thresholding (compiled,
 :mod:`.cd_kernels`), ``x_j ← S(x_j − ∇q_j / H_jj, l1 / H_jj)``,
@@ -53,18 +54,30 @@ STRONG = 0.5
 #: a kept Hessian is formed again after a step that left more than this share
 #: of the KKT norm (a fresh Hessian's Newton step leaves far less)
 REFRESH_RATE = 0.25
+#: the fewest coordinate-descent sweeps an inner solve may take
+MIN_SWEEPS = 1000
+#: flops of a Gram matrix (BLAS syrk) per flop of a pass over the data, in time
+GRAM_SPEEDUP = 8.0
+#: outer steps a fresh Hessian needs near the optimum (quadratic convergence)
+NEWTON_STEPS = 2.0
 
 
 class Model:
     """The quadratic model's Hessian ``H`` (k, k) on the working set ``coords``
     (sorted indices into the free coordinates), with the Cholesky factors of its
-    blocks ``H_AA`` on the active sets ``A`` the inner solves met."""
+    blocks ``H_AA`` on the active sets ``A`` the inner solves met. The Gram
+    matrix is summed in float32 where the backend can (twice as fast): its
+    relative error ~1e-7 only changes the convergence rate, by as little."""
 
-    def __init__(self, objective, coords):
+    def __init__(self, objective, coords, single: bool = True):
         self.coords = np.asarray(coords, dtype=np.intp)
-        self.H = np.ascontiguousarray(objective.hess_block(self.coords))
+        self.single = single
+        self.H = np.ascontiguousarray(objective.hess_block(self.coords, single=single))
         self.size = objective.size
         self.l2 = objective.l2
+        #: sweeps an inner solve may take: a sweep costs k² against the n·k² of
+        #: forming H, so the inner work stays within that of the model itself
+        self.sweep_budget = max(MIN_SWEEPS, int(objective.data.n_rows))
         self._factors: dict = {}
 
     def reusable_for(self, objective) -> bool:
@@ -108,12 +121,13 @@ def face_step(model, g, w, x, l1, penalized, tol):
     it to zero (``exact`` False). When no sign changes, ``point`` is the face's
     minimizer, and ``exact`` says whether it minimizes the whole model: every
     zero coordinate has ``|∇q_j| ≤ l1 + tol``. Either way ``q`` decreases (it is
-    convex and smooth on the face). ``(x, False)`` when ``H_AA`` is singular."""
+    convex and smooth on the face). ``(None, False)`` when ``H_AA`` is not
+    positive definite."""
     active = (x != 0.0) | ~penalized
     sign = np.where(penalized, np.sign(x), 0.0)
     factor = model.factor(active)
     if factor is None:
-        return x, False
+        return None, False
     from scipy.linalg import cho_solve
     H = model.H
     Hw = H @ w
@@ -134,23 +148,30 @@ def face_step(model, g, w, x, l1, penalized, tol):
     return new, bool(np.max(np.abs(grad_q)) <= l1 + tol)
 
 
-def minimize_model(model, g, w, l1, penalized, tol, max_faces=50, max_sweeps=1000):
+def minimize_model(model, g, w, l1, penalized, tol, max_faces=10, max_sweeps=None):
     """Minimize ``gᵀ(x-w) + ½(x-w)ᵀH(x-w) + l1 Σ_pen |x_j|`` from ``x = w``
     (vectors over ``model.coords``): coordinate descent until the active set
     settles, then a step to the minimizer on that face (:func:`face_step`),
     repeated until that minimizer is the model's, else coordinate descent to
-    ``tol`` (largest ``|Δx_j| H_jj`` of a full sweep). Returns ``x`` (k,)."""
+    ``tol`` (largest ``|Δx_j| H_jj`` of a full sweep) within ``max_sweeps``
+    sweeps (default ``model.sweep_budget``). Returns ``x`` (k,): the model's
+    minimizer, or a point below ``q(w)`` (a descent direction for the outer
+    loop)."""
     from .cd_kernels import SETTLED, cd_loop      # numba: loaded when a cd fit first runs
     g = np.asarray(g, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     pen = np.asarray(penalized, dtype=np.bool_)
     l1, tol = float(l1), float(tol)
+    max_sweeps = model.sweep_budget if max_sweeps is None else int(max_sweeps)
     x = w.copy()
     grad_q = g.copy()
     for _ in range(max_faces):
         if cd_loop(model.H, grad_q, x, l1, pen, tol, max_sweeps, True) != SETTLED:
             return x
-        x, exact = face_step(model, g, w, x, l1, pen, tol)
+        point, exact = face_step(model, g, w, x, l1, pen, tol)
+        if point is None:                 # H_AA singular: coordinate descent alone
+            break
+        x = point
         if exact:
             return x
         grad_q = g + model.H @ (x - w)
@@ -203,18 +224,47 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, warm_state=None):
             return finish(rec, w, model)
         ws = working_set(objective, w, g)
         if refresh or not model.covers(required(objective, w, g)):
-            model = Model(objective, ws)        # at w: the last curvature point
-        step = outer_step(objective, model, w, g, F, kkt, tol)
+            model, refresh = Model(objective, ws), True   # at w: the last curvature point
+        step, model = step_with_fallback(objective, model, refresh, ws, w, g, F, kkt, tol)
         if step is None:
-            if refresh:
-                rec.flags.add("line_search_failed")
-                return finish(rec, w, model)
-            refresh = True                       # a kept Hessian failed: form it anew
-            continue
+            rec.flags.add("line_search_failed")
+            return finish(rec, w, model)
         t, F, g, w = step
-        refresh = t < 1.0 or objective.kkt_violation(w, g) > REFRESH_RATE * kkt
+        refresh = t < 1.0 or worth_refreshing(model, objective.size, kkt,
+                                              objective.kkt_violation(w, g), tol)
     rec.record(F, objective.kkt_violation(w, g))
     return finish(rec, w, model)
+
+
+def step_with_fallback(objective, model, fresh, ws, w, g, F, kkt, tol):
+    """``(step, model)``: the outer step with ``model`` (``fresh``: formed at
+    ``w``); when its line search fails, again with a model formed at ``w`` —
+    after a kept model, in float32; after a fresh float32 one, in float64 (a
+    nearly singular Hessian that float32 rounding made indefinite). ``step``
+    is None when a fresh float64 model fails too."""
+    while True:
+        step = outer_step(objective, model, w, g, F, kkt, tol)
+        if step is not None or (fresh and not model.single):
+            return step, model
+        objective.smooth(w, curvature=True)      # the line search moved the curvature point
+        model, fresh = Model(objective, ws, single=not fresh), True
+
+
+def worth_refreshing(model, size, kkt_before, kkt_after, tol) -> bool:
+    """Whether to form the Hessian anew after a step that took the KKT norm from
+    ``kkt_before`` to ``kkt_after`` with ``model``: when the step kept more than
+    ``REFRESH_RATE`` of it, or when the steps still to come at that rate cost
+    more passes over the data (``size`` flops per row each) than forming the
+    model's ``k`` columns (``k²/2`` per row, at about ``GRAM_SPEEDUP`` times the
+    speed of a pass: BLAS syrk against a memory-bound pass)."""
+    rate = kkt_after / kkt_before if kkt_before > 0 else 0.0
+    if rate > REFRESH_RATE:
+        return True
+    if rate <= 0.0 or kkt_after <= tol:
+        return False
+    steps_left = np.log(kkt_after / tol) / np.log(1.0 / rate)
+    k = model.coords.size
+    return 0.5 * k * k / GRAM_SPEEDUP < size * max(steps_left - NEWTON_STEPS, 0.0)
 
 
 def finish(rec, w, model):

@@ -53,11 +53,15 @@ def cd_loop(H, grad_q, x, l1, penalized, tol, max_sweeps, settle):
     returns SETTLED as soon as a full sweep leaves the active set as the
     previous full sweep left it (at most ``SETTLE_SWEEPS`` active sweeps in
     between), so that the caller can finish with a direct solve on that set.
-    SWEEP_LIMIT after ``max_sweeps`` full sweeps."""
+    SWEEP_LIMIT after ``max_sweeps`` sweeps in all (full and active ones): an
+    inexact minimizer still gives the outer loop a descent direction, and
+    coordinate descent on nearly collinear columns would crawl for ever."""
     diag = np.diag(H).copy()
     every = np.arange(x.shape[0])
     previous = (x != 0.0) | ~penalized
-    for _ in range(max_sweeps):
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
         if sweep(H, grad_q, x, diag, l1, penalized, every) <= tol:
             return CONVERGED
         current = (x != 0.0) | ~penalized
@@ -66,6 +70,7 @@ def cd_loop(H, grad_q, x, l1, penalized, tol, max_sweeps, settle):
         previous = current
         active = np.flatnonzero(current)
         for _ in range(SETTLE_SWEEPS if settle else max_sweeps):
-            if sweep(H, grad_q, x, diag, l1, penalized, active) <= tol:
+            sweeps += 1
+            if sweep(H, grad_q, x, diag, l1, penalized, active) <= tol or sweeps >= max_sweeps:
                 break
     return SWEEP_LIMIT

@@ -91,9 +91,10 @@ class Objective:
         Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
         return Hv + self.l2 * np.where(self.penalized, v, 0.0)
 
-    def hess_block(self, coords) -> np.ndarray:
+    def hess_block(self, coords, single: bool = False) -> np.ndarray:
         """Hessian of the smooth part (at the last ``curvature=True`` point) on
-        the free coordinates ``coords`` (sorted indices into ``w``): (k, k).
+        the free coordinates ``coords`` (sorted indices into ``w``): (k, k)
+        float64; ``single`` allows float32 arithmetic (a model Hessian).
 
         One pass over only the feature columns those coordinates touch
         (``data.hess_rows``): coordinate descent's working-set Hessian."""
@@ -101,7 +102,7 @@ class Objective:
         full = self.free[coords]
         C = self.layout.n_cols
         rows = np.unique(full // C)
-        H = np.asarray(self.data.hess_rows(rows)) * self.scale
+        H = np.asarray(self.data.hess_rows(rows, single=single), dtype=np.float64) * self.scale
         pos = np.searchsorted(rows, full // C) * C + full % C
         H = H[np.ix_(pos, pos)]
         H[np.diag_indices_from(H)] += self.l2 * self._penalized_full[full]
