@@ -242,5 +242,7 @@ def test_bad_verbose_is_a_clear_error_before_any_pass(bad):
     with pytest.raises(ValueError, match=r"verbose must be 0 \(False\), 1 \(True\), 2 or "
                                          r"'always'; got"):
         LogisticRegression(verbose=bad).fit(X, y)
+    with pytest.raises(ValueError, match="verbose must be"):
+        LogisticRegressionCV(alphas=3, cv=3, verbose=bad).fit(X, y)
     assert [progress.check_verbose(v) for v in (None, False, 0, True, 1, 2, np.int64(2),
                                                 "always")] == [0, 0, 0, 1, 1, 2, 2, 3]

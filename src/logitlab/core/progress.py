@@ -42,6 +42,8 @@ LEVELS = {0: 0, 1: 1, 2: 2, "always": 3}
 ALWAYS = 3
 #: seconds between two printed lines at level 1 when no live display is possible
 LINE_INTERVAL = 1.0
+#: seconds between two updates of the live line (and two batches of lines)
+REFRESH = 0.1
 
 
 def check_verbose(verbose) -> int:
@@ -97,15 +99,23 @@ def _mode(level: int, console) -> str:
 
 
 class _Display:
-    """Lines and a live status line of one piece of work (see the module docstring)."""
+    """Lines and a live status line of one piece of work (see the module docstring).
 
-    def __init__(self, level: int, title: str, total=None):
+    ``line(values)`` and ``status(values)`` format what :meth:`show` is given;
+    they run only when something is written: the live line is updated at most
+    every ``REFRESH`` seconds and lines are written in batches as often, so a
+    solver iteration costs a few microseconds however fast the solver is."""
+
+    def __init__(self, level: int, title: str, line, status, total=None):
         self.level, self.title, self.total = level, title, total
+        self.line, self.status = line, status
         self.console = output_console()
         self.mode = _mode(level, self.console)
         self.start = time.monotonic()
-        self.last_line = -float("inf")
-        self.pending = None              # the newest status not yet printed (lines mode)
+        self.interval = REFRESH if self.mode == "live" or level >= 2 else LINE_INTERVAL
+        self.last = -float("inf")
+        self.lines = []                  # values whose lines are not yet written
+        self.newest = self.completed = None
         self.live = self.task = None
         if self.mode == "live":
             self._start_live()
@@ -126,35 +136,45 @@ class _Display:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
-    def show(self, status: str, line: str, completed=None):
-        """Update the status line; print ``line`` (level >= 2, or throttled)."""
-        if self.live is not None:
-            self.live.update(self.task, status=status, completed=completed)
-            if self.level >= 2:
-                self.live.console.print(line, markup=False, highlight=False)
-            return
+    def show(self, values: tuple, completed=None):
+        """Record one iteration or step; write when ``interval`` has passed."""
+        if self.level >= 2:
+            self.lines.append(values)
+        self.newest, self.completed = values, completed
         now = time.monotonic()
-        if self.level >= 2 or now - self.last_line >= LINE_INTERVAL:
-            self._write(line)
-            self.last_line, self.pending = now, None
-        else:
-            self.pending = line
+        if now - self.last >= self.interval:
+            self.last = now
+            self._flush()
 
-    def _write(self, line: str):
+    def _flush(self):
+        text = [self.line(v) for v in self.lines]
+        if self.live is not None:
+            if text:
+                self.live.console.print("\n".join(text), markup=False, highlight=False,
+                                        soft_wrap=True)
+            if self.newest is not None:
+                self.live.update(self.task, status=self.status(self.newest),
+                                 completed=self.completed)
+        else:
+            if self.level < 2 and self.newest is not None:
+                text = [self.line(self.newest)]
+            if text:
+                self._write("\n".join(text))
+        self.lines, self.newest = [], None
+
+    def _write(self, text: str):
         if self.console is None:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(text + "\n")
             sys.stderr.flush()
         else:
-            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def close(self):
-        """Stop the live line (its last state stays) or print the last line."""
+        """Write what is pending; stop the live line (its last state stays)."""
+        self._flush()
         if self.live is not None:
             self.live.refresh()
             self.live.stop()
-        elif self.pending is not None:
-            self._write(self.pending)
-        self.pending = None
 
 
 def iteration_line(title: str, iteration: int, objective: float, grad_norm: float,
@@ -171,6 +191,11 @@ def step_line(title: str, done: int, total: int, label: str, elapsed: float) -> 
             f"left ~{left:.1f} s")
 
 
+def _iteration_status(values) -> str:
+    iteration, objective, grad_norm, _ = values
+    return f"iteration {iteration}  objective {objective:.10g}  max|grad| {grad_norm:.2e}"
+
+
 @contextlib.contextmanager
 def iterations(verbose, title: str = "fit"):
     """A solver callback ``show(iteration, objective, grad_norm)`` displaying
@@ -179,15 +204,14 @@ def iterations(verbose, title: str = "fit"):
     A second solver run in the same display (the float64 polish, a refit
     without aliased columns) starts again at iteration 0."""
     level = check_verbose(verbose)
-    display = _Display(level, title) if level else None
+    display = (_Display(level, title, lambda v: iteration_line(title, *v), _iteration_status)
+               if level else None)
     if display is None or display.mode == "off":
         yield None
         return
 
     def show(iteration, objective, grad_norm):
-        line = iteration_line(title, iteration, objective, grad_norm, display.elapsed())
-        status = f"iteration {iteration}  objective {objective:.10g}  max|grad| {grad_norm:.2e}"
-        display.show(status, line)
+        display.show((iteration, objective, grad_norm, display.elapsed()))
 
     try:
         yield show
@@ -204,11 +228,8 @@ class Steps:
     def advance(self, label: str = "") -> None:
         """One more step done; ``label`` says which (e.g. "fold 2/5, alpha 3/20")."""
         self.done += 1
-        if self.display is None:
-            return
-        line = step_line(self.display.title, self.done, self.total, label,
-                         self.display.elapsed())
-        self.display.show(label, line, completed=self.done)
+        if self.display is not None:
+            self.display.show((self.done, label, self.display.elapsed()), completed=self.done)
 
 
 @contextlib.contextmanager
@@ -216,7 +237,8 @@ def steps(verbose, title: str, total: int):
     """A :class:`Steps` counter of ``total`` steps, displayed when ``verbose``
     asks for it and the output is interactive (else it only counts)."""
     level = check_verbose(verbose)
-    display = _Display(level, title, total) if level else None
+    display = (_Display(level, title, lambda v: step_line(title, v[0], total, v[1], v[2]),
+                        lambda v: v[1], total) if level else None)
     if display is not None and display.mode == "off":
         display = None
     try:

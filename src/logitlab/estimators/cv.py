@@ -253,6 +253,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     def _fit_unlocked(self, X, y, sample_weight, groups):
         if self.rule not in ("min", "1se"):
             raise ValueError(f"rule must be 'min' or '1se'; got {self.rule!r}")
+        progress.check_verbose(self.verbose)
         base = self._base()
         _, _, ratio = penalty_kind(base.penalty, base.alpha, base.l1_ratio)
         scorer, greater = self._scorer()

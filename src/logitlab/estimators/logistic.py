@@ -162,6 +162,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
         spec = fit_spec(self.get_params())     # every option checked before any pass
+        progress.check_verbose(self.verbose)
         if use_dask(spec.engine, X):
             from ..engines.dask.source import DaskSource
             return self.fit_source(DaskSource(X, y, sample_weight, offset, groups,
@@ -208,7 +209,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm = (pipeline.WarmStart(results.family, results.coef)
                 if self.warm_start and results is not None else None)
         with progress.iterations(self.verbose, "logitlab fit") as show:
-            spec = dataclasses.replace(spec, callback=progress.chain(spec.callback, show))
+            if show is not None:
+                spec = dataclasses.replace(spec, callback=progress.chain(spec.callback, show))
             outcome = pipeline.fit(spec, source, warm)
         self._set_results(LogitResults(outcome, self.get_params()))
         warn_findings(outcome.findings)
