@@ -246,3 +246,44 @@ def test_bad_verbose_is_a_clear_error_before_any_pass(bad):
         LogisticRegressionCV(alphas=3, cv=3, verbose=bad).fit(X, y)
     assert [progress.check_verbose(v) for v in (None, False, 0, True, 1, 2, np.int64(2),
                                                 "always")] == [0, 0, 0, 1, 1, 2, 2, 3]
+
+
+def test_notebook_without_ipywidgets_prints_lines(monkeypatch):
+    """In a Jupyter kernel the output is interactive even though stderr is no
+    terminal; without ipywidgets rich has no live display, so lines are printed
+    (at level 1 the last one, at level 2 every one) into the notebook."""
+    import rich.jupyter
+    from rich.console import Console
+    shown = []
+    monkeypatch.setattr(rich.jupyter, "display", lambda segments, text: shown.append(text))
+    monkeypatch.setattr(progress, "output_console",
+                        lambda: Console(force_jupyter=True, width=200, highlight=False))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)          # import ipywidgets fails
+    X, y = _data()
+    model = LogisticRegression(verbose=2).fit(X, y)
+    _check_matches_history("".join(shown), model)
+    shown.clear()
+    model = LogisticRegression(verbose=1).fit(X, y)
+    it, f, _ = _iterations("".join(shown))
+    assert it[-1] == model.n_iter_ and f[-1] == pytest.approx(model.objective_, rel=1e-11)
+
+
+def test_float64_polish_restarts_the_count_and_history_joins_both_runs(capsys):
+    """A float32-arithmetic fit polished in float64 is two solver runs: the
+    display shows both (each from iteration 0); ``history_`` is the first run
+    and the second without its start point (the first run's end)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20_000, 53)).astype(np.float32)      # >= 2**20 entries: float32 path
+    y = (X[:, :5].sum(axis=1) + rng.logistic(size=20_000) > 0).astype(int)
+    capsys.readouterr()
+    model = LogisticRegression(alpha=1e-3, solver="lbfgs", polish=True,
+                               verbose="always").fit(X, y)
+    assert "polished" in model.results_.solver.flags
+    it, f, _ = _iterations(capsys.readouterr().err)
+    restart = int(np.flatnonzero(it == 0)[1])
+    first, second = it[:restart], it[restart:]
+    np.testing.assert_array_equal(first, np.arange(first.size))
+    np.testing.assert_array_equal(second, np.arange(second.size))
+    assert first[-1] + second[-1] == model.n_iter_
+    np.testing.assert_allclose(np.concatenate([f[:restart], f[restart + 1:]]),
+                               model.history_["objective"], rtol=1e-11, atol=0)
