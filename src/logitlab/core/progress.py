@@ -25,10 +25,11 @@ Two kinds of work:
   plain text when it is not a terminal (logs, CI, tests).
 
 Output goes to standard error (rich's ``Console(stderr=True)``), never to
-standard output. Without rich (or in a notebook without ipywidgets, where rich
-has no live display) the lines are printed instead of the live status line, at
-most one a second at level 1. Progress only reads the values it is given: it
-never changes a result.
+standard output; rich decides what a terminal is (``isatty``, or the
+``FORCE_COLOR`` / ``TTY_COMPATIBLE`` environment variables). Without rich (or
+in a notebook without ipywidgets, where rich has no live display) the lines are
+printed instead of the live status line, at most one a second at level 1.
+Progress only reads the values it is given: it never changes a result.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ import contextlib
 import sys
 import time
 
-#: ``verbose=`` values and the level each means (``"always"``: level 2, forced)
-LEVELS = {0: 0, 1: 1, 2: 2, "always": 3}
+#: the level of ``verbose="always"`` (the lines of level 2, forced)
 ALWAYS = 3
 #: seconds between two printed lines at level 1 when no live display is possible
 LINE_INTERVAL = 1.0
