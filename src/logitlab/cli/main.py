@@ -81,17 +81,6 @@ def _fmt(x: float, digits: int = 6) -> str:
     return f"{x:.{digits}g}" if np.isfinite(x) else str(x)
 
 
-def _progress(enabled: bool):
-    """A solver callback printing iteration, objective and gradient norm to stderr."""
-    if not enabled:
-        return None
-
-    def report(iteration, objective, grad_norm):
-        err_console.print(f"  iteration {iteration:>4}  objective {objective:.12g}  "
-                          f"max|gradient| {grad_norm:.3e}", highlight=False)
-    return report
-
-
 def _print_json(doc) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_json_default) + "\n")
 
@@ -251,7 +240,9 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
     params = dict(penalty=None if penalty == Penalty.none else penalty.value, alpha=alpha,
                   l1_ratio=l1_ratio, solver=solver, tol=tol, max_iter=max_iter,
                   class_weight=parse_class_weight(class_weight), cov_type=cov_type,
-                  callback=_progress(sys.stderr.isatty() and not as_json))
+                  # progress on stderr, one line per iteration, only when interactive
+                  # (logitlab.core.progress); none with --json
+                  verbose=0 if as_json else 2)
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
     client = None
@@ -267,6 +258,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
                                 offset=offset, groups=groups, na_values=na_values or None,
                                 sep=sep, **params)
             summary = model.summary(level=level, ci=None if ci is None else ci.value)
+            model.verbose = 0   # the command's display, not the saved model's
         finally:
             if client is not None and dask != "local":
                 client.close()  # our connection only; the cluster keeps running

@@ -2,7 +2,8 @@
 
 Owns: link functions (``links``), cross-entropy losses (``losses``), the
 chunk-level linear algebra and statistics (``kernels``), the compiled fused
-loops (``fused``, ``vmath``), thread pools (``threads``) and the warning
-helper (``userwarn``). May import only the standard library, NumPy, SciPy and
-numba — never another logitlab package.
+loops (``fused``, ``vmath``), thread pools (``threads``), the warning
+helper (``userwarn``) and the progress display of long work (``progress``).
+May import only the standard library, NumPy, SciPy, numba and (lazily, for
+progress) rich — never another logitlab package.
 """

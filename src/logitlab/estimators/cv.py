@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted
 
+from ..core import progress
 from ..core.userwarn import warn
 from ..evaluation import metrics
 from ..core.threads import blas_one_thread
@@ -156,6 +157,11 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         Smallest alpha of a generated grid as a share of ``alpha_max``.
     fit_intercept, solver, tol, max_iter, class_weight, reference_class, dtype, solver_options, polish :
         as for :class:`LogisticRegression` (every fit uses them).
+    verbose : {0, 1, 2, "always"} or bool, default 0
+        Progress on standard error (:mod:`logitlab.core.progress`): the fits done of
+        folds × alphas (+ the refit path), time elapsed and left; 1 (True) a live
+        line when the output is interactive, 2 also a line per fit, "always" those
+        lines even when it is not. The best estimator inherits it.
 
     Attributes
     ----------
@@ -173,7 +179,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     def __init__(self, alphas=None, penalty="l2", l1_ratio=None, cv=5, scoring="log_loss",
                  rule="min", refit=True, eps=None, fit_intercept=True, solver="auto", tol=None,
                  max_iter=None, class_weight=None, reference_class=None, dtype=None,
-                 solver_options=None, polish=False):
+                 solver_options=None, polish=False, verbose=0):
         self.alphas = alphas
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -191,6 +197,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.solver_options = solver_options
         self.polish = polish
+        self.verbose = verbose
 
     # ------------------------------------------------------------- options
     def _base(self) -> LogisticRegression:
@@ -246,6 +253,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     def _fit_unlocked(self, X, y, sample_weight, groups):
         if self.rule not in ("min", "1se"):
             raise ValueError(f"rule must be 'min' or '1se'; got {self.rule!r}")
+        progress.check_verbose(self.verbose)
         base = self._base()
         _, _, ratio = penalty_kind(base.penalty, base.alpha, base.l1_ratio)
         scorer, greater = self._scorer()
@@ -269,8 +277,20 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         folds = list(check_cv(self.cv, labels, classifier=True).split(Xc, labels, groups))
         if len(folds) < 2:
             raise ValueError(f"cross-validation needs at least 2 folds; cv gave {len(folds)}.")
+        k, A = len(folds), self.alphas_.size
+        with progress.steps(self.verbose, f"CV {k} folds × {A} alphas"
+                            + (" + refit" if self.refit else ""),
+                            k * A + (A if self.refit else 0)) as done:
+            self._fit_folds(base, X, y, sample_weight, Xc, labels, s, folds, classes, scorer,
+                            greater, done)
+        return self
+
+    def _fit_folds(self, base, X, y, sample_weight, Xc, labels, s, folds, classes, scorer,
+                   greater, done):
+        """The cross-validation, the choice of alpha and the refit; ``done``: the
+        :class:`logitlab.core.progress.Steps` counter of the fits."""
         self.scores_, self.n_iter_, self.fold_weights_ = self._cross_validate(
-            base, Xc, labels, s, folds, classes, scorer, sample_weight is None)
+            base, Xc, labels, s, folds, classes, scorer, sample_weight is None, done)
         self.mean_scores_, self.se_scores_ = _fold_summary(self.scores_, self.fold_weights_)
         self.greater_is_better_ = greater
         self.index_min_, self.index_1se_ = choose_index(self.mean_scores_, self.se_scores_,
@@ -280,11 +300,11 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.alpha_1se_ = float(self.alphas_[self.index_1se_])
         self.alpha_ = float(self.alphas_[self.best_index_])
         if self.refit:
-            self._refit(base, X, y, sample_weight)
-        return self
+            self._refit(base, X, y, sample_weight, done)
 
-    def _path(self, base, X, y, s, on_fit):
-        """Fit at every alpha (decreasing) with warm starts; ``on_fit(j, model)``."""
+    def _path(self, base, X, y, s, on_fit, done=None, where=""):
+        """Fit at every alpha (decreasing) with warm starts; ``on_fit(j, model)``;
+        ``done.advance`` after each fit (progress)."""
         model = copy.deepcopy(base)
         unconverged = 0
         for j, a in enumerate(self.alphas_):
@@ -294,9 +314,12 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                 model.fit(X, y, sample_weight=s)
             unconverged += any(issubclass(w.category, ConvergenceWarning) for w in caught)
             on_fit(j, model)
+            if done is not None:
+                done.advance(f"{where}alpha {j + 1}/{self.alphas_.size} = {a:.4g}")
         return unconverged
 
-    def _cross_validate(self, base, X, labels, s, folds, classes, scorer, unit_weights):
+    def _cross_validate(self, base, X, labels, s, folds, classes, scorer, unit_weights,
+                        done=None):
         k, A = len(folds), self.alphas_.size
         scores = np.empty((k, A))
         n_iter = np.zeros((k, A), dtype=np.int64)
@@ -322,13 +345,14 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                 n_iter[f, j] = model.n_iter_
 
             fit_s = None if unit_weights else s[train]   # None: no n-sized ones per fit
-            unconverged += self._path(base, X[train], labels[train], fit_s, record)
+            unconverged += self._path(base, X[train], labels[train], fit_s, record, done,
+                                      f"fold {f + 1}/{k}, ")
         if unconverged:
             warn(f"{unconverged} of {k * A} cross-validation fits did not converge "
                  "(raise max_iter, or drop the smallest alphas).", ConvergenceWarning)
         return scores, n_iter, fold_weight
 
-    def _refit(self, base, X, y, sample_weight):
+    def _refit(self, base, X, y, sample_weight, done=None):
         """The path on all rows; keep the fit at the chosen alpha."""
         A = self.alphas_.size
         C = 1 if self.classes_.size == 2 else self.classes_.size
@@ -343,9 +367,10 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             if j == self.best_index_:
                 best = copy.deepcopy(model)
                 best.warm_start = False
+                best.verbose = self.verbose
                 self.best_estimator_ = best
 
-        self._path(base, X, y, sample_weight, record)
+        self._path(base, X, y, sample_weight, record, done, "refit, ")
         self.coef_ = self.best_estimator_.coef_
         self.intercept_ = self.best_estimator_.intercept_
 

@@ -15,11 +15,14 @@ ratios of each other class against ``reference_class_``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..core import progress
 from ..core.links import logit
 from ..data.io import read_table
 from ..data.validation import check_offset, check_X
@@ -81,6 +84,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Extra options for the solver, e.g. ``{"learning_rate": 0.5}`` for gd.
     callback : callable or None
         ``callback(iteration, objective, grad_norm)`` after every iteration.
+    verbose : {0, 1, 2, "always"} or bool, default 0
+        Progress of the fit on standard error (:mod:`logitlab.core.progress`): 1
+        (True) a live line with the iteration, objective, max|gradient| and time
+        elapsed when the output is interactive (a terminal or a notebook); 2 also
+        one line per iteration; "always" those lines even when it is not. Never
+        changes the result; 0 (the default) costs nothing.
     cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default "nonrobust"
         Covariance of the estimates for inference (unpenalized fits): the
         inverse Fisher information, or a sandwich (cluster needs ``groups``
@@ -118,7 +127,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  solver="auto", tol=None, max_iter=None, class_weight=None,
                  reference_class=None, warm_start=False, dtype=None,
                  solver_options=None, callback=None, cov_type="nonrobust", threshold=0.5,
-                 engine="auto", engine_options=None, polish=False):
+                 engine="auto", engine_options=None, polish=False, verbose=0):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -137,6 +146,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.engine = engine
         self.engine_options = engine_options
         self.polish = polish
+        self.verbose = verbose
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None, offset=None, groups=None):
@@ -152,6 +162,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
         spec = fit_spec(self.get_params())     # every option checked before any pass
+        progress.check_verbose(self.verbose)
         if use_dask(spec.engine, X):
             from ..engines.dask.source import DaskSource
             return self.fit_source(DaskSource(X, y, sample_weight, offset, groups,
@@ -198,7 +209,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm = (pipeline.WarmStart(results.family, results.coef,
                                    getattr(self, "_solver_state", None))
                 if self.warm_start and results is not None else None)
-        outcome = pipeline.fit(spec, source, warm)
+        with progress.iterations(self.verbose, "logitlab fit") as show:
+            if show is not None:
+                spec = dataclasses.replace(spec, callback=progress.chain(spec.callback, show))
+            outcome = pipeline.fit(spec, source, warm)
         # the solver's reusable state (cd's Hessian) serves the next warm start only
         self._solver_state = outcome.solver.state if self.warm_start else None
         outcome.solver.state = None

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from .. import solvers
+from ..core import progress
 from ..core.exceptions import ConvergenceWarning
 from ..core.userwarn import warn
 from ..solvers import firth as firth_solver
@@ -313,9 +314,12 @@ def profile_bounds(model, index, level=0.95):
     return low.value, high.value
 
 
-def profile_ci(model, terms=None, level=0.95) -> pd.DataFrame:
+def profile_ci(model, terms=None, level=0.95, verbose=None) -> pd.DataFrame:
     """Profile-likelihood intervals (and their odds ratios) for ``terms``
     (labels as in :func:`logitlab.inference.coef_table`; default all).
+
+    ``verbose``: progress of the coefficients done / total, with the time left
+    (:mod:`logitlab.core.progress`); None: the model's own ``verbose`` parameter.
 
     ``attrs["refits"]`` holds the constrained refits each bound took
     (``{term: (low, high)}``) and ``attrs["status"]`` how each ended (see
@@ -323,7 +327,13 @@ def profile_ci(model, terms=None, level=0.95) -> pd.DataFrame:
     state = require_inference(model)
     _check_level(level)
     chosen, index = _chosen_terms(model, state, terms)
-    found = [profile_search(model, i, level) for i in chosen]
+    if verbose is None:
+        verbose = as_results(model).params_given.get("verbose", 0)
+    found = []
+    with progress.steps(verbose, "profile intervals", len(chosen)) as done:
+        for label, i in zip(index, chosen):
+            found.append(profile_search(model, i, level))
+            done.advance(str(label))
     for label, pair in zip(index, found):
         _warn_failed(label, pair)
     out = pd.DataFrame([[b.value for b in pair] for pair in found],
