@@ -8,14 +8,14 @@ never a silent NaN downstream.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..core.design import COMPILED_MIN_ENTRIES
+from ..core.exceptions import DataConversionWarning, bridged
+from ..core.userwarn import warn
 from ..core.threads import default_threads, pool
 
 _MAX_LISTED = 5
@@ -169,16 +169,12 @@ def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
     names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     if names == [] and min_features == 0:   # an intercept-only design
         X = np.empty((len(X), 0))
-    target = [np.float64, np.float32] if dtype is None else np.dtype(dtype).type
-    try:
-        X = validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
-                          dtype=target, order="C", ensure_all_finite=False,
-                          ensure_min_samples=1, ensure_min_features=min_features)
-    except ValueError as err:
-        if "could not convert" in str(err):
-            raise TypeError(f"X must be numeric: {err}. Encode text columns first "
-                            "(e.g. a scikit-learn OneHotEncoder).") from None
-        raise
+    target = [np.float64, np.float32] if dtype is None else [np.dtype(dtype).type]
+    plain = _plain_array(estimator, X, reset, target, min_features)
+    if plain is not None:
+        X = plain
+    else:
+        X = _sklearn_validate(estimator, X, reset, target, min_features)
     if sp.issparse(X):
         X = X.tocsr()
         if not X.has_sorted_indices:
@@ -187,6 +183,73 @@ def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
     if reset:
         check_magnitude(X, names)
     return X
+
+
+def _plain_array(estimator, X, reset: bool, target, min_features: int):
+    """The common case without scikit-learn (its import costs seconds): a numeric
+    2-D ndarray with rows and enough columns, for an estimator that holds no
+    feature names. Returns X as a C-ordered array of a ``target`` dtype (the
+    first when X's is not among them), with ``n_features_in_`` recorded (reset)
+    or checked — as scikit-learn's ``validate_data`` does, same messages — or
+    None for any other input (then scikit-learn's ``validate_data`` decides)."""
+    if type(X) is not np.ndarray or X.ndim != 2 or X.dtype.kind not in "biuf" \
+            or X.shape[0] < 1 or X.shape[1] < max(min_features, 0):
+        return None
+    if not reset and hasattr(estimator, "feature_names_in_"):
+        return None
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+        if hasattr(estimator, "feature_names_in_"):
+            delattr(estimator, "feature_names_in_")
+    elif hasattr(estimator, "n_features_in_") and X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    kind = X.dtype.type if X.dtype.type in target else target[0]
+    return np.ascontiguousarray(X, dtype=kind)
+
+
+def _sklearn_validate(estimator, X, reset: bool, target, min_features: int):
+    """scikit-learn's ``validate_data`` (imported here: DataFrames, lists, sparse
+    and odd inputs only), with a non-numeric X reported as a TypeError."""
+    from sklearn.utils.validation import validate_data
+    try:
+        return validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
+                             dtype=target if len(target) > 1 else target[0], order="C",
+                             ensure_all_finite=False, ensure_min_samples=1,
+                             ensure_min_features=min_features)
+    except ValueError as err:
+        if "could not convert" in str(err):
+            raise TypeError(f"X must be numeric: {err}. Encode text columns first "
+                            "(e.g. a scikit-learn OneHotEncoder).") from None
+        raise
+
+
+def _column_or_1d(y):
+    """``y`` as a 1-D array: a numeric 1-D ndarray as it is; a column (n, 1) read
+    as (n,) with a DataConversionWarning (as scikit-learn's ``column_or_1d``, which
+    serves every other input)."""
+    if type(y) is np.ndarray and y.dtype.kind in "biuf":
+        if y.ndim == 1:
+            return y
+        if y.ndim == 2 and y.shape[1] == 1:
+            warn("A column-vector y was passed when a 1d array was expected. Please change "
+                 "the shape of y to (n_samples, ), for example using ravel().",
+                 bridged(DataConversionWarning))
+            return y[:, 0]
+    from sklearn.utils.validation import column_or_1d
+    return column_or_1d(y, warn=True)
+
+
+def _check_classification_targets(y) -> None:
+    """scikit-learn's ``check_classification_targets`` (imported only for labels
+    that are not plain integers: e.g. text, objects)."""
+    from sklearn.utils.multiclass import check_classification_targets
+    check_classification_targets(y)
+
+
+def _is_pandas(y) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(y, (pd.Series, pd.Index, pd.Categorical))
 
 
 def _raise_if_missing(mask) -> None:
@@ -237,11 +300,12 @@ def check_target(y, n_rows: int, counts=None):
     entry ``i`` of ``y`` stands for, default 1)."""
     if y is None:
         raise ValueError("LogisticRegression requires y to be passed, but the target y is None.")
-    if isinstance(y, (pd.Series, pd.Index, pd.Categorical)):
+    if _is_pandas(y):
+        import pandas as pd
         labels = pd.Series(y)
         _raise_if_missing(labels.isna().to_numpy())
         y = labels.to_numpy()
-    y = column_or_1d(y, warn=True)
+    y = _column_or_1d(y)
     if y.shape[0] != n_rows:
         raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows; they must match.")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -249,6 +313,7 @@ def check_target(y, n_rows: int, counts=None):
         raise ValueError(f"y contains NaN or inf in {rows.size} rows (first row {rows[0]}); "
                          "drop those rows first.")
     if y.dtype.kind == "O":
+        import pandas as pd
         _raise_if_missing(pd.isna(y))
         kinds = sorted({type(v).__name__ for v in y})
         if len({"str" if isinstance(v, str) else "number" for v in y}) > 1:
@@ -263,15 +328,15 @@ def check_target(y, n_rows: int, counts=None):
     elif y.dtype.kind in "biuf":
         # hash the labels once (O(n)), then code by the few sorted classes;
         # np.unique on the distinct values merges -0.0 and 0.0 as it would
+        import pandas as pd
         classes = np.unique(pd.unique(y))
         if y.dtype.kind == "f":
             _refuse_fractions(y, classes)
-            check_classification_targets(classes)   # e.g. continuous values
             classes = classes + 0.0                 # a -0.0 label reads 0.0
         codes = (y == classes[1]).view(np.int8) if classes.size == 2 \
             else np.searchsorted(classes, y)
     else:
-        check_classification_targets(y)
+        _check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         _check_label_variants(classes, codes, counts)
     if classes.size < 2:
@@ -320,7 +385,6 @@ def _two_numeric_classes(y):
         return None
     else:
         _refuse_fractions(y, np.array([lo, hi]))
-        check_classification_targets(np.array([lo, hi]))   # e.g. continuous values
     # + 0 turns a -0.0 minimum into 0.0 (as the general path reports it)
     return np.array([lo + 0, hi], dtype=y.dtype) if y.dtype != np.bool_ \
         else np.array([False, True])
@@ -402,6 +466,7 @@ def check_groups(groups, n_rows: int, cov_type: str):
     g = np.asarray(groups)
     if g.shape != (n_rows,):
         raise ValueError(f"groups has shape {g.shape}; expected ({n_rows},), one label per row.")
+    import pandas as pd
     if np.asarray(pd.isna(g)).any():
         raise ValueError("groups contains missing values; every row needs a cluster.")
     codes = pd.factorize(g, sort=True)[0]

@@ -44,16 +44,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import check_cv
-from sklearn.utils.validation import check_is_fitted
 
 from ..core import progress
 from ..core.userwarn import warn
 from ..evaluation import metrics
 from ..core.threads import blas_one_thread
-from ..core.exceptions import ConvergenceWarning
+from ..core.exceptions import ConvergenceWarning, bridged, check_is_fitted
 from ..fitting.spec import class_weight_factors, penalty_kind
+from .base import ClassifierBase
 from .logistic import LogisticRegression
 from ..data.binomial import is_proportion
 from ..data.validation import check_sample_weight, check_target, check_X
@@ -130,7 +128,7 @@ def _fold_summary(scores, fold_weight):
     return mean, np.sqrt(var)
 
 
-class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
+class LogisticRegressionCV(ClassifierBase):
     """Logistic regression with the penalty strength chosen by k-fold cross-validation.
 
     See the module docstring for the grid, the path, the scores and the rules.
@@ -274,6 +272,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                              "weight; cross-validating a classifier needs at least 2 classes.")
         self.classes_ = classes
         self.alphas_ = self._grid(Xc, codes, fit_s, classes.size, ratio)
+        from sklearn.model_selection import check_cv   # CV users pay for it, only them
         folds = list(check_cv(self.cv, labels, classifier=True).split(Xc, labels, groups))
         if len(folds) < 2:
             raise ValueError(f"cross-validation needs at least 2 folds; cv gave {len(folds)}.")
@@ -349,7 +348,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                                       f"fold {f + 1}/{k}, ")
         if unconverged:
             warn(f"{unconverged} of {k * A} cross-validation fits did not converge "
-                 "(raise max_iter, or drop the smallest alphas).", ConvergenceWarning)
+                 "(raise max_iter, or drop the smallest alphas).", bridged(ConvergenceWarning))
         return scores, n_iter, fold_weight
 
     def _refit(self, base, X, y, sample_weight, done=None):
@@ -417,11 +416,6 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
 
     def summary(self, level: float = 0.95):
         return self._best().summary(level=level)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
 
 def fit_design_cv(design, X, y, sample_weight, estimator_params: dict, cv, cv_options: dict):

@@ -19,10 +19,9 @@ import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from ..core import progress
+from ..core.exceptions import check_is_fitted
 from ..core.links import logit
 from ..data.io import read_table
 from ..data.validation import check_offset, check_X
@@ -32,10 +31,11 @@ from ..fitting import pipeline
 from ..fitting.diagnostics import warn_findings
 from ..fitting.spec import INFERENCE_MAX_SIZE, check_threshold, fit_spec
 from ..results.results import LogitResults
+from .base import ClassifierBase
 
 __all__ = ["LogisticRegression", "INFERENCE_MAX_SIZE"]
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(ClassifierBase):
     """Logistic regression by (penalized) maximum likelihood.
 
     Minimizes ``(1/S) Σ s_i nll_i + alpha (l1_ratio ‖β‖₁ + (1 - l1_ratio)/2 ‖β‖²)``
@@ -550,11 +550,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         P = self.predict_proba(X, offset)
         return evaluate(y, P[:, 1] if P.shape[1] == 2 else P, threshold=self.threshold,
                         sample_weight=sample_weight, labels=self.classes_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
 
 def _columns_by_name(X, y, sample_weight, offset, groups):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.exceptions import CollinearityWarning, ConvergenceWarning, SeparationWarning
+from ..core.exceptions import CollinearityWarning, ConvergenceWarning, SeparationWarning, bridged
 from ..core.layout import INTERCEPT
 from ..core.userwarn import warn
 _DIVERGING_SCALED_COEF = 15.0  # |β_j| · sd(x_j): odds ratio of e^15 per SD
@@ -139,4 +139,4 @@ def explain_fit(objective, result, feature_names, n_saturated=None, separation=N
 
 def warn_findings(findings) -> None:
     for category, message in findings:
-        warn(message, category)
+        warn(message, bridged(category))

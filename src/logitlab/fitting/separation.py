@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import linalg, optimize, special
+from scipy import linalg, special
 
 from ..core.layout import Layout
 from ..core.threads import blas_one_thread
@@ -251,6 +251,7 @@ def _interior_point(M: np.ndarray, guess: np.ndarray | None, deadline: float, lp
     if not lp:
         return None
     k = M.shape[1]
+    from scipy import optimize   # ~0.4 s to import: only when a check needs it
     res = optimize.linprog(np.r_[np.zeros(k), -1.0],
                            A_ub=np.column_stack([-M, np.ones(M.shape[0])]),
                            b_ub=np.zeros(M.shape[0]), bounds=[(-1, 1)] * k + [(None, 1)],
@@ -330,6 +331,7 @@ def _slack_split(M: np.ndarray, deadline: float):
     such a z, scaled, to raise a row's t without lowering another's) and 0 on
     the others. Returns ``(positive rows mask, z)`` or None."""
     m, k = M.shape
+    from scipy import optimize   # ~0.4 s to import: only when a check needs it
     res = optimize.linprog(np.r_[np.zeros(k), -np.ones(m)],
                            A_ub=np.column_stack([-M, np.eye(m)]), b_ub=np.zeros(m),
                            bounds=[(None, None)] * k + [(0, 1)] * m, method="highs",
@@ -344,6 +346,7 @@ def _split_by_lp(con: _Constraints, deadline: float):
     A = con.sparse()
     m, p = A.shape
     At = A.T.tocsr()
+    from scipy import optimize   # ~0.4 s to import: only when a check needs it
     res = optimize.linprog(np.r_[-np.ones(m), np.zeros(m)], A_eq=sp.hstack([At, At]).tocsr(),
                            b_eq=np.zeros(p), bounds=[(0, 1)] * m + [(0, None)] * m,
                            method="highs", options=_lp_options(deadline))
@@ -403,6 +406,7 @@ class _Cone:
         while time.perf_counter() <= deadline:
             rows = self.M[subset]
             try:
+                from scipy import optimize   # ~0.4 s to import: only when a check needs it
                 lam, _ = optimize.nnls(rows.T, -b)
             except RuntimeError:             # its iteration limit
                 return self._by_lp(b, deadline)
@@ -441,6 +445,7 @@ class _Cone:
     def _by_lp(self, b: np.ndarray, deadline: float):
         """``max bᵀz`` over ``M z ≥ 0, |z| ≤ 1`` (the definition, for when the
         NNLS is not exact), its solution checked and kept as a witness."""
+        from scipy import optimize   # ~0.4 s to import: only when a check needs it
         res = optimize.linprog(-b, A_ub=-self.M, b_ub=np.zeros(self.M.shape[0]),
                                bounds=[(-1, 1)] * self.M.shape[1], method="highs",
                                options=_lp_options(deadline))

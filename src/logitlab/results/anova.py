@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from .. import solvers
-from ..core.exceptions import ConvergenceWarning
+from ..core.exceptions import ConvergenceWarning, bridged
 from ..core.layout import INTERCEPT
 from ..core.userwarn import warn
 from ..data.formula import split_top_level
@@ -206,7 +206,7 @@ def _chi2(stat, df):
 def _lr_row(term, ll_with, ll_without, df):
     if not (np.isfinite(ll_with) and np.isfinite(ll_without)):
         warn(f"likelihood-ratio test of '{term}': a refit did not converge; its statistic "
-             "and p-value are reported as NaN.", ConvergenceWarning)
+             "and p-value are reported as NaN.", bridged(ConvergenceWarning))
         return (np.nan, df, np.nan)
     if df == 0:
         return (np.nan, 0, np.nan)

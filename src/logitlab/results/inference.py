@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
+
+from ..core.distributions import chi2_sf, norm_ppf, norm_sf
 
 from ..core.layout import INTERCEPT
 from .hypotheses import restriction
@@ -39,9 +41,8 @@ def as_results(model):
     (or the results object itself)."""
     results = getattr(model, "results_", None) if not hasattr(model, "outcome") else model
     if results is None:
-        from sklearn.exceptions import NotFittedError
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet. Call "
-                             "'fit' with appropriate arguments before using this estimator.")
+        from ..core.exceptions import check_is_fitted
+        check_is_fitted(model, "results_")
     return results
 
 
@@ -136,9 +137,9 @@ def coef_table(model, level: float = 0.95) -> pd.DataFrame:
     se = np.sqrt(np.maximum(np.diag(V), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / se
-    q = stats.norm.ppf(0.5 + level / 2)
+    q = norm_ppf(0.5 + level / 2)
     table = pd.DataFrame({
-        "coef": beta, "std_err": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+        "coef": beta, "std_err": se, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
         "ci_low": beta - q * se, "ci_high": beta + q * se,
     }, index=label_index(labels))
     with np.errstate(over="ignore"):   # a diverging estimate's bound is e^big = inf
@@ -209,7 +210,7 @@ def model_statistics(model) -> dict:
         "deviance": -2.0 * ll, "null_deviance": -2.0 * ll0,
         "aic": -2.0 * ll + 2.0 * k, "bic": -2.0 * ll + k * np.log(n),
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else np.nan,
-        "lr_stat": lr, "lr_df": df, "lr_p_value": float(stats.chi2.sf(lr, df)) if df > 0 else np.nan,
+        "lr_stat": lr, "lr_df": df, "lr_p_value": float(chi2_sf(lr, df)) if df > 0 else np.nan,
         "cov_type": state.cov_type, "method": state.method,
     }
     if getattr(state, "grouped", None) is not None:
@@ -285,7 +286,7 @@ def lr_test(small, big) -> dict:
         raise ValueError(f"the second model must have more parameters than the first "
                          f"({b['n_params']} vs {a['n_params']}): pass lr_test(small, big).")
     check_nested(small, big)
-    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+    return {"statistic": stat, "df": df, "p_value": float(chi2_sf(stat, df))}
 
 
 def _design_columns(model):
@@ -366,4 +367,4 @@ def wald_test(model, terms=None, R=None, q=None, hypotheses=None) -> dict:
     diff = R @ beta - q
     stat = float(diff @ linalg.pinvh(R @ V @ R.T) @ diff)
     df = int(np.linalg.matrix_rank(R))
-    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+    return {"statistic": stat, "df": df, "p_value": float(chi2_sf(stat, df))}

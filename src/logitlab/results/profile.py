@@ -39,11 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
+
+from ..core.distributions import chi2_ppf, chi2_sf
 
 from .. import solvers
 from ..core import progress
-from ..core.exceptions import ConvergenceWarning
+from ..core.exceptions import ConvergenceWarning, bridged
 from ..core.userwarn import warn
 from ..solvers import firth as firth_solver
 from ..solvers.objective import Objective
@@ -291,7 +293,7 @@ def profile_search(model, index, level=0.95) -> tuple:
                          "loaded or unpickled model does not carry: refit it first.")
     firth = state.method == "firth"
     ll_hat = state.penalized_loglik if firth else state.loglik
-    crit = float(np.sqrt(stats.chi2.ppf(level, 1)))
+    crit = float(np.sqrt(chi2_ppf(level, 1)))
     sign = state.infinite.get(str(int(index)))
     profile = None
     bounds = []
@@ -365,11 +367,11 @@ def lr_tests(model, terms=None) -> pd.DataFrame:
         if point is None:
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
             warn(f"likelihood-ratio test of '{name}': the refit with {name} = 0 did not "
-                 "converge; its statistic and p-value are reported as NaN.", ConvergenceWarning)
+                 "converge; its statistic and p-value are reported as NaN.", bridged(ConvergenceWarning))
             rows.append((np.nan, np.nan))
             continue
         stat = 2.0 * max(point.D, 0.0)
-        rows.append((stat, float(stats.chi2.sf(stat, 1))))
+        rows.append((stat, float(chi2_sf(stat, 1))))
     return pd.DataFrame(rows, columns=["lr_stat", "p_value"], index=_label_index(index),
                         dtype=float)
 
@@ -405,4 +407,4 @@ def _warn_failed(label, pair):
         else:
             continue
         warn(f"profile interval of '{name}': {why}; its {which} bound is reported as NaN.",
-             ConvergenceWarning)
+             bridged(ConvergenceWarning))
