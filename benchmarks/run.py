@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark logitlab against scikit-learn, glum and statsmodels (issue 5).
 
-    python benchmarks/run.py [--shape dense1|dense2|multi|sparse|all] [--scale 0.1] [--repeat 1]
+    python benchmarks/run.py [--shape dense1|...|wide|classes|infer1|infer2|vsparse|issue5|issue20|all]
+                             [--scale 0.1] [--repeat 1]
 
 Every tool minimizes the same objective, mean log loss + lambda/2 ||beta||^2 with
 lambda = 1/n and the intercept unpenalized; this script recomputes each tool's
@@ -34,7 +35,21 @@ SHAPES = {  # the four shapes of issue 5 (n is multiplied by --scale)
     "dense2": dict(n=100_000, d=500, K=2, sparse=False),
     "multi": dict(n=200_000, d=50, K=10, sparse=False),
     "sparse": dict(n=200_000, d=100_000, K=2, sparse=True, nnz_row=50),
+    # issue 20's shapes: which logitlab solvers (ll) and peers (sk, glum) run on each
+    "wide": dict(n=20_000, d=2_000, K=2, sparse=False, f32=False, scale_d=True,
+                 ll=["auto", "newton", "newton-cg", "trust-ncg", "lbfgs"],
+                 sk=["lbfgs", "newton-cholesky", "newton-cg"], glum=["lbfgs", "irls-cd"]),
+    "classes": dict(n=100_000, d=100, K=30, sparse=False, f32=False,
+                    ll=["auto", "newton-cg", "trust-ncg", "lbfgs"],
+                    sk=["lbfgs", "newton-cholesky", "saga"], glum=[]),
+    "infer1": dict(n=200_000, d=100, K=2, sparse=False, inference_only=True),
+    "infer2": dict(n=1_000_000, d=20, K=2, sparse=False, inference_only=True),
+    "vsparse": dict(n=500_000, d=1_000_000, K=2, sparse=True, nnz_row=31,
+                    ll=["auto", "newton-cg", "trust-ncg"], sk=["newton-cg", "lbfgs"], glum=[]),
 }
+GROUPS = {"all": list(SHAPES), "issue5": ["dense1", "dense2", "multi", "sparse"],
+          "issue20": ["wide", "classes", "infer1", "infer2", "vsparse"],
+          "inference": ["infer1", "infer2"]}
 RHO = 0.5            # AR(1) correlation of neighbouring features
 TARGET_AUC = 0.8     # population AUC of the true model
 GAP_TOL = 1e-9       # converged: relative objective gap to the best fit <= GAP_TOL
@@ -108,6 +123,9 @@ def make_data(name, scale, seed):
     """Features, labels from the true logistic model, and its AUC."""
     spec = SHAPES[name]
     n, d, K = max(2000, int(round(spec["n"] * scale))), spec["d"], spec["K"]
+    if spec.get("scale_d"):            # wide: n and d both by sqrt(scale), n/d kept
+        n = max(200, int(round(spec["n"] * scale ** 0.5)))
+        d = max(20, int(round(d * scale ** 0.5)))
     rng = np.random.default_rng([seed, list(SHAPES).index(name)])
     if spec["sparse"]:
         X32, X = None, tfidf_features(rng, n, d, spec["nnz_row"])
@@ -189,7 +207,11 @@ def objective_and_gradient(X, y, coef, intercept, lam, K):
 def fit_plan(name, args):
     """(tool, solver, dtype, note) for every fit of a shape; skips what is not sensible."""
     spec = SHAPES[name]
+    if "ll" in spec:
+        return custom_plan(spec, args)
     plan, skipped = [], []
+    if spec.get("inference_only"):
+        return plan, skipped
     ll_solvers = ["auto", "newton", "newton-cg", "trust-ncg", "lbfgs"]
     for dtype in (["float64"] if spec["sparse"] else ["float64", "float32"]):
         for s in ll_solvers:
@@ -209,9 +231,28 @@ def fit_plan(name, args):
             skipped.append(("glum", s, "forms the d x d Hessian (d = 1e5: 80 GB)"))
         else:
             plan.append(("glum", s, "float64"))
+    return only(plan, args), skipped
+
+
+def only(plan, args):
+    """The fits of ``plan`` that ``--only`` selects."""
     if args.only:
         plan = [p for p in plan if any(o in f"{p[0]}:{p[1]}:{p[2]}" for o in args.only.split(","))]
-    return plan, skipped
+    return plan
+
+
+def custom_plan(spec, args):
+    """Plan of a shape that names its solvers (issue 20's shapes): float64 only."""
+    plan = [("logitlab", s, "float64") for s in spec["ll"]]
+    plan += [("sklearn", s, "float64") for s in spec["sk"]]
+    plan += [("glum", s, "float64") for s in spec["glum"]]
+    skipped = []
+    if spec["K"] > 2:
+        skipped.append(("glum", "*", "glum has no multinomial family"))
+    if spec["sparse"]:
+        skipped += [(t, s, f"forms the d x d Hessian (d = {spec['d']:,})") for t, s in
+                    [("logitlab", "newton"), ("sklearn", "newton-cholesky"), ("glum", "irls-cd")]]
+    return only(plan, args), skipped
 
 
 # ----------------------------------------------------------------------- worker
@@ -409,13 +450,15 @@ def fmt_row(r):
         label += f" ({r['solver_used']})"
     if r["status"] != "ok":
         return f"  {label:<30} {r['status']}"
-    return (f"  {label:<30} {r['time']:8.2f} {r['passes']:8.1f} {r['n_iter']:6d} "
+    kp = r.get("n_passes_reported")
+    return (f"  {label:<30} {r['time']:8.2f} {r['passes']:8.1f} {kp if kp is not None else '-':>7} "
+            f"{r['n_iter']:6d} "
             f"{r['peak_mb']:8.0f} {r['objective']:.12f} {r['rel_gap']:9.1e} "
             f"{r['max_grad']:9.1e}  {'yes' if r['converged'] else 'NO'}"
             + ("  (machine busy)" if r.get("busy_before", 0) > 0.2 else ""))
 
 
-HEADER = (f"  {'tool solver':<30} {'time s':>8} {'passes':>8} {'iters':>6} {'peak MB':>8} "
+HEADER = (f"  {'tool solver':<30} {'time s':>8} {'passes':>8} {'kpasses':>7} {'iters':>6} {'peak MB':>8} "
           f"{'objective':<14} {'rel gap':>9} {'max|grad|':>9}  conv")
 
 
@@ -426,6 +469,8 @@ def ratios(name, rows):
     mine = sorted((r for r in conv if r["tool"] == "logitlab"), key=lambda r: r["time"])
     auto = {r["dtype"]: r for r in rows if r["tool"] == "logitlab" and r["solver"] == "auto"}
     out, summary = [], dict(shape=name)
+    if not rows:
+        return out, summary
     if not peers:
         out.append(f"  {name}: no peer converged")
     a64 = auto.get("float64")
@@ -438,7 +483,8 @@ def ratios(name, rows):
             tag = "" if a64["converged"] else f"  [NOT converged: gap {a64['rel_gap']:.1e}]"
             summary.update(auto_ratio=a64["time"] / p["time"], auto_converged=a64["converged"])
             out.append(f"  logitlab auto (f64) / fastest peer = {a64['time']:.2f}/{p['time']:.2f} "
-                       f"= {a64['time'] / p['time']:.2f}x, {a64['passes']:.0f} passes{tag}")
+                       f"= {a64['time'] / p['time']:.2f}x, {a64['passes']:.0f} passes "
+                       f"({a64.get('n_passes_reported')} kernel passes){tag}")
         if mine:
             m = mine[0]
             summary.update(best_logitlab=f"{m['solver']} {m['dtype']}", best_ratio=m["time"] / p["time"])
@@ -456,7 +502,7 @@ def ratios(name, rows):
 
 # -------------------------------------------------------------------- inference
 def inference_comparison(X, y, ddir, t_pass, args):
-    """Unpenalized fit + standard errors: logitlab vs statsmodels (dense1 only)."""
+    """Unpenalized fit + standard errors: logitlab vs statsmodels (dense1, infer1, infer2)."""
     rows = [run_worker("logitlab", "mle", "float64", 2, 0.0, ddir, args),
             run_worker("statsmodels", "newton", "float64", 2, 0.0, ddir, args)]
     evaluate(rows, X, y, 0.0, 2, t_pass)
@@ -548,7 +594,7 @@ def bench_shape(name, args, tmp):
         print(f"  ... {tool} {solver} {dtype}: " + status
               + f" (other load before: {r['busy_before']:.2f} cores)", flush=True)
     best = evaluate(rows, X, y, lam, info["K"], t_pass)
-    print(HEADER)
+    print(HEADER if rows else "  (inference only)")
     for r in rows:
         print(fmt_row(r))
     for tool, solver, why in skipped:
@@ -556,7 +602,7 @@ def bench_shape(name, args, tmp):
     lines, summary = ratios(name, rows)
     print("\n".join(lines))
     result = dict(info=info, lam=lam, best_objective=best, rows=rows, skipped=skipped, summary=summary)
-    if name == "dense1" and not args.no_inference:
+    if (name == "dense1" or SHAPES[name].get("inference_only")) and not args.no_inference:
         result["inference"] = inference_comparison(X, y, ddir, t_pass, args)
         summary["inference_ratio"] = result["inference"].get("ratio")
     shutil.rmtree(ddir, ignore_errors=True)
@@ -565,7 +611,9 @@ def bench_shape(name, args, tmp):
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shape", default="all", help="dense1, dense2, multi, sparse, all, or a comma list")
+    ap.add_argument("--shape", default="issue5",
+                    help="a shape (" + ", ".join(SHAPES) + "), a group (" + ", ".join(GROUPS)
+                    + "), or a comma list; default issue5 (the four shapes of issue 5)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies n (default 1.0)")
     ap.add_argument("--repeat", type=int, default=1, help="fits per configuration; the minimum time is kept")
     ap.add_argument("--seed", type=int, default=0)
@@ -585,10 +633,11 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return worker(args.worker)
-    names = list(SHAPES) if args.shape == "all" else args.shape.split(",")
+    names = [m for nm in args.shape.split(",") for m in GROUPS.get(nm, [nm])]
     for nm in names:
         if nm not in SHAPES:
-            sys.exit(f"unknown shape {nm!r}; choose from {', '.join(SHAPES)} or all")
+            sys.exit(f"unknown shape {nm!r}; choose from {', '.join(SHAPES)}, or a group: "
+                     f"{', '.join(GROUPS)}")
     machine = machine_info()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['mem_gib']} GiB; "
           f"{machine['versions']}; logitlab at {machine['git_commit']}"
