@@ -64,8 +64,8 @@ NEWTON_STEPS = 2.0
 
 class Model:
     """The quadratic model's Hessian ``H`` (k, k) on the working set ``coords``
-    (sorted indices into the free coordinates), with the Cholesky factors of its
-    blocks ``H_AA`` on the active sets ``A`` the inner solves met. The Gram
+    (sorted indices into the free coordinates), with the Cholesky factor of its
+    block ``H_AA`` on the active set ``A`` the last inner solve met. The Gram
     matrix is summed in float32 where the backend can (twice as fast): its
     relative error ~1e-7 only changes the convergence rate, by as little."""
 
@@ -99,15 +99,18 @@ class Model:
 
     def factor(self, active):
         """Cholesky factor of ``H_AA`` for the boolean mask ``active`` (k,), or
-        None when ``H_AA`` is not positive definite."""
+        None when ``H_AA`` is not positive definite. Only the last set's factor
+        is kept (the next outer step usually meets the same set; a factor is as
+        large as H)."""
         key = active.tobytes()
         if key not in self._factors:
             from scipy.linalg import LinAlgError, cho_factor
             block = self.H[np.ix_(active, active)]
             try:
-                self._factors[key] = cho_factor(block, lower=True, check_finite=False)
+                factor = cho_factor(block, lower=True, check_finite=False)
             except LinAlgError:
-                self._factors[key] = None
+                factor = None
+            self._factors = {key: factor}
         return self._factors[key]
 
 
