@@ -540,7 +540,7 @@ DOC_KEYS = ["n_obs", "log_likelihood", "unpenalized_log_likelihood", "null_log_l
             "lr_p_value", "converged", "n_iter", "solver", "method", "cov_type", "penalty",
             "alpha", "l1_ratio", "classes", "reference_class", "threshold", "level",
             "ci_method", "p_method", "terms", "notes"]
-DOC_TERM_KEYS = ["name", "coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high",
+DOC_TERM_KEYS = ["name", "kind", "coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high",
                  "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"]
 
 

@@ -268,12 +268,14 @@ def test_truncated_file(saved, keep):
 
 def test_newer_format_version(saved):
     path, doc = saved
-    doc["format_version"] = 2
+    from logitlab.persist.model_file import FORMAT_VERSION
+    doc["format_version"] = FORMAT_VERSION + 1
     doc["logitlab_version"] = "9.0"
     rewrite(path, doc)
-    expect_error(path, f"cannot load {str(path)!r}: it has model-file format version 2 (written "
-                 f"by logitlab 9.0), but this logitlab ({logitlab.__version__}) reads format "
-                 "versions up to 1; upgrade logitlab to load it.")
+    expect_error(path, f"cannot load {str(path)!r}: it has model-file format version "
+                 f"{FORMAT_VERSION + 1} (written by logitlab 9.0), but this logitlab "
+                 f"({logitlab.__version__}) reads format versions up to {FORMAT_VERSION}; "
+                 "upgrade logitlab to load it.")
 
 
 @pytest.mark.parametrize("version", [0, "1", 1.0, None])
@@ -336,7 +338,8 @@ def structural(path):
     (lambda d: d["estimator"]["params"].__setitem__("warp_speed", 9),
      "estimator.params has unknown parameters ['warp_speed']"),
     (lambda d: d["estimator"].__setitem__("class", "os.system"),
-     "unknown estimator class 'os.system' (expected 'LogisticRegression')"),
+     "unknown estimator class 'os.system' for format version 1 (expected one of "
+     "['LogisticRegression'])"),
     (lambda d: d["state"].__setitem__("feature_names", ["a"]),
      "state.feature_names must be null or a list of 8 strings"),
     (lambda d: d["design"]["columns"].pop(),
@@ -396,7 +399,8 @@ def test_unsaveable_models_leave_the_old_file(tmp_path):
                               "a model file (only numbers, strings, booleans, None, lists, dicts "
                               "and arrays can).")
     assert path.read_bytes() == before
-    with pytest.raises(TypeError, match="save\\(\\) writes logitlab LogisticRegression models"):
+    with pytest.raises(TypeError, match="save\\(\\) writes logitlab LogisticRegression and "
+                       "OrderedLogisticRegression models"):
         save(object(), tmp_path / "x.json")
     with pytest.raises(FileNotFoundError, match="the directory"):
         save(model, tmp_path / "no" / "such" / "m.json")

@@ -19,6 +19,7 @@ from .core.version import __version__
 _PUBLIC = {
     "LogisticRegression": "logitlab.estimators.logistic",
     "LogisticRegressionCV": "logitlab.estimators.cv",
+    "OrderedLogisticRegression": "logitlab.estimators.ordinal",
     "fit": "logitlab.estimators.formula_fit",
     "save": "logitlab.persist",
     "load": "logitlab.persist",

@@ -46,6 +46,11 @@ class CI(str, Enum):
     profile = "profile"
 
 
+class Family(str, Enum):
+    logit = "logit"
+    ordinal = "ordinal"
+
+
 #: the solvers of logitlab.solvers.SOLVERS (kept here so that --help imports no solver)
 SOLVER_CHOICES = ("auto", "newton", "lbfgs", "newton-cg", "trust-ncg", "cd", "gd", "firth")
 
@@ -205,6 +210,12 @@ def fit(
     dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
                                        "address (tcp://host:8786) or 'local' (a LocalCluster); "
                                        "DATA may then be a Parquet directory or glob."),
+    family: Family = typer.Option(Family.logit, help="logit: binary or multinomial by the "
+                                  "number of classes; ordinal: proportional odds for ordered "
+                                  "levels (thresholds, logit P(y <= k) = zeta_k - x'beta)."),
+    levels: Optional[str] = typer.Option(None, help="--family ordinal: the levels from lowest "
+                                         "to highest, comma-separated (e.g. low,mid,high); "
+                                         "needed for text labels."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
     if out is not None:
@@ -227,7 +238,8 @@ def fit(
 
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
-              ci, na_values=None, sep=None, out=None, as_json=False, dask=None):
+              ci, na_values=None, sep=None, out=None, as_json=False, dask=None,
+              family=None, levels=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
     from ..estimators.formula_fit import fit as fit_formula
@@ -245,6 +257,10 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
                   verbose=0 if as_json else 2)
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
+    if family is not None and family.value == "ordinal":
+        params = _ordinal_params(params, levels)
+    elif levels is not None:
+        raise ValueError("--levels orders the levels of --family ordinal; add --family ordinal.")
     client = None
     if dask is not None:
         from ..engines.dask.client import connect
@@ -263,6 +279,23 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
             if client is not None and dask != "local":
                 client.close()  # our connection only; the cluster keeps running
     return model, summary, caught
+
+
+def _ordinal_params(params: dict, levels) -> dict:
+    """The estimator parameters of an ordinal fit (``OrderedLogisticRegression``):
+    the options it shares, ``levels`` parsed from ``--levels``; options that do not
+    apply are an error naming them."""
+    unused = [f"--{name.replace('_', '-')}" for name in ("l1_ratio", "class_weight",
+                                                          "reference_class")
+              if params.get(name) is not None]
+    if unused:
+        raise ValueError(f"{', '.join(unused)} do not apply to --family ordinal (its levels "
+                         "are ordered and share every slope).")
+    keep = {k: params[k] for k in ("penalty", "alpha", "solver", "tol", "max_iter", "cov_type",
+                                   "verbose")}
+    if levels is not None:
+        keep["levels"] = [_label(v.strip()) for v in levels.split(",")]
+    return {**keep, "family": "ordinal"}
 
 
 def parse_class_weight(text: Optional[str]):

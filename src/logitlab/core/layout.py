@@ -7,11 +7,16 @@ Coefficients live in a matrix ``W`` of shape ``(n_rows, n_cols)``:
 * column ``c`` belongs to the free class ``free_classes[c]``: binary models have
   one column (the logit of class 1); multinomial models have K columns (the
   symmetric softmax, used with a penalty) or K − 1 (the reference class has
-  logit 0: the identifiable MLE of R ``nnet::multinom`` and statsmodels ``MNLogit``).
+  logit 0: the identifiable MLE of R ``nnet::multinom`` and statsmodels ``MNLogit``);
+* ordinal (cumulative logit) models have one column: rows ``j < n_features``
+  hold the slopes ``β`` of the linear predictor ``η = xᵀβ``, then come the
+  ``n_thresholds = K − 1`` cut points ``ζ_1 < … < ζ_{K−1}`` (R ``MASS::polr``'s
+  ``logit P(y ≤ k) = ζ_k − η``); they take the intercept's place, so
+  ``fit_intercept`` is False.
 
 Solvers see the flat vector ``w = W.ravel()`` (C order): coordinate ``j * n_cols + c``
 is feature row ``j``, class column ``c``, so the Hessian is indexed
-``[j * C + k, i * C + l]``. Intercepts are never penalized.
+``[j * C + k, i * C + l]``. Intercepts and thresholds are never penalized.
 """
 
 from __future__ import annotations
@@ -31,22 +36,36 @@ class Layout:
     """Shape of the parameters: which classes carry coefficients.
 
     ``free_classes`` lists the class indices with a coefficient column
-    (binary: ``(1,)``; multinomial: all K, or all but the reference class).
+    (binary: ``(1,)``; multinomial: all K, or all but the reference class;
+    ordinal: ``(0,)``, the one linear predictor). ``n_thresholds``: the cut
+    points of an ordinal model (K − 1), 0 for the other families.
     """
 
     n_features: int
     n_classes: int
     free_classes: tuple
     fit_intercept: bool = True
+    n_thresholds: int = 0
+
+    @property
+    def ordinal(self) -> bool:
+        """A cumulative-logit layout (slopes, then the K − 1 thresholds)."""
+        return self.n_thresholds > 0
 
     @property
     def multinomial(self) -> bool:
-        return self.n_classes > 2
+        return self.n_classes > 2 and not self.ordinal
 
     @property
     def n_rows(self) -> int:
-        """Rows of ``W``: features plus the intercept."""
-        return self.n_features + int(self.fit_intercept)
+        """Rows of ``W``: features plus the intercept, or plus the thresholds."""
+        return self.n_features + int(self.fit_intercept) + self.n_thresholds
+
+    @property
+    def n_fixed_effects(self) -> int:
+        """Coefficients of the null model: the intercepts (one per column) or
+        the thresholds."""
+        return self.n_thresholds if self.ordinal else (self.n_cols if self.fit_intercept else 0)
 
     @property
     def n_cols(self) -> int:
@@ -71,6 +90,8 @@ class Layout:
         mask = np.ones((self.n_rows, self.n_cols), dtype=bool)
         if self.fit_intercept:
             mask[-1] = False
+        if self.ordinal:
+            mask[self.n_features:] = False
         return mask.ravel()
 
     def row_mask(self, rows) -> np.ndarray:
@@ -80,10 +101,16 @@ class Layout:
         return mask.ravel()
 
     def to_dict(self) -> dict:
-        return {"n_features": self.n_features, "n_classes": self.n_classes,
-                "free_classes": list(self.free_classes), "fit_intercept": self.fit_intercept}
+        """The fields as plain values (model files; ``n_thresholds`` only when
+        there are some, so binary and multinomial records are unchanged)."""
+        out = {"n_features": self.n_features, "n_classes": self.n_classes,
+               "free_classes": list(self.free_classes), "fit_intercept": self.fit_intercept}
+        if self.n_thresholds:
+            out["n_thresholds"] = self.n_thresholds
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Layout":
         return cls(int(d["n_features"]), int(d["n_classes"]),
-                   tuple(int(k) for k in d["free_classes"]), bool(d["fit_intercept"]))
+                   tuple(int(k) for k in d["free_classes"]), bool(d["fit_intercept"]),
+                   int(d.get("n_thresholds", 0)))

@@ -346,6 +346,86 @@ def check_target(y, n_rows: int, counts=None):
     return classes, codes.astype(np.int8 if classes.size == 2 else np.intp, copy=False)
 
 
+def check_ordered_target(y, n_rows: int, levels=None):
+    """Validate ordered labels; returns ``(levels (K,), codes (n,) intp)`` with
+    ``levels[codes] == y`` and codes in the order of the levels.
+
+    The order comes from ``levels`` (every label must be one of them), else from
+    an ordered pandas Categorical, else from the numbers themselves (numeric
+    labels). Text labels without an order are an error: sorting them
+    alphabetically would silently reorder e.g. "low" < "medium" < "high".
+    Every level needs at least one row (its threshold is not estimable
+    otherwise), and there must be at least 3 levels."""
+    if y is None:
+        raise ValueError("an ordinal model requires y to be passed, but the target y is None.")
+    dtype = getattr(y, "dtype", None)
+    if levels is None and dtype is not None and getattr(dtype, "name", "") == "category":
+        if not dtype.ordered:
+            raise ValueError("y is an unordered pandas Categorical: its categories have no "
+                             "order an ordinal model can use. Make it ordered "
+                             "(y.cat.as_ordered() after setting the order with "
+                             "y.cat.reorder_categories([...])) or pass levels=[lowest, ..., "
+                             "highest].")
+        levels = list(dtype.categories)
+    if _is_pandas(y):
+        import pandas as pd
+        labels = pd.Series(y)
+        _raise_if_missing(labels.isna().to_numpy())
+        y = np.asarray(labels.astype(object)) if dtype is not None and \
+            getattr(dtype, "name", "") == "category" else labels.to_numpy()
+    y = _column_or_1d(y)
+    if y.shape[0] != n_rows:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows; they must match.")
+    if levels is None:
+        levels = _numeric_levels(y)
+    levels = list(levels)
+    if len(set(map(_hashable, levels))) != len(levels):
+        raise ValueError(f"levels has repeated entries: {levels}; list each category once, "
+                         "lowest first.")
+    position = {_hashable(v): k for k, v in enumerate(levels)}
+    codes = np.fromiter((position.get(_hashable(v), -1) for v in y), dtype=np.intp,
+                        count=y.shape[0])
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        unknown = list(dict.fromkeys(y[bad].tolist()))[:5]
+        raise ValueError(f"y has labels that are not in levels: {unknown} ({bad.size} rows, first "
+                         f"row {bad[0]}); levels are {levels}. Add them to levels (in their "
+                         "place in the order) or drop those rows.")
+    counts = np.bincount(codes, minlength=len(levels))
+    empty = [levels[k] for k in np.flatnonzero(counts == 0)]
+    if empty:
+        raise ValueError(f"levels {empty} have no rows in y: their thresholds cannot be "
+                         "estimated. Drop them from levels (or merge them with a neighbour).")
+    if len(levels) < 3:
+        raise ValueError(f"an ordinal model needs at least 3 ordered categories; y has "
+                         f"{len(levels)} ({levels}): fit a binary logistic regression instead.")
+    return np.asarray(levels, dtype=object if y.dtype.kind in "OUS" else None), codes
+
+
+def _hashable(value):
+    """A label as a dictionary key: NumPy scalars as Python values."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _numeric_levels(y) -> list:
+    """The sorted distinct values of numeric labels; text labels have no known order."""
+    if y.dtype.kind in "biuf":
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            rows = np.flatnonzero(~np.isfinite(y))
+            raise ValueError(f"y contains NaN or inf in {rows.size} rows (first row {rows[0]}); "
+                             "drop those rows first.")
+        return np.unique(y).tolist()
+    values = list(dict.fromkeys(y.tolist()))
+    if all(isinstance(v, (numbers.Number, np.generic)) and not isinstance(v, bool)
+           for v in values):
+        return sorted(values)
+    raise ValueError(f"y holds text labels ({', '.join(map(repr, values[:5]))}"
+                     f"{', ...' if len(values) > 5 else ''}) whose order is not known: pass "
+                     "levels=[lowest, ..., highest] (formulas: or make the column an ordered "
+                     "pandas Categorical; the CLI: --levels lowest,...,highest), so that no order "
+                     "is guessed.")
+
+
 def proportions_without_trials(value, row: int) -> str:
     """The error for a proportion target given without the numbers of trials."""
     return (f"y holds proportions (continuous values in [0, 1], e.g. {value:g} in row {row}): "

@@ -13,7 +13,8 @@ import scipy.sparse as sp
 
 from ..backends.memory import InMemoryData
 from ..data.binomial import binomial_target
-from ..data.validation import check_groups, check_offset, check_sample_weight, check_target
+from ..data.validation import (check_groups, check_offset, check_ordered_target,
+                               check_sample_weight, check_target)
 from .summary import DataSummary, Source
 
 
@@ -27,24 +28,32 @@ class MemorySource(Source):
     ``y`` and the trials as weights (classes 0 and 1); sample_weight, offset,
     groups as :meth:`LogisticRegression.fit` takes them,
     feature_names : the d column names or None, cov_type : for the clusters.
+    ordinal : the labels are ordered categories (an ordinal model), in the
+    order of ``levels`` (or of an ordered Categorical, or numeric order; see
+    :func:`~logitlab.data.validation.check_ordered_target`); its offset is one
+    per row.
     """
 
     engine = "memory"
 
     def __init__(self, X, y, sample_weight=None, offset=None, groups=None, *,
-                 feature_names=None, cov_type="nonrobust"):
+                 feature_names=None, cov_type="nonrobust", ordinal=False, levels=None):
         n = X.shape[0]
         self.X = X
         self.group_codes = check_groups(groups, n, cov_type)
-        target = binomial_target(y, sample_weight, n)
-        if target is None:
+        target = None if ordinal else binomial_target(y, sample_weight, n)
+        if ordinal:
+            self.classes, self.codes = check_ordered_target(y, n, levels)
+            self.s = check_sample_weight(sample_weight, n)
+            counts, sums = class_sums(self.codes, self.s, self.classes.size)
+        elif target is None:
             self.classes, self.codes = check_target(y, n)
             self.s = check_sample_weight(sample_weight, n)
             counts, sums = class_sums(self.codes, self.s, self.classes.size)
         else:          # fractional labels: the codes are the proportions themselves
             self.classes, self.codes, self.s = np.array([0, 1]), target.y, target.s
             counts, sums = grouped_sums(target.y, target.s)
-        self.offset = check_offset(offset, n, self.classes.size)
+        self.offset = check_offset(offset, n, 2 if ordinal else self.classes.size)
         self.summary = DataSummary(
             n_rows=n, n_features=X.shape[1], feature_names=feature_names,
             classes=self.classes, class_counts=counts, class_weight_sums=sums,

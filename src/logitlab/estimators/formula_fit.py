@@ -59,6 +59,13 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     encodes raw data.
     """
     check_formula_options(missing, unseen)
+    family = estimator_params.pop("family", "logit")
+    if family == "ordinal":
+        return _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv,
+                            na_values, sep, estimator_params)
+    if family != "logit":
+        raise ValueError(f"family must be 'logit' (binary or multinomial, by the number of "
+                         f"classes) or 'ordinal'; got {family!r}")
     spec = fit_spec(LogisticRegression(**estimator_params).get_params())
     if use_dask(spec.engine, data):
         if cv is not None:
@@ -71,8 +78,24 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                        cv_options, estimator_params)
 
 
+def _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv, na_values,
+                 sep, params):
+    """An ordinal (cumulative logit) formula fit, in memory: the response's order
+    from ``levels=``, an ordered Categorical column, or its numbers."""
+    from .ordinal import OrderedLogisticRegression
+    if cv is not None:
+        raise ValueError("cv is not available for ordinal models; fit with a given alpha.")
+    fit_spec({**OrderedLogisticRegression(**params).get_params(), "family": "ordinal"})
+    if use_dask(params.get("engine", "auto"), data):
+        raise NotImplementedError("ordinal formula fits run in memory; compute the Dask "
+                                  "DataFrame first (engine='memory').")
+    df = read_table(to_memory(data), na_values=na_values, sep=sep)
+    return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, None, None,
+                       params, estimator=OrderedLogisticRegression)
+
+
 def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv, cv_options,
-                params):
+                params, estimator=LogisticRegression):
     response, rhs = split_formula(formula)
     cbind_cols = cbind_columns(response, df.columns)   # cbind(successes, failures): its columns
     if cbind_cols is None:
@@ -111,6 +134,8 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
         w, o, g = (None if v is None else v[keep] for v in (w, o, g))
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
+    if estimator is not LogisticRegression:
+        return _fit_ordinal_design(estimator, design, X, df[response], cbind_cols, w, o, g, params)
     set_intercept_from_design(formula, design, params)
     if cbind_cols is not None:          # grouped binomial: classes 0/1, the trials as weights
         if cv is not None:
@@ -133,6 +158,24 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     model = LogisticRegression(**params)
     return model.fit_design(design, X, y, sample_weight=w, offset=o,
                              **({} if g is None else {"groups": g}))
+
+
+def _fit_ordinal_design(estimator, design, X, y, cbind_cols, w, o, g, params):
+    """The ordinal fit on a built design: the thresholds replace the intercept
+    (its column is never in the design), the response keeps its order."""
+    if cbind_cols is not None:
+        raise ValueError("an ordinal model needs one ordered response column, not "
+                         "cbind(successes, failures).")
+    if isinstance(y.dtype, pd.CategoricalDtype) and params.get("levels") is None:
+        if not y.dtype.ordered:
+            raise ValueError(f"the response {y.name!r} is an unordered Categorical: make it "
+                             "ordered (df[col] = df[col].cat.as_ordered(), after "
+                             "reorder_categories) or pass levels=[lowest, ..., highest].")
+        params = {**params, "levels": list(y.dtype.categories)}
+        y = pd.Series(np.asarray(y.astype(object)), index=y.index)
+    model = estimator(**params)
+    return model.fit_design(design, X, y.reset_index(drop=True), sample_weight=w, offset=o,
+                            **({} if g is None else {"groups": g}))
 
 
 def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params,

@@ -149,6 +149,17 @@ class LogisticRegression(ClassifierBase):
         self.verbose = verbose
 
     # ---------------------------------------------------------------- fitting
+    #: options of the fit that are not constructor parameters (the model family)
+    _spec_extra: dict = {}
+
+    def checked_spec(self):
+        """The checked :class:`~logitlab.fitting.spec.FitSpec` of the parameters."""
+        return fit_spec({**self.get_params(), **self._spec_extra})
+
+    def _source_options(self) -> dict:
+        """Extra keywords of the in-memory engine's source (the ordinal labels)."""
+        return {}
+
     def fit(self, X, y, sample_weight=None, offset=None, groups=None):
         """Fit by (penalized) maximum likelihood.
 
@@ -161,7 +172,7 @@ class LogisticRegression(ClassifierBase):
         ``cov_type="cluster"``.
         """
         self.__dict__.pop("design_", None)   # a plain fit has no formula design
-        spec = fit_spec(self.get_params())     # every option checked before any pass
+        spec = self.checked_spec()     # every option checked before any pass
         progress.check_verbose(self.verbose)
         if use_dask(spec.engine, X):
             from ..engines.dask.source import DaskSource
@@ -177,7 +188,7 @@ class LogisticRegression(ClassifierBase):
         :class:`logitlab.data.formula.Design`) built from raw data (what
         :func:`logitlab.fit` does). The design may have no columns (``y ~ 1``);
         predictions then take raw data frames, which ``design.transform`` encodes."""
-        fit_spec(self.get_params())
+        self.checked_spec()
         self.design_ = design
         return self._fit_memory(X, y, sample_weight, offset, groups, min_features=0)
 
@@ -199,12 +210,13 @@ class LogisticRegression(ClassifierBase):
         X = check_X(self, X, reset=True, dtype=self.dtype, min_features=min_features)
         names = getattr(self, "feature_names_in_", None)
         source = MemorySource(X, y, sample_weight, offset, groups, cov_type=self.cov_type,
-                              feature_names=None if names is None else [str(n) for n in names])
+                              feature_names=None if names is None else [str(n) for n in names],
+                              **self._source_options())
         return self._run(source)
 
     def _run(self, source):
         """Run the fit pipeline on an engine's source, store its results, warn."""
-        spec = fit_spec(self.get_params())
+        spec = self.checked_spec()
         results = getattr(self, "results_", None)
         warm = (pipeline.WarmStart(results.family, results.coef,
                                    getattr(self, "_solver_state", None))

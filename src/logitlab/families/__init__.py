@@ -1,7 +1,7 @@
 """Model families: what is fitted. Each family is a plug-in (see
 :mod:`logitlab.families.base`): its parameter layout, start values, chunk
-statistics and predictions. Today: :class:`BinaryLogit` and
-:class:`MultinomialLogit`.
+statistics and predictions. Today: :class:`BinaryLogit`,
+:class:`MultinomialLogit` and :class:`CumulativeLogit` (ordinal).
 
 May import :mod:`logitlab.core` only.
 """
@@ -9,12 +9,17 @@ May import :mod:`logitlab.core` only.
 from .base import Curvature, Family
 from .binary import BinaryLogit
 from .multinomial import MultinomialLogit
+from .ordinal import CumulativeLogit
 
 
 def logit_family(n_features: int, n_classes: int, *, reference: int = 0,
-                 symmetric: bool = False, fit_intercept: bool = True) -> Family:
+                 symmetric: bool = False, fit_intercept: bool = True,
+                 ordinal: bool = False) -> Family:
     """The logit family for ``n_classes`` outcomes: binary for 2, multinomial
-    above (K − 1 columns against ``reference``, or all K when ``symmetric``)."""
+    above (K − 1 columns against ``reference``, or all K when ``symmetric``);
+    the cumulative logit for ordered categories (``ordinal``)."""
+    if ordinal:
+        return CumulativeLogit.create(n_features, n_classes)
     if n_classes == 2:
         return BinaryLogit.create(n_features, fit_intercept)
     return MultinomialLogit.create(n_features, n_classes, reference, symmetric, fit_intercept)
@@ -22,8 +27,11 @@ def logit_family(n_features: int, n_classes: int, *, reference: int = 0,
 
 def family_from_layout(layout) -> Family:
     """The logit family of a stored layout (model files)."""
+    if layout.ordinal:
+        return CumulativeLogit(layout)
     return (MultinomialLogit if layout.multinomial else BinaryLogit)(layout)
 
 
-__all__ = ["Family", "Curvature", "BinaryLogit", "MultinomialLogit", "logit_family",
+__all__ = ["Family", "Curvature", "BinaryLogit", "MultinomialLogit", "CumulativeLogit",
+           "logit_family",
            "family_from_layout"]

@@ -116,7 +116,7 @@ class Family:
         """Per-row weighted scores (n, size); their sum is the gradient of Σ s·nll."""
         raise NotImplementedError
 
-    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+    def chunk_hessian_root(self, X, y, s, offset, W) -> np.ndarray:
         """Rows ``B`` (n·C, size) with ``BᵀB`` = the chunk's Hessian of Σ s·nll at
         ``W`` (a square root without forming the Hessian: the QR-based Newton
         steps of :mod:`logitlab.solvers.qr` on nearly collinear designs)."""

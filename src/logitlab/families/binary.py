@@ -127,7 +127,7 @@ class BinaryLogit(Family):
         Xd = augmented_dense(X, self.layout.fit_intercept)
         return Xd * R
 
-    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+    def chunk_hessian_root(self, X, y, s, offset, W) -> np.ndarray:
         """``√(s p (1-p)) [x, 1]`` per row."""
         z = self.linear_predictor(X, W, offset)
         Xa = augmented_dense(X, self.layout.fit_intercept)

@@ -164,7 +164,7 @@ class MultinomialLogit(Family):
         Xd = augmented_dense(X, lay.fit_intercept)
         return (Xd[:, :, None] * R[:, None, :]).reshape(Xd.shape[0], lay.size)
 
-    def chunk_hessian_root(self, X, s, offset, W) -> np.ndarray:
+    def chunk_hessian_root(self, X, y, s, offset, W) -> np.ndarray:
         """Per row the Hessian is ``s [x,1][x,1]ᵀ ⊗ M`` with ``M = diag(p) - p pᵀ``
         over the free classes; ``M = FᵀF`` for ``F = (I - c q qᵀ) diag(q)``,
         ``q = √p``, ``c = 1 / (1 + √p_ref)`` (``(I - c q qᵀ)² = I - q qᵀ`` since

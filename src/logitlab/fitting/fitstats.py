@@ -17,6 +17,7 @@ from scipy import linalg, special
 
 from .. import solvers
 from ..core.design import weighted_gram
+from ..core.layout import Layout
 from ..core.threads import default_threads, pool
 from ..solvers import qr
 from ..solvers.objective import Objective
@@ -149,11 +150,14 @@ def aliased_by_qr(data, layout) -> list:
     :data:`ALIAS_TOL` on the first-iteration weighted design ``√v [1, X]`` in
     R's column order (:func:`glm_r_factor`, :func:`limited_pivoting`). Returns
     feature rows (indices into X's columns; ``n_features`` is the intercept)."""
+    ordinal = layout.ordinal
+    layout = alias_layout(layout)
     order = _glm_order(layout)
     if not order:
         return []
     R, n_obs = glm_r_factor(data, layout.fit_intercept)
-    return sorted(order[i] for i in limited_pivoting(R, n_obs))
+    moved = sorted(order[i] for i in limited_pivoting(R, n_obs))
+    return [j for j in moved if j < layout.n_features] if ordinal else moved
 
 
 def certifies_full_rank(G: np.ndarray, n_obs: int, spread: float = 1.0) -> bool:
@@ -202,10 +206,19 @@ def aliased_features(data, layout) -> list:
     as a Hessian) usually proves full rank (:func:`certifies_full_rank`); only
     a design it cannot clear — exactly or nearly collinear columns, fewer rows
     than columns — is factored by the QR (about five such passes)."""
+    layout = alias_layout(layout)
     G, n_obs = data.reduce_chunks(_glm_gram_part, layout.fit_intercept)
     if certifies_full_rank(G, n_obs):
         return []
     return aliased_by_qr(data, layout)
+
+
+def alias_layout(layout):
+    """The layout whose design ``[1, X]`` the aliasing rule factors: an ordinal
+    model's thresholds enter every cumulative logit as an intercept does, so
+    its slopes are aliased as a binary model's with an intercept would be
+    (R's ``polr`` and ``clm`` drop the same columns)."""
+    return Layout(layout.n_features, 2, (1,), True) if layout.ordinal else layout
 
 
 _RATIO_BINS = 2002
@@ -269,11 +282,11 @@ def aliased_after_fit(objective: Objective, info: np.ndarray, w_full) -> list:
 
 
 def null_objective(objective: Objective) -> Objective:
-    """The same data with every feature coefficient fixed at 0 (intercepts free)."""
+    """The same data with every feature coefficient fixed at 0 (intercepts or
+    thresholds free)."""
     layout = objective.layout
     fixed = np.ones((layout.n_rows, layout.n_cols), dtype=bool)
-    if layout.fit_intercept:
-        fixed[-1] = False
+    fixed[layout.n_features:] = False
     return Objective(objective.data, fixed=fixed.ravel(), fixed_values=np.zeros(layout.size))
 
 
@@ -285,7 +298,7 @@ def null_loglik(objective: Objective, w0_full) -> float:
     the intercepts are refitted.
     """
     data, layout = objective.data, objective.layout
-    if not data.has_offset and layout.fit_intercept:
+    if not data.has_offset and (layout.fit_intercept or layout.ordinal):
         return data.family.null_loglik(data.class_totals())
     null = null_objective(objective)
     if null.size == 0:

@@ -81,7 +81,8 @@ def _fit(spec, source, warm):
 def _model_for(spec, summary):
     """The model family, the per-class weights and the weighted class totals."""
     classes, K = summary.classes, summary.classes.size
-    check_threshold(spec.threshold, K)
+    ordinal = spec.family == "ordinal"
+    check_threshold(spec.threshold, 2 if ordinal else K)
     if spec.kind == "firth" and K > 2:
         raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                          f"{K} classes.")
@@ -98,7 +99,8 @@ def _model_for(spec, summary):
                          "positive weight.")
     family = logit_family(summary.n_features, K,
                           reference=reference_index(spec.reference_class, classes),
-                          symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept)
+                          symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept,
+                          ordinal=ordinal)
     return family, class_weight, totals
 
 
@@ -113,7 +115,7 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     # in-memory design, or a backend whose passes are dear), after it instead,
     # from the information at the optimum that inference needs anyway (one cheap
     # pass proves full rank, or the QR decides), refitting only if columns alias.
-    defer = with_inference and spec.kind == "none" and (
+    defer = with_inference and spec.kind == "none" and not layout.ordinal and (
         data.newton_max_size is not None
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
@@ -244,6 +246,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
         return None, 0, []
     layout = data.layout
     W = layout.matrix(result.coef)
+    if layout.ordinal:
+        return None, *_ordinal_saturation(data, W)
     rows = data.local_rows()
     if rows is not None and rows.y.dtype.kind == "f" and np.any((rows.y > 0) & (rows.y < 1)):
         rows = _bernoulli_rows(rows)              # grouped binomial data
@@ -262,6 +266,19 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
         "machine and is not run on Dask; if coefficients are large, use penalty='firth' or "
         "an L2 penalty.")]
     return None, n_sat, findings
+
+
+def _ordinal_saturation(data, W) -> tuple:
+    """``(n_saturated, findings)`` of an ordinal fit: rows whose category has a
+    fitted probability of numerically 1 suggest (quasi-)separation, in which
+    the estimates diverge (the linear-programming check is for binary and
+    multinomial models)."""
+    n_sat = data.count_saturated(W) if np.all(np.isfinite(W)) else 0
+    findings = [] if not n_sat else [(SeparationWarning,
+        f"fitted probabilities of the observed category are numerically 1 for {n_sat} rows: "
+        "the categories may be (quasi-)separated by the predictors, so some estimates "
+        "diverge. Check large coefficients or thresholds; an L2 penalty keeps them finite.")]
+    return n_sat, findings
 
 
 def _bernoulli_rows(rows):

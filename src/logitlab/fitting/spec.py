@@ -22,6 +22,9 @@ from .. import solvers
 PENALTIES = (None, "none", "l2", "l1", "elasticnet", "firth")
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 ENGINES = ("auto", "memory", "dask")
+#: model families by the name ``family=`` takes: "logit" is binary or
+#: multinomial by the number of classes; "ordinal" the cumulative logit
+FAMILIES = ("logit", "ordinal")
 ENGINE_OPTIONS = ("persist", "checkpoint", "address", "n_partitions", "timeout")
 #: largest number of coefficients for which the information matrix is kept
 INFERENCE_MAX_SIZE = 2000
@@ -52,6 +55,7 @@ class FitSpec:
     polish: bool = False
     engine: str = "auto"
     engine_options: dict = field(default_factory=dict)
+    family: str = "logit"
 
     @property
     def with_inference(self) -> bool:
@@ -154,6 +158,11 @@ def fit_spec(params: dict) -> FitSpec:
     engine = params.get("engine", "auto")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}")
+    family = params.get("family", "logit")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {list(FAMILIES)}; got {family!r}")
+    if family == "ordinal":
+        _check_ordinal_options(kind, params)
     return FitSpec(
         kind=kind, alpha=alpha, l1_ratio=l1_ratio,
         fit_intercept=bool(params.get("fit_intercept", True)), solver=solver, tol=tol,
@@ -161,7 +170,20 @@ def fit_spec(params: dict) -> FitSpec:
         class_weight=params.get("class_weight"), reference_class=params.get("reference_class"),
         cov_type=cov_type, threshold=check_threshold(params.get("threshold", 0.5)),
         dtype=dtype, polish=bool(polish), engine=engine,
-        engine_options=check_engine_options(params.get("engine_options")))
+        engine_options=check_engine_options(params.get("engine_options")), family=family)
+
+
+def _check_ordinal_options(kind: str, params: dict) -> None:
+    """What an ordinal (cumulative logit) fit cannot take, said before any pass."""
+    if kind == "firth":
+        raise ValueError("penalty='firth' is not available for ordinal models; fit by maximum "
+                         "likelihood (alpha=0) or with an L2 penalty.")
+    if params.get("reference_class") is not None:
+        raise ValueError("reference_class does not apply to an ordinal model: its categories "
+                         "are ordered and every slope is shared by all of them.")
+    if params.get("threshold", 0.5) != 0.5:
+        raise ValueError("threshold applies to binary models; an ordinal model predicts the "
+                         "most probable category (leave threshold=0.5).")
 
 
 def reference_index(reference_class, classes) -> int:

@@ -30,25 +30,28 @@ import pandas as pd
 
 
 # ------------------------------------------------------------------ estimator
-def check_estimator(params: dict, state: dict) -> str:
+def check_estimator(params: dict, state: dict, estimator=None) -> str:
     """Run the estimator's parameter checks and compare them with the stored
-    fit; returns the penalty kind ("none", "l2", "l1", "elasticnet", "firth")."""
+    fit; returns the penalty kind ("none", "l2", "l1", "elasticnet", "firth").
+    ``estimator``: the class (default ``LogisticRegression``)."""
     from .. import solvers
     from ..estimators.logistic import LogisticRegression
-    from ..fitting.spec import (check_threshold, class_weight_factors, fit_spec,
-                                reference_index)
+    from ..fitting.spec import check_threshold, class_weight_factors, reference_index
 
-    model = LogisticRegression(**params)
+    model = (estimator or LogisticRegression)(**params)
     classes = state["classes"]
     K = classes.size
+    lay = state["layout"]
+    ordinal = lay.get("n_thresholds", 0) > 0
     try:
-        spec = fit_spec(model.get_params())   # every option, the solver's too
+        spec = model.checked_spec()   # every option, the solver's too
         kind = spec.kind
-        check_threshold(model.threshold, K)
+        check_threshold(model.threshold, 2 if ordinal else K)
         class_weight_factors(model.class_weight, classes, np.ones(K))
     except (ValueError, TypeError) as err:
         raise ValueError(f"estimator.params: {str(err).splitlines()[0]}") from None
-    lay = state["layout"]
+    if ordinal:
+        return _check_fitted_solver(state, kind, solvers)
     if bool(model.fit_intercept) != lay["fit_intercept"]:
         raise ValueError(f"estimator.params.fit_intercept is {model.fit_intercept} but the "
                          f"coefficients {'have' if lay['fit_intercept'] else 'lack'} an "
@@ -68,6 +71,11 @@ def check_estimator(params: dict, state: dict) -> str:
             raise ValueError(f"state.layout.free_classes is {lay['free_classes']} but a "
                              f"{'penalized' if kind != 'none' else 'maximum-likelihood'} "
                              f"multinomial fit has coefficients for the classes {free}")
+    return _check_fitted_solver(state, kind, solvers)
+
+
+def _check_fitted_solver(state: dict, kind: str, solvers) -> str:
+    """The stored solver could have minimized the penalty ``kind``; returns ``kind``."""
     fitted = state["fit"]["solver"]
     try:
         solvers.check_solver(fitted, kind)
@@ -88,7 +96,8 @@ def check_design(design, state: dict) -> None:
     if design.formula != expected:
         raise ValueError(f"design.formula {design.formula!r} is not the formula its design "
                          f"encodes ({expected!r})")
-    if design.intercept != state["layout"]["fit_intercept"]:
+    ordinal = state["layout"].get("n_thresholds", 0) > 0    # thresholds, whatever the coding
+    if not ordinal and design.intercept != state["layout"]["fit_intercept"]:
         raise ValueError(f"design.intercept is {design.intercept} but the coefficients "
                          f"{'have' if state['layout']['fit_intercept'] else 'lack'} an "
                          "intercept")
@@ -197,7 +206,7 @@ def check_inference(inference, state: dict, kind: str, cov_type: str) -> None:
     if not all(_finite_number(inference[k]) for k in numbers_) or not inference["n_obs"] > 0:
         raise ValueError(f"inference.{', '.join(numbers_)} must be finite numbers (n_obs > 0)")
     lay = state["layout"]
-    n_rows = lay["n_features"] + int(lay["fit_intercept"])
+    n_rows = lay["n_features"] + int(lay["fit_intercept"]) + lay.get("n_thresholds", 0)
     _indices(inference["estimated"], n_rows * len(lay["free_classes"]), "estimated")
     _indices(inference["aliased"], n_rows, "aliased")
     k = len(inference["estimated"])

@@ -4,21 +4,23 @@ A model file is one JSON object (UTF-8), never a pickle; loading it executes
 nothing: numbers, strings and the formula text are read and checked, and a
 formula may only call the functions listed in :mod:`logitlab.formula`.
 
-Layout (format version 1)::
+Layout (format version 2)::
 
     {
       "format": "logitlab-model",            # fixed
-      "format_version": 1,                   # see the version policy below
+      "format_version": 1 | 2,               # see the version policy below
       "logitlab_version": "0.1.0",           # informational
-      "estimator": {"class": "LogisticRegression",
+      "estimator": {"class": "LogisticRegression" | "OrderedLogisticRegression",
                     "params": {... get_params(); callables (callback) -> null ...}},
       "state": {
         "classes": {"dtype": "<U3" | "<i8" | "|b1" | "<f8" | "|O", "values": [...]},
         "reference_index": 0,                # reference_class_ = classes[reference_index]
         "feature_names": ["age", ...] | null,
         "layout": {"n_features": d, "n_classes": K, "free_classes": [...],
-                   "fit_intercept": true},
-        "coef": [...],                       # (d + fit_intercept) * len(free_classes) numbers
+                   "fit_intercept": true,
+                   "n_thresholds": K - 1},   # ordinal models only (format version 2)
+        "coef": [...],                       # (d + fit_intercept) * len(free_classes) numbers,
+                                             # or d + K - 1 (ordinal: slopes, thresholds)
         "fit": {"solver": "newton", "n_iter": 5, "converged": true, "objective": ...,
                 "grad_norm": ..., "tol": ..., "n_passes": ...,
                 "history": {"objective": [...], "grad_norm": [...]}}
@@ -31,7 +33,9 @@ Layout (format version 1)::
 
 ``coef`` is the flat coefficient vector in the estimator's layout: row ``j``
 of the ``(d + fit_intercept) × len(free_classes)`` matrix holds feature ``j``
-(the last row the intercepts), row-major. Floats are written with Python's
+(the last row the intercepts), row-major; an ordinal model's (``n_thresholds``
+present, ``free_classes`` ``[0]``, ``fit_intercept`` false) holds the d slopes
+and then the K − 1 increasing thresholds. Floats are written with Python's
 ``repr``, which reads back to the identical double, so a loaded model predicts
 bit-identically. Values JSON cannot hold are tagged: non-finite floats
 ``{"__float__": "nan" | "inf" | "-inf"}``, arrays ``{"__ndarray__": {"dtype",
@@ -66,7 +70,11 @@ could make an older logitlab misread a file (a key changing meaning, a new
 required key). New optional keys do not raise it; readers ignore top-level
 keys they do not know (``hmac_sha256`` is such a key: format version 1).
 logitlab reads every format version up to its own and refuses newer ones
-with a message to upgrade.
+with a message to upgrade. A file carries the lowest version that can hold its
+model: version 2 added ordinal models (the estimator class
+``OrderedLogisticRegression`` and the layout key ``n_thresholds``), so binary and
+multinomial models are still written as version 1 (older logitlab reads them)
+and ordinal ones as version 2.
 """
 
 from __future__ import annotations
@@ -85,7 +93,9 @@ from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
 from ..results.results import results_from_state, results_state
 
 FORMAT = "logitlab-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the estimator classes a model file may hold, by the format version that added them
+ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2}
 SIGNATURE = "hmac_sha256"
 #: environment variable holding the signing key (used when ``key=`` is not given)
 KEY_ENV = "LOGITLAB_MODEL_KEY"
@@ -169,11 +179,11 @@ def model_document(model, key: bytes | None = None) -> dict:
     """The JSON document of a fitted ``LogisticRegression`` (with checksum, and
     signed with ``key`` when given)."""
     from ..core.version import __version__
-    from ..estimators.logistic import LogisticRegression
 
-    if type(model) is not LogisticRegression:
-        raise TypeError(f"save() writes logitlab LogisticRegression models; got "
-                        f"{type(model).__name__}.")
+    if type(model).__name__ not in ESTIMATOR_CLASSES or \
+            not type(model).__module__.startswith("logitlab."):
+        raise TypeError(f"save() writes logitlab LogisticRegression and "
+                        f"OrderedLogisticRegression models; got {type(model).__name__}.")
     from sklearn.utils.validation import check_is_fitted
     check_is_fitted(model)
     state = results_state(model.results_)
@@ -187,9 +197,9 @@ def model_document(model, key: bytes | None = None) -> dict:
     fit = state["fit"]
     doc = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": ESTIMATOR_CLASSES[type(model).__name__],
         "logitlab_version": __version__,
-        "estimator": {"class": "LogisticRegression",
+        "estimator": {"class": type(model).__name__,
                       "params": _encode_params(model.get_params(deep=False))},
         "state": {
             "classes": _encode_classes(classes),
@@ -390,7 +400,7 @@ def _decode_classes(spec) -> np.ndarray:
     return classes
 
 
-def _check_state(state) -> tuple[dict, np.ndarray]:
+def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray]:
     keys = {"classes", "reference_index", "feature_names", "layout", "coef", "fit"}
     _need(isinstance(state, dict), "'state' must be an object")
     _need(keys <= set(state), f"'state' lacks {sorted(keys - set(state))}")
@@ -410,13 +420,25 @@ def _check_state(state) -> tuple[dict, np.ndarray]:
     _need(isinstance(free, list) and all(_is_int(k) for k in free)
           and free == sorted(set(free)) and all(0 <= k < K for k in free),
           f"state.layout.free_classes must be increasing class indices in [0, {K})")
-    if K == 2:
+    m = lay.get("n_thresholds", 0)
+    _need(m == 0 or (version >= 2 and _is_int(m) and m == K - 1 and K >= 3 and free == [0]
+                     and fi is False),
+          "state.layout.n_thresholds must be n_classes - 1 of an ordinal model (format version "
+          ">= 2, free_classes [0], fit_intercept false)")
+    if m:
+        expected = d + m
+        _need(isinstance(coef := state["coef"], list) and len(coef) == expected,
+              f"state.coef has {len(coef) if isinstance(coef, list) else 'no'} values but an "
+              f"ordinal layout needs n_features + n_thresholds = {d} + {m} = {expected}")
+        _need(all(type(c) in (int, float) for c in coef) and np.all(np.diff(coef[d:]) > 0),
+              "state.coef: an ordinal model's thresholds must be increasing")
+    elif K == 2:
         _need(free == [1], "a binary model's free_classes must be [1]")
     else:
         _need(len(free) == K or (len(free) == K - 1 and ref not in free),
               "state.layout.free_classes must be all classes or all but the reference class")
     coef = state["coef"]
-    expected = (d + int(fi)) * len(free)
+    expected = d + m if m else (d + int(fi)) * len(free)
     _need(isinstance(coef, list) and len(coef) == expected,
           f"state.coef has {len(coef) if isinstance(coef, list) else 'no'} values but the "
           f"layout needs (n_features + fit_intercept) * len(free_classes) = "
@@ -444,7 +466,7 @@ def _check_state(state) -> tuple[dict, np.ndarray]:
           "state.fit.history must map names to lists of numbers")
     out = {"classes": classes, "reference_class": classes[ref], "feature_names": names,
            "layout": {"n_features": d, "n_classes": K, "free_classes": free,
-                      "fit_intercept": fi},
+                      "fit_intercept": fi, **({"n_thresholds": m} if m else {})},
            "coef": np.array(coef, dtype=np.float64),
            "fit": {"solver": fit["solver"], "n_iter": fit["n_iter"],
                    "converged": fit["converged"], "objective": from_json_value(fit["objective"]),
@@ -455,14 +477,24 @@ def _check_state(state) -> tuple[dict, np.ndarray]:
     return out, classes
 
 
-def _check_params(estimator) -> dict:
+def estimator_class(name: str):
+    """The estimator class a model file names (:data:`ESTIMATOR_CLASSES`)."""
+    if name == "OrderedLogisticRegression":
+        from ..estimators.ordinal import OrderedLogisticRegression
+        return OrderedLogisticRegression
     from ..estimators.logistic import LogisticRegression
+    return LogisticRegression
+
+
+def _check_params(estimator, version: int = FORMAT_VERSION) -> dict:
     _need(isinstance(estimator, dict), "'estimator' must be an object")
-    _need(estimator.get("class") == "LogisticRegression",
-          f"unknown estimator class {estimator.get('class')!r} (expected 'LogisticRegression')")
+    name = estimator.get("class")
+    _need(name in ESTIMATOR_CLASSES and ESTIMATOR_CLASSES[name] <= version,
+          f"unknown estimator class {name!r} for format version {version} (expected one of "
+          f"{[k for k, v in ESTIMATOR_CLASSES.items() if v <= version]})")
     params = estimator.get("params")
     _need(isinstance(params, dict), "estimator.params must be an object")
-    known = set(LogisticRegression().get_params(deep=False))
+    known = set(estimator_class(name)().get_params(deep=False))
     unknown = sorted(set(params) - known)
     _need(not unknown, f"estimator.params has unknown parameters {unknown}")
     try:
@@ -501,13 +533,16 @@ def load(path, key=None, *, max_bytes: int = MAX_BYTES):
 
 def _model_from_document(doc: dict):
     from ..data.formula import Design
-    from ..estimators.logistic import LogisticRegression
     from . import checks as persist_checks
 
     for key in ("estimator", "state", "design", "inference"):
         _need(key in doc, f"the key {key!r} is missing")
-    params = _check_params(doc["estimator"])
-    state, classes = _check_state(doc["state"])
+    version = doc["format_version"]
+    params = _check_params(doc["estimator"], version)
+    cls = estimator_class(doc["estimator"]["class"])
+    state, classes = _check_state(doc["state"], version)
+    _need((state["layout"].get("n_thresholds", 0) > 0) == (cls.__name__ != "LogisticRegression"),
+          f"the layout does not match the estimator class {cls.__name__!r}")
     design = None
     if doc["design"] is not None:
         _need(isinstance(doc["design"], dict), "'design' must be an object or null")
@@ -526,7 +561,7 @@ def _model_from_document(doc: dict):
     except ValueError as err:
         raise _Invalid(f"'inference': {err}") from None
     try:
-        kind = persist_checks.check_estimator(params, state)
+        kind = persist_checks.check_estimator(params, state, cls)
         if design is not None:
             persist_checks.check_design(design, state)
         persist_checks.check_inference(inference, state, kind, params.get("cov_type",
@@ -534,7 +569,7 @@ def _model_from_document(doc: dict):
     except ValueError as err:
         raise _Invalid(str(err)) from None
     results = results_from_state({**state, "inference": inference}, params)
-    return LogisticRegression.from_results(results, params, design)
+    return cls.from_results(results, params, design)
 
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "to_json_value", "from_json_value",

@@ -67,6 +67,8 @@ def term_labels(model) -> list:
     """Labels of the full parameter vector in its internal (row, class) order."""
     results = as_results(model)
     layout = results.layout
+    if layout.ordinal:
+        return [str(n) for n in results.feature_names] + threshold_labels(results.classes)
     rows = [str(n) for n in results.feature_names] + ([INTERCEPT] if layout.fit_intercept else [])
     classes = [results.classes[k] for k in layout.free_classes]
     if not layout.multinomial:
@@ -74,9 +76,28 @@ def term_labels(model) -> list:
     return [(classes[k], rows[j]) for j in range(layout.n_rows) for k in range(layout.n_cols)]
 
 
-def display_order(model) -> np.ndarray:
-    """Full-vector indices in the order of a table: per class, intercept first."""
+def threshold_labels(levels) -> list:
+    """R's labels of an ordinal model's thresholds: ``"lo|hi"`` for each pair of
+    neighbouring levels (``polr``'s ``zeta`` names)."""
+    levels = [str(v) for v in levels]
+    return [f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:])]
+
+
+def is_threshold(model) -> np.ndarray:
+    """(size,) True for an ordinal model's thresholds (the ``kind`` of a term)."""
     layout = as_results(model).layout
+    mask = np.zeros(layout.size, dtype=bool)
+    if layout.ordinal:
+        mask[layout.n_features:] = True
+    return mask
+
+
+def display_order(model) -> np.ndarray:
+    """Full-vector indices in the order of a table: per class, intercept first
+    (ordinal models: the slopes, then the thresholds, as R's ``polr``)."""
+    layout = as_results(model).layout
+    if layout.ordinal:
+        return np.arange(layout.size)
     rows = ([layout.n_rows - 1] if layout.fit_intercept else []) + list(range(layout.n_features))
     return np.array([j * layout.n_cols + k for k in range(layout.n_cols) for j in rows])
 
@@ -196,7 +217,7 @@ def model_statistics(model) -> dict:
     state = require_inference(model)
     layout = as_results(model).layout
     k = len(state.estimated)
-    k_null = layout.n_cols if layout.fit_intercept else 0
+    k_null = layout.n_fixed_effects
     ll, ll0, n = state.loglik, state.loglik_null, state.n_obs
     unpenalized = ll
     if state.method == "firth":   # logistf reports the penalized likelihoods

@@ -76,6 +76,13 @@ def prediction_intervals(model, X, level: float = 0.95, offset=None) -> pd.DataF
       ``∂p_k/∂z_j = p_k (δ_kj − p_j)``; the interval is computed on the scale of
       ``logit(p_k) = log(p_k / (1 − p_k))`` (gradient ``(δ_kj − p_j)/(1 − p_k)``
       with respect to the free logits ``z_j``) and transformed back.
+    * **ordinal** — one row per (input row, level): ``cum_logit`` ``ζ_k − η``
+      (the logit of ``P(y ≤ k)``; NaN for the top level) with ``cum_logit_se``
+      (gradient ``(−x, e_k)``), ``cum_prob`` and its interval (on the cumulative
+      logit scale); ``prob`` ``p_k = σ(a) − σ(b)`` (``a = ζ_k − η``, ``b = ζ_{k−1} − η``)
+      with ``prob_se`` by the delta method (gradient ``(−(f(a) − f(b)) x,
+      f(a) e_k − f(b) e_{k−1})``, ``f = σ(1 − σ)``), its interval on the scale
+      of ``logit(p_k)`` (gradient divided by ``p_k (1 − p_k)``) transformed back.
 
     Parameters
     ----------
@@ -97,9 +104,12 @@ def prediction_intervals(model, X, level: float = 0.95, offset=None) -> pd.DataF
     V = full_covariance(results)                     # (size, size), aliased rows 0
     Xd = model.design_matrix(X)
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(Xd.shape[0])
-    Z = model.decision_function(X, offset)
     q = stats.norm.ppf(0.5 + level / 2)
     layout = results.layout
+    if layout.ordinal:
+        from .ordinal_predictions import ordinal_intervals
+        return ordinal_intervals(results, Xd, V, q, index, offset)
+    Z = model.decision_function(X, offset)
     if not layout.multinomial:
         se = np.sqrt(_quadratic_rows(Xd, V, layout.fit_intercept))
         lo, hi = Z - q * se, Z + q * se

@@ -9,14 +9,18 @@ schema as the CLI's ``--json``):
 "deviance", "null_deviance", "aic", "bic", "pseudo_r2", "lr_stat", "lr_df", "lr_p_value",
 "converged", "n_iter", "solver", "method", "cov_type", "penalty", "alpha", "l1_ratio",
 "classes", "reference_class", "threshold", "level", "ci_method", "p_method",
-"terms": [{"name", "class" (multinomial), "coef", "std_err", "z", "p_value", "lr_chi2",
+"terms": [{"name", "class" (multinomial), "kind", "coef", "std_err", "z", "p_value", "lr_chi2",
 "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "aliased", "infinite"}],
 "notes"}``, and with ``anova=True`` a key ``"anova"``: ``{"type": 2, "test": "LR" | "Wald",
 "statistic": "LR Chisq" | "Chisq", "terms": [{"term", "statistic", "df", "p_value"}]}`` (the
 type-II table of :func:`logitlab.results.anova.default_anova`; null when the fit has no
 inference).
 
-``threshold`` is a binary model's decision threshold (null for multinomial).
+``model`` is ``"binary"``, ``"multinomial"`` or ``"ordinal"``. A term's ``kind`` is
+``"coef"`` (a slope or an intercept) or ``"threshold"`` (an ordinal model's cut
+point ``ζ_k``, named ``"lo|hi"`` after the two levels it separates, as in R;
+``logit P(y ≤ k) = ζ_k − xᵀβ``). ``threshold`` is a binary model's decision
+threshold (null otherwise); ``reference_class`` is null for ordinal models.
 ``ci_method`` is ``"wald"`` or ``"profile"`` and ``p_method`` ``"wald"`` (z
 tests) or ``"lr"`` (likelihood-ratio tests of each coefficient = 0, whose
 statistic is ``lr_chi2``). By default a Firth fit reports profile penalized-
@@ -45,9 +49,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .inference import (InferenceUnavailable, as_results, coef_table, default_ci_method, label_index,
-                        model_statistics,
-                        term_labels, display_order)
+from .inference import (InferenceUnavailable, as_results, coef_table, default_ci_method,
+                        display_order, is_threshold, label_index, model_statistics, term_labels)
 
 _COLUMNS = ["coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
@@ -96,6 +99,7 @@ class Summary:
             self.header.update(ci_method=ci, p_method=p_method)
             self.table = coef_table(model, level)
             self.table.insert(self.table.columns.get_loc("p_value") + 1, "lr_chi2", np.nan)
+            self._add_kind(model)
             if ci == "profile":
                 from .profile import profile_ci
                 prof = profile_ci(model, level=level)
@@ -112,6 +116,7 @@ class Summary:
                 self.anova = default_anova(terms_of)
         except InferenceUnavailable as why:
             self.table = self._coefficients_only(model)
+            self._add_kind(model)
             self.header.update(ci_method=None, p_method=None)
             self.header.update({key: None for key in _STATISTICS})   # one schema for all fits
             self.notes.append(str(why))
@@ -119,17 +124,26 @@ class Summary:
     # ----------------------------------------------------------- building
     @staticmethod
     def _fit_header(results) -> dict:
-        multinomial = results.classes.size > 2
+        ordinal = results.layout.ordinal
+        kind = "ordinal" if ordinal else "multinomial" if results.classes.size > 2 else "binary"
         given, solver = results.params_given, results.solver
         return {
             "converged": bool(solver.converged), "n_iter": int(solver.n_iter),
             "solver": solver.solver, "penalty": given.get("penalty", "l2"),
             "alpha": float(given.get("alpha", 0.0)), "l1_ratio": given.get("l1_ratio"),
             "classes": [_plain(c) for c in results.classes],
-            "reference_class": _plain(results.reference_class),
-            "model": "multinomial" if multinomial else "binary",
-            "threshold": None if multinomial else float(given.get("threshold", 0.5)),
+            "reference_class": None if ordinal else _plain(results.reference_class),
+            "model": kind,
+            "threshold": float(given.get("threshold", 0.5)) if kind == "binary" else None,
         }
+
+    def _add_kind(self, model) -> None:
+        """The ``kind`` of each row: ``"threshold"`` for an ordinal model's cut
+        points, ``"coef"`` otherwise."""
+        labels = term_labels(model)
+        thresholds = {labels[i] for i in np.flatnonzero(is_threshold(model))}
+        self.table.insert(0, "kind", ["threshold" if t in thresholds else "coef"
+                                      for t in self.table.index])
 
     @staticmethod
     def _coefficients_only(model) -> pd.DataFrame:
@@ -222,6 +236,7 @@ class Summary:
             term = {"name": label[1] if isinstance(label, tuple) else label}
             if isinstance(label, tuple):
                 term["class"] = _plain(label[0])
+            term["kind"] = row["kind"]
             term.update({c: _plain(float(row[c])) for c in _COLUMNS})
             term["aliased"] = bool(row.get("aliased", False))
             term["infinite"] = row.get("infinite") if isinstance(row.get("infinite"), str) else None
@@ -244,6 +259,11 @@ class Summary:
         if h["model"] == "multinomial":
             lines.append(f"Classes {h['classes']}; coefficients against reference class "
                          f"{h['reference_class']!r}")
+        if h["model"] == "ordinal":
+            lines[0] = lines[0].replace("Ordinal logistic regression (",
+                                        "Ordinal logistic regression (proportional odds, ")
+            lines.append(f"Levels {h['classes']} (lowest first); logit P(y ≤ k) = ζ_k − xβ; "
+                         "β > 0 favours higher levels")
         if h.get("log_likelihood") is not None:
             ll = (f"penalized log-likelihood = {h['log_likelihood']:.6f} (unpenalized "
                   f"{h['unpenalized_log_likelihood']:.6f})" if h.get("method") == "firth"

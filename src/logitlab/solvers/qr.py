@@ -66,10 +66,10 @@ def hessian_factor_part(X, y, s, offset, W, family) -> RFactor:
     ``chunk_hessian_root`` (``BᵀB`` = the chunk's Hessian), a block at a time."""
     layout = family.layout
     C, size = layout.n_cols, layout.size
-    step = block_rows(size, C)
+    step = block_rows(size, 2 if layout.ordinal else C)   # factor rows per data row
     s = np.broadcast_to(np.asarray(s, dtype=np.float64), (X.shape[0],))
     return accumulate((family.chunk_hessian_root(
-        X[a:a + step], s[a:a + step], None if offset is None else offset[a:a + step], W)
+        X[a:a + step], y[a:a + step], s[a:a + step], None if offset is None else offset[a:a + step], W)
         for a in range(0, X.shape[0], step)), size)
 
 
@@ -140,8 +140,12 @@ class RoundingBounds:
     def __init__(self, objective):
         layout = objective.layout
         self.layout = layout
-        self.M = objective.data.reduce_chunks(_abs_cross_products, layout.fit_intercept) \
-            * objective.scale
+        self.M = objective.data.reduce_chunks(
+            _abs_cross_products, layout.fit_intercept or layout.ordinal) * objective.scale
+        if layout.ordinal:            # every threshold enters a logit as the intercept does
+            d, m = layout.n_features, layout.n_thresholds
+            take = np.r_[np.arange(d), np.full(m, d)]
+            self.M = self.M[np.ix_(take, take)]
         self.free = objective.free
         self.expand = objective.expand
 

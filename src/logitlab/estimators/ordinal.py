@@ -1,0 +1,169 @@
+"""``OrderedLogisticRegression``: the proportional-odds (cumulative logit) model.
+
+For ordered categories ``c_0 < c_1 < … < c_{K−1}`` (``classes_``)::
+
+    logit P(y ≤ c_k | x) = ζ_k − xᵀβ          k = 0, …, K − 2
+
+R ``MASS::polr``'s and ``ordinal::clm``'s sign convention: a positive ``β_j``
+moves the outcome to higher categories, and ``e^{β_j}`` is the odds ratio of
+``y > c_k`` against ``y ≤ c_k`` for a unit increase of ``x_j``, the same at
+every cut ``k`` (the proportional-odds assumption). ``thresholds_`` are the
+cut points ``ζ`` (increasing); there is no separate intercept.
+
+The fit is the same pipeline as :class:`~logitlab.estimators.logistic.LogisticRegression`
+(family :class:`~logitlab.families.ordinal.CumulativeLogit`): maximum
+likelihood by Newton (or an L2 penalty on the slopes), standard errors from
+the information, profile-likelihood intervals, weights and offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.exceptions import check_is_fitted
+from ..data.validation import check_offset
+from .logistic import LogisticRegression
+
+__all__ = ["OrderedLogisticRegression"]
+
+
+class OrderedLogisticRegression(LogisticRegression):
+    """Ordinal logistic regression (proportional odds); see the module docstring.
+
+    Parameters
+    ----------
+    levels : sequence or None
+        The categories from lowest to highest. None: the order of an ordered
+        pandas Categorical ``y``, or the numeric order of numeric labels; text
+        labels need ``levels`` (no order is guessed).
+    penalty, alpha : as :class:`LogisticRegression`, L2 only (``alpha > 0``
+        shrinks the slopes, never the thresholds).
+    solver, tol, max_iter, warm_start, dtype, solver_options, callback, verbose,
+    cov_type, engine, engine_options : as :class:`LogisticRegression`.
+
+    Attributes
+    ----------
+    classes_ : (K,) the ordered categories. coef_ : (d,) the slopes β.
+    thresholds_ : (K − 1,) the cut points ζ (increasing), labelled
+    ``"c_k|c_{k+1}"`` in tables as in R. ``results_``, ``n_iter_``, ``converged_``,
+    ``solver_``, ``history_``, ... as :class:`LogisticRegression`.
+    """
+
+    _spec_extra = {"family": "ordinal"}
+
+    def __init__(self, levels=None, penalty="l2", alpha=0.0, solver="auto", tol=None,
+                 max_iter=None, warm_start=False, dtype=None, solver_options=None,
+                 callback=None, cov_type="nonrobust", engine="auto", engine_options=None,
+                 verbose=0):
+        self.levels = levels
+        self.penalty = penalty
+        self.alpha = alpha
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.solver_options = solver_options
+        self.callback = callback
+        self.cov_type = cov_type
+        self.engine = engine
+        self.engine_options = engine_options
+        self.verbose = verbose
+
+    # fixed for this family (read by the shared code of LogisticRegression)
+    l1_ratio = None
+    fit_intercept = False
+    class_weight = None
+    reference_class = None
+    threshold = 0.5
+    polish = False
+
+    def _source_options(self) -> dict:
+        return {"ordinal": True, "levels": self.levels}
+
+    def fit(self, X, y, sample_weight=None, offset=None, groups=None):
+        """Fit by maximum likelihood (L2-penalized with ``alpha > 0``).
+
+        X : (n, d) array-like or sparse matrix; y : (n,) ordered labels (see
+        ``levels``); sample_weight : (n,) non-negative frequency weights;
+        offset : (n,) added to ``η = Xβ``; groups : clusters for
+        ``cov_type="cluster"``."""
+        if self._on_dask_input(X):
+            raise NotImplementedError("ordinal models are fitted in memory; compute the Dask "
+                                      "collection first (engine='memory').")
+        return super().fit(X, y, sample_weight=sample_weight, offset=offset, groups=groups)
+
+    def _on_dask_input(self, X) -> bool:
+        from ..engines import use_dask
+        return self.engine == "dask" or (self.engine == "auto" and use_dask("auto", X))
+
+    def _set_results(self, results) -> None:
+        self.results_ = results
+        outcome, r = results.outcome, results.solver
+        self.classes_ = outcome.classes
+        self.n_features_in_ = results.layout.n_features
+        self.solver_, self.tol_, self.n_iter_ = r.solver, r.tol, r.n_iter
+        self.converged_, self.objective_, self.grad_norm_ = r.converged, r.objective, r.grad_norm
+        self.n_passes_, self.history_ = r.n_passes, r.history
+        self.aliased_ = results.aliased
+        self.engine_ = outcome.engine
+        beta, zeta = results.family.split(results.coef)
+        self.coef_, self.thresholds_ = beta.copy(), zeta.copy()
+
+    # ------------------------------------------------------------- prediction
+    def decision_function(self, X, offset=None):
+        """The linear predictor ``η = Xβ (+ offset)`` (n,): higher means higher categories."""
+        X = self.design_matrix(X)
+        results = self.results_
+        return results.family.eta(X, results.coef, check_offset(offset, X.shape[0], 2))
+
+    def cumulative_logits(self, X, offset=None):
+        """``logit P(y ≤ c_k) = ζ_k − η`` (n, K − 1)."""
+        return self.thresholds_[None, :] - self.decision_function(X, offset)[:, None]
+
+    def predict_cumulative_proba(self, X, offset=None):
+        """``P(y ≤ c_k)`` (n, K − 1), k = 0, …, K − 2."""
+        from ..core.links import sigmoid
+        return sigmoid(self.cumulative_logits(X, offset))
+
+    def predict_proba(self, X, offset=None):
+        """Category probabilities (n, K), columns in the order of ``classes_``."""
+        return self.results_.family.probabilities(self.cumulative_logits(X, offset))
+
+    def predict_log_proba(self, X, offset=None):
+        """Log category probabilities (n, K), exact in the tails."""
+        return self.results_.family.log_probabilities(self.cumulative_logits(X, offset))
+
+    def predict(self, X, offset=None):
+        """The most probable category of each row."""
+        return self.classes_[np.argmax(self.predict_log_proba(X, offset), axis=1)]
+
+    # ------------------------------------------ what applies to binary models only
+    def _binary_only(self, what: str):
+        check_is_fitted(self)
+        raise NotImplementedError(
+            f"{what} is defined for binary (and some multinomial) models, not for this ordinal "
+            "model; use predict_proba, get_prediction, conf_int, wald_test or lr_test.")
+
+    def set_threshold(self, value):
+        raise ValueError("an ordinal model has no decision threshold: it predicts the most "
+                         "probable category.")
+
+    def tune_threshold(self, X, y, metric="f1", sample_weight=None, offset=None):
+        self.set_threshold(None)
+
+    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
+        self._binary_only("residuals()")
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        self._binary_only("influence()")
+
+    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
+        self._binary_only("goodness_of_fit()")
+
+    def margins(self, data, variables=None, at="overall", kind="dydx", dummy=False,
+                count=False, level=0.95, se=True, weights=None, offset=None):
+        self._binary_only("margins()")
+
+    def explain(self, X, rows=None, *, offset=None):
+        self._binary_only("explain()")

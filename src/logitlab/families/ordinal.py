@@ -1,0 +1,283 @@
+"""The cumulative logit (proportional odds) model for ordered outcomes.
+
+With ordered categories ``0 < 1 < … < K−1``, thresholds ``ζ_0 < … < ζ_{K−2}``
+and the linear predictor ``η = xᵀβ + offset`` (no intercept: the thresholds
+take its place), R ``MASS::polr``'s and ``ordinal::clm``'s convention::
+
+    logit P(y ≤ k | x) = ζ_k − η,        P(y = k) = σ(ζ_k − η) − σ(ζ_{k−1} − η)
+
+with ``ζ_{−1} = −∞`` and ``ζ_{K−1} = +∞``. A positive slope moves the
+distribution to higher categories; ``e^{β_j}`` is the odds ratio of
+``y > k`` against ``y ≤ k``, the same for every k (proportional odds).
+
+Per row with category ``k``, ``a = ζ_k − η`` and ``b = ζ_{k−1} − η`` (the
+upper and lower cumulative logits, ``d = a − b > 0``), stably in log space::
+
+    p = σ(a) σ(−b) (1 − e^{−d})
+    g_a = σ(a)σ(−a) / p = σ(−a) / (σ(−b)(1 − e^{−d}))     ∂ log p / ∂a
+    g_b = σ(b)σ(−b) / p = σ(b) / (σ(a)(1 − e^{−d}))       −∂ log p / ∂b
+
+(``g_a = 0`` for the top category, ``g_b = 0`` for the bottom one) and the
+second derivatives of ``log p``::
+
+    L_aa = g_a (1 − 2σ(a)) − g_a²,   L_bb = −g_b (1 − 2σ(b)) − g_b²,   L_ab = g_a g_b.
+
+With weight ``s`` the row's negative log-likelihood ``−s log p`` has
+
+* gradient: ``s (g_a − g_b) x`` for β, ``−s g_a`` for ``ζ_k`` and ``+s g_b`` for ``ζ_{k−1}``;
+* Hessian: ``c_ββ x xᵀ`` with ``c_ββ = −s (L_aa + L_bb + 2 L_ab) ≥ 0`` (log-concavity);
+  ``s (L_aa + L_ab) x`` between β and ``ζ_k``, ``s (L_bb + L_ab) x`` between β
+  and ``ζ_{k−1}``; ``−s L_aa``, ``−s L_bb`` on the diagonal of ``ζ_k``, ``ζ_{k−1}``
+  and ``−s L_ab`` between them.
+
+The log-likelihood is concave (Pratt 1981), so Newton steps from ordered
+start thresholds keep them ordered: a step that crosses two has an infinite
+negative log-likelihood and is halved by the line search.
+
+Layout (:class:`~logitlab.core.layout.Layout` with ``n_thresholds = K − 1``):
+``W`` (d + K − 1, 1), the slopes then the thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.design import (augmented_dense, dense_or_csr_sq_weighted, weighted_gram, xdot,
+                           xtdot)
+from ..core.layout import Layout
+from ..core.links import logit
+from .base import Curvature, Family
+
+
+def softplus(x):
+    """``log(1 + e^x)`` elementwise, exact for ±∞."""
+    return np.logaddexp(0.0, x)
+
+
+@dataclass
+class RowTerms:
+    """Per-row quantities of a chunk at ``(β, ζ)`` (see the module docstring):
+    all (n,) float64; ``log_p`` the row's log-probability of its category."""
+
+    log_p: np.ndarray
+    ga: np.ndarray
+    gb: np.ndarray
+    sig_a: np.ndarray
+    sig_b: np.ndarray
+
+
+def row_terms(a, b) -> RowTerms:
+    """:class:`RowTerms` from the upper and lower cumulative logits ``a > b``
+    (``a = +∞`` for the top category, ``b = −∞`` for the bottom one)."""
+    with np.errstate(invalid="ignore"):
+        gap = a - b                                   # +∞ at either end
+    log_gap = np.log(-np.expm1(-gap))                 # log(1 − e^{−d}); 0 when d = ∞
+    sp_a, sp_ma = softplus(a), softplus(-a)
+    sp_b, sp_mb = softplus(b), softplus(-b)
+    return RowTerms(log_p=-sp_ma - sp_b + log_gap,
+                    ga=np.exp(-sp_a + sp_b - log_gap),
+                    gb=np.exp(-sp_mb + sp_ma - log_gap),
+                    sig_a=np.exp(-sp_ma), sig_b=np.exp(-sp_mb))
+
+
+@dataclass
+class OrdinalCurvature(Curvature):
+    """Per-row Hessian weights of a chunk (see the module docstring), all (n,):
+    ``c`` = c_ββ; ``t_up``, ``t_lo`` the β–threshold weights of the upper and
+    lower threshold; ``z_up``, ``z_lo``, ``z_ab`` the threshold block's;
+    ``y`` the category codes."""
+
+    c: np.ndarray | None = None
+    t_up: np.ndarray | None = None
+    t_lo: np.ndarray | None = None
+    z_up: np.ndarray | None = None
+    z_lo: np.ndarray | None = None
+    z_ab: np.ndarray | None = None
+    y: np.ndarray | None = None
+
+
+class CumulativeLogit(Family):
+    """The proportional-odds cumulative logit (see the module docstring)."""
+
+    name = "ordinal"
+
+    @classmethod
+    def create(cls, n_features: int, n_classes: int) -> "CumulativeLogit":
+        if n_classes < 3:
+            raise ValueError(f"an ordinal model needs at least 3 ordered categories; y has "
+                             f"{n_classes} (fit a binary logistic regression instead).")
+        return cls(Layout(n_features, n_classes, (0,), False, n_classes - 1))
+
+    # ------------------------------------------------------------ parameters
+    def start(self, class_totals) -> np.ndarray:
+        """Slopes 0, thresholds at the logits of the weighted cumulative shares."""
+        lay = self.layout
+        T = np.asarray(class_totals, dtype=np.float64)
+        cum = np.cumsum(T)[:-1] / T.sum()
+        w = np.zeros(lay.size)
+        w[lay.n_features:] = logit(np.clip(cum, 1e-12, 1 - 1e-12))
+        return w
+
+    def split(self, W):
+        """``(β (d,), ζ (K−1,))`` from ``W`` (n_rows, 1) or the flat vector."""
+        w = np.asarray(W, dtype=np.float64).ravel()
+        d = self.layout.n_features
+        return w[:d], w[d:]
+
+    # ------------------------------------------------------------ prediction
+    def eta(self, X, W, offset=None) -> np.ndarray:
+        """The linear predictor ``η = Xβ (+ offset)`` (n,)."""
+        beta, _ = self.split(W)
+        eta = (np.asarray(xdot(X, beta[:, None]), dtype=np.float64)[:, 0] if beta.size
+               else np.zeros(X.shape[0]))
+        return eta if offset is None else eta + np.asarray(offset, dtype=np.float64).ravel()
+
+    def linear_predictor(self, X, W, offset=None) -> np.ndarray:
+        """The cumulative logits ``ζ_k − η`` (n, K − 1), float64."""
+        _, zeta = self.split(W)
+        return zeta[None, :] - self.eta(X, W, offset)[:, None]
+
+    def probabilities(self, Z) -> np.ndarray:
+        """Category probabilities (n, K) from the cumulative logits ``Z`` (n, K − 1)."""
+        return np.exp(self.log_probabilities(Z))
+
+    def log_probabilities(self, Z) -> np.ndarray:
+        """Log category probabilities (n, K), exact in the tails."""
+        Z = np.atleast_2d(np.asarray(Z, dtype=np.float64))
+        n = Z.shape[0]
+        upper = np.hstack([Z, np.full((n, 1), np.inf)])
+        lower = np.hstack([np.full((n, 1), -np.inf), Z])
+        return row_terms(upper, lower).log_p
+
+    # ------------------------------------------------------ chunk statistics
+    def _bounds(self, X, y, offset, W):
+        """``(a, b, η)``: each row's upper and lower cumulative logits and η."""
+        _, zeta = self.split(W)
+        eta = self.eta(X, W, offset)
+        ext = np.concatenate([[-np.inf], zeta, [np.inf]])
+        y = np.asarray(y, dtype=np.intp)
+        return ext[y + 1] - eta, ext[y] - eta, eta
+
+    def _terms(self, X, y, offset, W) -> RowTerms:
+        a, b, _ = self._bounds(X, y, offset, W)
+        return row_terms(a, b)
+
+    def _threshold_sums(self, y, upper, lower) -> np.ndarray:
+        """``Σ upper`` over the rows whose upper threshold is ``ζ_j`` plus ``Σ lower``
+        over those whose lower threshold is ``ζ_j``: (K − 1,)."""
+        K = self.layout.n_classes
+        y = np.asarray(y, dtype=np.intp)
+        return (np.bincount(y, weights=upper, minlength=K)[:K - 1]
+                + np.bincount(y, weights=lower, minlength=K)[1:])
+
+    def _threshold_columns(self, y, upper, lower) -> np.ndarray:
+        """(n, K − 1): ``upper`` in the column of each row's upper threshold,
+        ``lower`` in that of its lower one."""
+        n, K = y.shape[0], self.layout.n_classes
+        T = np.zeros((n, K + 1))
+        rows = np.arange(n)
+        T[rows, y + 1] = upper
+        T[rows, y] += lower
+        return T[:, 1:K]
+
+    def curvature_of(self, X, y, s, offset, W) -> OrdinalCurvature:
+        """The chunk's per-row Hessian weights at ``W``."""
+        t = self._terms(X, y, offset, W)
+        laa = t.ga * (1 - 2 * t.sig_a) - t.ga ** 2
+        lbb = -t.gb * (1 - 2 * t.sig_b) - t.gb ** 2
+        lab = t.ga * t.gb
+        s = np.asarray(s, dtype=np.float64)
+        return OrdinalCurvature(
+            c=np.maximum(-s * (laa + lbb + 2 * lab), 0.0), t_up=s * (laa + lab),
+            t_lo=s * (lbb + lab), z_up=-s * laa, z_lo=-s * lbb, z_ab=-s * lab,
+            y=np.asarray(y, dtype=np.intp), s=s)
+
+    def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
+                    single=False, h_out=None):
+        t = self._terms(X, y, offset, W)
+        s = np.asarray(s, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            loss = -float(np.dot(s, t.log_p)) if np.all(s >= 0) else np.nan
+        if not np.isfinite(loss):
+            loss = np.inf                 # crossed thresholds: a step to be halved
+        g = None
+        if grad:
+            y = np.asarray(y, dtype=np.intp)
+            g = np.concatenate([xtdot(X, s * (t.ga - t.gb)) if X.shape[1] else np.zeros(0),
+                                self._threshold_sums(y, -s * t.ga, s * t.gb)])[:, None]
+        curv = self.curvature_of(X, y, s, offset, W) if (hess or curvature) else None
+        H = self._hessian(X, curv) if hess else None
+        return loss, g, H, curv if curvature else None
+
+    def _hessian(self, X, curv: OrdinalCurvature) -> np.ndarray:
+        """The chunk's Hessian (size, size) from its curvature."""
+        lay = self.layout
+        d, m = lay.n_features, lay.n_thresholds
+        H = np.zeros((lay.size, lay.size))
+        if d:
+            H[:d, :d] = weighted_gram(X, curv.c, False, nonneg=True)
+            H[:d, d:] = xtdot(X, self._threshold_columns(curv.y, curv.t_up, curv.t_lo))
+            H[d:, :d] = H[:d, d:].T
+        K = lay.n_classes
+        diag = self._threshold_sums(curv.y, curv.z_up, curv.z_lo)
+        off = np.bincount(curv.y, weights=curv.z_ab, minlength=K)[1:K - 1]
+        Z = np.diag(diag)
+        idx = np.arange(m - 1)
+        Z[idx + 1, idx] = Z[idx, idx + 1] = off
+        H[d:, d:] = Z
+        return H
+
+    def chunk_hessp(self, X, curv: OrdinalCurvature, V, single=False) -> np.ndarray:
+        d = self.layout.n_features
+        v = np.asarray(V, dtype=np.float64).ravel()
+        vb, vz = v[:d], np.concatenate([[0.0], v[d:], [0.0]])
+        u = np.asarray(xdot(X, vb[:, None]))[:, 0] if d else np.zeros(curv.y.size)
+        va, vlo = vz[curv.y + 1], vz[curv.y]
+        out_b = xtdot(X, curv.c * u + curv.t_up * va + curv.t_lo * vlo) if d else np.zeros(0)
+        out_z = self._threshold_sums(curv.y, curv.t_up * u + curv.z_up * va + curv.z_ab * vlo,
+                                     curv.t_lo * u + curv.z_lo * vlo + curv.z_ab * va)
+        return np.concatenate([out_b, out_z])[:, None]
+
+    def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
+        d = self.layout.n_features
+        if not isinstance(curv, OrdinalCurvature):        # column scales: weights only
+            D = dense_or_csr_sq_weighted(X, curv.h[:, None], False)
+            return np.vstack([D, np.zeros((self.layout.n_thresholds, 1))])
+        D = dense_or_csr_sq_weighted(X, curv.c[:, None], False) if d else np.zeros((0, 1))
+        return np.vstack([D, self._threshold_sums(curv.y, curv.z_up, curv.z_lo)[:, None]])
+
+    def chunk_hess_rows(self, X, curv: OrdinalCurvature, rows, single: bool = False):
+        rows = np.asarray(rows, dtype=np.intp)
+        return self._hessian(X, curv)[np.ix_(rows, rows)]
+
+    def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
+        t = self._terms(X, y, offset, W)
+        s = np.asarray(s, dtype=np.float64)
+        y = np.asarray(y, dtype=np.intp)
+        Xd = augmented_dense(X, False)
+        return np.hstack([Xd * (s * (t.ga - t.gb))[:, None],
+                          self._threshold_columns(y, -s * t.ga, s * t.gb)])
+
+    def chunk_hessian_root(self, X, y, s, offset, W) -> np.ndarray:
+        """Rows ``B`` (2n, size) with ``BᵀB`` the chunk's Hessian: each row's
+        Hessian is ``G M Gᵀ`` with ``G = [∇a, ∇b]`` (``∇a = (−x, e_k)``,
+        ``∇b = (−x, e_{k−1})``) and ``M = [[m₁₁, m₁₂], [m₁₂, m₂₂]]`` =
+        ``−s [[L_aa, L_ab], [L_ab, L_bb]]`` (positive semidefinite), rooted by
+        its Cholesky factor: ``r₁ = √m₁₁ ∇a + (m₁₂/√m₁₁) ∇b``, ``r₂ = q ∇b`` with
+        ``q² = m₂₂ − m₁₂²/m₁₁`` (``r₁ = 0``, ``q = √m₂₂`` when ``m₁₁ = 0``)."""
+        curv = self.curvature_of(X, y, s, offset, W)
+        root = np.sqrt(curv.z_up)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(root > 0, curv.z_ab / root, 0.0)
+        q = np.sqrt(np.maximum(curv.z_lo - cross ** 2, 0.0))
+        Xd = augmented_dense(X, False)
+        first = np.hstack([-(root + cross)[:, None] * Xd,
+                           self._threshold_columns(curv.y, root, cross)])
+        second = np.hstack([-q[:, None] * Xd,
+                            self._threshold_columns(curv.y, np.zeros_like(q), q)])
+        return np.vstack([first, second])
+
+    def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
+        return -self._terms(X, y, offset, W).log_p

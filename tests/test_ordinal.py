@@ -1,0 +1,337 @@
+"""Ordinal logistic regression (proportional odds) against R's ``ordinal::clm`` and
+``MASS::polr`` (tests/r/ordinal.R → tests/data/ordinal_r.json), and the cumulative
+logit family's derivatives against finite differences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import logitlab
+from logitlab.families import CumulativeLogit
+
+DATA = Path(__file__).parent / "data"
+REF = json.loads((DATA / "ordinal_r.json").read_text())
+RTOL = 1e-6
+
+
+def housing():
+    """MASS::housing with R's factor levels (the first level is the reference)."""
+    df = pd.read_csv(DATA / "housing.csv")
+    levels = {"Sat": ["Low", "Medium", "High"], "Infl": ["Low", "Medium", "High"],
+              "Type": ["Tower", "Apartment", "Atrium", "Terrace"], "Cont": ["Low", "High"]}
+    for col, lv in levels.items():
+        df[col] = pd.Categorical(df[col], categories=lv, ordered=col == "Sat")
+    return df
+
+
+def wine():
+    df = pd.read_csv(DATA / "wine.csv")
+    df["temp"] = pd.Categorical(df["temp"], categories=["cold", "warm"])
+    df["contact"] = pd.Categorical(df["contact"], categories=["no", "yes"])
+    return df
+
+
+def r_name(label: str) -> str:
+    """Our term label as R writes it: ``Infl[T.Medium]`` → ``InflMedium``,
+    ``temp[T.warm]:contact[T.yes]`` → ``tempwarm:contactyes``."""
+    return label.replace("[T.", "").replace("]", "")
+
+
+def check_against(model, ref, rtol=RTOL):
+    params, bse = model.results_.params, model.results_.bse
+    names = [r_name(t) for t in params.index]
+    assert sorted(names) == sorted(ref["coef"])
+    for label, name in zip(params.index, names):
+        np.testing.assert_allclose(params[label], ref["coef"][name], rtol=rtol, atol=1e-9)
+        np.testing.assert_allclose(bse[label], ref["se"][name], rtol=rtol)
+    np.testing.assert_allclose(model.results_.llf, ref["loglik"], rtol=1e-10)
+    np.testing.assert_allclose(model.results_.aic, ref["aic"], rtol=1e-10)
+    # the whole covariance, in R's order (thresholds first)
+    order = [names.index(n) for n in ref["vcov_names"]]
+    V = model.results_.cov_params().to_numpy()[np.ix_(order, order)]
+    np.testing.assert_allclose(V, np.array(ref["vcov"]), rtol=1e-5, atol=1e-12)
+
+
+def test_housing_matches_clm_and_polr():
+    """MASS §7.3: Sat ~ Infl + Type + Cont with frequency weights."""
+    ref = REF["housing"]
+    m = logitlab.fit("Sat ~ Infl + Type + Cont", housing(), family="ordinal",
+                     sample_weight="Freq")
+    check_against(m, ref)
+    assert list(m.classes_) == ["Low", "Medium", "High"]
+    assert np.all(np.diff(m.thresholds_) > 0)
+    # polr's own optimum (refitted from clm's) is the same point
+    for name, value in ref["polr_coef"].items():
+        assert abs(value - ref["coef"][name]) < 1e-6
+
+
+def test_housing_profile_intervals_match_clm():
+    """Each bound is where the profile deviance 2(ℓ̂ − ℓ_p(b)) reaches χ²₁(0.95):
+    checked by refitting with the coefficient fixed at the bound (an offset), to
+    1e-7; clm's bounds, which interpolate its profile by a spline, agree to 1e-5."""
+    from scipy.stats import chi2
+    ref = REF["housing"]["profile_ci"]
+    df = housing()
+    m = logitlab.fit("Sat ~ Infl + Type + Cont", df, family="ordinal", sample_weight="Freq")
+    ci = m.conf_int(method="profile")
+    ours = {r_name(t): row for t, row in ci.iterrows()}
+    for term, lo, hi in zip(ref["term"], ref["low"], ref["high"]):
+        np.testing.assert_allclose(ours[term]["ci_low"], lo, rtol=1e-5)
+        np.testing.assert_allclose(ours[term]["ci_high"], hi, rtol=1e-5)
+    X = m.design_matrix(df)
+    j = list(m.results_.params.index).index("Type[T.Atrium]")
+    target = chi2.ppf(0.95, 1)
+    for bound in ci.loc["Type[T.Atrium]", ["ci_low", "ci_high"]]:
+        fixed = logitlab.OrderedLogisticRegression(levels=list(m.classes_)).fit(
+            np.delete(X, j, axis=1), df["Sat"].astype(object).to_numpy(),
+            sample_weight=df["Freq"].to_numpy(), offset=bound * X[:, j])
+        deviance = 2 * (m.results_.llf - fixed.results_.llf)
+        np.testing.assert_allclose(deviance, target, rtol=1e-7)
+
+
+def test_housing_predicted_probabilities_match_clm():
+    ref = REF["housing"]
+    df = housing()
+    m = logitlab.fit("Sat ~ Infl + Type + Cont", df, family="ordinal", sample_weight="Freq")
+    rows = df.iloc[ref["newdata_rows"]][["Infl", "Type", "Cont"]]
+    P = m.predict_proba(rows)
+    np.testing.assert_allclose(P, np.array(ref["prob"]), rtol=1e-7)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-14)
+    # cumulative probabilities are the running sums; predict is the most probable level
+    np.testing.assert_allclose(m.predict_cumulative_proba(rows), np.cumsum(P, axis=1)[:, :-1],
+                               rtol=1e-12)
+    assert list(m.predict(rows)) == list(m.classes_[np.argmax(P, axis=1)])
+
+
+def test_wine_matches_clm():
+    ref = REF["wine"]
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal")
+    check_against(m, ref)
+    assert list(m.classes_) == [1, 2, 3, 4, 5]          # numeric labels: numeric order
+    np.testing.assert_allclose(m.predict_proba(df), np.array(ref["prob"]), rtol=1e-7)
+
+
+def test_weights_and_offset_match_clm():
+    ref = REF["wine_weighted_offset"]
+    df = wine()
+    n = len(df)
+    w = 1 + (np.arange(1, n + 1) % 3)
+    o = 0.1 * df["judge"].to_numpy()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal", sample_weight=w, offset=o)
+    check_against(m, ref)
+
+
+def test_interaction_matches_clm():
+    m = logitlab.fit("rating ~ temp * contact", wine(), family="ordinal")
+    check_against(m, REF["wine_interaction"])
+
+
+def test_array_api_and_levels_order():
+    """The estimator on arrays with text labels in an explicit order equals the
+    formula fit; the order of ``levels`` decides the sign of the slopes."""
+    df = wine()
+    X = np.column_stack([(df["temp"] == "warm").to_numpy(float),
+                         (df["contact"] == "yes").to_numpy(float)])
+    names = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+    y = df["rating"].map(names).to_numpy()
+    m = logitlab.OrderedLogisticRegression(levels=["one", "two", "three", "four", "five"]).fit(X, y)
+    ref = REF["wine"]["coef"]
+    np.testing.assert_allclose(m.coef_, [ref["tempwarm"], ref["contactyes"]], rtol=RTOL)
+    np.testing.assert_allclose(m.thresholds_, [ref["1|2"], ref["2|3"], ref["3|4"], ref["4|5"]],
+                               rtol=RTOL)
+    assert list(m.results_.params.index[-4:]) == ["one|two", "two|three", "three|four",
+                                                  "four|five"]
+    # reversing the order negates the slopes and mirrors the thresholds
+    r = logitlab.OrderedLogisticRegression(levels=["five", "four", "three", "two", "one"]).fit(X, y)
+    np.testing.assert_allclose(r.coef_, -m.coef_, rtol=1e-8)
+    np.testing.assert_allclose(r.thresholds_, -m.thresholds_[::-1], rtol=1e-8)
+
+
+def test_l2_penalty_shrinks_slopes_only():
+    """With ``alpha`` the objective is the mean NLL + alpha/2 ‖β‖²: its gradient at
+    the solution is zero (checked by finite differences of the objective), the
+    thresholds are not penalized."""
+    df = wine()
+    X = np.column_stack([(df["temp"] == "warm").to_numpy(float),
+                         (df["contact"] == "yes").to_numpy(float)])
+    y = df["rating"].to_numpy()
+    alpha = 0.05
+    m = logitlab.OrderedLogisticRegression(alpha=alpha).fit(X, y)
+    fam = m.results_.family
+    s = np.ones(len(y))
+    codes = y - 1
+
+    def objective(w):
+        loss = fam.chunk_stats(X, codes, s, None, w[:, None], grad=False)[0] / len(y)
+        return loss + 0.5 * alpha * np.sum(w[:2] ** 2)
+
+    w = m.results_.coef
+    h = 1e-6
+    grad = [(objective(w + h * e) - objective(w - h * e)) / (2 * h) for e in np.eye(w.size)]
+    np.testing.assert_allclose(grad, 0.0, atol=1e-7)
+    unpen = logitlab.OrderedLogisticRegression().fit(X, y)
+    assert np.all(np.abs(m.coef_) < np.abs(unpen.coef_))
+
+
+@pytest.mark.parametrize("weights", [False, True])
+def test_family_derivatives_against_finite_differences(weights):
+    rng = np.random.default_rng(3)
+    n, d, K = 150, 3, 5
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, K, n)
+    s = rng.uniform(0.2, 3.0, n) if weights else np.ones(n)
+    offset = 0.3 * rng.normal(size=n)
+    fam = CumulativeLogit.create(d, K)
+    w = np.r_[0.4 * rng.normal(size=d), np.sort(rng.normal(size=K - 1) * 1.5)]
+
+    def loss(v):
+        return fam.chunk_stats(X, y, s, offset, v[:, None], grad=False)[0]
+
+    def grad(v):
+        return fam.chunk_stats(X, y, s, offset, v[:, None])[1].ravel()
+
+    f, g, H, curv = fam.chunk_stats(X, y, s, offset, w[:, None], hess=True, curvature=True)
+    np.testing.assert_allclose(f, -np.sum(s * np.log(fam.probabilities(
+        fam.linear_predictor(X, w[:, None], offset))[np.arange(n), y])), rtol=1e-12)
+    h = 1e-6
+    E = np.eye(w.size)
+    g_fd = np.array([(loss(w + h * e) - loss(w - h * e)) / (2 * h) for e in E])
+    H_fd = np.array([(grad(w + h * e) - grad(w - h * e)) / (2 * h) for e in E])
+    np.testing.assert_allclose(g.ravel(), g_fd, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-6)
+    v = rng.normal(size=w.size)
+    np.testing.assert_allclose(fam.chunk_hessp(X, curv, v[:, None]).ravel(), H @ v, rtol=1e-10)
+    np.testing.assert_allclose(fam.chunk_hess_diag(X, curv).ravel(), np.diag(H), rtol=1e-10)
+    rows = np.array([1, d, d + 2])
+    np.testing.assert_allclose(fam.chunk_hess_rows(X, curv, rows), H[np.ix_(rows, rows)])
+    B = fam.chunk_hessian_root(X, y, s, offset, w[:, None])
+    np.testing.assert_allclose(B.T @ B, H, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fam.chunk_scores(X, y, s, offset, w[:, None]).sum(axis=0),
+                               g.ravel(), rtol=1e-10, atol=1e-12)
+
+
+def test_probabilities_in_the_tails():
+    """Log-probabilities stay exact where the probabilities underflow: against
+    the closed forms log σ(a) and log(σ(a) − σ(b)) in high precision."""
+    import mpmath
+    fam = CumulativeLogit.create(1, 4)
+    Z = np.array([[-800.0, -799.0, 900.0], [30.0, 40.0, 50.0], [-5.0, 1e-9, 2e-9]])
+    got = fam.log_probabilities(Z)
+    mpmath.mp.dps = 1000                       # 1 − σ(900) ≈ e^{−900}
+    sig = lambda t: 1 / (1 + mpmath.e ** (-mpmath.mpf(t)))    # noqa: E731
+    for i, row in enumerate(Z):
+        cum = [mpmath.mpf(0)] + [sig(t) for t in row] + [mpmath.mpf(1)]
+        for k in range(4):
+            want = float(mpmath.log(cum[k + 1] - cum[k]))
+            np.testing.assert_allclose(got[i, k], want, rtol=1e-9)
+
+
+def test_text_labels_need_an_order():
+    X = np.arange(12.0)[:, None]
+    y = np.array(["low", "medium", "high"] * 4)
+    with pytest.raises(ValueError, match="order is not known"):
+        logitlab.OrderedLogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match=r"not in levels: \['high'\]"):
+        logitlab.OrderedLogisticRegression(levels=["low", "medium"]).fit(X, y)
+    with pytest.raises(ValueError, match=r"levels \['top'\] have no rows"):
+        logitlab.OrderedLogisticRegression(levels=["low", "medium", "high", "top"]).fit(X, y)
+    df = pd.DataFrame({"x": X[:, 0], "y": pd.Categorical(y)})
+    with pytest.raises(ValueError, match="unordered Categorical"):
+        logitlab.fit("y ~ x", df, family="ordinal")
+
+
+def test_options_that_do_not_apply_are_refused():
+    X = np.arange(12.0)[:, None]
+    y = np.array([1, 2, 3] * 4)
+    with pytest.raises(ValueError, match="firth"):
+        logitlab.OrderedLogisticRegression(penalty="firth").fit(X, y)
+    with pytest.raises(ValueError, match="at least 3 ordered categories"):
+        logitlab.OrderedLogisticRegression().fit(X, y % 2)
+    with pytest.raises(ValueError, match="family must be"):
+        logitlab.fit("y ~ x", pd.DataFrame({"x": X[:, 0], "y": y}), family="probit")
+    m = logitlab.OrderedLogisticRegression().fit(X, y)
+    with pytest.raises(NotImplementedError, match="ordinal"):
+        m.influence()
+
+
+def test_aliased_column_is_dropped_as_clm_does():
+    """A column equal to another is aliased (held at 0, reported), the rest of
+    the fit is that without it."""
+    df = wine()
+    df["warm"] = (df["temp"] == "warm").astype(float)
+    df["warm2"] = df["warm"]
+    with pytest.warns(logitlab.CollinearityWarning, match="warm2"):
+        m = logitlab.fit("rating ~ warm + warm2 + contact", df, family="ordinal")
+    assert m.aliased_ == ["warm2"]
+    ref = REF["wine"]["coef"]
+    np.testing.assert_allclose(m.results_.params["warm"], ref["tempwarm"], rtol=RTOL)
+
+
+def test_predictions_with_intervals_match_the_delta_method():
+    """``get_prediction``'s standard errors equal the delta method with a
+    finite-difference Jacobian of the probabilities (and of the cumulative
+    logits); the intervals are those of the logit scale, transformed."""
+    from scipy import special, stats
+    df = wine()
+    m = logitlab.fit("rating ~ temp * contact", df, family="ordinal")
+    rows = df.iloc[[0, 20, 40, 60]]
+    table = m.get_prediction(rows, level=0.9)
+    fam, w0 = m.results_.family, m.results_.coef
+    V = m.results_.cov_params().to_numpy()
+    X = m.design_matrix(rows)
+
+    def jacobian(f):
+        return np.array([(f(w0 + 1e-6 * e) - f(w0 - 1e-6 * e)) / 2e-6
+                         for e in np.eye(w0.size)]).T
+
+    def probs(w):
+        return fam.probabilities(fam.linear_predictor(X, w)).ravel()
+
+    J = jacobian(probs)
+    se = np.sqrt(np.einsum("ij,jk,ik->i", J, V, J))
+    np.testing.assert_allclose(table["prob"], probs(w0), rtol=1e-12)
+    np.testing.assert_allclose(table["prob_se"], se, rtol=1e-6)
+    p = probs(w0)
+    q = stats.norm.ppf(0.95)
+    half = q * se / (p * (1 - p))
+    np.testing.assert_allclose(table["prob_ci_low"], special.expit(special.logit(p) - half),
+                               rtol=1e-6)
+    np.testing.assert_allclose(table["prob_ci_high"], special.expit(special.logit(p) + half),
+                               rtol=1e-6)
+    Jc = jacobian(lambda w: fam.linear_predictor(X, w).ravel())
+    cse = np.sqrt(np.einsum("ij,jk,ik->i", Jc, V, Jc)).reshape(4, 4)
+    np.testing.assert_allclose(table["cum_logit_se"].to_numpy().reshape(4, 5)[:, :4], cse,
+                               rtol=1e-6)
+
+
+def test_model_file_round_trip(tmp_path):
+    """An ordinal model saved and loaded predicts bit-identically, keeps its
+    summary and is a format-version-2 file; binary models stay version 1."""
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal")
+    path = logitlab.save(m, tmp_path / "ordinal.json")
+    doc = json.loads(path.read_text())
+    assert doc["format_version"] == 2
+    assert doc["estimator"]["class"] == "OrderedLogisticRegression"
+    loaded = logitlab.load(path)
+    assert type(loaded).__name__ == "OrderedLogisticRegression"
+    np.testing.assert_array_equal(loaded.predict_proba(df), m.predict_proba(df))
+    assert loaded.summary().to_dict()["terms"] == m.summary().to_dict()["terms"]
+    kinds = [t["kind"] for t in loaded.summary().to_dict()["terms"]]
+    assert kinds == ["coef"] * 2 + ["threshold"] * 4
+    # thresholds that are not increasing are refused at load
+    doc["state"]["coef"][-1], doc["state"]["coef"][-2] = doc["state"]["coef"][-2], \
+        doc["state"]["coef"][-1]
+    del doc["sha256"]
+    from logitlab.persist.model_file import checksum
+    doc["sha256"] = checksum(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="thresholds must be increasing"):
+        logitlab.load(bad)
