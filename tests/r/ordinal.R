@@ -68,6 +68,17 @@ res$wine_weighted_offset <- fit_record(w3)
 w4 <- clm(rating ~ temp * contact, data = wn, control = ctl)
 res$wine_interaction <- fit_record(w4)
 
+# tests per term: drop1 (LR) of the additive and the interaction model; LR of nested fits
+d1 <- drop1(w1, test = "Chi")
+res$wine$drop1 <- list(term = rownames(d1)[-1], lrt = unname(d1$LRT[-1]),
+                       aic = unname(d1$AIC[-1]))
+d4 <- drop1(w4, test = "Chi")
+res$wine_interaction$drop1 <- list(term = rownames(d4)[-1], lrt = unname(d4$LRT[-1]),
+                                   aic = unname(d4$AIC[-1]))
+w0 <- clm(rating ~ temp, data = wn, control = ctl)
+a01 <- anova(w0, w1)
+res$wine$lr_vs_temp_only <- list(lrt = a01$LR.stat[2], df = a01$df[2], p = a01[["Pr(>Chisq)"]][2])
+
 res$provenance <- paste("R", R.version$major, R.version$minor, "; MASS",
                         as.character(packageVersion("MASS")), "; ordinal",
                         as.character(packageVersion("ordinal")))
