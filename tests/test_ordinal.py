@@ -397,3 +397,129 @@ def test_readme_ordinal_section_runs_and_quotes_the_code():
                        block)
     assert f"{m.results_.llf:.6f}" == quoted.group(1)
     np.testing.assert_allclose(float(quoted.group(2)), REF["housing"]["loglik"], atol=5e-6)
+
+
+def test_partial_proportional_odds_matches_clm_nominal():
+    """``nominal=["contact"]``: contact's effect differs by cut; clm's
+    ``nominal = ~ contact`` reports the same coefficients with the opposite sign
+    (``ν = −γ``), the same thresholds, SEs and log-likelihood."""
+    ref = REF["wine_nominal_contact"]
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal", nominal=["contact"])
+    params, bse = m.results_.params, m.results_.bse
+    for cut in ["1|2", "2|3", "3|4", "4|5"]:
+        np.testing.assert_allclose(params[cut], ref["coef"][f"{cut}.(Intercept)"], rtol=RTOL)
+        np.testing.assert_allclose(params[f"{cut}.contact[T.yes]"],
+                                   -ref["coef"][f"{cut}.contactyes"], rtol=RTOL)
+        np.testing.assert_allclose(bse[f"{cut}.contact[T.yes]"], ref["se"][f"{cut}.contactyes"],
+                                   rtol=RTOL)
+    np.testing.assert_allclose(params["temp[T.warm]"], ref["coef"]["tempwarm"], rtol=RTOL)
+    assert "contact[T.yes]" not in params.index          # its shared slope is not estimated
+    np.testing.assert_allclose(m.results_.llf, ref["loglik"], rtol=1e-10)
+    np.testing.assert_allclose(m.results_.aic, ref["aic"], rtol=1e-10)
+    kinds = {t["name"]: t["kind"] for t in m.summary().to_dict()["terms"]}
+    assert kinds["1|2.contact[T.yes]"] == "nominal" and kinds["1|2"] == "threshold"
+    assert m.nominal_coef_.shape == (1, 4)
+
+
+def test_partial_proportional_odds_predictions_and_derivatives():
+    """A nominal model's predictions with intervals against the finite-difference
+    delta method, and its family derivatives against finite differences."""
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal", nominal=["contact"])
+    rows = df.iloc[[0, 30, 50]]
+    table = m.get_prediction(rows)
+    fam, w0 = m.results_.family, m.results_.coef
+    V = np.zeros((w0.size, w0.size))
+    est = m.results_.inference.estimated
+    V[np.ix_(est, est)] = m.results_.cov_params().to_numpy()
+    X = m.design_matrix(rows)
+
+    def probs(w):
+        return fam.probabilities(fam.linear_predictor(X, w)).ravel()
+
+    J = np.array([(probs(w0 + 1e-6 * e) - probs(w0 - 1e-6 * e)) / 2e-6
+                  for e in np.eye(w0.size)]).T
+    np.testing.assert_allclose(table["prob_se"], np.sqrt(np.einsum("ij,jk,ik->i", J, V, J)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(table["prob"].to_numpy().reshape(3, 5), m.predict_proba(rows),
+                               rtol=1e-12)
+    Xa = m.design_matrix(df)
+    y = df["rating"].to_numpy() - 1
+    s = np.linspace(0.5, 2.0, y.size)
+
+    def grad(v):
+        return fam.chunk_stats(Xa, y, s, None, v[:, None])[1].ravel()
+
+    f, g, H, curv = fam.chunk_stats(Xa, y, s, None, w0[:, None], hess=True, curvature=True)
+    H_fd = np.array([(grad(w0 + 1e-6 * e) - grad(w0 - 1e-6 * e)) / 2e-6
+                     for e in np.eye(w0.size)])
+    np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-6)
+    v = np.linspace(-1, 1, w0.size)
+    np.testing.assert_allclose(fam.chunk_hessp(Xa, curv, v[:, None]).ravel(), H @ v, rtol=1e-10)
+    np.testing.assert_allclose(fam.chunk_hess_diag(Xa, curv).ravel(), np.diag(H), rtol=1e-10)
+    B = fam.chunk_hessian_root(Xa, y, s, None, w0[:, None])
+    np.testing.assert_allclose(B.T @ B, H, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", ["housing", "wine", "sim"])
+def test_nominal_test_matches_clm(case):
+    """LR tests of proportional odds per term: against clm refits with each term
+    nominal (tight, 1e-6), and on wine against nominal_test itself."""
+    if case == "housing":
+        m = logitlab.fit("Sat ~ Infl + Type + Cont", housing(), family="ordinal",
+                         sample_weight="Freq")
+        names = {"Infl": "Infl", "Type": "Type", "Cont": "Cont"}
+    elif case == "wine":
+        m = logitlab.fit("rating ~ temp + contact", wine(), family="ordinal")
+        names = {"temp": "temp", "contact": "contact"}
+    else:
+        m = logitlab.fit("y ~ x1 + x2 + C(g)", pd.read_csv(DATA / "ordinal_sim.csv"),
+                         family="ordinal")
+        names = {"x1": "x1", "x2": "x2", "C(g)": "g"}
+    table = m.nominal_test()
+    tight = REF[case]["nominal_tight"]
+    for ours, theirs in names.items():
+        np.testing.assert_allclose(table.loc[ours, "lrt"], tight[theirs]["lrt"], rtol=1e-6,
+                                   atol=1e-9)
+        assert table.loc[ours, "df"] == tight[theirs]["df"]
+        np.testing.assert_allclose(table.loc[ours, "loglik"], tight[theirs]["loglik"], rtol=1e-10)
+    if case == "wine":
+        nt = REF["wine"]["nominal_test"]
+        np.testing.assert_allclose(table.loc[nt["term"], "lrt"], nt["lrt"], rtol=1e-5)
+        np.testing.assert_allclose(table.loc[nt["term"], "p_value"], nt["p"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["housing", "sim"])
+def test_brant_test_matches_its_definition_in_r(case):
+    """Brant's omnibus and per-term Wald statistics against the definition
+    computed with R's glm (tests/r/ordinal.R)."""
+    if case == "housing":
+        m = logitlab.fit("Sat ~ Infl + Type + Cont", housing(), family="ordinal",
+                         sample_weight="Freq")
+        names = {"omnibus": "omnibus", "Infl": "Infl", "Type": "Type", "Cont": "Cont"}
+    else:
+        m = logitlab.fit("y ~ x1 + x2 + C(g)", pd.read_csv(DATA / "ordinal_sim.csv"),
+                         family="ordinal")
+        names = {"omnibus": "omnibus", "x1": "x1", "x2": "x2", "C(g)": "g"}
+    table = m.brant_test()
+    ref = REF[case]["brant"]
+    for ours, theirs in names.items():
+        np.testing.assert_allclose(table.loc[ours, "statistic"], ref[theirs]["statistic"],
+                                   rtol=1e-7)
+        assert table.loc[ours, "df"] == ref[theirs]["df"]
+        np.testing.assert_allclose(table.loc[ours, "p_value"], ref[theirs]["p"], rtol=1e-6)
+
+
+def test_brant_test_says_when_a_split_is_separated():
+    m = logitlab.fit("rating ~ temp + contact", wine(), family="ordinal")
+    with pytest.raises(ValueError, match="nominal_test"):
+        m.brant_test()
+
+
+def test_partial_proportional_odds_model_file_round_trip(tmp_path):
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal", nominal=["contact"])
+    loaded = logitlab.load(logitlab.save(m, tmp_path / "ppo.json"))
+    np.testing.assert_array_equal(loaded.predict_proba(df), m.predict_proba(df))
+    pd.testing.assert_series_equal(loaded.results_.bse, m.results_.bse)

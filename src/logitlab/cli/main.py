@@ -216,6 +216,9 @@ def fit(
     levels: Optional[str] = typer.Option(None, help="--family ordinal: the levels from lowest "
                                          "to highest, comma-separated (e.g. low,mid,high); "
                                          "needed for text labels."),
+    nominal: Optional[str] = typer.Option(None, help="--family ordinal: formula terms whose "
+                                          "effect differs by threshold (partial proportional "
+                                          "odds), comma-separated."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
     if out is not None:
@@ -239,7 +242,7 @@ def fit(
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
               ci, na_values=None, sep=None, out=None, as_json=False, dask=None,
-              family=None, levels=None):
+              family=None, levels=None, nominal=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
     from ..estimators.formula_fit import fit as fit_formula
@@ -258,9 +261,10 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
     if reference_class is not None:
         params["reference_class"] = _label(reference_class)
     if family is not None and family.value == "ordinal":
-        params = _ordinal_params(params, levels)
-    elif levels is not None:
-        raise ValueError("--levels orders the levels of --family ordinal; add --family ordinal.")
+        params = _ordinal_params(params, levels, nominal)
+    elif levels is not None or nominal is not None:
+        raise ValueError("--levels and --nominal are options of --family ordinal; add "
+                         "--family ordinal.")
     client = None
     if dask is not None:
         from ..engines.dask.client import connect
@@ -281,7 +285,7 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
     return model, summary, caught
 
 
-def _ordinal_params(params: dict, levels) -> dict:
+def _ordinal_params(params: dict, levels, nominal=None) -> dict:
     """The estimator parameters of an ordinal fit (``OrderedLogisticRegression``):
     the options it shares, ``levels`` parsed from ``--levels``; options that do not
     apply are an error naming them."""
@@ -295,6 +299,9 @@ def _ordinal_params(params: dict, levels) -> dict:
                                    "verbose")}
     if levels is not None:
         keep["levels"] = [_label(v.strip()) for v in levels.split(",")]
+    if nominal is not None:
+        from ..data.formula import split_top_level
+        keep["nominal"] = [t.strip() for t in split_top_level(nominal, ",")]
     return {**keep, "family": "ordinal"}
 
 

@@ -12,7 +12,10 @@ Coefficients live in a matrix ``W`` of shape ``(n_rows, n_cols)``:
   hold the slopes ``β`` of the linear predictor ``η = xᵀβ``, then come the
   ``n_thresholds = K − 1`` cut points ``ζ_1 < … < ζ_{K−1}`` (R ``MASS::polr``'s
   ``logit P(y ≤ k) = ζ_k − η``); they take the intercept's place, so
-  ``fit_intercept`` is False.
+  ``fit_intercept`` is False. A partial proportional-odds model adds, for
+  each ``nominal`` feature j, K − 1 rows ``γ_{j,k}`` after the thresholds
+  (``logit P(y ≤ k) = ζ_k − xᵀβ − x_j γ_{j,k}``: j's effect differs by cut);
+  j's own row (its shared slope) is then held at 0.
 
 Solvers see the flat vector ``w = W.ravel()`` (C order): coordinate ``j * n_cols + c``
 is feature row ``j``, class column ``c``, so the Hessian is indexed
@@ -38,7 +41,9 @@ class Layout:
     ``free_classes`` lists the class indices with a coefficient column
     (binary: ``(1,)``; multinomial: all K, or all but the reference class;
     ordinal: ``(0,)``, the one linear predictor). ``n_thresholds``: the cut
-    points of an ordinal model (K − 1), 0 for the other families.
+    points of an ordinal model (K − 1), 0 for the other families;
+    ``nominal``: the features of an ordinal model whose effect differs by
+    threshold (partial proportional odds).
     """
 
     n_features: int
@@ -46,6 +51,7 @@ class Layout:
     free_classes: tuple
     fit_intercept: bool = True
     n_thresholds: int = 0
+    nominal: tuple = ()
 
     @property
     def ordinal(self) -> bool:
@@ -59,7 +65,8 @@ class Layout:
     @property
     def n_rows(self) -> int:
         """Rows of ``W``: features plus the intercept, or plus the thresholds."""
-        return self.n_features + int(self.fit_intercept) + self.n_thresholds
+        return (self.n_features + int(self.fit_intercept) + self.n_thresholds
+                * (1 + len(self.nominal)))
 
     @property
     def n_fixed_effects(self) -> int:
@@ -91,7 +98,8 @@ class Layout:
         if self.fit_intercept:
             mask[-1] = False
         if self.ordinal:
-            mask[self.n_features:] = False
+            mask[self.n_features:self.n_features + self.n_thresholds] = False
+            mask[list(self.nominal)] = False        # held at 0 (see the class docstring)
         return mask.ravel()
 
     def row_mask(self, rows) -> np.ndarray:
@@ -107,10 +115,13 @@ class Layout:
                "free_classes": list(self.free_classes), "fit_intercept": self.fit_intercept}
         if self.n_thresholds:
             out["n_thresholds"] = self.n_thresholds
+        if self.nominal:
+            out["nominal"] = list(self.nominal)
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Layout":
         return cls(int(d["n_features"]), int(d["n_classes"]),
                    tuple(int(k) for k in d["free_classes"]), bool(d["fit_intercept"]),
-                   int(d.get("n_thresholds", 0)))
+                   int(d.get("n_thresholds", 0)),
+                   tuple(int(j) for j in d.get("nominal", ())))

@@ -10,6 +10,12 @@ moves the outcome to higher categories, and ``e^{β_j}`` is the odds ratio of
 every cut ``k`` (the proportional-odds assumption). ``thresholds_`` are the
 cut points ``ζ`` (increasing); there is no separate intercept.
 
+Partial proportional odds (R ``clm``'s ``nominal =``): the features in
+``nominal`` get one coefficient per cut, ``logit P(y ≤ c_k) = ζ_k − xᵀβ − x_j γ_{j,k}``,
+labelled ``"c_k|c_{k+1}.name"`` (``γ`` has the sign of ``β``: clm reports ``−γ``).
+:meth:`OrderedLogisticRegression.nominal_test` and ``brant_test`` test the
+proportional-odds assumption per term.
+
 The fit is the same pipeline as :class:`~logitlab.estimators.logistic.LogisticRegression`
 (family :class:`~logitlab.families.ordinal.CumulativeLogit`): maximum
 likelihood by Newton (or an L2 penalty on the slopes), standard errors from
@@ -36,6 +42,10 @@ class OrderedLogisticRegression(LogisticRegression):
         The categories from lowest to highest. None: the order of an ordered
         pandas Categorical ``y``, or the numeric order of numeric labels; text
         labels need ``levels`` (no order is guessed).
+    nominal : sequence or None
+        Features whose effect differs by threshold (partial proportional odds):
+        column names or indices; in formula fits also formula terms (``"C(g)"``:
+        all its columns).
     penalty, alpha : as :class:`LogisticRegression`, L2 only (``alpha > 0``
         shrinks the slopes, never the thresholds).
     solver, tol, max_iter, warm_start, dtype, solver_options, callback, verbose,
@@ -51,11 +61,12 @@ class OrderedLogisticRegression(LogisticRegression):
 
     _spec_extra = {"family": "ordinal"}
 
-    def __init__(self, levels=None, penalty="l2", alpha=0.0, solver="auto", tol=None,
-                 max_iter=None, warm_start=False, dtype=None, solver_options=None,
+    def __init__(self, levels=None, nominal=None, penalty="l2", alpha=0.0, solver="auto",
+                 tol=None, max_iter=None, warm_start=False, dtype=None, solver_options=None,
                  callback=None, cov_type="nonrobust", engine="auto", engine_options=None,
                  verbose=0):
         self.levels = levels
+        self.nominal = nominal
         self.penalty = penalty
         self.alpha = alpha
         self.solver = solver
@@ -80,6 +91,37 @@ class OrderedLogisticRegression(LogisticRegression):
 
     def _source_options(self) -> dict:
         return {"ordinal": True, "levels": self.levels}
+
+    def checked_spec(self):
+        from ..fitting.spec import fit_spec
+        return fit_spec({**self.get_params(), **self._spec_extra,
+                         "nominal_indices": self.nominal_indices()})
+
+    def nominal_indices(self) -> tuple:
+        """The design columns of ``nominal`` (names, indices or formula terms),
+        checked against the features of the data being fitted (none before
+        they are known)."""
+        if not self.nominal:
+            return ()
+        if "n_features_in_" not in self.__dict__:
+            return ()
+        entries = [self.nominal] if isinstance(self.nominal, (str, int)) else list(self.nominal)
+        names = [str(n) for n in getattr(self, "feature_names_in_", [])]
+        terms = getattr(getattr(self, "design_", None), "terms", {}) or {}
+        out = []
+        for entry in entries:
+            if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool) \
+                    and 0 <= entry < self.n_features_in_:
+                out.append(int(entry))
+            elif str(entry) in terms:
+                out += [names.index(c) for c in terms[str(entry)]]
+            elif str(entry) in names:
+                out.append(names.index(str(entry)))
+            else:
+                known = list(terms) or names or list(range(self.n_features_in_))
+                raise ValueError(f"nominal names {entry!r}, which is not a feature of the data "
+                                 f"(the {'terms' if terms else 'features'} are {known}).")
+        return tuple(sorted(set(out)))
 
     def fit(self, X, y, sample_weight=None, offset=None, groups=None):
         """Fit by maximum likelihood (L2-penalized with ``alpha > 0``).
@@ -109,6 +151,8 @@ class OrderedLogisticRegression(LogisticRegression):
         self.engine_ = outcome.engine
         beta, zeta = results.family.split(results.coef)
         self.coef_, self.thresholds_ = beta.copy(), zeta.copy()
+        if results.layout.nominal:
+            self.nominal_coef_ = results.family.nominal_effects(results.coef).copy()
 
     # ------------------------------------------------------------- prediction
     def decision_function(self, X, offset=None):
@@ -118,8 +162,19 @@ class OrderedLogisticRegression(LogisticRegression):
         return results.family.eta(X, results.coef, check_offset(offset, X.shape[0], 2))
 
     def cumulative_logits(self, X, offset=None):
-        """``logit P(y ≤ c_k) = ζ_k − η`` (n, K − 1)."""
-        return self.thresholds_[None, :] - self.decision_function(X, offset)[:, None]
+        """``logit P(y ≤ c_k) = ζ_k − η`` (n, K − 1) (minus the nominal effects)."""
+        X = self.design_matrix(X)
+        results = self.results_
+        Z = results.family.linear_predictor(X, results.coef,
+                                            check_offset(offset, X.shape[0], 2))
+        crossed = np.flatnonzero(np.any(np.diff(Z, axis=1) <= 0, axis=1))
+        if crossed.size:
+            raise ValueError(f"the partial proportional-odds model's cumulative probabilities "
+                             f"are not increasing across the levels at {crossed.size} rows "
+                             f"(first row {crossed[0]}): its nominal effects extrapolate to "
+                             "crossing cuts there. Predict inside the range of the training "
+                             "data, or make fewer terms nominal.")
+        return Z
 
     def predict_cumulative_proba(self, X, offset=None):
         """``P(y ≤ c_k)`` (n, K − 1), k = 0, …, K − 2."""
@@ -137,6 +192,22 @@ class OrderedLogisticRegression(LogisticRegression):
     def predict(self, X, offset=None):
         """The most probable category of each row."""
         return self.classes_[np.argmax(self.predict_log_proba(X, offset), axis=1)]
+
+    # ------------------------------------------------ tests of proportional odds
+    def nominal_test(self):
+        """R ``ordinal::nominal_test``: per term, the LR test against the model in
+        which that term's effect differs by cut (a DataFrame: ``df``, ``loglik``,
+        ``aic``, ``lrt``, ``p_value``; see :mod:`logitlab.results.ordinal_tests`)."""
+        from ..results.ordinal_tests import nominal_test
+        check_is_fitted(self)
+        return nominal_test(self)
+
+    def brant_test(self):
+        """Brant's (1990) Wald tests of proportional odds, omnibus and per term
+        (``statistic``, ``df``, ``p_value``; see :mod:`logitlab.results.ordinal_tests`)."""
+        from ..results.ordinal_tests import brant_test
+        check_is_fitted(self)
+        return brant_test(self)
 
     # ------------------------------------------ what applies to binary models only
     def _binary_only(self, what: str):

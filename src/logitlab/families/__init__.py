@@ -14,12 +14,13 @@ from .ordinal import CumulativeLogit
 
 def logit_family(n_features: int, n_classes: int, *, reference: int = 0,
                  symmetric: bool = False, fit_intercept: bool = True,
-                 ordinal: bool = False) -> Family:
+                 ordinal: bool = False, nominal=()) -> Family:
     """The logit family for ``n_classes`` outcomes: binary for 2, multinomial
     above (K − 1 columns against ``reference``, or all K when ``symmetric``);
-    the cumulative logit for ordered categories (``ordinal``)."""
+    the cumulative logit for ordered categories (``ordinal``; ``nominal``: the
+    features whose effects differ by threshold)."""
     if ordinal:
-        return CumulativeLogit.create(n_features, n_classes)
+        return CumulativeLogit.create(n_features, n_classes, nominal)
     if n_classes == 2:
         return BinaryLogit.create(n_features, fit_intercept)
     return MultinomialLogit.create(n_features, n_classes, reference, symmetric, fit_intercept)

@@ -36,6 +36,15 @@ negative log-likelihood and is halved by the line search.
 
 Layout (:class:`~logitlab.core.layout.Layout` with ``n_thresholds = K − 1``):
 ``W`` (d + K − 1, 1), the slopes then the thresholds.
+
+Partial proportional odds (``layout.nominal``, R ``clm``'s ``nominal =``): each
+nominal feature j gets one coefficient per cut, ``a = ζ_k − η − Σ_j x_j γ_{j,k}``
+(and ``b`` with ``k − 1``); its shared slope is held at 0. These models go
+through the row Jacobians ``∇a``, ``∇b`` (n, size) of the cumulative logits:
+gradient ``∇aᵀ(−s g_a) + ∇bᵀ(s g_b)`` and Hessian ``Σ_i G_i M_i G_iᵀ`` with
+``G = [∇a, ∇b]`` and ``M = −s [[L_aa, L_ab], [L_ab, L_bb]]``. Their cumulative
+logits need not be monotone in k at every x: where they cross, a row's
+probability is not positive and its negative log-likelihood is infinite.
 """
 
 from __future__ import annotations
@@ -71,9 +80,10 @@ class RowTerms:
 def row_terms(a, b) -> RowTerms:
     """:class:`RowTerms` from the upper and lower cumulative logits ``a > b``
     (``a = +∞`` for the top category, ``b = −∞`` for the bottom one)."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         gap = a - b                                   # +∞ at either end
-    log_gap = np.log(-np.expm1(-gap))                 # log(1 − e^{−d}); 0 when d = ∞
+        # log(1 − e^{−d}): 0 when d = ∞; NaN where crossed cuts (d < 0) leave p ≤ 0
+        log_gap = np.log(-np.expm1(-gap))
     sp_a, sp_ma = softplus(a), softplus(-a)
     sp_b, sp_mb = softplus(b), softplus(-b)
     return RowTerms(log_p=-sp_ma - sp_b + log_gap,
@@ -104,11 +114,21 @@ class CumulativeLogit(Family):
     name = "ordinal"
 
     @classmethod
-    def create(cls, n_features: int, n_classes: int) -> "CumulativeLogit":
+    def create(cls, n_features: int, n_classes: int, nominal=()) -> "CumulativeLogit":
         if n_classes < 3:
             raise ValueError(f"an ordinal model needs at least 3 ordered categories; y has "
                              f"{n_classes} (fit a binary logistic regression instead).")
-        return cls(Layout(n_features, n_classes, (0,), False, n_classes - 1))
+        return cls(Layout(n_features, n_classes, (0,), False, n_classes - 1,
+                          tuple(int(j) for j in nominal)))
+
+    def pinned(self):
+        """The shared slopes of the nominal features (held at 0), or None."""
+        lay = self.layout
+        if not lay.nominal:
+            return None
+        fixed = np.zeros(lay.size, dtype=bool)
+        fixed[list(lay.nominal)] = True
+        return fixed
 
     # ------------------------------------------------------------ parameters
     def start(self, class_totals) -> np.ndarray:
@@ -117,14 +137,20 @@ class CumulativeLogit(Family):
         T = np.asarray(class_totals, dtype=np.float64)
         cum = np.cumsum(T)[:-1] / T.sum()
         w = np.zeros(lay.size)
-        w[lay.n_features:] = logit(np.clip(cum, 1e-12, 1 - 1e-12))
+        w[lay.n_features:lay.n_features + lay.n_thresholds] = logit(np.clip(cum, 1e-12, 1 - 1e-12))
         return w
 
     def split(self, W):
         """``(β (d,), ζ (K−1,))`` from ``W`` (n_rows, 1) or the flat vector."""
         w = np.asarray(W, dtype=np.float64).ravel()
-        d = self.layout.n_features
-        return w[:d], w[d:]
+        d, m = self.layout.n_features, self.layout.n_thresholds
+        return w[:d], w[d:d + m]
+
+    def nominal_effects(self, W) -> np.ndarray:
+        """``γ`` (len(nominal), K − 1): the per-cut effects of the nominal features."""
+        w = np.asarray(W, dtype=np.float64).ravel()
+        lay = self.layout
+        return w[lay.n_features + lay.n_thresholds:].reshape(len(lay.nominal), lay.n_thresholds)
 
     # ------------------------------------------------------------ prediction
     def eta(self, X, W, offset=None) -> np.ndarray:
@@ -135,9 +161,15 @@ class CumulativeLogit(Family):
         return eta if offset is None else eta + np.asarray(offset, dtype=np.float64).ravel()
 
     def linear_predictor(self, X, W, offset=None) -> np.ndarray:
-        """The cumulative logits ``ζ_k − η`` (n, K − 1), float64."""
+        """The cumulative logits ``ζ_k − η`` (n, K − 1), float64 (minus
+        ``Σ_j x_j γ_{j,k}`` with nominal features)."""
         _, zeta = self.split(W)
-        return zeta[None, :] - self.eta(X, W, offset)[:, None]
+        Z = zeta[None, :] - self.eta(X, W, offset)[:, None]
+        nominal = self.layout.nominal
+        if nominal:
+            Xn = augmented_dense(X[:, list(nominal)], False)
+            Z = Z - Xn @ self.nominal_effects(W)
+        return Z
 
     def probabilities(self, Z) -> np.ndarray:
         """Category probabilities (n, K) from the cumulative logits ``Z`` (n, K − 1)."""
@@ -153,16 +185,41 @@ class CumulativeLogit(Family):
 
     # ------------------------------------------------------ chunk statistics
     def _bounds(self, X, y, offset, W):
-        """``(a, b, η)``: each row's upper and lower cumulative logits and η."""
+        """``(a, b)``: each row's upper and lower cumulative logits."""
+        y = np.asarray(y, dtype=np.intp)
+        if self.layout.nominal:
+            Z = self.linear_predictor(X, W, offset)
+            n = Z.shape[0]
+            rows = np.arange(n)
+            upper = np.hstack([Z, np.full((n, 1), np.inf)])
+            lower = np.hstack([np.full((n, 1), -np.inf), Z])
+            return upper[rows, y], lower[rows, y]
         _, zeta = self.split(W)
         eta = self.eta(X, W, offset)
         ext = np.concatenate([[-np.inf], zeta, [np.inf]])
-        y = np.asarray(y, dtype=np.intp)
-        return ext[y + 1] - eta, ext[y] - eta, eta
+        return ext[y + 1] - eta, ext[y] - eta
 
     def _terms(self, X, y, offset, W) -> RowTerms:
-        a, b, _ = self._bounds(X, y, offset, W)
+        a, b = self._bounds(X, y, offset, W)
         return row_terms(a, b)
+
+    def jacobians(self, X, y) -> tuple:
+        """``(∇a, ∇b)`` (n, size): the gradients of each row's upper and lower
+        cumulative logit over the parameters (zero rows at the open ends)."""
+        lay = self.layout
+        m = lay.n_thresholds
+        y = np.asarray(y, dtype=np.intp)
+        Xd = augmented_dense(X, False)
+        onehot = np.zeros((y.size, m + 1))
+        onehot[np.arange(y.size), y] = 1.0
+        Ea, Eb = onehot[:, :m], onehot[:, 1:]          # the row's upper / lower threshold
+        parts = []
+        for E in (Ea, Eb):
+            blocks = [-Xd[:, [j]] * E for j in lay.nominal]
+            G = np.hstack([-Xd, E, *blocks])
+            G[E.sum(axis=1) == 0] = 0.0                   # no finite cut on that side
+            parts.append(G)
+        return parts[0], parts[1]
 
     def _threshold_sums(self, y, upper, lower) -> np.ndarray:
         """``Σ upper`` over the rows whose upper threshold is ``ζ_j`` plus ``Σ lower``
@@ -205,8 +262,12 @@ class CumulativeLogit(Family):
         g = None
         if grad:
             y = np.asarray(y, dtype=np.intp)
-            g = np.concatenate([xtdot(X, s * (t.ga - t.gb)) if X.shape[1] else np.zeros(0),
-                                self._threshold_sums(y, -s * t.ga, s * t.gb)])[:, None]
+            if self.layout.nominal:
+                Ga, Gb = self.jacobians(X, y)
+                g = (Ga.T @ (-s * t.ga) + Gb.T @ (s * t.gb))[:, None]
+            else:
+                g = np.concatenate([xtdot(X, s * (t.ga - t.gb)) if X.shape[1] else np.zeros(0),
+                                    self._threshold_sums(y, -s * t.ga, s * t.gb)])[:, None]
         curv = self.curvature_of(X, y, s, offset, W) if (hess or curvature) else None
         H = self._hessian(X, curv) if hess else None
         return loss, g, H, curv if curvature else None
@@ -214,6 +275,11 @@ class CumulativeLogit(Family):
     def _hessian(self, X, curv: OrdinalCurvature) -> np.ndarray:
         """The chunk's Hessian (size, size) from its curvature."""
         lay = self.layout
+        if lay.nominal:
+            Ga, Gb = self.jacobians(X, curv.y)
+            cross = Ga.T @ (curv.z_ab[:, None] * Gb)
+            return (Ga.T @ (curv.z_up[:, None] * Ga) + cross + cross.T
+                    + Gb.T @ (curv.z_lo[:, None] * Gb))
         d, m = lay.n_features, lay.n_thresholds
         H = np.zeros((lay.size, lay.size))
         if d:
@@ -232,6 +298,12 @@ class CumulativeLogit(Family):
     def chunk_hessp(self, X, curv: OrdinalCurvature, V, single=False) -> np.ndarray:
         d = self.layout.n_features
         v = np.asarray(V, dtype=np.float64).ravel()
+        if self.layout.nominal:
+            Ga, Gb = self.jacobians(X, curv.y)
+            ua, ub = Ga @ v, Gb @ v
+            out = Ga.T @ (curv.z_up * ua + curv.z_ab * ub) + Gb.T @ (curv.z_ab * ua
+                                                                       + curv.z_lo * ub)
+            return out[:, None]
         vb, vz = v[:d], np.concatenate([[0.0], v[d:], [0.0]])
         u = np.asarray(xdot(X, vb[:, None]))[:, 0] if d else np.zeros(curv.y.size)
         va, vlo = vz[curv.y + 1], vz[curv.y]
@@ -241,10 +313,15 @@ class CumulativeLogit(Family):
         return np.concatenate([out_b, out_z])[:, None]
 
     def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
-        d = self.layout.n_features
+        lay = self.layout
+        d = lay.n_features
         if not isinstance(curv, OrdinalCurvature):        # column scales: weights only
             D = dense_or_csr_sq_weighted(X, curv.h[:, None], False)
-            return np.vstack([D, np.zeros((self.layout.n_thresholds, 1))])
+            return np.vstack([D, np.zeros((lay.n_rows - d, 1))])
+        if lay.nominal:
+            Ga, Gb = self.jacobians(X, curv.y)
+            return (curv.z_up @ Ga ** 2 + 2 * curv.z_ab @ (Ga * Gb)
+                    + curv.z_lo @ Gb ** 2)[:, None]
         D = dense_or_csr_sq_weighted(X, curv.c[:, None], False) if d else np.zeros((0, 1))
         return np.vstack([D, self._threshold_sums(curv.y, curv.z_up, curv.z_lo)[:, None]])
 
@@ -253,31 +330,26 @@ class CumulativeLogit(Family):
         return self._hessian(X, curv)[np.ix_(rows, rows)]
 
     def chunk_scores(self, X, y, s, offset, W) -> np.ndarray:
+        """Per-row scores (n, size): ``∇a (−s g_a) + ∇b (s g_b)`` row by row."""
         t = self._terms(X, y, offset, W)
         s = np.asarray(s, dtype=np.float64)
-        y = np.asarray(y, dtype=np.intp)
-        Xd = augmented_dense(X, False)
-        return np.hstack([Xd * (s * (t.ga - t.gb))[:, None],
-                          self._threshold_columns(y, -s * t.ga, s * t.gb)])
+        Ga, Gb = self.jacobians(X, y)
+        return Ga * (-s * t.ga)[:, None] + Gb * (s * t.gb)[:, None]
 
     def chunk_hessian_root(self, X, y, s, offset, W) -> np.ndarray:
         """Rows ``B`` (2n, size) with ``BᵀB`` the chunk's Hessian: each row's
-        Hessian is ``G M Gᵀ`` with ``G = [∇a, ∇b]`` (``∇a = (−x, e_k)``,
-        ``∇b = (−x, e_{k−1})``) and ``M = [[m₁₁, m₁₂], [m₁₂, m₂₂]]`` =
-        ``−s [[L_aa, L_ab], [L_ab, L_bb]]`` (positive semidefinite), rooted by
-        its Cholesky factor: ``r₁ = √m₁₁ ∇a + (m₁₂/√m₁₁) ∇b``, ``r₂ = q ∇b`` with
-        ``q² = m₂₂ − m₁₂²/m₁₁`` (``r₁ = 0``, ``q = √m₂₂`` when ``m₁₁ = 0``)."""
+        Hessian is ``G M Gᵀ`` with ``G = [∇a, ∇b]`` (:meth:`jacobians`) and
+        ``M = [[m₁₁, m₁₂], [m₁₂, m₂₂]]`` = ``−s [[L_aa, L_ab], [L_ab, L_bb]]``
+        (positive semidefinite), rooted by its Cholesky factor:
+        ``r₁ = √m₁₁ ∇a + (m₁₂/√m₁₁) ∇b``, ``r₂ = q ∇b`` with ``q² = m₂₂ − m₁₂²/m₁₁``
+        (``r₁ = 0``, ``q = √m₂₂`` when ``m₁₁ = 0``)."""
         curv = self.curvature_of(X, y, s, offset, W)
         root = np.sqrt(curv.z_up)
         with np.errstate(divide="ignore", invalid="ignore"):
             cross = np.where(root > 0, curv.z_ab / root, 0.0)
         q = np.sqrt(np.maximum(curv.z_lo - cross ** 2, 0.0))
-        Xd = augmented_dense(X, False)
-        first = np.hstack([-(root + cross)[:, None] * Xd,
-                           self._threshold_columns(curv.y, root, cross)])
-        second = np.hstack([-q[:, None] * Xd,
-                            self._threshold_columns(curv.y, np.zeros_like(q), q)])
-        return np.vstack([first, second])
+        Ga, Gb = self.jacobians(X, y)
+        return np.vstack([root[:, None] * Ga + cross[:, None] * Gb, q[:, None] * Gb])
 
     def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
         return -self._terms(X, y, offset, W).log_p

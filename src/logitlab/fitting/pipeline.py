@@ -100,7 +100,7 @@ def _model_for(spec, summary):
     family = logit_family(summary.n_features, K,
                           reference=reference_index(spec.reference_class, classes),
                           symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept,
-                          ordinal=ordinal)
+                          ordinal=ordinal, nominal=spec.nominal)
     return family, class_weight, totals
 
 

@@ -56,6 +56,8 @@ class FitSpec:
     engine: str = "auto"
     engine_options: dict = field(default_factory=dict)
     family: str = "logit"
+    #: ordinal models: the features whose effects differ by threshold
+    nominal: tuple = ()
 
     @property
     def with_inference(self) -> bool:
@@ -170,7 +172,8 @@ def fit_spec(params: dict) -> FitSpec:
         class_weight=params.get("class_weight"), reference_class=params.get("reference_class"),
         cov_type=cov_type, threshold=check_threshold(params.get("threshold", 0.5)),
         dtype=dtype, polish=bool(polish), engine=engine,
-        engine_options=check_engine_options(params.get("engine_options")), family=family)
+        engine_options=check_engine_options(params.get("engine_options")), family=family,
+        nominal=tuple(params.get("nominal_indices") or ()))
 
 
 def _check_ordinal_options(kind: str, params: dict) -> None:

@@ -206,7 +206,8 @@ def check_inference(inference, state: dict, kind: str, cov_type: str) -> None:
     if not all(_finite_number(inference[k]) for k in numbers_) or not inference["n_obs"] > 0:
         raise ValueError(f"inference.{', '.join(numbers_)} must be finite numbers (n_obs > 0)")
     lay = state["layout"]
-    n_rows = lay["n_features"] + int(lay["fit_intercept"]) + lay.get("n_thresholds", 0)
+    n_rows = (lay["n_features"] + int(lay["fit_intercept"])
+              + lay.get("n_thresholds", 0) * (1 + len(lay.get("nominal", []))))
     _indices(inference["estimated"], n_rows * len(lay["free_classes"]), "estimated")
     _indices(inference["aliased"], n_rows, "aliased")
     k = len(inference["estimated"])

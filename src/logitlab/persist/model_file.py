@@ -18,7 +18,8 @@ Layout (format version 2)::
         "feature_names": ["age", ...] | null,
         "layout": {"n_features": d, "n_classes": K, "free_classes": [...],
                    "fit_intercept": true,
-                   "n_thresholds": K - 1},   # ordinal models only (format version 2)
+                   "n_thresholds": K - 1,    # ordinal models only (format version 2)
+                   "nominal": [j, ...]},     # partial proportional odds (optional)
         "coef": [...],                       # (d + fit_intercept) * len(free_classes) numbers,
                                              # or d + K - 1 (ordinal: slopes, thresholds)
         "fit": {"solver": "newton", "n_iter": 5, "converged": true, "objective": ...,
@@ -34,8 +35,9 @@ Layout (format version 2)::
 ``coef`` is the flat coefficient vector in the estimator's layout: row ``j``
 of the ``(d + fit_intercept) × len(free_classes)`` matrix holds feature ``j``
 (the last row the intercepts), row-major; an ordinal model's (``n_thresholds``
-present, ``free_classes`` ``[0]``, ``fit_intercept`` false) holds the d slopes
-and then the K − 1 increasing thresholds. Floats are written with Python's
+present, ``free_classes`` ``[0]``, ``fit_intercept`` false) holds the d slopes,
+the K − 1 increasing thresholds, then K − 1 per-cut effects for each
+``nominal`` feature (whose own slope is 0). Floats are written with Python's
 ``repr``, which reads back to the identical double, so a loaded model predicts
 bit-identically. Values JSON cannot hold are tagged: non-finite floats
 ``{"__float__": "nan" | "inf" | "-inf"}``, arrays ``{"__ndarray__": {"dtype",
@@ -425,12 +427,19 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
                      and fi is False),
           "state.layout.n_thresholds must be n_classes - 1 of an ordinal model (format version "
           ">= 2, free_classes [0], fit_intercept false)")
+    nominal = lay.get("nominal", [])
+    _need(m > 0 or not nominal, "state.layout.nominal is for ordinal models only")
+    _need(isinstance(nominal, list) and all(_is_int(j) for j in nominal)
+          and nominal == sorted(set(nominal)) and all(0 <= j < d for j in nominal),
+          f"state.layout.nominal must be increasing feature indices in [0, {d})")
     if m:
-        expected = d + m
+        expected = d + m * (1 + len(nominal))
         _need(isinstance(coef := state["coef"], list) and len(coef) == expected,
               f"state.coef has {len(coef) if isinstance(coef, list) else 'no'} values but an "
-              f"ordinal layout needs n_features + n_thresholds = {d} + {m} = {expected}")
-        _need(all(type(c) in (int, float) for c in coef) and np.all(np.diff(coef[d:]) > 0),
+              f"ordinal layout needs n_features + n_thresholds (1 + nominal features) = "
+              f"{expected}")
+        _need(all(type(c) in (int, float) for c in coef)
+              and np.all(np.diff(coef[d:d + m]) > 0),
               "state.coef: an ordinal model's thresholds must be increasing")
     elif K == 2:
         _need(free == [1], "a binary model's free_classes must be [1]")
@@ -438,7 +447,7 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
         _need(len(free) == K or (len(free) == K - 1 and ref not in free),
               "state.layout.free_classes must be all classes or all but the reference class")
     coef = state["coef"]
-    expected = d + m if m else (d + int(fi)) * len(free)
+    expected = d + m * (1 + len(nominal)) if m else (d + int(fi)) * len(free)
     _need(isinstance(coef, list) and len(coef) == expected,
           f"state.coef has {len(coef) if isinstance(coef, list) else 'no'} values but the "
           f"layout needs (n_features + fit_intercept) * len(free_classes) = "
@@ -466,7 +475,8 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
           "state.fit.history must map names to lists of numbers")
     out = {"classes": classes, "reference_class": classes[ref], "feature_names": names,
            "layout": {"n_features": d, "n_classes": K, "free_classes": free,
-                      "fit_intercept": fi, **({"n_thresholds": m} if m else {})},
+                      "fit_intercept": fi, **({"n_thresholds": m} if m else {}),
+                      **({"nominal": nominal} if nominal else {})},
            "coef": np.array(coef, dtype=np.float64),
            "fit": {"solver": fit["solver"], "n_iter": fit["n_iter"],
                    "converged": fit["converged"], "objective": from_json_value(fit["objective"]),

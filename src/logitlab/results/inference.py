@@ -68,7 +68,9 @@ def term_labels(model) -> list:
     results = as_results(model)
     layout = results.layout
     if layout.ordinal:
-        return [str(n) for n in results.feature_names] + threshold_labels(results.classes)
+        names = [str(n) for n in results.feature_names]
+        cuts = threshold_labels(results.classes)
+        return names + cuts + [f"{cut}.{names[j]}" for j in layout.nominal for cut in cuts]
     rows = [str(n) for n in results.feature_names] + ([INTERCEPT] if layout.fit_intercept else [])
     classes = [results.classes[k] for k in layout.free_classes]
     if not layout.multinomial:
@@ -83,13 +85,17 @@ def threshold_labels(levels) -> list:
     return [f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:])]
 
 
-def is_threshold(model) -> np.ndarray:
-    """(size,) True for an ordinal model's thresholds (the ``kind`` of a term)."""
+def term_kinds(model) -> list:
+    """The ``kind`` of each coefficient (layout order): ``"coef"``; an ordinal
+    model's ``"threshold"`` (cut points) and ``"nominal"`` (a nominal feature's
+    effect at one cut, labelled ``"lo|hi.name"`` as R's ``clm``)."""
     layout = as_results(model).layout
-    mask = np.zeros(layout.size, dtype=bool)
+    kinds = ["coef"] * layout.size
     if layout.ordinal:
-        mask[layout.n_features:] = True
-    return mask
+        d, m = layout.n_features, layout.n_thresholds
+        kinds[d:d + m] = ["threshold"] * m
+        kinds[d + m:] = ["nominal"] * (layout.size - d - m)
+    return kinds
 
 
 def display_order(model) -> np.ndarray:

@@ -14,29 +14,27 @@ def ordinal_intervals(results, Xd, V, q: float, index, offset=None) -> pd.DataFr
     """The (row, level) table: ``cum_logit``, ``cum_logit_se``, ``cum_prob``,
     ``cum_prob_ci_low/high``, ``prob``, ``prob_se``, ``prob_ci_low/high``.
 
-    ``Xd`` (n, d) the design, ``V`` (d + K − 1, d + K − 1) the covariance of
-    (β, ζ), ``q`` the normal quantile of the level."""
+    ``Xd`` (n, d) the design, ``V`` (size, size) the covariance of the
+    coefficients (layout order), ``q`` the normal quantile of the level. The
+    gradients come from the family's row Jacobians of the cumulative logits
+    (``∇a``, ``∇b`` of each level): ``∂ logit P(y ≤ k) = ∇a_k`` and
+    ``∂p_k = f(a) ∇a_k − f(b) ∇b_k``, ``f = σ(1 − σ)``."""
     family, layout = results.family, results.layout
-    d, m = layout.n_features, layout.n_thresholds
+    m = layout.n_thresholds
     X = Xd.toarray() if hasattr(Xd, "toarray") else np.asarray(Xd, dtype=np.float64)
     Zc = family.linear_predictor(X, results.coef, offset)          # (n, K − 1)
     n = Zc.shape[0]
-    Vbb, Vbz, Vzz = V[:d, :d], V[:d, d:], V[d:, d:]
-    xVx = np.einsum("ij,jk,ik->i", X, Vbb, X) if d else np.zeros(n)
-    xVz = X @ Vbz if d else np.zeros((n, m))                         # (n, K − 1)
-    cum_se = np.sqrt(np.maximum(xVx[:, None] - 2 * xVz + np.diag(Vzz)[None, :], 0.0))
-    # per level: the upper (a) and lower (b) cut, padded with the open ends
     inf = np.full((n, 1), np.inf)
     a, b = np.hstack([Zc, inf]), np.hstack([-inf, Zc])
     fa, fb = _density(a), _density(b)
-    xVz_a, xVz_b = np.hstack([xVz, np.zeros((n, 1))]), np.hstack([np.zeros((n, 1)), xVz])
-    vz = np.diag(Vzz)
-    v_a, v_b = np.r_[vz, 0.0], np.r_[0.0, vz]
-    v_ab = _cross_terms(Vzz, m)
-    g = fa - fb                                                      # −∂p/∂η
-    var_p = (g ** 2 * xVx[:, None] - 2 * g * (fa * xVz_a - fb * xVz_b)
-             + fa ** 2 * v_a + fb ** 2 * v_b - 2 * fa * fb * v_ab)
-    prob_se = np.sqrt(np.maximum(var_p, 0.0))
+    cum_se = np.full((n, m + 1), np.nan)
+    prob_se = np.empty((n, m + 1))
+    for k in range(m + 1):
+        Ga, Gb = family.jacobians(X, np.full(n, k))
+        if k < m:
+            cum_se[:, k] = np.sqrt(np.maximum(_quadratic(Ga, V), 0.0))
+        prob_se[:, k] = np.sqrt(np.maximum(
+            _quadratic(fa[:, [k]] * Ga - fb[:, [k]] * Gb, V), 0.0))
     logP = family.log_probabilities(Zc)
     P = np.exp(logP)
     # 1 − p_k as the sum of the other levels' probabilities (no cancellation)
@@ -48,31 +46,24 @@ def ordinal_intervals(results, Xd, V, q: float, index, offset=None) -> pd.DataFr
     lo = np.where(ok, special.expit(eta - q * se), P)
     hi = np.where(ok, special.expit(eta + q * se), P)
     cum = np.hstack([Zc, np.full((n, 1), np.nan)])
-    cse = np.hstack([cum_se, np.full((n, 1), np.nan)])
+    ones = np.ones((n, 1))
     rows = pd.MultiIndex.from_product([index, results.classes],
                                       names=[index.name or "row", "class"])
-    with np.errstate(invalid="ignore"):
-        return pd.DataFrame({
-            "cum_logit": cum.ravel(), "cum_logit_se": cse.ravel(),
-            "cum_prob": np.hstack([special.expit(Zc), np.ones((n, 1))]).ravel(),
-            "cum_prob_ci_low": np.hstack([special.expit(Zc - q * cum_se),
-                                          np.ones((n, 1))]).ravel(),
-            "cum_prob_ci_high": np.hstack([special.expit(Zc + q * cum_se),
-                                           np.ones((n, 1))]).ravel(),
-            "prob": P.ravel(), "prob_se": prob_se.ravel(),
-            "prob_ci_low": lo.ravel(), "prob_ci_high": hi.ravel(),
-        }, index=rows)
+    return pd.DataFrame({
+        "cum_logit": cum.ravel(), "cum_logit_se": cum_se.ravel(),
+        "cum_prob": np.hstack([special.expit(Zc), ones]).ravel(),
+        "cum_prob_ci_low": np.hstack([special.expit(Zc - q * cum_se[:, :m]), ones]).ravel(),
+        "cum_prob_ci_high": np.hstack([special.expit(Zc + q * cum_se[:, :m]), ones]).ravel(),
+        "prob": P.ravel(), "prob_se": prob_se.ravel(),
+        "prob_ci_low": lo.ravel(), "prob_ci_high": hi.ravel(),
+    }, index=rows)
+
+
+def _quadratic(G, V) -> np.ndarray:
+    """``g_iᵀ V g_i`` for every row of ``G`` (n, size)."""
+    return np.einsum("ij,jk,ik->i", G, V, G)
 
 
 def _density(t) -> np.ndarray:
     """The logistic density ``σ(t) σ(−t)``, 0 at ±∞."""
     return np.exp(-np.logaddexp(0.0, t) - np.logaddexp(0.0, -t))
-
-
-def _cross_terms(Vzz, m: int) -> np.ndarray:
-    """``Cov(ζ_k, ζ_{k−1})`` for each level k (0 for the bottom and top levels,
-    which have one finite cut): (K,)."""
-    out = np.zeros(m + 1)
-    for k in range(1, m):
-        out[k] = Vzz[k, k - 1]
-    return out

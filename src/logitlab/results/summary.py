@@ -17,9 +17,10 @@ type-II table of :func:`logitlab.results.anova.default_anova`; null when the fit
 inference).
 
 ``model`` is ``"binary"``, ``"multinomial"`` or ``"ordinal"``. A term's ``kind`` is
-``"coef"`` (a slope or an intercept) or ``"threshold"`` (an ordinal model's cut
+``"coef"`` (a slope or an intercept), ``"threshold"`` (an ordinal model's cut
 point ``ζ_k``, named ``"lo|hi"`` after the two levels it separates, as in R;
-``logit P(y ≤ k) = ζ_k − xᵀβ``). ``threshold`` is a binary model's decision
+``logit P(y ≤ k) = ζ_k − xᵀβ``) or ``"nominal"`` (a partial proportional-odds
+model's effect of a feature at one cut, ``"lo|hi.name"``). ``threshold`` is a binary model's decision
 threshold (null otherwise); ``reference_class`` is null for ordinal models.
 ``ci_method`` is ``"wald"`` or ``"profile"`` and ``p_method`` ``"wald"`` (z
 tests) or ``"lr"`` (likelihood-ratio tests of each coefficient = 0, whose
@@ -50,7 +51,8 @@ import numpy as np
 import pandas as pd
 
 from .inference import (InferenceUnavailable, as_results, coef_table, default_ci_method,
-                        display_order, is_threshold, label_index, model_statistics, term_labels)
+                        display_order, label_index, model_statistics, term_kinds,
+                        term_labels)
 
 _COLUMNS = ["coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
@@ -138,12 +140,9 @@ class Summary:
         }
 
     def _add_kind(self, model) -> None:
-        """The ``kind`` of each row: ``"threshold"`` for an ordinal model's cut
-        points, ``"coef"`` otherwise."""
-        labels = term_labels(model)
-        thresholds = {labels[i] for i in np.flatnonzero(is_threshold(model))}
-        self.table.insert(0, "kind", ["threshold" if t in thresholds else "coef"
-                                      for t in self.table.index])
+        """The ``kind`` of each row (:func:`~logitlab.results.inference.term_kinds`)."""
+        kind_of = dict(zip(term_labels(model), term_kinds(model)))
+        self.table.insert(0, "kind", [kind_of.get(t, "coef") for t in self.table.index])
 
     @staticmethod
     def _coefficients_only(model) -> pd.DataFrame:
