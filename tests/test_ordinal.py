@@ -379,6 +379,28 @@ def test_cli_fits_an_ordinal_model(tmp_path):
     np.testing.assert_allclose(doc["aic"], ref["aic"], rtol=1e-10)
     thresholds = [t for t in doc["terms"] if t["kind"] == "threshold"]
     assert [t["name"] for t in thresholds] == ["Low|Medium", "Medium|High"]
+    pred = subprocess.run([sys.executable, "-m", "logitlab.cli", "predict", str(out),
+                           str(DATA / "housing.csv"), "--ci", "0.9"], capture_output=True,
+                          text=True, timeout=300)
+    assert pred.returncode == 0, pred.stderr
+    table = pd.read_csv(__import__("io").StringIO(pred.stdout))
+    model = logitlab.load(out)
+    raw = pd.read_csv(DATA / "housing.csv")
+    np.testing.assert_allclose(table[["prob_Low", "prob_Medium", "prob_High"]],
+                               model.predict_proba(raw), rtol=1e-12)
+    np.testing.assert_allclose(table["cum_logit_Low|Medium"], model.cumulative_logits(raw)[:, 0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table["prob_High_se"],
+                               model.get_prediction(raw, level=0.9).xs("High", level="class")
+                               ["prob_se"], rtol=1e-12)
+    expl = subprocess.run([sys.executable, "-m", "logitlab.cli", "explain", str(out),
+                           str(DATA / "housing.csv"), "--row", "7", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert expl.returncode == 0, expl.stderr
+    steps = json.loads(expl.stdout)
+    assert steps["row"] == 7
+    np.testing.assert_allclose(list(steps["probabilities"].values()),
+                               model.predict_proba(raw.iloc[[7]])[0], rtol=1e-13)
     bad = subprocess.run([sys.executable, "-m", "logitlab.cli", "fit", str(DATA / "housing.csv"),
                           "-f", "Sat ~ Infl", "--family", "ordinal"], capture_output=True,
                          text=True, timeout=300)
@@ -523,3 +545,23 @@ def test_partial_proportional_odds_model_file_round_trip(tmp_path):
     loaded = logitlab.load(logitlab.save(m, tmp_path / "ppo.json"))
     np.testing.assert_array_equal(loaded.predict_proba(df), m.predict_proba(df))
     pd.testing.assert_series_equal(loaded.results_.bse, m.results_.bse)
+
+
+@pytest.mark.parametrize("nominal", [None, ["contact"]])
+def test_explain_walks_from_contributions_to_probabilities(nominal):
+    """explain: the contributions add up to η = decision_function, the cumulative
+    logits are cumulative_logits, the probabilities predict_proba, the decision predict."""
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal", nominal=nominal)
+    one = m.explain(df, 40)
+    assert one.eta == pytest.approx(m.decision_function(df.iloc[[40]])[0], abs=1e-15)
+    np.testing.assert_allclose(one.cuts["cum_logit"], m.cumulative_logits(df.iloc[[40]])[0],
+                               rtol=1e-14)
+    np.testing.assert_allclose(one.probabilities, m.predict_proba(df.iloc[[40]])[0], rtol=1e-13)
+    assert one.decision == m.predict(df.iloc[[40]])[0]
+    assert "P(y ≤ k)" in str(one) and "<table>" in one._repr_html_()
+    frame = m.explain(df)
+    np.testing.assert_allclose(frame["contribution"].sum(axis=1), frame[("eta", "")],
+                               rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(frame["probability"].to_numpy(), m.predict_proba(df), rtol=1e-13)
+    assert list(frame[("predicted", "")]) == list(m.predict(df))

@@ -450,6 +450,14 @@ def explain(
     if not 0 <= row < len(df):
         raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    if hasattr(model, "thresholds_"):               # ordinal: η → cumulative logits → levels
+        expl = model.explain(X.iloc[[row]], 0)
+        expl.row = row
+        if as_json:
+            _print_json(expl.to_dict())
+        else:
+            console.print(str(expl), highlight=False)
+        return
     expl = explain_row(model, X.iloc[[row]], 0)
     if as_json:
         _print_json(explanation_dict(expl, row))

@@ -214,7 +214,8 @@ class OrderedLogisticRegression(LogisticRegression):
         check_is_fitted(self)
         raise NotImplementedError(
             f"{what} is defined for binary (and some multinomial) models, not for this ordinal "
-            "model; use predict_proba, get_prediction, conf_int, wald_test or lr_test.")
+            "model; use predict_proba, get_prediction, explain, conf_int, wald_test, lr_test, "
+            "nominal_test or brant_test.")
 
     def set_threshold(self, value):
         raise ValueError("an ordinal model has no decision threshold: it predicts the most "
@@ -237,4 +238,14 @@ class OrderedLogisticRegression(LogisticRegression):
         self._binary_only("margins()")
 
     def explain(self, X, rows=None, *, offset=None):
-        self._binary_only("explain()")
+        """Predictions worked out: contributions ``β_j x_j`` → ``η`` → cumulative
+        logits ``ζ_k − η`` → ``P(y ≤ c_k)`` → ``P(y = c_k)`` → the most probable
+        level. ``rows``: an int (an :class:`~logitlab.results.ordinal_explain.OrdinalExplanation`,
+        printed as tables), else the DataFrame of the selected rows (all for None;
+        see :func:`~logitlab.results.ordinal_explain.explain_ordinal_frame`)."""
+        import numbers
+        from ..results.ordinal_explain import explain_ordinal_frame, explain_ordinal_row
+        check_is_fitted(self)
+        if isinstance(rows, numbers.Integral) and not isinstance(rows, (bool, np.bool_)):
+            return explain_ordinal_row(self, X, rows, offset)
+        return explain_ordinal_frame(self, X, offset, rows=rows)

@@ -9,7 +9,8 @@ import pandas as pd
 def prediction_table(model, X, ids=None, id_column=None, index=None, level=None) -> pd.DataFrame:
     """The ``logitlab predict`` table of rows ``X`` (in memory): ``id_column``
     (from ``ids``), ``predicted``, ``prob_<class>`` per class, then ``logit``
-    (binary) or ``logit_<class>`` per class. With a confidence ``level``
+    (binary) or ``logit_<class>`` per class (ordinal: ``eta`` and
+    ``cum_logit_<lo|hi>`` per cut). With a confidence ``level``
     (``predict --ci``) also ``logit_se`` (binary) and, per class,
     ``prob_<class>_se``, ``prob_<class>_ci_low``, ``prob_<class>_ci_high`` of
     :func:`prediction_intervals` (binary: for ``classes_[1]``)."""
@@ -26,7 +27,13 @@ def prediction_table(model, X, ids=None, id_column=None, index=None, level=None)
         result["predicted"] = model.predict(X) if n else model.classes_[:0]
     for k, c in enumerate(model.classes_):
         result[f"prob_{c}"] = proba[:, k]
-    if logits.ndim == 1:
+    if getattr(model.results_.layout, "ordinal", False):     # η and the cumulative logits
+        from .inference import threshold_labels
+        result["eta"] = logits
+        Z = model.cumulative_logits(X) if n else np.empty((0, K - 1))
+        for k, cut in enumerate(threshold_labels(model.classes_)):
+            result[f"cum_logit_{cut}"] = Z[:, k]
+    elif logits.ndim == 1:
         result["logit"] = logits
     else:
         for k, c in enumerate(model.classes_):
