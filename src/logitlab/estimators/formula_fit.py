@@ -87,8 +87,8 @@ def _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, 
         raise ValueError("cv is not available for ordinal models; fit with a given alpha.")
     fit_spec({**OrderedLogisticRegression(**params).get_params(), "family": "ordinal"})
     if use_dask(params.get("engine", "auto"), data):
-        raise NotImplementedError("ordinal formula fits run in memory; compute the Dask "
-                                  "DataFrame first (engine='memory').")
+        return _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params,
+                         na_values, sep, estimator=OrderedLogisticRegression)
     df = read_table(to_memory(data), na_values=na_values, sep=sep)
     return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, None, None,
                        params, estimator=OrderedLogisticRegression)
@@ -179,19 +179,25 @@ def _fit_ordinal_design(estimator, design, X, y, cbind_cols, w, o, g, params):
 
 
 def _fit_dask(formula, data, missing, sample_weight, offset, groups, unseen, params,
-              na_values=None, sep=None):
+              na_values=None, sep=None, estimator=LogisticRegression):
     from ..engines.dask.formula import prepare_formula
-    engine_options = LogisticRegression(**params).get_params().get("engine_options")
+    ordinal = estimator is not LogisticRegression
+    engine_options = estimator(**params).get_params().get("engine_options")
     prepared = prepare_formula(formula, data, missing=missing, sample_weight=sample_weight,
                                offset=offset, groups=groups, unseen=unseen,
                                na_values=na_values, sep=sep, dtype=params.get("dtype"),
                                cov_type=params.get("cov_type", "nonrobust"),
-                               engine_options=engine_options)
-    set_intercept_from_design(formula, prepared.design, params)
-    if params.get("reference_class") is None and prepared.reference_class is not None:
+                               engine_options=engine_options, ordinal=ordinal,
+                               levels=params.get("levels"))
+    if ordinal:
+        params = {**params, "levels": np.asarray(prepared.scanned.classes).tolist()}
+    else:
+        set_intercept_from_design(formula, prepared.design, params)
+    if not ordinal and params.get("reference_class") is None and \
+            prepared.reference_class is not None:
         params["reference_class"] = prepared.reference_class
-    model = LogisticRegression(**params)
-    spec = fit_spec(model.get_params())
+    model = estimator(**params)
+    spec = model.checked_spec()
     from ..engines.dask.source import DaskSource
     source = DaskSource(dtype=model.dtype, cov_type=spec.cov_type,
                         engine_options=spec.engine_options, source=prepared.source,

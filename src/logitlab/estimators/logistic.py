@@ -178,7 +178,8 @@ class LogisticRegression(ClassifierBase):
             from ..engines.dask.source import DaskSource
             return self.fit_source(DaskSource(X, y, sample_weight, offset, groups,
                                               dtype=self.dtype, cov_type=spec.cov_type,
-                                              engine_options=spec.engine_options))
+                                              engine_options=spec.engine_options,
+                                              **self._source_options()))
         X, y, sample_weight, offset, groups = _columns_by_name(
             *map(to_memory, (X, y, sample_weight, offset, groups)))
         return self._fit_memory(X, y, sample_weight, offset, groups, min_features=1)

@@ -89,9 +89,6 @@ class OrderedLogisticRegression(LogisticRegression):
     threshold = 0.5
     polish = False
 
-    def _source_options(self) -> dict:
-        return {"ordinal": True, "levels": self.levels}
-
     def checked_spec(self):
         from ..fitting.spec import fit_spec
         return fit_spec({**self.get_params(), **self._spec_extra,
@@ -130,14 +127,13 @@ class OrderedLogisticRegression(LogisticRegression):
         ``levels``); sample_weight : (n,) non-negative frequency weights;
         offset : (n,) added to ``η = Xβ``; groups : clusters for
         ``cov_type="cluster"``."""
-        if self._on_dask_input(X):
-            raise NotImplementedError("ordinal models are fitted in memory; compute the Dask "
-                                      "collection first (engine='memory').")
+        self._data_levels = _categorical_levels(X, y) if self.levels is None else None
         return super().fit(X, y, sample_weight=sample_weight, offset=offset, groups=groups)
 
-    def _on_dask_input(self, X) -> bool:
-        from ..engines import use_dask
-        return self.engine == "dask" or (self.engine == "auto" and use_dask("auto", X))
+    def _source_options(self) -> dict:
+        levels = self.levels if self.levels is not None else \
+            getattr(self, "_data_levels", None)
+        return {"ordinal": True, "levels": levels}
 
     def _set_results(self, results) -> None:
         self.results_ = results
@@ -249,3 +245,16 @@ class OrderedLogisticRegression(LogisticRegression):
         if isinstance(rows, numbers.Integral) and not isinstance(rows, (bool, np.bool_)):
             return explain_ordinal_row(self, X, rows, offset)
         return explain_ordinal_frame(self, X, offset, rows=rows)
+
+
+def _categorical_levels(X, y):
+    """The categories of an ordered Categorical ``y`` given as a Dask series or as a
+    column name of a Dask DataFrame ``X`` (in memory the engine reads them itself),
+    else None."""
+    column = X[y] if isinstance(y, str) and hasattr(X, "columns") and y in X.columns else y
+    dtype = getattr(column, "dtype", None)
+    if getattr(dtype, "name", "") != "category" or not getattr(dtype, "ordered", False):
+        return None
+    known = getattr(getattr(column, "cat", None), "known", True)
+    categories = getattr(dtype, "categories", None)
+    return None if categories is None or not known else list(categories)

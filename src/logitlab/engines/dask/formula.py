@@ -269,11 +269,14 @@ class PreparedFormula:
 def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight=None,
                     offset=None, groups=None, unseen: str = "raise", na_values=None,
                     sep=None, dtype=None, cov_type="nonrobust",
-                    engine_options=None) -> PreparedFormula:
+                    engine_options=None, ordinal=False, levels=None) -> PreparedFormula:
     """Scan a Dask DataFrame or Parquet / CSV path for a formula (see the module
     docstring); ``sample_weight`` / ``offset`` / ``groups`` are column names;
-    ``na_values`` / ``sep`` for CSV paths as :func:`logitlab.read_table` reads them."""
+    ``na_values`` / ``sep`` for CSV paths as :func:`logitlab.read_table` reads them;
+    ``ordinal``: the response holds ordered levels (``levels``, else an ordered
+    Categorical's categories, else numeric order)."""
     check_formula_options(missing, unseen)
+    response_levels = levels        # `levels` below: the predictors' factor levels
     ddf = _as_dask_frame(data, engine_options or {}, na_values, sep)
     response, rhs = split_formula(formula)
     columns = list(ddf.columns)
@@ -309,7 +312,16 @@ def prepare_formula(formula: str, data, *, missing: str = "raise", sample_weight
     levels = {c: _levels(results, c, meta[c].dtype) for c in cats}
     design, _ = Design.build(rhs, synthetic_frame(variables, meta, levels), response=response,
                              unseen=unseen, n_rows=n_total, n_dropped=n_dropped)
-    scanned = dask_input.combine_scans([r["scan"] for r in results], None, cov_type)
+    if ordinal:
+        if counted is not None:
+            raise ValueError("an ordinal model needs one ordered response column, not "
+                             "cbind(successes, failures).")
+        dtype_y = meta[response].dtype
+        if response_levels is None and getattr(dtype_y, "name", "") == "category" and \
+                dtype_y.ordered:
+            response_levels = list(dtype_y.categories)
+    scanned = dask_input.combine_scans([r["scan"] for r in results], None, cov_type,
+                                       ordinal=ordinal, levels=response_levels)
     fraw = replace(fraw, design=design, n_columns=len(design.columns))
     dtype = "float64" if dtype is None else np.dtype(dtype).name
     source = dask_input.Source(

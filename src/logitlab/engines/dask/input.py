@@ -35,7 +35,8 @@ import pandas as pd
 
 from ...backends.dask import Block, aligned
 from .. import is_dask_collection, is_path
-from ...data.validation import listing, check_dataframe_columns, check_target
+from ...data.validation import (check_dataframe_columns, check_ordered_target, check_target,
+                                listing)
 from ...core.userwarn import warn
 from ...data.binomial import INTEGER_TOL, NonIntegerCountsWarning, combine_sums, grouped_sums
 
@@ -585,8 +586,11 @@ def _check_X(scans, starts, names):
                      "impute those rows (dask: ddf.dropna()) before fitting.")
 
 
-def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
-    """Check the per-partition scans and combine them (errors name global rows)."""
+def combine_scans(scans, names=None, cov_type="nonrobust", ordinal=False,
+                  levels=None) -> Scanned:
+    """Check the per-partition scans and combine them (errors name global rows);
+    ``ordinal``: the labels are ordered levels (``levels``, or numeric order;
+    :func:`~logitlab.data.validation.check_ordered_target`)."""
     _check_lengths(scans)
     counts = [sc["n"] for sc in scans]
     starts = list(np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int))
@@ -613,8 +617,13 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
     labels = np.concatenate([sc["labels"][0] for sc in scans])
     sizes = np.concatenate([sc["labels"][1] for sc in scans]).astype(np.int64)
     sums = np.concatenate([sc["labels"][2] for sc in scans]).astype(np.float64)
-    grouped = _combine_grouped(scans, starts)
-    if grouped is not None:       # fractional labels: classes 0/1, the trials as weights
+    grouped = None if ordinal else _combine_grouped(scans, starts)
+    if ordinal:
+        record = None
+        classes, codes = check_ordered_target(labels, labels.shape[0], levels)
+        class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
+        raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
+    elif grouped is not None:     # fractional labels: classes 0/1, the trials as weights
         record, class_counts, raw_weight = grouped
         classes = np.array([0, 1])
     else:
@@ -623,7 +632,7 @@ def combine_scans(scans, names=None, cov_type="nonrobust") -> Scanned:
             else check_target(np.array([0]), 1)
         class_counts = np.bincount(codes, weights=sizes, minlength=classes.size).astype(np.int64)
         raw_weight = np.bincount(codes, weights=sums, minlength=classes.size)
-    _check_offset_shape(scans, classes.size)
+    _check_offset_shape(scans, 2 if ordinal else classes.size)
     levels = _group_levels(scans, starts, cov_type)
     return Scanned(n, starts, counts, classes, class_counts, raw_weight, levels, record)
 

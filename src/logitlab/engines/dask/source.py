@@ -28,15 +28,18 @@ class DaskSource(Source):
     Either ``X, y, sample_weight, offset, groups`` as ``LogisticRegression.fit``
     takes them (Dask collections, a path, column names), or a prepared
     ``source`` (:class:`logitlab.engines.dask.input.Source`, e.g. a formula's)
-    with its ``scanned`` summary.
+    with its ``scanned`` summary. ``ordinal``, ``levels``: the labels are
+    ordered levels (an ordinal model; see
+    :func:`~logitlab.data.validation.check_ordered_target`).
     """
 
     engine = "dask"
 
     def __init__(self, X=None, y=None, sample_weight=None, offset=None, groups=None, *,
                  dtype=None, cov_type="nonrobust", engine_options=None, source=None,
-                 scanned=None):
+                 scanned=None, ordinal=False, levels=None):
         require_dask()
+        self.ordinal, self.levels = ordinal, levels
         self.opts = dict(engine_options or {})
         self.client = client_for(self.opts)
         if source is None:
@@ -61,7 +64,8 @@ class DaskSource(Source):
         with dask_input.naming_bad_files(self.client, self.source.path):
             scans = self.client.compute([task(self.source.assembler, pieces, check_X)
                                          for pieces in self.source.parts], sync=True)
-        return dask_input.combine_scans(scans, self.source.feature_names, cov_type)
+        return dask_input.combine_scans(scans, self.source.feature_names, cov_type,
+                                        ordinal=self.ordinal, levels=self.levels)
 
     def backend(self, family, class_weight, single=False) -> DaskData:
         from dask import delayed
