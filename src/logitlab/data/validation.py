@@ -382,9 +382,9 @@ def check_ordered_target(y, n_rows: int, levels=None):
     if len(set(map(_hashable, levels))) != len(levels):
         raise ValueError(f"levels has repeated entries: {levels}; list each category once, "
                          "lowest first.")
-    position = {_hashable(v): k for k, v in enumerate(levels)}
-    codes = np.fromiter((position.get(_hashable(v), -1) for v in y), dtype=np.intp,
-                        count=y.shape[0])
+    import pandas as pd
+    codes = pd.Index([_hashable(v) for v in levels], dtype=object).get_indexer(
+        pd.Index(y, dtype=object) if y.dtype.kind in "OUS" else y).astype(np.intp)
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         unknown = list(dict.fromkeys(y[bad].tolist()))[:5]

@@ -229,9 +229,6 @@ class OrderedLogisticRegression(LogisticRegression):
     def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
         self._binary_only("goodness_of_fit()")
 
-    def margins(self, data, variables=None, at="overall", kind="dydx", dummy=False,
-                count=False, level=0.95, se=True, weights=None, offset=None):
-        self._binary_only("margins()")
 
     def explain(self, X, rows=None, *, offset=None):
         """Predictions worked out: contributions ``β_j x_j`` → ``η`` → cumulative

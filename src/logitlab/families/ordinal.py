@@ -65,6 +65,11 @@ def softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def logistic_density(t) -> np.ndarray:
+    """The logistic density ``f(t) = σ(t) σ(−t)`` elementwise, 0 at ±∞."""
+    return np.exp(-softplus(t) - softplus(-t))
+
+
 @dataclass
 class RowTerms:
     """Per-row quantities of a chunk at ``(β, ζ)`` (see the module docstring):
@@ -84,8 +89,10 @@ def row_terms(a, b) -> RowTerms:
         gap = a - b                                   # +∞ at either end
         # log(1 − e^{−d}): 0 when d = ∞; NaN where crossed cuts (d < 0) leave p ≤ 0
         log_gap = np.log(-np.expm1(-gap))
-    sp_a, sp_ma = softplus(a), softplus(-a)
-    sp_b, sp_mb = softplus(b), softplus(-b)
+    # softplus(x) − softplus(−x) = x: two log-exp evaluations instead of four
+    # (exact at the open ends: a = +∞ gives softplus(−a) = 0, b = −∞ softplus(b) = 0)
+    sp_ma, sp_b = softplus(-a), softplus(b)
+    sp_a, sp_mb = sp_ma + a, sp_b - b
     return RowTerms(log_p=-sp_ma - sp_b + log_gap,
                     ga=np.exp(-sp_a + sp_b - log_gap),
                     gb=np.exp(-sp_mb + sp_ma - log_gap),
@@ -239,9 +246,10 @@ class CumulativeLogit(Family):
         T[rows, y] += lower
         return T[:, 1:K]
 
-    def curvature_of(self, X, y, s, offset, W) -> OrdinalCurvature:
-        """The chunk's per-row Hessian weights at ``W``."""
-        t = self._terms(X, y, offset, W)
+    def curvature_of(self, X, y, s, offset, W, terms: RowTerms | None = None) -> OrdinalCurvature:
+        """The chunk's per-row Hessian weights at ``W`` (from its ``terms``, if
+        already computed)."""
+        t = self._terms(X, y, offset, W) if terms is None else terms
         laa = t.ga * (1 - 2 * t.sig_a) - t.ga ** 2
         lbb = -t.gb * (1 - 2 * t.sig_b) - t.gb ** 2
         lab = t.ga * t.gb
@@ -268,7 +276,7 @@ class CumulativeLogit(Family):
             else:
                 g = np.concatenate([xtdot(X, s * (t.ga - t.gb)) if X.shape[1] else np.zeros(0),
                                     self._threshold_sums(y, -s * t.ga, s * t.gb)])[:, None]
-        curv = self.curvature_of(X, y, s, offset, W) if (hess or curvature) else None
+        curv = self.curvature_of(X, y, s, offset, W, t) if (hess or curvature) else None
         H = self._hessian(X, curv) if hess else None
         return loss, g, H, curv if curvature else None
 

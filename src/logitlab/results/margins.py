@@ -308,7 +308,18 @@ def _apply(a, e):
     return e if a is None else a @ e
 
 
+def _effects_model(results, offset_for):
+    """The effects of the fit's family: :class:`_Model` (binary, multinomial) or
+    :class:`~logitlab.results.ordinal_margins.OrdinalEffects`."""
+    if results.layout.ordinal:
+        from .ordinal_margins import OrdinalEffects
+        return OrdinalEffects(results, offset_for)
+    return _Model(results, offset_for)
+
+
 def _numeric_effect(mdl, space, frame, v, kind, a):
+    if hasattr(mdl, "numeric_effect"):
+        return mdl.numeric_effect(space, frame, v, kind, a)
     X = space.transform(frame)
     D = space.derivative(frame, v)
     e, P, terms, B = mdl.slope(X, D)
@@ -325,6 +336,8 @@ def _numeric_effect(mdl, space, frame, v, kind, a):
 
 
 def _discrete_effect(mdl, space, lo, hi, kind, a, factor=1.0):
+    if hasattr(mdl, "discrete_effect"):
+        return mdl.discrete_effect(space, lo, hi, kind, a, factor)
     Xlo, Xhi = space.transform(lo), space.transform(hi)
     Plo, Blo = mdl.probabilities(Xlo)
     Phi, Bhi = mdl.probabilities(Xhi)
@@ -437,7 +450,8 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
     against the reference, ``1 - 0`` dummies, ``+1`` counts), the ``at``
     variables (dict) or ``row`` (DataFrame), ``estimate``, ``std_err``, ``z``,
     ``p_value``, ``ci_low``, ``ci_high``. Binary models: effects on
-    ``P(classes_[1])``.
+    ``P(classes_[1])``; ordinal models: on every level's probability (column
+    ``class``; :mod:`logitlab.results.ordinal_margins`).
     """
     results = as_results(model)
     if kind not in KINDS:
@@ -463,8 +477,8 @@ def marginal_effects(model, data, variables=None, at="overall", kind="dydx", dum
     n = len(frame)
     if n == 0:
         raise ValueError("the data have no rows; margins need at least one.")
-    offsets = check_offset(offset, n, results.layout.n_classes)
-    mdl = _Model(results, lambda rows: offsets)
+    offsets = check_offset(offset, n, 2 if results.layout.ordinal else results.layout.n_classes)
+    mdl = _effects_model(results, lambda rows: offsets)
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64)
         if per_row or weights.shape != (n,) or np.any(weights < 0) or weights.sum() <= 0 \
@@ -548,7 +562,7 @@ def _partition_sums(model, frame, plan, scales, kind):
     if len(frame) == 0:
         return None
     space = _Space(model, frame, scales)
-    mdl = _Model(as_results(model), lambda rows: None)
+    mdl = _effects_model(as_results(model), lambda rows: None)
     return _blocks(mdl, space, space.frame, plan, kind, np.ones((1, len(frame))))
 
 
@@ -624,7 +638,7 @@ def _evaluation_frame(space, at):
 
 def _table(results, blocks, frame, grid_cols, per_row, at, V, order, level):
     classes = list(results.classes)
-    multinomial = results.layout.multinomial
+    multinomial = results.layout.multinomial or results.layout.ordinal   # every level
     show = range(len(classes)) if multinomial else [1]
     q = stats.norm.ppf(0.5 + level / 2)
     records = []

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from ..families.ordinal import logistic_density as _density
+
 
 def ordinal_intervals(results, Xd, V, q: float, index, offset=None) -> pd.DataFrame:
     """The (row, level) table: ``cum_logit``, ``cum_logit_se``, ``cum_prob``,
@@ -63,7 +65,3 @@ def _quadratic(G, V) -> np.ndarray:
     """``g_iᵀ V g_i`` for every row of ``G`` (n, size)."""
     return np.einsum("ij,jk,ik->i", G, V, G)
 
-
-def _density(t) -> np.ndarray:
-    """The logistic density ``σ(t) σ(−t)``, 0 at ±∞."""
-    return np.exp(-np.logaddexp(0.0, t) - np.logaddexp(0.0, -t))
