@@ -1,0 +1,248 @@
+"""Compiled per-stratum loops of the conditional logit (:mod:`logitlab.families.conditional`),
+in their own module so that importing the families compiles and loads nothing:
+numba is imported when a conditional likelihood is first evaluated.
+
+Every kernel takes rows sorted by stratum: ``eta`` (n,) the linear predictor
+``Xβ + offset``, ``X`` (n, d) the design **centred within each stratum** (every
+quantity below is invariant to a per-stratum shift of the columns, and centring
+keeps sums of cross-products free of cancellation), ``case`` (n,) 0/1,
+``weights`` (n,) and ``bounds`` (S + 1,) with stratum s in rows
+``bounds[s]:bounds[s+1]``. They return the per-stratum log-likelihood (S,), the
+per-stratum scores (S, d) and the summed Hessian (d, d) of the log-likelihood;
+``level`` is 0 (value), 1 (+ gradient) or 2 (+ Hessian). Strata without a case
+contribute 0 to everything; the caller removes them before the call.
+
+Exact likelihood (Gail, Lubin & Rubinstein 1981). With ``r_i = exp(η_i)`` the
+denominator of stratum s is the elementary symmetric polynomial
+``B(m, n) = Σ_{|S| = m} Π_{i∈S} r_i``, built by the recursion over rows
+
+    B(k, j) = B(k, j−1) + r_j B(k−1, j−1),    B(0, j) = 1,  B(k, j) = 0 for k > j.
+
+Its derivatives in β follow the same recursion (∂r_j/∂β = r_j x_j). They are kept
+here in normalised form, which needs neither overflow guards nor rescaling:
+``L(k, j) = log B(k, j)``, ``g(k, j) = ∂ log B(k, j)/∂β`` (the mean of
+``Σ_{i∈S} x_i`` over the k-subsets S of rows 1..j, weighted by Π r) and
+``C(k, j) = ∂² log B(k, j)/∂β∂βᵀ`` (its covariance). The k-subsets of rows
+1..j either omit row j (weight 1 − ω) or hold it (weight ω) with
+
+    ω = r_j B(k−1, j−1) / B(k, j) = sigmoid(t),   t = η_j + L(k−1, j−1) − L(k, j−1),
+    L(k, j) = L(k, j−1) + softplus(t),
+    δ = x_j + g(k−1, j−1) − g(k, j−1),
+    g(k, j) = g(k, j−1) + ω δ,
+    C(k, j) = (1 − ω) C(k, j−1) + ω C(k−1, j−1) + ω (1 − ω) δ δᵀ,
+
+the mean and covariance of a two-component mixture (exactly the derivatives of
+the recursion for B: ``∂B = ∂B(k, j−1) + r_j (x_j B(k−1, j−1) + ∂B(k−1, j−1))``
+divided by B, and likewise for the second derivative). Then
+
+    ℓ_s = Σ_{cases} η_i − L(m, n),   ∇ℓ_s = Σ_{cases} x_i − g(m, n),   ∇²ℓ_s = −C(m, n).
+
+k runs downwards in place (B(k−1, j−1) is read before it is overwritten) over
+``max(1, m − (n − j)) ≤ k ≤ min(j, m)`` only: O(n·m) logistic/softplus
+evaluations, O(n·m·d) for the gradient and O(n·m·d²) for the Hessian, O(m·d²)
+memory. When m > n/2 the complement is used: ``B(m, n)(η) = exp(Σ η) B(n − m,
+n)(−η)``, i.e. cases and controls swap and η, X change sign, which leaves ℓ_s,
+its gradient and Hessian unchanged and needs only n − m < n/2 levels.
+
+Breslow and Efron (all cases of a stratum tied at one time, risk set the whole
+stratum, as ``survival::coxph``'s ``ties = "breslow"/"efron"``; weights w_i as
+coxph): with ``A_p = Σ_{stratum} w_i r_i x_i^{⊗p}``, ``C_p = Σ_{cases} w_i r_i
+x_i^{⊗p}`` and ``W = Σ_{cases} w_i``,
+
+    Breslow:  ℓ_s = Σ_{cases} w_i η_i − W log A_0,
+    Efron:    ℓ_s = Σ_{cases} w_i η_i − (W/m) Σ_{l=0}^{m−1} log(A_0 − (l/m) C_0),
+
+whose gradients and Hessians are the weighted means and covariances of x under
+the weights ``w_i r_i (1 − (l/m)·case_i)``, each term's ``log`` contributing
+``−(W/m) × (mean, covariance)`` (Breslow: the single term l = 0 with weight W).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.jit import njit
+
+
+@njit(nogil=True, cache=True)
+def _softplus_and_sigmoid(t):
+    """``(log(1 + e^t), 1/(1 + e^{−t}))`` without overflow; t may be +inf."""
+    if t > 0.0:
+        z = math.exp(-t)
+        return t + math.log1p(z), 1.0 / (1.0 + z)
+    z = math.exp(t)
+    return math.log1p(z), z / (1.0 + z)
+
+
+@njit(nogil=True, cache=True)
+def _exact_stratum(eta, X, case, sign, m, level, score, hess):
+    """One stratum of the exact likelihood by the normalised recursion of the
+    module docstring. ``sign`` = −1 runs the complement (pass ``m`` = number of
+    controls then: the cases of the flipped problem). Adds ``∇²ℓ_s`` to ``hess``
+    (upper triangle), writes ``∇ℓ_s`` to ``score`` (d,) and returns ``ℓ_s``."""
+    n, d = X.shape
+    top = -np.inf
+    for j in range(n):
+        top = max(top, sign * eta[j])
+    L = np.full(m + 1, -np.inf)
+    L[0] = 0.0
+    g = np.zeros((m + 1, d)) if level >= 1 else np.zeros((1, 1))
+    C = np.zeros((m + 1, d, d)) if level >= 2 else np.zeros((1, 1, 1))
+    delta = np.zeros(d)
+    xj = np.zeros(d)
+    case_eta = 0.0
+    case_x = np.zeros(d)
+    for j in range(n):
+        e = sign * eta[j] - top
+        for a in range(d):
+            xj[a] = sign * X[j, a]
+        chosen = case[j] == 1 if sign > 0 else case[j] == 0
+        if chosen:
+            case_eta += e
+            for a in range(d):
+                case_x[a] += xj[a]
+        k_hi = min(j + 1, m)
+        k_lo = max(1, m - (n - 1 - j))
+        for k in range(k_hi, k_lo - 1, -1):
+            grow, w = _softplus_and_sigmoid(e + L[k - 1] - L[k])
+            L[k] = L[k] + grow if L[k] > -np.inf else L[k - 1] + e
+            if level >= 1:
+                for a in range(d):
+                    delta[a] = xj[a] + g[k - 1, a] - g[k, a]
+                if level >= 2:
+                    v = w * (1.0 - w)
+                    for a in range(d):
+                        for b in range(a, d):
+                            C[k, a, b] = ((1.0 - w) * C[k, a, b] + w * C[k - 1, a, b]
+                                          + v * delta[a] * delta[b])
+                for a in range(d):
+                    g[k, a] += w * delta[a]
+    if level >= 1:
+        for a in range(d):
+            score[a] = case_x[a] - g[m, a]
+    if level >= 2:
+        for a in range(d):
+            for b in range(a, d):
+                hess[a, b] -= C[m, a, b]
+    return case_eta - L[m]
+
+
+@njit(nogil=True, cache=True)
+def exact_strata(eta, X, case, bounds, level):
+    """Exact conditional log-likelihood of every stratum: ``(loglik (S,),
+    scores (S, d), hess (d, d))`` (see the module docstring)."""
+    S = bounds.shape[0] - 1
+    d = X.shape[1]
+    loglik = np.zeros(S)
+    scores = np.zeros((S, d))
+    hess = np.zeros((d, d))
+    for s in range(S):
+        lo, hi = bounds[s], bounds[s + 1]
+        n = hi - lo
+        m = 0
+        for i in range(lo, hi):
+            m += case[i]
+        if m == 0 or m == n:
+            continue
+        sign = -1.0 if 2 * m > n else 1.0
+        loglik[s] = _exact_stratum(eta[lo:hi], X[lo:hi], case[lo:hi], sign,
+                                   n - m if sign < 0 else m, level, scores[s], hess)
+    _symmetrize(hess)
+    return loglik, scores, hess
+
+
+@njit(nogil=True, cache=True)
+def _symmetrize(hess):
+    d = hess.shape[0]
+    for a in range(d):
+        for b in range(a + 1, d):
+            hess[b, a] = hess[a, b]
+
+
+@njit(nogil=True, cache=True)
+def tied_strata(eta, X, case, weights, bounds, efron, level):
+    """Breslow (``efron`` False) or Efron approximation of every stratum:
+    ``(loglik (S,), scores (S, d), hess (d, d))`` (see the module docstring).
+    Rows are weighted by ``weights``; a stratum whose rows are all cases is
+    kept, as coxph keeps it (it depends on β under both approximations).
+
+    Per stratum, two passes over its rows give ``A_0``, ``C_0``, the weighted
+    mean ``μ = A_1/A_0`` and the moments about μ (``A_1 − A_0 μ = 0``,
+    ``C_1 − C_0 μ``, ``A_2``, ``C_2``); each of the m Efron terms then costs
+    O(d²): O(n_s·d² + m_s·d²) per stratum."""
+    S = bounds.shape[0] - 1
+    d = X.shape[1]
+    loglik = np.zeros(S)
+    scores = np.zeros((S, d))
+    hess = np.zeros((d, d))
+    mu = np.zeros(d)
+    c1 = np.zeros(d)
+    a2 = np.zeros((d, d))
+    c2 = np.zeros((d, d))
+    shift = np.zeros(d)
+    for s in range(S):
+        lo, hi = bounds[s], bounds[s + 1]
+        m = 0
+        top = -np.inf
+        for i in range(lo, hi):
+            m += case[i]
+            top = max(top, eta[i])
+        if m == 0:
+            continue
+        W = 0.0
+        ll = 0.0
+        a0 = 0.0
+        c0 = 0.0
+        mu[:] = 0.0
+        c1[:] = 0.0
+        for i in range(lo, hi):
+            wr = weights[i] * math.exp(eta[i] - top)
+            a0 += wr
+            for a in range(d):
+                mu[a] += wr * X[i, a]
+            if case[i] == 1:
+                W += weights[i]
+                ll += weights[i] * (eta[i] - top)
+                c0 += wr
+                for a in range(d):
+                    scores[s, a] += weights[i] * X[i, a]
+        for a in range(d):
+            mu[a] /= a0
+        if level >= 2:
+            a2[:, :] = 0.0
+            c2[:, :] = 0.0
+        for i in range(lo, hi):
+            if case[i] != 1 and level < 2:
+                continue
+            wr = weights[i] * math.exp(eta[i] - top)
+            for a in range(d):
+                da = X[i, a] - mu[a]
+                if case[i] == 1:
+                    c1[a] += wr * da
+                if level >= 2:
+                    for b in range(a, d):
+                        p = wr * da * (X[i, b] - mu[b])
+                        a2[a, b] += p
+                        if case[i] == 1:
+                            c2[a, b] += p
+        n_terms = m if efron else 1
+        share = W / n_terms
+        for l in range(n_terms):
+            frac = l / m
+            total = a0 - frac * c0
+            ll -= share * math.log(total)
+            for a in range(d):
+                shift[a] = -frac * c1[a] / total          # mean of the term minus μ
+            if level >= 1:
+                for a in range(d):
+                    scores[s, a] -= share * (mu[a] + shift[a])
+            if level >= 2:
+                for a in range(d):
+                    for b in range(a, d):
+                        cov = (a2[a, b] - frac * c2[a, b]) / total - shift[a] * shift[b]
+                        hess[a, b] -= share * cov
+        loglik[s] = ll
+    _symmetrize(hess)
+    return loglik, scores, hess
