@@ -15,7 +15,8 @@ m_s > n_s/2) — the derivation is in :mod:`logitlab.families.conditional_kernel
 coxph's approximations with every case of a stratum tied at one time:
 
     breslow:  ℓ_s = Σ_{cases} w_i η_i − W_s log Σ_{i∈s} w_i e^{η_i},
-    efron:    ℓ_s = Σ_{cases} w_i η_i − (W_s/m_s) Σ_{l=0}^{m_s−1} log(Σ_{i∈s} w_i e^{η_i} − (l/m_s) Σ_{cases} w_i e^{η_i}),
+    efron:    ℓ_s = Σ_{cases} w_i η_i − (W_s/m_s) Σ_{l=0}^{m_s−1} log(A_s − (l/m_s) C_s),
+              A_s = Σ_{i∈s} w_i e^{η_i},  C_s = Σ_{cases} w_i e^{η_i},
 
 with case weights w_i > 0 (W_s = Σ_{cases} w_i; all 1 by default), as
 ``coxph(weights = w)`` — R's clogit passes weights to coxph for these methods.
@@ -143,7 +144,8 @@ def _as_row_vector(v, n: int, name: str, *, positive: bool = False) -> np.ndarra
     if v.shape != (n,):
         raise ValueError(f"{name} must have one value per row, shape ({n},); got shape {v.shape}")
     if not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} has non-finite values at rows {np.flatnonzero(~np.isfinite(v))[:5].tolist()}")
+        bad = np.flatnonzero(~np.isfinite(v))[:5].tolist()
+        raise ValueError(f"{name} has non-finite values at rows {bad}")
     if positive and np.any(v <= 0):
         raise ValueError(f"{name} must be > 0 (as coxph requires); rows "
                          f"{np.flatnonzero(v <= 0)[:5].tolist()} are not — drop those rows instead")
@@ -311,16 +313,20 @@ def within_stratum_probabilities(X, strata, beta, offset=None, *,
     return groups.unsort(_stratum_softmax(groups, eta)[0])
 
 
-def stratum_centered_lp(X, strata, beta, offset=None, *, groups: StrataGroups | None = None):
+def stratum_centered_lp(X, strata, beta, offset=None, *, weights=None,
+                        groups: StrataGroups | None = None):
     """R's ``predict(clogit fit, type = "lp")`` (reference = "strata"), (n,):
-    ``x_iᵀβ − mean_{j∈s} x_jᵀβ + offset_i − mean_{all j} offset_j`` — Xβ is
-    centred within the stratum, the offset over all rows (predict.coxph's
-    convention). Constants within a stratum cancel from every conditional
-    quantity; ``type = "risk"`` is ``exp(lp)``."""
+    ``x_iᵀβ − Σ_{j∈s} w_j x_jᵀβ / Σ_{j∈s} w_j + offset_i − mean_{all j} offset_j``
+    — Xβ centred at its (case-weighted) stratum mean, the offset at its plain
+    mean over all rows: predict.coxph's convention. Constants within a stratum
+    cancel from every conditional quantity; ``type = "risk"`` is ``exp(lp)``."""
     groups, xb = _sorted_eta(X, strata, beta, None, groups)
-    lp = groups.unsort(xb - groups.spread(groups.sums(xb) / groups.sizes))
+    n = xb.shape[0]
+    w = np.ones(n) if weights is None else groups.sort(_as_row_vector(weights, n, "weights",
+                                                                       positive=True))
+    lp = groups.unsort(xb - groups.spread(groups.sums(w * xb) / groups.sums(w)))
     if offset is not None:
-        offset = _as_row_vector(offset, lp.shape[0], "offset")
+        offset = _as_row_vector(offset, n, "offset")
         lp = lp + offset - offset.mean()
     return lp
 
@@ -332,9 +338,10 @@ def expected_events(X, y, strata, beta, offset=None, method: str = "exact", *, w
     its stratum at the one event time,
 
         exact, breslow:  e^{η_i} W_s / Σ_{j∈s} w_j e^{η_j}
-        efron:           e^{η_i} Σ_{l=0}^{m_s−1} (W_s/m_s) c_il / (Σ_{j∈s} w_j e^{η_j} − (l/m_s) Σ_{cases} w_j e^{η_j}),
+        efron:           e^{η_i} Σ_{l=0}^{m_s−1} (W_s/m_s) c_il / (A_s − (l/m_s) C_s),
 
-    with c_il = 1 − l/m_s for a case and 1 for a control (Efron's hazard, which
+    with ``A_s = Σ_{j∈s} w_j e^{η_j}``, ``C_s = Σ_{cases} w_j e^{η_j}`` and
+    c_il = 1 − l/m_s for a case and 1 for a control (Efron's hazard, which
     R uses for efron fits only). W_s = Σ_{cases} w_j; rows of strata without a
     case get 0."""
     method = _canonical_method(method)
@@ -427,22 +434,26 @@ class ConditionalFit:
                 for name in ("lr_test", "wald_test", "score_test")}
 
 
-def _newton(problem: ConditionalProblem, beta, tol: float, max_iter: int):
-    """Newton–Raphson with step halving from β; stops when the Newton step is
-    below ``tol`` (relative to 1 + |β_j|) in every coordinate."""
-    ll, g, H = problem.stats(beta)
-    for it in range(1, max_iter + 1):
+def _newton(problem: ConditionalProblem, beta, tol: float, max_iter: int, current=None):
+    """Newton–Raphson with step halving from β. Stops at the first β whose
+    Newton step is at most ``tol`` × (1 + |β_j|) in every coordinate, and
+    returns ``(β, (ℓ, ∇ℓ, ∇²ℓ) at β, iterations, converged)``; ``current``
+    is ``problem.stats(β)`` when the caller has it."""
+    current = problem.stats(beta) if current is None else current
+    for it in range(max_iter + 1):
+        ll, g, H = current
         step = _negative_definite_inverse(H, "during the fit") @ g
         if np.all(np.abs(step) <= tol * (1.0 + np.abs(beta))):
-            return beta + step, it, True
+            return beta, current, it, True
+        if it == max_iter:
+            break
         for _ in range(40):
-            trial = beta + step
-            ll_trial, g_trial, H_trial = problem.stats(trial)
-            if ll_trial >= ll - 1e-12 * abs(ll):
+            trial = problem.stats(beta + step)
+            if trial[0] >= ll - 1e-12 * abs(ll):
                 break
             step = step / 2.0
-        beta, ll, g, H = trial, ll_trial, g_trial, H_trial
-    return beta, max_iter, False
+        beta, current = beta + step, trial
+    return beta, current, max_iter, False
 
 
 def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, offset=None,
@@ -460,18 +471,20 @@ def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, 
                          "their coefficients cancel from the conditional likelihood (an intercept "
                          "or a stratum-level covariate): drop them")
     beta0 = np.zeros(problem.n_features)
-    beta, n_iter, converged = _newton(problem, beta0 if start is None else
-                                      np.asarray(start, dtype=np.float64), tol, max_iter)
+    null = problem.stats(beta0)
+    first = beta0 if start is None else np.asarray(start, dtype=np.float64)
+    beta, (ll, _, H), n_iter, converged = _newton(problem, first, tol, max_iter,
+                                                  null if start is None else None)
     if not converged:
         warn(f"conditional logit did not converge in {max_iter} Newton steps; coefficients may be "
              "infinite (a covariate separates cases from controls within strata)",
              bridged(ConvergenceWarning))
-    ll, _, H = problem.stats(beta)
     vcov = _negative_definite_inverse(H, "at the estimate")
-    return ConditionalFit(coef=beta, vcov=vcov, loglik=ll, loglik_null=problem.stats(beta0, grad=False,
-                          hess=False)[0], score_test=score_test(problem), wald_test=wald_test(beta, vcov),
-                          method=problem.method, n_iter=n_iter, converged=converged,
-                          n=problem.groups.n_rows, n_events=problem.n_events)
+    U0 = null[1]
+    score = float(U0 @ _negative_definite_inverse(null[2], "at the null") @ U0)
+    return ConditionalFit(coef=beta, vcov=vcov, loglik=ll, loglik_null=null[0], score_test=score,
+                          wald_test=wald_test(beta, vcov), method=problem.method, n_iter=n_iter,
+                          converged=converged, n=problem.groups.n_rows, n_events=problem.n_events)
 
 
 __all__ = ["METHODS", "StrataGroups", "group_strata", "ConditionalProblem", "conditional_stats",
