@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from logitlab.core.exceptions import ConvergenceWarning
+from logitlab.families.conditional_kernels import exact_stratum_log
 from logitlab.families.conditional import (ConditionalProblem, conditional_stats, expected_events,
                                            fit_conditional, group_strata, score_test,
                                            stratum_centered_lp, stratum_scores, wald_test,
@@ -170,6 +171,27 @@ def test_exact_equals_enumeration(cases):
     np.testing.assert_allclose(H, ref[2], rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("m", [1, 3, 4])
+def test_log_space_recursion_equals_enumeration(m):
+    """The fallback kernel on its own (the dispatcher uses it only for strata
+    whose η spreads over ~700), complement included (sign = −1)."""
+    rng = np.random.default_rng(m)
+    X = rng.normal(size=(8, 2))
+    X -= X.mean(axis=0)
+    y = np.zeros(8, dtype=np.int64)
+    y[rng.choice(8, m, replace=False)] = 1
+    beta = np.array([0.9, -0.4])
+    ref = _brute_force(X, y, beta)
+    ia, ib = np.triu_indices(2)
+    for sign in (1.0, -1.0):
+        score, hpack = np.zeros(2), np.zeros(3)
+        ll = exact_stratum_log(X @ beta, X, y, sign, m if sign > 0 else 8 - m, 2, ia.astype(np.int64),
+                               ib.astype(np.int64), score, hpack)
+        np.testing.assert_allclose(ll, ref[0], rtol=1e-13)
+        np.testing.assert_allclose(score, ref[1], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(hpack, ref[2][ia, ib], rtol=1e-12, atol=1e-13)
+
+
 def _log_esp(eta, m):
     """log of the elementary symmetric polynomial e_m(exp η) by the plain
     log-space recursion (an implementation independent of the kernels')."""
@@ -189,12 +211,15 @@ def test_exact_large_stratum_neither_overflows_nor_underflows():
     X = rng.normal(size=(n, 2))
     y = np.zeros(n, dtype=int)
     y[rng.choice(n, m, replace=False)] = 1
-    for scale in (0.0, 1.0, 30.0, 300.0):
+    problem = ConditionalProblem(X, y, np.zeros(n))
+    for scale, log_space in ((0.0, 0), (1.0, 0), (30.0, 0), (300.0, 1)):
         beta = scale * np.array([0.5, -0.25])
-        ll, g, H = conditional_stats(X, y, np.zeros(n), beta)
+        ll, g, H = problem.stats(beta)
         eta = X @ beta
         np.testing.assert_allclose(ll, eta[y == 1].sum() - _log_esp(eta, m), rtol=1e-11)
         assert np.all(np.isfinite(g)) and np.all(np.isfinite(H))
+        # η spread over ~1,000: the ratio recursion overflows, the log-space one takes over
+        assert problem.log_space_strata == log_space
     beta = np.array([0.5, -0.25])
     h = 1e-5
 

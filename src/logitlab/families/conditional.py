@@ -198,6 +198,8 @@ class ConditionalProblem:
         self.X = g.sort(X)                       # sorted, for η
         self.Xc = _centre_within(g, self.X)      # sorted and centred, for the derivatives
         self.cases_per_stratum = g.sums(self.case)
+        #: strata of the last exact evaluation that needed the log-space recursion
+        self.log_space_strata = 0
 
     @property
     def n_strata(self) -> int:
@@ -229,7 +231,9 @@ class ConditionalProblem:
         from .conditional_kernels import exact_strata, tied_strata
         eta = self.eta(beta)
         if self.method == "exact":
-            return exact_strata(eta, self.Xc, self.case, self.groups.bounds, level)
+            loglik, scores, H, self.log_space_strata = exact_strata(eta, self.Xc, self.case,
+                                                                    self.groups.bounds, level)
+            return loglik, scores, H
         return tied_strata(eta, self.Xc, self.case, self.weights, self.groups.bounds,
                            self.method == "efron", level)
 

@@ -38,9 +38,27 @@ divided by B, and likewise for the second derivative). Then
     ℓ_s = Σ_{cases} η_i − L(m, n),   ∇ℓ_s = Σ_{cases} x_i − g(m, n),   ∇²ℓ_s = −C(m, n).
 
 k runs downwards in place (B(k−1, j−1) is read before it is overwritten) over
-``max(1, m − (n − j)) ≤ k ≤ min(j, m)`` only: O(n·m) logistic/softplus
-evaluations, O(n·m·d) for the gradient and O(n·m·d²) for the Hessian, O(m·d²)
-memory. When m > n/2 the complement is used: ``B(m, n)(η) = exp(Σ η) B(n − m,
+``max(1, m − (n − j)) ≤ k ≤ min(j, m)`` only: O(n·m·d) for the gradient and
+O(n·m·d²) for the Hessian, O(m·d²) memory.
+
+The weights ω need no logarithms: with the ratios ``ρ_k = B(k−1)/B(k)`` and
+``u_k = r_j ρ_k(j−1)`` (``u_0 = 0``), ``ω = u_k/(1 + u_k)`` and
+
+    ρ_k(j) = ρ_k(j−1) (1 + u_{k−1}) / (1 + u_k),     ρ_j(j) = (1 + u_{j−1}) / r_j  (new level),
+    log B(m, n) = −Σ_{k=1}^{m} log ρ_k(n)
+
+— one ``exp`` per row, the rest products (:func:`exact_stratum_ratio`, the
+default). Levels below the window keep their last ratio; taking
+``u_{k_lo−1} = 0`` at the bottom of the window keeps the product of all ratios
+equal to ``1/B(m, j)`` (each step multiplies it by ``(1 + u_{k_lo−1})/(1 +
+u_{k_hi})``), and the bottom ratio is never read for an ω again. With r_j ≤ 1
+(η shifted to max 0) the ratios are ≥ k/n; they overflow only when η spreads
+over more than ~700 within a stratum, and such a stratum is redone by the
+log-space recursion (:func:`exact_stratum_log`), which holds ``L = log B`` and
+computes ``ω = sigmoid(t)`` and ``L(k, j) = L(k, j−1) + softplus(t)`` with ``t =
+η_j + L(k−1, j−1) − L(k, j−1)``: one logistic and one softplus per (j, k).
+
+When m > n/2 the complement is used: ``B(m, n)(η) = exp(Σ η) B(n − m,
 n)(−η)``, i.e. cases and controls swap and η, X change sign, which leaves ℓ_s,
 its gradient and Hessian unchanged and needs only n − m < n/2 levels.
 
@@ -77,35 +95,46 @@ def _softplus_and_sigmoid(t):
 
 
 @njit(nogil=True, cache=True)
-def _exact_stratum(eta, X, case, sign, m, level, score, hess):
-    """One stratum of the exact likelihood by the normalised recursion of the
-    module docstring. ``sign`` = −1 runs the complement (pass ``m`` = number of
-    controls then: the cases of the flipped problem). Adds ``∇²ℓ_s`` to ``hess``
-    (upper triangle), writes ``∇ℓ_s`` to ``score`` (d,) and returns ``ℓ_s``."""
-    n, d = X.shape
+def _flip(eta, X, case, sign, j, xj):
+    """Row j of the (possibly complemented) problem: ``(sign·η_j, chosen)``
+    with ``xj = sign·x_j``; chosen is whether the row is a case of it."""
+    for a in range(X.shape[1]):
+        xj[a] = sign * X[j, a]
+    return sign * eta[j], (case[j] == 1) == (sign > 0)
+
+
+@njit(nogil=True, cache=True)
+def _top(eta, sign):
     top = -np.inf
-    for j in range(n):
+    for j in range(eta.shape[0]):
         top = max(top, sign * eta[j])
+    return top
+
+
+@njit(nogil=True, cache=True)
+def exact_stratum_log(eta, X, case, sign, m, level, ia, ib, score, hpack):
+    """One stratum of the exact likelihood by the log-space recursion of the
+    module docstring (``L = log B``): safe for any η. ``sign`` = −1 runs the
+    complement (``m`` is then the number of controls). Writes ``∇ℓ_s`` to
+    ``score`` (d,) and ``∇²ℓ_s`` packed to ``hpack`` (p,) (entries ``(ia, ib)``
+    of the upper triangle); returns ``ℓ_s``."""
+    n, d = X.shape
+    top = _top(eta, sign)
     L = np.full(m + 1, -np.inf)
     L[0] = 0.0
-    g = np.zeros((m + 1, d)) if level >= 1 else np.zeros((1, 1))
-    C = np.zeros((m + 1, d, d)) if level >= 2 else np.zeros((1, 1, 1))
+    g = np.zeros((m + 1, d))
+    C = np.zeros((m + 1, ia.shape[0]))
     delta = np.zeros(d)
     xj = np.zeros(d)
     case_eta = 0.0
     case_x = np.zeros(d)
     for j in range(n):
-        e = sign * eta[j] - top
-        for a in range(d):
-            xj[a] = sign * X[j, a]
-        chosen = case[j] == 1 if sign > 0 else case[j] == 0
+        e, chosen = _flip(eta, X, case, sign, j, xj)
+        e -= top
         if chosen:
             case_eta += e
-            for a in range(d):
-                case_x[a] += xj[a]
-        k_hi = min(j + 1, m)
-        k_lo = max(1, m - (n - 1 - j))
-        for k in range(k_hi, k_lo - 1, -1):
+            case_x += xj
+        for k in range(min(j + 1, m), max(1, m - (n - 1 - j)) - 1, -1):
             grow, w = _softplus_and_sigmoid(e + L[k - 1] - L[k])
             L[k] = L[k] + grow if L[k] > -np.inf else L[k - 1] + e
             if level >= 1:
@@ -113,31 +142,98 @@ def _exact_stratum(eta, X, case, sign, m, level, score, hess):
                     delta[a] = xj[a] + g[k - 1, a] - g[k, a]
                 if level >= 2:
                     v = w * (1.0 - w)
-                    for a in range(d):
-                        for b in range(a, d):
-                            C[k, a, b] = ((1.0 - w) * C[k, a, b] + w * C[k - 1, a, b]
-                                          + v * delta[a] * delta[b])
+                    for q in range(ia.shape[0]):
+                        C[k, q] += w * (C[k - 1, q] - C[k, q]) + v * delta[ia[q]] * delta[ib[q]]
                 for a in range(d):
                     g[k, a] += w * delta[a]
-    if level >= 1:
-        for a in range(d):
-            score[a] = case_x[a] - g[m, a]
-    if level >= 2:
-        for a in range(d):
-            for b in range(a, d):
-                hess[a, b] -= C[m, a, b]
+    score[:] = case_x - g[m]
+    hpack[:] = -C[m]
     return case_eta - L[m]
+
+
+@njit(nogil=True, cache=True, error_model="numpy")     # r_j = 0 gives ρ = inf, not an exception
+def exact_stratum_ratio(eta, X, case, sign, m, level, ia, ib, score, hpack):
+    """The same as :func:`exact_stratum_log` by the ratio recursion of the
+    module docstring (``ρ_k = B(k−1)/B(k)``: one ``exp`` per row instead of a
+    logistic and a softplus per level; the updates of g and C run over the
+    levels k in the inner loop). Returns NaN when a ratio leaves the range of
+    doubles (η spread over more than ~700 within the stratum): the caller then
+    uses the log-space recursion."""
+    n, d = X.shape
+    p = ia.shape[0]
+    top = _top(eta, sign)
+    rho = np.full(m + 1, np.inf)
+    u = np.zeros(m + 1)
+    w = np.zeros(m + 1)
+    v = np.zeros(m + 1)
+    g = np.zeros((d, m + 1))
+    C = np.zeros((p, m + 1))
+    delta = np.zeros((d, m + 1))
+    xj = np.zeros(d)
+    case_eta = 0.0
+    case_x = np.zeros(d)
+    for j in range(n):
+        e, chosen = _flip(eta, X, case, sign, j, xj)
+        e -= top
+        if chosen:
+            case_eta += e
+            case_x += xj
+        r = math.exp(e)
+        k_hi = min(j + 1, m)
+        k_lo = max(1, m - (n - 1 - j))
+        new = k_hi == j + 1                  # level j + 1 appears: B(j+1, j) = 0 so far
+        # u_0 = 0 (B(0) = 1); for k_lo > 1 the same convention makes the
+        # bottom level's ratio stale, but it is never read for a weight again
+        # and Σ_k −log ρ_k still telescopes to log B(m, j) (module docstring)
+        u[k_lo - 1] = 0.0
+        for k in range(k_lo, k_hi if new else k_hi + 1):
+            u[k] = r * rho[k]
+            q = 1.0 / (1.0 + u[k])
+            w[k] = u[k] * q
+            v[k] = w[k] * q
+            rho[k] *= q
+        if new:
+            w[k_hi] = 1.0
+            v[k_hi] = 0.0
+            rho[k_hi] = (1.0 + u[k_hi - 1]) / r
+        for k in range(k_hi - 1 if new else k_hi, k_lo, -1):
+            rho[k] *= 1.0 + u[k - 1]
+        if level >= 1:
+            for a in range(d):
+                for k in range(k_lo, k_hi + 1):
+                    delta[a, k] = xj[a] + g[a, k - 1] - g[a, k]
+            if level >= 2:
+                for q in range(p):
+                    da, db, Cq = delta[ia[q]], delta[ib[q]], C[q]
+                    for k in range(k_hi, k_lo - 1, -1):
+                        Cq[k] += w[k] * (Cq[k - 1] - Cq[k]) + v[k] * da[k] * db[k]
+            for a in range(d):
+                for k in range(k_lo, k_hi + 1):
+                    g[a, k] += w[k] * delta[a, k]
+    log_b = 0.0
+    for k in range(1, m + 1):
+        if not (0.0 < rho[k] < np.inf):
+            return np.nan
+        log_b -= math.log(rho[k])
+    score[:] = case_x - g[:, m]
+    hpack[:] = -C[:, m]
+    return case_eta - log_b if np.isfinite(log_b) else np.nan
 
 
 @njit(nogil=True, cache=True)
 def exact_strata(eta, X, case, bounds, level):
     """Exact conditional log-likelihood of every stratum: ``(loglik (S,),
-    scores (S, d), hess (d, d))`` (see the module docstring)."""
+    scores (S, d), hess (d, d), log_space)`` where ``log_space`` counts the
+    strata whose ratio recursion left the range of doubles and were redone by
+    the log-space one (see the module docstring)."""
     S = bounds.shape[0] - 1
     d = X.shape[1]
+    ia, ib = _upper_pairs(d)
     loglik = np.zeros(S)
     scores = np.zeros((S, d))
     hess = np.zeros((d, d))
+    hpack = np.zeros(ia.shape[0])
+    log_space = 0
     for s in range(S):
         lo, hi = bounds[s], bounds[s + 1]
         n = hi - lo
@@ -147,10 +243,34 @@ def exact_strata(eta, X, case, bounds, level):
         if m == 0 or m == n:
             continue
         sign = -1.0 if 2 * m > n else 1.0
-        loglik[s] = _exact_stratum(eta[lo:hi], X[lo:hi], case[lo:hi], sign,
-                                   n - m if sign < 0 else m, level, scores[s], hess)
+        mm = n - m if sign < 0 else m
+        args = (eta[lo:hi], X[lo:hi], case[lo:hi], sign, mm, level, ia, ib, scores[s], hpack)
+        ll = exact_stratum_ratio(*args)
+        if not (np.isfinite(ll) and np.all(np.isfinite(hpack)) and np.all(np.isfinite(scores[s]))):
+            ll = exact_stratum_log(*args)
+            log_space += 1
+        loglik[s] = ll
+        if level >= 2:
+            for q in range(ia.shape[0]):
+                hess[ia[q], ib[q]] += hpack[q]
     _symmetrize(hess)
-    return loglik, scores, hess
+    if level < 1:
+        scores[:, :] = 0.0
+    return loglik, scores, hess, log_space
+
+
+@njit(nogil=True, cache=True)
+def _upper_pairs(d):
+    """Row and column indices of the upper triangle of a d × d matrix, row-major."""
+    p = d * (d + 1) // 2
+    ia = np.zeros(p, dtype=np.int64)
+    ib = np.zeros(p, dtype=np.int64)
+    q = 0
+    for a in range(d):
+        for b in range(a, d):
+            ia[q], ib[q] = a, b
+            q += 1
+    return ia, ib
 
 
 @njit(nogil=True, cache=True)
