@@ -152,26 +152,24 @@ def exact_stratum_log(eta, X, case, sign, m, level, ia, ib, score, hpack):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")     # r_j = 0 gives ρ = inf, not an exception
-def exact_stratum_ratio(eta, X, case, sign, m, level, ia, ib, score, hpack):
+def exact_stratum_ratio(eta, X, case, sign, m, level, ia, ib, score, hpack, work):
     """The same as :func:`exact_stratum_log` by the ratio recursion of the
     module docstring (``ρ_k = B(k−1)/B(k)``: one ``exp`` per row instead of a
     logistic and a softplus per level; the updates of g and C run over the
     levels k in the inner loop). Returns NaN when a ratio leaves the range of
     doubles (η spread over more than ~700 within the stratum): the caller then
-    uses the log-space recursion."""
+    uses the log-space recursion. ``work`` is :func:`ratio_workspace` for at
+    least m levels (reused across strata: no allocation per stratum)."""
     n, d = X.shape
-    p = ia.shape[0]
     top = _top(eta, sign)
-    rho = np.full(m + 1, np.inf)
-    u = np.zeros(m + 1)
-    w = np.zeros(m + 1)
-    v = np.zeros(m + 1)
-    g = np.zeros((d, m + 1))
-    C = np.zeros((p, m + 1))
-    delta = np.zeros((d, m + 1))
-    xj = np.zeros(d)
+    rho, u, w, v, g, C, delta, xj, case_x = work
+    rho[:m + 1] = np.inf
+    if level >= 1:
+        g[:, :m + 1] = 0.0
+    if level >= 2:
+        C[:, :m + 1] = 0.0
+    case_x[:] = 0.0
     case_eta = 0.0
-    case_x = np.zeros(d)
     for j in range(n):
         e, chosen = _flip(eta, X, case, sign, j, xj)
         e -= top
@@ -203,7 +201,7 @@ def exact_stratum_ratio(eta, X, case, sign, m, level, ia, ib, score, hpack):
                 for k in range(k_lo, k_hi + 1):
                     delta[a, k] = xj[a] + g[a, k - 1] - g[a, k]
             if level >= 2:
-                for q in range(p):
+                for q in range(ia.shape[0]):
                     da, db, Cq = delta[ia[q]], delta[ib[q]], C[q]
                     for k in range(k_hi, k_lo - 1, -1):
                         Cq[k] += w[k] * (Cq[k - 1] - Cq[k]) + v[k] * da[k] * db[k]
@@ -215,9 +213,42 @@ def exact_stratum_ratio(eta, X, case, sign, m, level, ia, ib, score, hpack):
         if not (0.0 < rho[k] < np.inf):
             return np.nan
         log_b -= math.log(rho[k])
-    score[:] = case_x - g[:, m]
-    hpack[:] = -C[:, m]
+    if level >= 1:
+        score[:] = case_x - g[:, m]
+    if level >= 2:
+        hpack[:] = -C[:, m]
     return case_eta - log_b if np.isfinite(log_b) else np.nan
+
+
+@njit(nogil=True, cache=True)
+def exact_stratum_single(eta, X, case, sign, m, level, ia, ib, score, hpack):
+    """:func:`exact_stratum_log` for one case (m = 1, after the complement),
+    where the recursion is a sum, B(1, n) = Σ r_i: ``ℓ_s = η_case − log Σ_i
+    e^{η_i}``, ``∇ℓ_s = x_case − x̄``, ``∇²ℓ_s = −Σ_i p_i (x_i − x̄)(x_i − x̄)ᵀ``
+    with ``p = softmax(η)`` and ``x̄ = Σ_i p_i x_i``. Two passes, no allocation."""
+    n, d = X.shape
+    top = _top(eta, sign)
+    mean = score                              # x̄ while it is built, the score at the end
+    mean[:] = 0.0
+    total = 0.0
+    chosen_row = 0
+    for j in range(n):
+        r = math.exp(sign * eta[j] - top)
+        total += r
+        if (case[j] == 1) == (sign > 0):
+            chosen_row = j
+        for a in range(d):
+            mean[a] += r * sign * X[j, a]
+    mean /= total
+    if level >= 2:
+        hpack[:] = 0.0
+        for j in range(n):
+            p = math.exp(sign * eta[j] - top) / total
+            for q in range(ia.shape[0]):
+                hpack[q] -= p * (sign * X[j, ia[q]] - mean[ia[q]]) * (sign * X[j, ib[q]] - mean[ib[q]])
+    for a in range(d):
+        score[a] = sign * X[chosen_row, a] - mean[a]
+    return sign * eta[chosen_row] - top - math.log(total)
 
 
 @njit(nogil=True, cache=True)
@@ -234,6 +265,7 @@ def exact_strata(eta, X, case, bounds, level):
     hess = np.zeros((d, d))
     hpack = np.zeros(ia.shape[0])
     log_space = 0
+    work = ratio_workspace(_largest_level(case, bounds), d, level)
     for s in range(S):
         lo, hi = bounds[s], bounds[s + 1]
         n = hi - lo
@@ -245,8 +277,8 @@ def exact_strata(eta, X, case, bounds, level):
         sign = -1.0 if 2 * m > n else 1.0
         mm = n - m if sign < 0 else m
         args = (eta[lo:hi], X[lo:hi], case[lo:hi], sign, mm, level, ia, ib, scores[s], hpack)
-        ll = exact_stratum_ratio(*args)
-        if not (np.isfinite(ll) and np.all(np.isfinite(hpack)) and np.all(np.isfinite(scores[s]))):
+        ll = exact_stratum_single(*args) if mm == 1 else exact_stratum_ratio(*args, work)
+        if not (np.isfinite(ll) and _all_finite(hpack) and _all_finite(scores[s])):
             ll = exact_stratum_log(*args)
             log_space += 1
         loglik[s] = ll
@@ -257,6 +289,38 @@ def exact_strata(eta, X, case, bounds, level):
     if level < 1:
         scores[:, :] = 0.0
     return loglik, scores, hess, log_space
+
+
+@njit(nogil=True, cache=True)
+def _all_finite(a):
+    for x in a:
+        if not np.isfinite(x):
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def ratio_workspace(m, d, level):
+    """Buffers of :func:`exact_stratum_ratio` for up to m levels and d columns:
+    ``(ρ, u, ω, ω(1−ω), g (d, m+1), C (d(d+1)/2, m+1), δ (d, m+1), x_j, Σ_cases x)``
+    (g, δ only for level ≥ 1, C for level 2; otherwise one column)."""
+    k = m + 1
+    kg = k if level >= 1 else 1
+    kc = k if level >= 2 else 1
+    return (np.empty(k), np.zeros(k), np.zeros(k), np.zeros(k), np.zeros((d, kg)),
+            np.zeros((d * (d + 1) // 2, kc)), np.zeros((d, kg)), np.zeros(d), np.zeros(d))
+
+
+@njit(nogil=True, cache=True)
+def _largest_level(case, bounds):
+    """The largest min(m_s, n_s − m_s) over the strata: levels the recursion needs."""
+    top = 0
+    for s in range(bounds.shape[0] - 1):
+        m = 0
+        for i in range(bounds[s], bounds[s + 1]):
+            m += case[i]
+        top = max(top, min(m, bounds[s + 1] - bounds[s] - m))
+    return top
 
 
 @njit(nogil=True, cache=True)
