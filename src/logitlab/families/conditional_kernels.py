@@ -10,7 +10,8 @@ keeps sums of cross-products free of cancellation), ``case`` (n,) 0/1,
 ``bounds[s]:bounds[s+1]``. They return the per-stratum log-likelihood (S,), the
 per-stratum scores (S, d) and the summed Hessian (d, d) of the log-likelihood;
 ``level`` is 0 (value), 1 (+ gradient) or 2 (+ Hessian). Strata without a case
-contribute 0 to everything; the caller removes them before the call.
+(and, for the exact likelihood, strata of cases only) are skipped: they
+contribute 0 to everything.
 
 Exact likelihood (Gail, Lubin & Rubinstein 1981). With ``r_i = exp(η_i)`` the
 denominator of stratum s is the elementary symmetric polynomial
@@ -57,6 +58,9 @@ over more than ~700 within a stratum, and such a stratum is redone by the
 log-space recursion (:func:`exact_stratum_log`), which holds ``L = log B`` and
 computes ``ω = sigmoid(t)`` and ``L(k, j) = L(k, j−1) + softplus(t)`` with ``t =
 η_j + L(k−1, j−1) − L(k, j−1)``: one logistic and one softplus per (j, k).
+
+A stratum with one case (m = 1 after the complement) needs no recursion:
+``B(1, n) = Σ r_i``, a softmax (:func:`exact_stratum_single`).
 
 When m > n/2 the complement is used: ``B(m, n)(η) = exp(Σ η) B(n − m,
 n)(−η)``, i.e. cases and controls swap and η, X change sign, which leaves ℓ_s,
