@@ -92,6 +92,8 @@ def test_fit_matches_r_clogit(fitted):
     np.testing.assert_allclose(fit.wald_test, ref["wald_test"], rtol=RTOL)
     np.testing.assert_allclose(fit.score_test, ref["score_test"], rtol=1e-10)
     assert fit.df == ref["df"] and fit.n == ref["n"] and fit.n_events == ref["nevent"]
+    for name, p in fit.p_values.items():
+        np.testing.assert_allclose(p, ref["p_values"][name], rtol=1e-6)
 
 
 def test_predictions_match_r(fitted):

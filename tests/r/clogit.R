@@ -45,6 +45,9 @@ summarise <- function(f, data) {
        loglik_null = f$loglik[1], loglik = f$loglik[2],
        lr_test = 2 * (f$loglik[2] - f$loglik[1]), wald_test = unname(f$wald.test),
        score_test = unname(f$score), df = length(b),
+       p_values = list(lr_test = pchisq(2 * (f$loglik[2] - f$loglik[1]), length(b), lower.tail = FALSE),
+                       wald_test = pchisq(unname(f$wald.test), length(b), lower.tail = FALSE),
+                       score_test = pchisq(unname(f$score), length(b), lower.tail = FALSE)),
        lp = unname(predict(f, type = "lp")), risk = unname(predict(f, type = "risk")),
        expected = unname(predict(f, type = "expected")))
 }
