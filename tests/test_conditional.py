@@ -17,9 +17,9 @@ import pytest
 from logitlab.core.exceptions import ConvergenceWarning
 from logitlab.families.conditional_kernels import exact_stratum_log
 from logitlab.families.conditional import (ConditionalProblem, conditional_stats, expected_events,
-                                           fit_conditional, group_strata, score_test,
-                                           stratum_centered_lp, stratum_scores, wald_test,
-                                           within_stratum_probabilities)
+                                           fit_conditional, group_strata, inclusion_probabilities,
+                                           row_scores, score_test, stratum_centered_lp,
+                                           stratum_scores, wald_test, within_stratum_probabilities)
 
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "clogit_r.json").read_text())
@@ -138,6 +138,8 @@ def test_within_stratum_probabilities_are_rs_expected_for_one_case_per_stratum()
     p = within_stratum_probabilities(X, s, _values(ref["coefficients"]))
     np.testing.assert_allclose(p, ref["expected"], rtol=1e-10)
     np.testing.assert_allclose(pd.Series(p).groupby(s).sum(), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(inclusion_probabilities(X, y, s, _values(ref["coefficients"])),
+                               ref["expected"], rtol=1e-10)
 
 
 # --- the exact likelihood against brute force ----------------------------------
@@ -192,6 +194,64 @@ def test_log_space_recursion_equals_enumeration(m):
         np.testing.assert_allclose(ll, ref[0], rtol=1e-13)
         np.testing.assert_allclose(score, ref[1], rtol=1e-12, atol=1e-13)
         np.testing.assert_allclose(hpack, ref[2][ia, ib], rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("cases", [(1, 4, 6), (0, 1, 2, 3, 5, 7), (2,)])
+def test_inclusion_probabilities_equal_enumeration(cases):
+    """P(row i is a case) = Σ_{S∋i} P(S), P(S) ∝ exp(Σ_S η) over the m-subsets."""
+    rng = np.random.default_rng(10 + len(cases))
+    X = rng.normal(size=(8, 2))
+    y = np.zeros(8, dtype=int)
+    y[list(cases)] = 1
+    beta = np.array([1.3, -0.8])
+    eta = X @ beta
+    subsets = list(itertools.combinations(range(8), len(cases)))
+    p = np.array([np.exp(eta[list(c)].sum()) for c in subsets])
+    p /= p.sum()
+    ref = np.array([sum(pc for pc, c in zip(p, subsets) if i in c) for i in range(8)])
+    np.testing.assert_allclose(inclusion_probabilities(X, y, np.zeros(8), beta), ref, rtol=1e-12)
+
+
+def test_inclusion_probabilities_of_a_large_stratum_sum_to_its_cases():
+    rng = np.random.default_rng(8)
+    n, m = 2000, 200
+    X = rng.normal(size=(n, 2))
+    y = np.zeros(n, dtype=int)
+    y[:m] = 1
+    s = np.r_[np.zeros(n - 10), np.ones(10)]                  # and one of 10 rows holding no case
+    y[-10:] = 0
+    # at β × 300, log B ≈ −10⁵: π carries an absolute error of ε·|log B| ≈ 1e-11
+    for beta, rtol in ((np.array([0.5, -0.25]), 1e-12), (np.array([150.0, -75.0]), 1e-10)):
+        pi = inclusion_probabilities(X, y, s, beta)
+        assert np.all((pi >= 0) & (pi <= 1))
+        np.testing.assert_allclose(pi[:-10].sum(), m, rtol=rtol)
+        assert np.all(pi[-10:] == 0.0)
+
+
+@pytest.mark.parametrize("method", ["exact", "breslow", "efron"])
+def test_row_scores_are_the_derivatives_in_each_rows_offset(method):
+    """∂ℓ/∂η_i = ∂ℓ/∂offset_i by central differences; rows add up to the
+    stratum scores and the gradient."""
+    rng = np.random.default_rng(4)
+    X, y, s = _random_strata(rng, [12, 9, 30], [3, 6, 1])
+    offset = 0.3 * rng.normal(size=y.size)
+    weights = None if method == "exact" else rng.uniform(0.5, 2.0, size=y.size)
+    beta = np.array([0.2, -0.5, 0.3])
+    problem = ConditionalProblem(X, y, s, offset=offset, weights=weights, method=method)
+    h = 1e-6
+    fd = np.empty(y.size)
+    for i in range(y.size):
+        up, down = offset.copy(), offset.copy()
+        up[i] += h
+        down[i] -= h
+        fd[i] = (conditional_stats(X, y, s, beta, up, method, grad=False, hess=False, weights=weights)[0]
+                 - conditional_stats(X, y, s, beta, down, method, grad=False, hess=False,
+                                     weights=weights)[0]) / (2 * h)
+    np.testing.assert_allclose(problem.groups.unsort(problem.eta_gradient(beta)), fd, rtol=1e-6,
+                               atol=1e-8)
+    U = row_scores(X, y, s, beta, offset, method, weights=weights)
+    np.testing.assert_allclose(pd.DataFrame(U).groupby(s).sum().to_numpy(),
+                               problem.stratum_scores(beta), rtol=1e-10, atol=1e-10)
 
 
 def _log_esp(eta, m):

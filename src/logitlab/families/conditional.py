@@ -39,6 +39,8 @@ Public API (shapes: X (n, d), y (n,), strata (n,), β (d,)):
 * :func:`conditional_stats`, :func:`stratum_scores` — the same in one call;
 * :func:`within_stratum_probabilities` — softmax of η within each stratum;
 * :func:`expected_events` — R's ``predict(type = "expected")``;
+  :func:`inclusion_probabilities` — exact P(row i is a case | m_s);
+  :func:`row_scores` — per-row score contributions (n, d);
   :func:`stratum_centered_lp` — R's ``predict(type = "lp")``;
 * :func:`fit_conditional` (Newton–Raphson) → :class:`ConditionalFit` with the
   likelihood-ratio, Wald and score tests R's ``summary(clogit)`` prints;
@@ -249,6 +251,47 @@ class ConditionalProblem:
         cluster-robust (stratum-clustered) sandwich is ``UᵀU``."""
         return self.evaluate(beta, 1)[1]
 
+    def hazard_expected(self, beta) -> np.ndarray:
+        """Sorted (n,): R's ``predict(type = "expected")``, ``e^{η_i} ΔΛ_s`` with
+
+            exact, breslow:  ΔΛ_s = W_s / A_s
+            efron:           ΔΛ_s = Σ_{l=0}^{m_s−1} (W_s/m_s) c_il / (A_s − (l/m_s) C_s),
+
+        ``A_s = Σ_{j∈s} w_j e^{η_j}``, ``C_s = Σ_{cases} w_j e^{η_j}``, ``W_s =
+        Σ_{cases} w_j``, c_il = 1 − l/m_s for a case and 1 for a control
+        (Efron's hazard, which R uses for efron fits only); 0 in strata
+        without a case. (Scale-free: e^{η} is shifted by the stratum maximum.)"""
+        g, case, w = self.groups, self.case, self.weights
+        eta = self.eta(beta)
+        r = np.exp(eta - g.spread(np.maximum.reduceat(eta, g.bounds[:-1])))
+        W, A = g.sums(w * case), g.sums(w * r)
+        if self.method != "efron":
+            return r * g.spread(W / A)
+        m, C = self.cases_per_stratum, g.sums(w * r * case)
+        out = np.zeros(g.n_rows)
+        for s in np.flatnonzero(m > 0):
+            lo, hi = g.bounds[s], g.bounds[s + 1]
+            frac = np.arange(m[s]) / m[s]
+            share = W[s] / m[s] / (A[s] - frac * C[s])            # (m_s,)
+            control, case_hazard = share.sum(), (share * (1.0 - frac)).sum()
+            out[lo:hi] = r[lo:hi] * np.where(case[lo:hi] == 1, case_hazard, control)
+        return out
+
+    def inclusion_probabilities(self, beta) -> np.ndarray:
+        """Sorted (n,): exact ``π_i = P(i among the m_s cases)`` = ``∂ log
+        B(m_s)/∂η_i``, by a forward-backward recursion (O(n_s·m_s) per stratum)."""
+        from .conditional_kernels import exact_inclusion
+        return exact_inclusion(self.eta(beta), self.case, self.groups.bounds)
+
+    def eta_gradient(self, beta) -> np.ndarray:
+        """Sorted (n,): ``∂ℓ/∂η_i`` — exact: ``y_i − π_i``; breslow, efron:
+        ``w_i (y_i − E_i)`` with ``E_i`` = :meth:`hazard_expected` (a
+        martingale residual). Zero-sum in each stratum; ``Σ_i (∂ℓ/∂η_i) x_i``
+        is the gradient."""
+        if self.method == "exact":
+            return self.case - self.inclusion_probabilities(beta)
+        return self.weights * (self.case - self.hazard_expected(beta))
+
     def constant_columns(self, rtol: float = 1e-12) -> np.ndarray:
         """Indices of the columns of X that do not vary within any informative
         stratum: their coefficients cancel from the conditional likelihood."""
@@ -292,13 +335,11 @@ def _sorted_eta(X, strata, beta, offset, groups):
     return groups, groups.sort(eta)
 
 
-def _stratum_softmax(groups: StrataGroups, eta_sorted: np.ndarray, weights_sorted=None):
-    """``w_i e^{η_i} / Σ_{j∈s} w_j e^{η_j}`` on sorted rows (max-shifted)."""
+def _stratum_softmax(groups: StrataGroups, eta_sorted: np.ndarray) -> np.ndarray:
+    """``e^{η_i} / Σ_{j∈s} e^{η_j}`` on sorted rows (shifted by the stratum maximum)."""
     top = np.maximum.reduceat(eta_sorted, groups.bounds[:-1])
     r = np.exp(eta_sorted - groups.spread(top))
-    if weights_sorted is not None:
-        r = r * weights_sorted
-    return r / groups.spread(groups.sums(r)), r
+    return r / groups.spread(groups.sums(r))
 
 
 def within_stratum_probabilities(X, strata, beta, offset=None, *,
@@ -312,9 +353,10 @@ def within_stratum_probabilities(X, strata, beta, offset=None, *,
     ``predict(type = "expected")`` = ``m_s p_i`` under exact and breslow fits
     (the Breslow cumulative hazard, :func:`expected_events`), which is ``p_i``
     itself in 1:M matched designs. With m_s > 1 cases, ``m_s p_i`` is the
-    Breslow approximation of the inclusion probability, not the exact one."""
+    Breslow approximation of the inclusion probability; the exact one is
+    :func:`inclusion_probabilities`."""
     groups, eta = _sorted_eta(X, strata, beta, offset, groups)
-    return groups.unsort(_stratum_softmax(groups, eta)[0])
+    return groups.unsort(_stratum_softmax(groups, eta))
 
 
 def stratum_centered_lp(X, strata, beta, offset=None, *, weights=None,
@@ -339,39 +381,33 @@ def expected_events(X, y, strata, beta, offset=None, method: str = "exact", *, w
                     groups: StrataGroups | None = None) -> np.ndarray:
     """R's ``predict(clogit fit, type = "expected")`` (n,): the coxph expected
     number of events of row i, ``e^{η_i} ΔΛ_s`` with the cumulative hazard of
-    its stratum at the one event time,
+    its stratum at the one event time (:meth:`ConditionalProblem.hazard_expected`)."""
+    problem = ConditionalProblem(X, y, strata, offset=offset, weights=weights, method=method,
+                                 groups=groups)
+    return problem.groups.unsort(problem.hazard_expected(beta))
 
-        exact, breslow:  e^{η_i} W_s / Σ_{j∈s} w_j e^{η_j}
-        efron:           e^{η_i} Σ_{l=0}^{m_s−1} (W_s/m_s) c_il / (A_s − (l/m_s) C_s),
 
-    with ``A_s = Σ_{j∈s} w_j e^{η_j}``, ``C_s = Σ_{cases} w_j e^{η_j}`` and
-    c_il = 1 − l/m_s for a case and 1 for a control (Efron's hazard, which
-    R uses for efron fits only). W_s = Σ_{cases} w_j; rows of strata without a
-    case get 0."""
-    method = _canonical_method(method)
-    X = _as_design(X)
-    groups = group_strata(strata) if groups is None else groups
-    n = X.shape[0]
-    case = groups.sort(_as_outcome(y, n))
-    if weights is not None and method == "exact":
-        raise ValueError("case weights are not defined for the exact method; use 'breslow' or 'efron'")
-    w = np.ones(n) if weights is None else groups.sort(_as_row_vector(weights, n, "weights", positive=True))
-    groups, eta = _sorted_eta(X, strata, beta, offset, groups)
-    p, r = _stratum_softmax(groups, eta)            # r: e^{η − max}, unweighted
-    W = groups.sums(w * case)
-    if method != "efron":
-        wr_total = groups.sums(w * r)
-        return groups.unsort(r * groups.spread(W / wr_total))
-    m = groups.sums(case)
-    A, C = groups.sums(w * r), groups.sums(w * r * case)
-    out = np.zeros(n)
-    for s in np.flatnonzero(m > 0):
-        lo, hi = groups.bounds[s], groups.bounds[s + 1]
-        frac = np.arange(m[s]) / m[s]
-        share = W[s] / m[s] / (A[s] - frac * C[s])            # (m_s,)
-        control_hazard, case_hazard = share.sum(), (share * (1.0 - frac)).sum()
-        out[lo:hi] = r[lo:hi] * np.where(case[lo:hi] == 1, case_hazard, control_hazard)
-    return groups.unsort(out)
+def inclusion_probabilities(X, y, strata, beta, offset=None, *,
+                            groups: StrataGroups | None = None) -> np.ndarray:
+    """``π_i = P(row i is one of the m_s cases of its stratum)`` under the exact
+    conditional model at β (n,), caller's order: ``Σ_{S∋i} e^{Σ_S η} / Σ_S
+    e^{Σ_S η}`` over the m_s-subsets S; they sum to m_s in each stratum, and
+    equal :func:`within_stratum_probabilities` when m_s = 1. ``y`` only sets m_s."""
+    problem = ConditionalProblem(X, y, strata, offset=offset, groups=groups)
+    return problem.groups.unsort(problem.inclusion_probabilities(beta))
+
+
+def row_scores(X, y, strata, beta, offset=None, method: str = "exact", *, weights=None,
+               groups: StrataGroups | None = None) -> np.ndarray:
+    """Per-row score contributions ``(∂ℓ/∂η_i) x_i`` (n, d), caller's order
+    (:meth:`ConditionalProblem.eta_gradient`); they add up to
+    :func:`stratum_scores` within strata and to the gradient over all rows.
+    (A chain-rule split of each stratum's score, not coxph's score residuals,
+    which centre x_i first; the two agree per stratum.)"""
+    problem = ConditionalProblem(X, y, strata, offset=offset, weights=weights, method=method,
+                                 groups=groups)
+    g = problem.groups
+    return g.unsort(problem.eta_gradient(beta)[:, None] * problem.X)
 
 
 def _negative_definite_inverse(H: np.ndarray, what: str) -> np.ndarray:
@@ -493,4 +529,5 @@ def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, 
 
 __all__ = ["METHODS", "StrataGroups", "group_strata", "ConditionalProblem", "conditional_stats",
            "stratum_scores", "within_stratum_probabilities", "stratum_centered_lp",
-           "expected_events", "ConditionalFit", "fit_conditional", "score_test", "wald_test"]
+           "expected_events", "inclusion_probabilities", "row_scores", "ConditionalFit",
+           "fit_conditional", "score_test", "wald_test"]

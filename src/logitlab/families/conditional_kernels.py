@@ -434,3 +434,71 @@ def tied_strata(eta, X, case, weights, bounds, efron, level):
         loglik[s] = ll
     _symmetrize(hess)
     return loglik, scores, hess
+
+
+@njit(nogil=True, cache=True)
+def _logaddexp(a, b):
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    if a > b:
+        return a + math.log1p(math.exp(b - a))
+    return b + math.log1p(math.exp(a - b))
+
+
+@njit(nogil=True, cache=True)
+def _inclusion_stratum(e, m, out):
+    """``π_i = P(i ∈ S)`` under ``P(S) ∝ exp(Σ_{i∈S} e_i)``, |S| = m, by the
+    forward-backward recursion in log space: with ``F(k, j) = log B(k)`` over
+    rows 0..j−1 and ``G(k, j)`` over rows j..n−1,
+
+        π_j = exp(e_j + log Σ_{k=0}^{m−1} e^{F(k, j) + G(m−1−k, j+1)} − F(m, n)).
+
+    O(n·m) time, O(n·m) memory (F is kept for every j)."""
+    n = e.shape[0]
+    F = np.full((n + 1, m + 1), -np.inf)
+    F[0, 0] = 0.0
+    for j in range(n):
+        F[j + 1, 0] = 0.0
+        for k in range(1, min(j + 1, m) + 1):
+            F[j + 1, k] = _logaddexp(F[j, k], F[j, k - 1] + e[j])
+    log_b = F[n, m]
+    G = np.full(m + 1, -np.inf)            # G(·, j+1) while row j is visited
+    G[0] = 0.0
+    for j in range(n - 1, -1, -1):
+        acc = -np.inf
+        for k in range(m):
+            acc = _logaddexp(acc, F[j, k] + G[m - 1 - k])
+        out[j] = min(1.0, math.exp(e[j] + acc - log_b))   # rounding: |error| ~ ε·|log B|
+        for k in range(min(n - j, m), 0, -1):
+            G[k] = _logaddexp(G[k], G[k - 1] + e[j])
+
+
+@njit(nogil=True, cache=True)
+def exact_inclusion(eta, case, bounds):
+    """Exact inclusion probabilities ``π_i = P(row i is a case | m_s cases)``
+    = ``∂ log B(m_s, n_s)/∂η_i`` of every sorted row, (n,); they sum to m_s
+    within each stratum (0 and 1 for strata without a case / of cases only).
+    The complement gives ``π_i = 1 − π'_i`` of the flipped problem (−η, n − m)."""
+    pi = np.zeros(eta.shape[0])
+    for s in range(bounds.shape[0] - 1):
+        lo, hi = bounds[s], bounds[s + 1]
+        n = hi - lo
+        m = 0
+        for i in range(lo, hi):
+            m += case[i]
+        if m == 0:
+            continue
+        if m == n:
+            pi[lo:hi] = 1.0
+            continue
+        sign = -1.0 if 2 * m > n else 1.0
+        mm = n - m if sign < 0 else m
+        e = sign * eta[lo:hi]
+        e -= e.max()
+        _inclusion_stratum(e, mm, pi[lo:hi])
+        if sign < 0:
+            for i in range(lo, hi):
+                pi[i] = 1.0 - pi[i]
+    return pi
