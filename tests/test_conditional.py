@@ -407,6 +407,8 @@ def test_bad_input_is_refused_clearly():
         ConditionalProblem(X, y, s, method="efron", weights=np.r_[0.0, np.ones(len(y) - 1)])
     with pytest.raises(ValueError, match=r"columns \[0\] of X are constant within every stratum"):
         fit_conditional(np.c_[np.ones(len(y)), X], y, s)
+    with pytest.raises(ValueError, match="X must be numeric"):
+        ConditionalProblem(np.array([["a"], ["b"]]), np.array([1, 0]), np.array([1, 1]))
     with pytest.raises(ValueError, match="beta must have shape"):
         conditional_stats(X, y, s, np.zeros(3))
     with warnings.catch_warnings():

@@ -129,7 +129,10 @@ def _canonical_method(method: str) -> str:
 
 
 def _as_design(X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"X must be numeric (encode text columns first): {err}") from None
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
@@ -177,7 +180,8 @@ class ConditionalProblem:
 
     Arguments: X (n, d), y (n,) 0/1, strata (n,) ids, ``offset`` (n,) or None,
     ``weights`` (n,) > 0 or None (breslow/efron only), ``method`` one of
-    :data:`METHODS`, ``groups`` a :func:`group_strata` of ``strata`` to reuse.
+    :data:`METHODS`, ``groups`` a :func:`group_strata` of ``strata`` to reuse
+    (``strata`` is then not read again).
     """
 
     def __init__(self, X, y, strata, *, offset=None, weights=None, method: str = "exact",
@@ -268,14 +272,14 @@ class ConditionalProblem:
         if self.method != "efron":
             return r * g.spread(W / A)
         m, C = self.cases_per_stratum, g.sums(w * r * case)
-        out = np.zeros(g.n_rows)
-        for s in np.flatnonzero(m > 0):
-            lo, hi = g.bounds[s], g.bounds[s + 1]
-            frac = np.arange(m[s]) / m[s]
-            share = W[s] / m[s] / (A[s] - frac * C[s])            # (m_s,)
-            control, case_hazard = share.sum(), (share * (1.0 - frac)).sum()
-            out[lo:hi] = r[lo:hi] * np.where(case[lo:hi] == 1, case_hazard, control)
-        return out
+        # the Σ_s m_s Efron terms at once: term l of stratum s at position first[s] + l
+        term_of = np.repeat(np.arange(g.n_strata), m)
+        first = np.cumsum(m) - m
+        frac = (np.arange(term_of.size) - first[term_of]) / m[term_of]
+        share = W[term_of] / m[term_of] / (A[term_of] - frac * C[term_of])
+        control = np.bincount(term_of, share, minlength=g.n_strata)
+        on_case = np.bincount(term_of, share * (1.0 - frac), minlength=g.n_strata)
+        return r * np.where(case == 1, g.spread(on_case), g.spread(control))
 
     def inclusion_probabilities(self, beta) -> np.ndarray:
         """Sorted (n,): exact ``π_i = P(i among the m_s cases)`` = ``∂ log
