@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from logitlab.core.exceptions import ConvergenceWarning
+from logitlab.core.exceptions import ConvergenceWarning, SeparationWarning
 from logitlab.families.conditional_kernels import exact_stratum_log
 from logitlab.families.conditional import (ConditionalProblem, conditional_stats, expected_events,
                                            fit_conditional, group_strata, inclusion_probabilities,
@@ -382,13 +382,18 @@ def test_within_stratum_probabilities_are_a_softmax_in_caller_order():
 
 def test_separated_data_warn_that_coefficients_may_be_infinite():
     """x is larger for every case than for every control of its stratum: the
-    conditional likelihood increases towards 0 as β → ∞ (no finite MLE)."""
+    conditional likelihood increases towards 0 as β → ∞ (no finite MLE; R's
+    clogit runs out of iterations at x = 18, se 4139)."""
     s = np.repeat(np.arange(4), 5)
     x = np.tile(np.arange(5.0), 4)
     y = (x >= 3).astype(int)
+    X = np.c_[x, np.sin(np.arange(20.0))]
     with pytest.warns(ConvergenceWarning, match="infinite"):
-        fit = fit_conditional(np.c_[x, np.sin(np.arange(20.0))], y, s, max_iter=30)
+        fit = fit_conditional(X, y, s, max_iter=30)
     assert not fit.converged and fit.coef[0] > 10
+    with pytest.warns(SeparationWarning, match=r"columns \[0, 1\] .* may be infinite"):
+        fit = fit_conditional(X, y, s)
+    assert fit.coef[0] > 30 and fit.se[0] > 1e6
 
 
 def test_bad_input_is_refused_clearly():

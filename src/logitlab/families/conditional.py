@@ -500,11 +500,18 @@ def _newton(problem: ConditionalProblem, beta, tol: float, max_iter: int, curren
     return beta, current, max_iter, False
 
 
+def _collapsed_information(H_null: np.ndarray, H: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+    """Columns j whose information −H_jj at the estimate is below ``rtol`` times
+    its value at β = 0: the conditional likelihood has flattened out along them,
+    as it does when β_j runs off to ±∞ (monotone likelihood)."""
+    return np.flatnonzero(-np.diag(H) < rtol * -np.diag(H_null))
+
+
 def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, offset=None,
                     weights=None, max_iter: int = 100, start=None) -> ConditionalFit:
     """Maximise the conditional log-likelihood by Newton–Raphson from ``start``
     (default 0); vcov is the inverse of the observed information at β̂."""
-    from ..core.exceptions import ConvergenceWarning, bridged
+    from ..core.exceptions import ConvergenceWarning, SeparationWarning, bridged
     from ..core.userwarn import warn
     problem = ConditionalProblem(X, y, strata, offset=offset, weights=weights, method=method)
     if not problem.informative.any():
@@ -523,6 +530,11 @@ def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, 
         warn(f"conditional logit did not converge in {max_iter} Newton steps; coefficients may be "
              "infinite (a covariate separates cases from controls within strata)",
              bridged(ConvergenceWarning))
+    flat = _collapsed_information(null[2], H)
+    if converged and flat.size:
+        warn(f"the information of columns {flat.tolist()} fell below 1e-8 of its value at β = 0: "
+             "their coefficients may be infinite (the likelihood is monotone: a covariate "
+             "separates cases from controls within strata)", bridged(SeparationWarning))
     vcov = _negative_definite_inverse(H, "at the estimate")
     U0 = null[1]
     score = float(U0 @ _negative_definite_inverse(null[2], "at the null") @ U0)
