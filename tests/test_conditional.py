@@ -25,7 +25,7 @@ DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "clogit_r.json").read_text())
 INFERT = pd.read_csv(DATA / "infert.csv")
 STRATA = pd.read_csv(DATA / "clogit_strata.csv")
-RTOL = 1e-8          # R is fitted to eps = 1e-12 (relative change of its log-likelihood)
+RTOL = 1e-10         # R is fitted to eps = 1e-12 (its Newton steps then agree to ~1e-14)
 
 
 def _infert():
@@ -79,7 +79,7 @@ def fitted(request):
 
 def test_fit_matches_r_clogit(fitted):
     """Coefficients, vcov, SEs, log-likelihoods and the three tests that
-    summary(clogit) prints, to 1e-8 relative."""
+    summary(clogit) prints, to 1e-10 relative (observed: ≤ 4e-14)."""
     key, fit = fitted
     ref = R[key]
     assert fit.converged
