@@ -20,6 +20,7 @@ _PUBLIC = {
     "LogisticRegression": "logitlab.estimators.logistic",
     "LogisticRegressionCV": "logitlab.estimators.cv",
     "OrderedLogisticRegression": "logitlab.estimators.ordinal",
+    "ConditionalLogisticRegression": "logitlab.estimators.conditional",
     "fit": "logitlab.estimators.formula_fit",
     "save": "logitlab.persist",
     "load": "logitlab.persist",

@@ -41,10 +41,22 @@ SINGLE_MIN_SIZE = 1 << 20
 _ROUNDING = 2.0 ** -26
 
 
-def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES):
-    """Contiguous row ranges of about ``block_bytes`` each."""
+def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES,
+                 cuts=None):
+    """Contiguous row ranges of about ``block_bytes`` each; with ``cuts`` (the
+    increasing row positions where a block may start, e.g. the first row of each
+    stratum) every range starts at a cut and holds whole groups."""
     rows = int(min(max(block_bytes // max(bytes_per_row, 1), 256), 1 << 16))
-    return [slice(i, min(i + rows, n_rows)) for i in range(0, n_rows, rows)] or [slice(0, 0)]
+    if cuts is None:
+        return [slice(i, min(i + rows, n_rows)) for i in range(0, n_rows, rows)] or [slice(0, 0)]
+    cuts = np.append(np.asarray(cuts, dtype=np.intp), n_rows)
+    out, start = [], 0
+    while start < n_rows:
+        end = int(cuts[np.searchsorted(cuts, start + rows)]) if start + rows < n_rows else n_rows
+        end = max(end, int(cuts[np.searchsorted(cuts, start, side="right")]))
+        out.append(slice(start, end))
+        start = end
+    return out or [slice(0, 0)]
 
 
 def _csr_view(X, sl):
@@ -73,13 +85,16 @@ class InMemoryData(DataBackend):
     family : the model family (:mod:`logitlab.families`), or its
         :class:`~logitlab.core.layout.Layout` (the logit family of that layout)
     groups : None or (n,) integer cluster codes (cluster covariances)
+    cuts : None or the increasing rows where a block may start (a family whose
+        likelihood is a product over groups of rows, e.g. strata, needs whole
+        groups in every block)
     n_threads : threads for the blocks (default :func:`default_threads`)
     single : allow float32 arithmetic (see the module docstring); the
         attribute ``single`` says whether it is in use and may be switched off
     """
 
     def __init__(self, X, y, sample_weight, offset, family: Family | Layout, block_bytes=None,
-                 n_threads=None, single=False, groups=None):
+                 n_threads=None, single=False, groups=None, cuts=None):
         self.family = family_from_layout(family) if isinstance(family, Layout) else family
         self.layout = self.family.layout
         self.X = X
@@ -99,7 +114,7 @@ class InMemoryData(DataBackend):
             per_row = X.shape[1] * X.dtype.itemsize
         fused = self.family.fused_kernels(X)
         block_bytes = block_bytes or (_FUSED_BLOCK_BYTES if fused else _BLOCK_BYTES)
-        self.blocks = block_slices(self.n_rows, per_row, block_bytes)
+        self.blocks = block_slices(self.n_rows, per_row, block_bytes, cuts)
         self._views = ([_csr_view(X, sl) for sl in self.blocks]
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))

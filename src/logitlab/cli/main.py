@@ -49,6 +49,7 @@ class CI(str, Enum):
 class Family(str, Enum):
     logit = "logit"
     ordinal = "ordinal"
+    conditional = "conditional"
 
 
 #: the solvers of logitlab.solvers.SOLVERS (kept here so that --help imports no solver)
@@ -212,7 +213,12 @@ def fit(
                                        "DATA may then be a Parquet directory or glob."),
     family: Family = typer.Option(Family.logit, help="logit: binary or multinomial by the "
                                   "number of classes; ordinal: proportional odds for ordered "
-                                  "levels (thresholds, logit P(y <= k) = zeta_k - x'beta)."),
+                                  "levels (thresholds, logit P(y <= k) = zeta_k - x'beta); "
+                                  "conditional: matched strata (clogit; needs --strata)."),
+    strata: Optional[str] = typer.Option(None, help="--family conditional: the stratum "
+                                         "column (or + strata(col) in the formula)."),
+    method: Optional[str] = typer.Option(None, help="--family conditional: exact (default), "
+                                         "breslow or efron."),
     levels: Optional[str] = typer.Option(None, help="--family ordinal: the levels from lowest "
                                          "to highest, comma-separated (e.g. low,mid,high); "
                                          "needed for text labels."),
@@ -242,7 +248,7 @@ def fit(
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
               ci, na_values=None, sep=None, out=None, as_json=False, dask=None,
-              family=None, levels=None, nominal=None):
+              family=None, levels=None, nominal=None, strata=None, method=None):
     """The fit command's work without output: options → (model, summary, caught warnings).
     Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
     from ..estimators.formula_fit import fit as fit_formula
@@ -265,6 +271,12 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
     elif levels is not None or nominal is not None:
         raise ValueError("--levels and --nominal are options of --family ordinal; add "
                          "--family ordinal.")
+    if family is not None and family.value == "conditional":
+        params = _conditional_params(params, method)
+        groups = strata if strata is not None else groups
+    elif strata is not None or method is not None:
+        raise ValueError("--strata and --method are options of --family conditional; add "
+                         "--family conditional.")
     client = None
     if dask is not None:
         from ..engines.dask.client import connect
@@ -283,6 +295,20 @@ def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_
             if client is not None and dask != "local":
                 client.close()  # our connection only; the cluster keeps running
     return model, summary, caught
+
+
+def _conditional_params(params: dict, method) -> dict:
+    """The estimator parameters of a conditional logit fit; options that do not
+    apply are an error naming them."""
+    unused = [f"--{name.replace('_', '-')}" for name in ("l1_ratio", "class_weight",
+                                                          "reference_class")
+              if params.get(name) is not None]
+    if params.get("cov_type", "nonrobust") != "nonrobust":
+        unused.append("--cov-type")
+    if unused:
+        raise ValueError(f"{', '.join(unused)} do not apply to --family conditional.")
+    keep = {k: params[k] for k in ("penalty", "alpha", "solver", "tol", "max_iter", "verbose")}
+    return {**keep, "method": method or "exact", "family": "conditional"}
 
 
 def _ordinal_params(params: dict, levels, nominal=None) -> dict:

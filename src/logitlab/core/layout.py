@@ -52,11 +52,19 @@ class Layout:
     fit_intercept: bool = True
     n_thresholds: int = 0
     nominal: tuple = ()
+    #: conditional logit (matched strata): its likelihood, "exact", "breslow" or
+    #: "efron"; "" for the other families
+    strata: str = ""
 
     @property
     def ordinal(self) -> bool:
         """A cumulative-logit layout (slopes, then the K − 1 thresholds)."""
         return self.n_thresholds > 0
+
+    @property
+    def conditional(self) -> bool:
+        """A conditional (stratified) logit layout: one column, no intercept."""
+        return bool(self.strata)
 
     @property
     def multinomial(self) -> bool:
@@ -117,6 +125,8 @@ class Layout:
             out["n_thresholds"] = self.n_thresholds
         if self.nominal:
             out["nominal"] = list(self.nominal)
+        if self.strata:
+            out["strata"] = self.strata
         return out
 
     @classmethod
@@ -124,4 +134,4 @@ class Layout:
         return cls(int(d["n_features"]), int(d["n_classes"]),
                    tuple(int(k) for k in d["free_classes"]), bool(d["fit_intercept"]),
                    int(d.get("n_thresholds", 0)),
-                   tuple(int(j) for j in d.get("nominal", ())))
+                   tuple(int(j) for j in d.get("nominal", ())), str(d.get("strata", "")))

@@ -535,6 +535,25 @@ def check_offset(offset, n_rows: int, n_classes: int):
     return o
 
 
+def check_strata(strata, n_rows: int) -> tuple:
+    """Stratum labels of a conditional logit: ``(codes (n,) intp, n_strata)``;
+    missing labels and a length that does not match are errors."""
+    if strata is None:
+        raise ValueError("a conditional logit needs the stratum of every row: strata=... "
+                         "(formulas: + strata(column)).")
+    import pandas as pd
+    values = pd.Series(np.asarray(strata).ravel() if not _is_pandas(strata) else strata)
+    if len(values) != n_rows:
+        raise ValueError(f"strata has {len(values)} entries but X has {n_rows} rows; they "
+                         "must match.")
+    missing = np.flatnonzero(values.isna().to_numpy())
+    if missing.size:
+        raise ValueError(f"strata contains missing values in {missing.size} rows (first row "
+                         f"{missing[0]}); drop those rows or give them a stratum.")
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes.astype(np.intp), len(uniques)
+
+
 def check_groups(groups, n_rows: int, cov_type: str):
     """Cluster labels for ``cov_type="cluster"``: returns integer codes (n,) or None."""
     if cov_type != "cluster":

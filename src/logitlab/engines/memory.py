@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from ..backends.memory import InMemoryData
 from ..data.binomial import binomial_target
 from ..data.validation import (check_groups, check_offset, check_ordered_target,
-                               check_sample_weight, check_target)
+                               check_sample_weight, check_strata, check_target)
 from .summary import DataSummary, Source
 
 
@@ -31,17 +31,21 @@ class MemorySource(Source):
     ordinal : the labels are ordered categories (an ordinal model), in the
     order of ``levels`` (or of an ordered Categorical, or numeric order; see
     :func:`~logitlab.data.validation.check_ordered_target`); its offset is one
-    per row.
+    per row. strata : (n,) stratum labels of a conditional logit: the rows are
+    sorted by stratum (``order`` maps the sorted rows to the input's), each row's
+    label becomes ``(case, stratum code)`` and blocks hold whole strata.
     """
 
     engine = "memory"
 
     def __init__(self, X, y, sample_weight=None, offset=None, groups=None, *,
-                 feature_names=None, cov_type="nonrobust", ordinal=False, levels=None):
+                 feature_names=None, cov_type="nonrobust", ordinal=False, levels=None,
+                 strata=None):
         n = X.shape[0]
         self.X = X
         self.group_codes = check_groups(groups, n, cov_type)
-        target = None if ordinal else binomial_target(y, sample_weight, n)
+        self.cuts = self.order = None
+        target = None if ordinal or strata is not None else binomial_target(y, sample_weight, n)
         if ordinal:
             self.classes, self.codes = check_ordered_target(y, n, levels)
             self.s = check_sample_weight(sample_weight, n)
@@ -53,7 +57,10 @@ class MemorySource(Source):
         else:          # fractional labels: the codes are the proportions themselves
             self.classes, self.codes, self.s = np.array([0, 1]), target.y, target.s
             counts, sums = grouped_sums(target.y, target.s)
-        self.offset = check_offset(offset, n, 2 if ordinal else self.classes.size)
+        self.offset = check_offset(offset, n, 2 if ordinal or strata is not None
+                                   else self.classes.size)
+        if strata is not None:
+            self._by_strata(strata, n)
         self.summary = DataSummary(
             n_rows=n, n_features=X.shape[1], feature_names=feature_names,
             classes=self.classes, class_counts=counts, class_weight_sums=sums,
@@ -61,16 +68,30 @@ class MemorySource(Source):
             n_groups=None if self.group_codes is None else int(self.group_codes.max()) + 1,
             grouped=None if target is None else target.record())
 
+    def _by_strata(self, strata, n: int) -> None:
+        """Sort the rows by stratum and make each row's label (case, stratum code)."""
+        codes, self.n_strata = check_strata(strata, n)
+        self.order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[self.order]
+        self.cuts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        self.X = self.X[self.order]
+        self.codes = np.column_stack([np.asarray(self.codes, dtype=np.int64)[self.order],
+                                      sorted_codes]).astype(np.int64)
+        self.s = np.asarray(self.s)[self.order] if self.s.strides != (0,) else self.s
+        if self.offset is not None:
+            self.offset = self.offset[self.order]
+
     def weights(self, class_weight) -> np.ndarray:
         """Row weights times their class's weight (the rows' own array when
         every class weight is 1: no n-sized product)."""
         if np.all(class_weight == 1.0):
             return self.s
-        return self.s * np.asarray(class_weight, dtype=np.float64)[self.codes]
+        return self.s * np.asarray(class_weight, dtype=np.float64)[
+            self.codes if self.codes.ndim == 1 else self.codes[:, 0]]
 
     def backend(self, family, class_weight, single=False) -> InMemoryData:
         return InMemoryData(self.X, self.codes, self.weights(class_weight), self.offset,
-                            family, single=single, groups=self.group_codes)
+                            family, single=single, groups=self.group_codes, cuts=self.cuts)
 
 
 def grouped_sums(y, s) -> tuple:

@@ -9,6 +9,8 @@ keeps the design in ``design_`` and encodes raw data when predicting.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -63,9 +65,12 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     if family == "ordinal":
         return _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv,
                             na_values, sep, estimator_params)
+    if family == "conditional":
+        return _fit_conditional(formula, data, missing, sample_weight, offset, groups, unseen,
+                                cv, na_values, sep, estimator_params)
     if family != "logit":
         raise ValueError(f"family must be 'logit' (binary or multinomial, by the number of "
-                         f"classes) or 'ordinal'; got {family!r}")
+                         f"classes), 'ordinal' or 'conditional'; got {family!r}")
     spec = fit_spec(LogisticRegression(**estimator_params).get_params())
     if use_dask(spec.engine, data):
         if cv is not None:
@@ -135,7 +140,7 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
     if estimator is not LogisticRegression:
-        return _fit_ordinal_design(estimator, design, X, df[response], cbind_cols, w, o, g, params)
+        return _fit_family_design(estimator, design, X, df[response], cbind_cols, w, o, g, params)
     set_intercept_from_design(formula, design, params)
     if cbind_cols is not None:          # grouped binomial: classes 0/1, the trials as weights
         if cv is not None:
@@ -158,6 +163,63 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     model = LogisticRegression(**params)
     return model.fit_design(design, X, y, sample_weight=w, offset=o,
                              **({} if g is None else {"groups": g}))
+
+
+_STRATA_TERM = re.compile(r"(^|\+)\s*strata\(\s*([^()]+?)\s*\)\s*(?=\+|$)")
+
+
+def split_strata(formula: str) -> tuple:
+    """``(formula without its strata(...) term, the stratum column or None)``:
+    ``"case ~ x + strata(id)"`` -> ``("case ~ x", "id")`` (R's clogit syntax)."""
+    response, rhs = split_formula(formula)
+    found = list(_STRATA_TERM.finditer(rhs))
+    if len(found) > 1:
+        raise ValueError(f"the formula {formula!r} has {len(found)} strata(...) terms; give one "
+                         "(combine the columns into one stratum id first).")
+    if not found:
+        return formula, None
+    rest = _STRATA_TERM.sub(lambda m: m.group(1), rhs, count=1).strip().strip("+").strip()
+    return f"{response} ~ {rest or '1'}", found[0].group(2).strip().strip("`")
+
+
+def _fit_conditional(formula, data, missing, sample_weight, offset, groups, unseen, cv,
+                     na_values, sep, params):
+    """A conditional logit formula fit, in memory: the strata from ``+ strata(col)``
+    (or the ``groups`` argument)."""
+    from .conditional import ConditionalLogisticRegression
+    if cv is not None:
+        raise ValueError("cv is not available for conditional logit models.")
+    formula, column = split_strata(formula)
+    if column is not None and groups is not None:
+        raise ValueError("give the strata once: + strata(column) in the formula, or strata=.")
+    column = groups if column is None else column
+    if column is None:
+        raise ValueError("a conditional logit needs the strata: add + strata(column) to the "
+                         "formula (as R's clogit), or pass strata=column.")
+    ConditionalLogisticRegression(**params).checked_spec()
+    from ..engines import is_dask_collection
+    if is_dask_collection(data):
+        raise NotImplementedError("conditional logit fits run in memory: each stratum must "
+                                  "be in one place; compute the Dask DataFrame first.")
+    df = read_table(to_memory(data), na_values=na_values, sep=sep)
+    if isinstance(column, str) and column not in df.columns:
+        raise ValueError(f"the strata column {column!r} is not a column of the data; its "
+                         f"columns are {', '.join(map(repr, map(str, df.columns)))}.")
+    return _fit_memory(formula, df, missing, sample_weight, offset, column, unseen, None, None,
+                       params, estimator=ConditionalLogisticRegression)
+
+
+def _fit_family_design(estimator, design, X, y, cbind_cols, w, o, g, params):
+    """The fit of another family on a built design: ordinal (its levels) or
+    conditional (``g``: the strata)."""
+    if getattr(estimator, "_spec_extra", {}).get("family") == "conditional":
+        if cbind_cols is not None:
+            raise ValueError("a conditional logit needs a 0/1 case column, not cbind(...).")
+        if isinstance(y.dtype, pd.CategoricalDtype):
+            y = pd.Series(np.asarray(y.astype(object)), index=y.index)
+        return estimator(**params).fit_design(design, X, y.reset_index(drop=True),
+                                              sample_weight=w, offset=o, strata=g)
+    return _fit_ordinal_design(estimator, design, X, y, cbind_cols, w, o, g, params)
 
 
 def _fit_ordinal_design(estimator, design, X, y, cbind_cols, w, o, g, params):

@@ -206,11 +206,36 @@ def aliased_features(data, layout) -> list:
     as a Hessian) usually proves full rank (:func:`certifies_full_rank`); only
     a design it cannot clear — exactly or nearly collinear columns, fewer rows
     than columns — is factored by the QR (about five such passes)."""
+    if layout.conditional:
+        return aliased_within_strata(data)
     layout = alias_layout(layout)
     G, n_obs = data.reduce_chunks(_glm_gram_part, layout.fit_intercept)
     if certifies_full_rank(G, n_obs):
         return []
     return aliased_by_qr(data, layout)
+
+
+def _within_strata_r_factor_part(X, y, s, offset, family):
+    """One chunk's ``(RFactor of √s (x − x̄_s), rows)`` over the rows of the strata
+    that inform a conditional likelihood, centred within their stratum."""
+    problem = family.problem(X, y, s, offset)
+    keep = np.repeat(problem.informative, problem.groups.sizes)
+    rows = problem.Xc[keep] * np.sqrt(problem.weights[keep])[:, None]
+    p = rows.shape[1]
+    step = qr.block_rows(p)
+    factor = qr.accumulate((rows[a:a + step] for a in range(0, rows.shape[0], step)), p)
+    return factor, int(keep.sum())
+
+
+def aliased_within_strata(data) -> list:
+    """Columns of a conditional logit aliased by R's rule (``dqrdc2`` with
+    :data:`ALIAS_TOL`) on the design centred within the strata: a column constant
+    within every stratum (a matching variable), or a combination of earlier ones
+    there, has no conditional effect and is held at 0, as ``clogit`` reports NA."""
+    if data.layout.n_features == 0:
+        return []
+    factor, n_obs = data.reduce_chunks(_within_strata_r_factor_part, data.family)
+    return sorted(limited_pivoting(factor.R, n_obs))
 
 
 def alias_layout(layout):

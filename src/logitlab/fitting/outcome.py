@@ -34,6 +34,10 @@ class InferenceState:
         "log_choose", "loglik_saturated"}``: R's statistics of the grouped fit are
         ``logLik = loglik + log_choose``, ``deviance = 2 (loglik_saturated − loglik)``,
         ``nobs = n_groups`` (``loglik`` being ``Σ s (y log p + (1 − y) log(1 − p))``)
+    conditional : None, or for a conditional logit ``{"method", "n_events", "n_strata",
+        "score_stat"}``: its likelihood, the number of cases and of informative strata
+        (R's ``nevent``), and the score test of β = 0 (``U₀ᵀ I₀⁻¹ U₀``, clogit's
+        "Score (logrank) test")
     """
 
     method: str
@@ -52,6 +56,7 @@ class InferenceState:
     penalized_loglik: float | None = None
     penalized_loglik_null: float | None = None
     grouped: dict | None = None
+    conditional: dict | None = None
 
     def to_dict(self) -> dict:
         """The JSON-safe record (lists, floats, string keys), as model files store it."""
@@ -64,6 +69,13 @@ class InferenceState:
         if self.method != "firth":
             out.pop("penalized_loglik")
             out.pop("penalized_loglik_null")
+        if self.conditional is None:       # optional, as grouped
+            out.pop("conditional")
+        else:
+            c = self.conditional
+            out["conditional"] = {"method": str(c["method"]), "n_events": int(c["n_events"]),
+                                  "n_strata": int(c["n_strata"]),
+                                  "score_stat": float(c["score_stat"])}
         if self.grouped is None:           # optional: absent from files of ungrouped fits
             out.pop("grouped")
         else:

@@ -82,7 +82,11 @@ def _model_for(spec, summary):
     """The model family, the per-class weights and the weighted class totals."""
     classes, K = summary.classes, summary.classes.size
     ordinal = spec.family == "ordinal"
+    conditional = spec.family == "conditional"
     check_threshold(spec.threshold, 2 if ordinal else K)
+    if conditional and K != 2:
+        raise ValueError(f"a conditional logit needs a 0/1 (case / control) outcome; y has "
+                         f"{K} classes.")
     if spec.kind == "firth" and K > 2:
         raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
                          f"{K} classes.")
@@ -100,7 +104,8 @@ def _model_for(spec, summary):
     family = logit_family(summary.n_features, K,
                           reference=reference_index(spec.reference_class, classes),
                           symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept,
-                          ordinal=ordinal, nominal=spec.nominal)
+                          ordinal=ordinal, nominal=spec.nominal,
+                          strata=spec.method if conditional else "")
     return family, class_weight, totals
 
 
@@ -115,7 +120,8 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     # in-memory design, or a backend whose passes are dear), after it instead,
     # from the information at the optimum that inference needs anyway (one cheap
     # pass proves full rank, or the QR decides), refitting only if columns alias.
-    defer = with_inference and spec.kind == "none" and not layout.ordinal and (
+    defer = with_inference and spec.kind == "none" and not (layout.ordinal or
+                                                            layout.conditional) and (
         data.newton_max_size is not None
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
@@ -131,9 +137,9 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
             objective, result = _solve_with(spec, data, w0, None, aliased, problem_id)
     if aliased:
         w0 = np.where(layout.row_mask(aliased), 0.0, w0)
-    findings = _aliasing_findings(names, aliased)
+    findings = _aliasing_findings(names, aliased, conditional=layout.conditional)
     separation, n_sat, sep_findings = _separation(spec, data, objective, result, aliased,
-                                                  with_inference, n_sat)
+                                                  with_inference, n_sat, names)
     inference = (_inference(spec, summary, objective, result, w0, aliased, separation, info)
                  if with_inference else None)
     findings += sep_findings + explain_fit(objective, result, names, n_saturated=n_sat,
@@ -186,8 +192,13 @@ def _solve(spec, objective, w_full, callback, warm_state=None):
     """Run the chosen solver from the full vector ``w_full``; the result's
     ``coef`` is the full canonical vector."""
     data = objective.data
-    name = spec.solver if spec.solver != "auto" else solvers.select_solver(
-        objective.size, data.is_sparse, spec.kind, data.n_rows, data.newton_max_size)
+    if spec.solver != "auto":
+        name = spec.solver
+    elif data.layout.conditional:     # stratum sums, no per-row curvature: Newton or L-BFGS
+        name = "newton" if objective.size <= solvers.NEWTON_MAX_SIZE else "lbfgs"
+    else:
+        name = solvers.select_solver(objective.size, data.is_sparse, spec.kind, data.n_rows,
+                                     data.newton_max_size)
     tol = solvers.DEFAULT_TOL[name] if spec.tol is None else spec.tol
     max_iter = solvers.DEFAULT_MAX_ITER[name] if spec.max_iter is None else spec.max_iter
     options = solvers.check_options(name, spec.solver_options)
@@ -222,11 +233,18 @@ def _information_and_saturation(objective, w_full):
     return objective.data.information_and_saturation(W)
 
 
-def _aliasing_findings(names, aliased) -> list:
+def _aliasing_findings(names, aliased, conditional: bool = False) -> list:
     if not aliased:
         return []
     labels = [(list(names) + [INTERCEPT])[j] for j in aliased]
     one = len(aliased) == 1
+    if conditional:
+        return [(CollinearityWarning,
+                 f"{listing(labels)} {'is' if one else 'are'} constant within every stratum (or "
+                 "a combination of earlier columns there), so the conditional likelihood has no "
+                 f"information on {'it' if one else 'them'}: reported as aliased, held at 0, as "
+                 "R's clogit reports NA. Matching variables are such columns; drop them to "
+                 "silence this.")]
     return [(CollinearityWarning,
              f"{listing(labels)} {'is' if one else 'are'} a linear combination of earlier "
              f"columns (or the intercept) and {'was' if one else 'were'} dropped, as R's glm "
@@ -234,7 +252,7 @@ def _aliasing_findings(names, aliased) -> list:
              "this.")]
 
 
-def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
+def _separation(spec, data, objective, result, aliased, with_inference, n_sat, names=()):
     """``(separation, n_saturated, findings)``: the linear-programming check for
     unpenalized likelihood fits when the rows are in this process (cheap, or
     suggested by saturated rows); otherwise the count of saturated rows, with a
@@ -248,6 +266,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
     W = layout.matrix(result.coef)
     if layout.ordinal:
         return None, *_ordinal_saturation(data, W)
+    if layout.conditional:
+        return None, 0, _conditional_divergence(objective, result.coef, names)
     rows = data.local_rows()
     if rows is not None and rows.y.dtype.kind == "f" and np.any((rows.y > 0) & (rows.y < 1)):
         rows = _bernoulli_rows(rows)              # grouped binomial data
@@ -266,6 +286,47 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat):
         "machine and is not run on Dask; if coefficients are large, use penalty='firth' or "
         "an L2 penalty.")]
     return None, n_sat, findings
+
+
+def _conditional_divergence(objective, w, names) -> list:
+    """Findings of a conditional logit whose likelihood is monotone along some
+    columns (its estimates diverge, as under separation): the information of a
+    column at the estimate below 1e-8 of its information at β = 0."""
+    if not np.all(np.isfinite(w)) or w.size == 0:
+        return []
+    info = np.diag(fitstats.information(objective, w))
+    info0 = np.diag(fitstats.information(objective, np.zeros_like(w)))
+    flat = [names[j] for j in range(w.size) if info0[j] > 0 and info[j] < 1e-8 * info0[j]]
+    if not flat:
+        return []
+    return [(SeparationWarning,
+             f"the conditional likelihood keeps rising along {listing(flat)}: within the strata "
+             "the cases are separated from the controls by them, so their estimates diverge "
+             "(huge coefficients and standard errors). Remove those terms or use an L2 "
+             "penalty.")]
+
+
+def _conditional_record(objective, spec) -> dict:
+    """A conditional logit's method, events, informative strata and the score
+    test of β = 0 over the estimated coefficients (one pass at β = 0)."""
+    data = objective.data
+    free = objective.free
+    st = data.stats(objective.layout.matrix(np.zeros(objective.layout.size)), grad=True,
+                    hess=True)
+    U, info = st.grad.ravel()[free], st.hess[np.ix_(free, free)]
+    try:
+        score = float(U @ np.linalg.solve(info, U)) if U.size else 0.0
+    except np.linalg.LinAlgError:
+        score = float("nan")
+    events, strata = data.reduce_chunks(_events_and_strata, data.family)
+    return {"method": spec.method, "n_events": int(events), "n_strata": int(strata),
+            "score_stat": score}
+
+
+def _events_and_strata(X, y, s, offset, family):
+    """A chunk's cases and informative strata (a conditional logit)."""
+    problem = family.problem(X, y, s, offset)
+    return np.array([problem.n_events, int(problem.informative.sum())])
 
 
 def _ordinal_saturation(data, W) -> tuple:
@@ -334,6 +395,9 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
         grouped=None if grouped is None else dict(grouped),
         infinite={} if separation is None else {
             str(k): v for k, v in separation.infinite.items()})
+    if objective.layout.conditional:
+        state.conditional = _conditional_record(objective, spec)
+        state.n_obs = float(state.conditional["n_events"])     # R's nobs of a clogit fit
     if firth:
         # logistf's convention: the restricted model keeps the full model's penalty
         state.penalized_loglik = -float(result.objective) * n

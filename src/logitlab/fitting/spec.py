@@ -24,7 +24,9 @@ COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 ENGINES = ("auto", "memory", "dask")
 #: model families by the name ``family=`` takes: "logit" is binary or
 #: multinomial by the number of classes; "ordinal" the cumulative logit
-FAMILIES = ("logit", "ordinal")
+FAMILIES = ("logit", "ordinal", "conditional")
+#: the likelihoods of a conditional logit (R's clogit methods; "approximate" = breslow)
+CONDITIONAL_METHODS = ("exact", "breslow", "efron", "approximate")
 ENGINE_OPTIONS = ("persist", "checkpoint", "address", "n_partitions", "timeout")
 #: largest number of coefficients for which the information matrix is kept
 INFERENCE_MAX_SIZE = 2000
@@ -58,6 +60,8 @@ class FitSpec:
     family: str = "logit"
     #: ordinal models: the features whose effects differ by threshold
     nominal: tuple = ()
+    #: conditional logit: its likelihood ("exact", "breslow", "efron")
+    method: str = "exact"
 
     @property
     def with_inference(self) -> bool:
@@ -165,6 +169,9 @@ def fit_spec(params: dict) -> FitSpec:
         raise ValueError(f"family must be one of {list(FAMILIES)}; got {family!r}")
     if family == "ordinal":
         _check_ordinal_options(kind, params)
+    method = params.get("method", "exact")
+    if family == "conditional":
+        method = _check_conditional_options(kind, params)
     return FitSpec(
         kind=kind, alpha=alpha, l1_ratio=l1_ratio,
         fit_intercept=bool(params.get("fit_intercept", True)), solver=solver, tol=tol,
@@ -173,7 +180,23 @@ def fit_spec(params: dict) -> FitSpec:
         cov_type=cov_type, threshold=check_threshold(params.get("threshold", 0.5)),
         dtype=dtype, polish=bool(polish), engine=engine,
         engine_options=check_engine_options(params.get("engine_options")), family=family,
-        nominal=tuple(params.get("nominal_indices") or ()))
+        nominal=tuple(params.get("nominal_indices") or ()), method=method)
+
+
+def _check_conditional_options(kind: str, params: dict) -> str:
+    """What a conditional logit cannot take, said before any pass; returns its
+    method ("approximate" read as "breslow", R's name for it)."""
+    method = params.get("method", "exact")
+    if method not in CONDITIONAL_METHODS:
+        raise ValueError(f"method must be one of {list(CONDITIONAL_METHODS)} (the conditional "
+                         f"likelihood, as R's clogit); got {method!r}")
+    if kind in ("firth", "l1", "elasticnet"):
+        raise ValueError(f"penalty={kind!r} is not available for conditional logit models; fit "
+                         "by maximum likelihood (alpha=0) or with an L2 penalty.")
+    if params.get("cov_type", "nonrobust") != "nonrobust":
+        raise ValueError("conditional logit fits report the model-based covariance only "
+                         "(cov_type='nonrobust'), for now.")
+    return "breslow" if method == "approximate" else method
 
 
 def _check_ordinal_options(kind: str, params: dict) -> None:

@@ -50,7 +50,7 @@ def check_estimator(params: dict, state: dict, estimator=None) -> str:
         class_weight_factors(model.class_weight, classes, np.ones(K))
     except (ValueError, TypeError) as err:
         raise ValueError(f"estimator.params: {str(err).splitlines()[0]}") from None
-    if ordinal:
+    if ordinal or lay.get("strata"):
         return _check_fitted_solver(state, kind, solvers)
     if bool(model.fit_intercept) != lay["fit_intercept"]:
         raise ValueError(f"estimator.params.fit_intercept is {model.fit_intercept} but the "
@@ -96,8 +96,9 @@ def check_design(design, state: dict) -> None:
     if design.formula != expected:
         raise ValueError(f"design.formula {design.formula!r} is not the formula its design "
                          f"encodes ({expected!r})")
-    ordinal = state["layout"].get("n_thresholds", 0) > 0    # thresholds, whatever the coding
-    if not ordinal and design.intercept != state["layout"]["fit_intercept"]:
+    # ordinal thresholds and conditional strata take the intercept's place, whatever the coding
+    replaced = state["layout"].get("n_thresholds", 0) > 0 or bool(state["layout"].get("strata"))
+    if not replaced and design.intercept != state["layout"]["fit_intercept"]:
         raise ValueError(f"design.intercept is {design.intercept} but the coefficients "
                          f"{'have' if state['layout']['fit_intercept'] else 'lack'} an "
                          "intercept")

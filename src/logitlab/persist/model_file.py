@@ -10,7 +10,8 @@ Layout (format version 2)::
       "format": "logitlab-model",            # fixed
       "format_version": 1 | 2,               # see the version policy below
       "logitlab_version": "0.1.0",           # informational
-      "estimator": {"class": "LogisticRegression" | "OrderedLogisticRegression",
+      "estimator": {"class": "LogisticRegression" | "OrderedLogisticRegression"
+                             | "ConditionalLogisticRegression",
                     "params": {... get_params(); callables (callback) -> null ...}},
       "state": {
         "classes": {"dtype": "<U3" | "<i8" | "|b1" | "<f8" | "|O", "values": [...]},
@@ -18,6 +19,7 @@ Layout (format version 2)::
         "feature_names": ["age", ...] | null,
         "layout": {"n_features": d, "n_classes": K, "free_classes": [...],
                    "fit_intercept": true,
+                   "strata": "exact",        # conditional logit only (format version 2)
                    "n_thresholds": K - 1,    # ordinal models only (format version 2)
                    "nominal": [j, ...]},     # partial proportional odds (optional)
         "coef": [...],                       # (d + fit_intercept) * len(free_classes) numbers,
@@ -74,9 +76,11 @@ keys they do not know (``hmac_sha256`` is such a key: format version 1).
 logitlab reads every format version up to its own and refuses newer ones
 with a message to upgrade. A file carries the lowest version that can hold its
 model: version 2 added ordinal models (the estimator class
-``OrderedLogisticRegression`` and the layout key ``n_thresholds``), so binary and
-multinomial models are still written as version 1 (older logitlab reads them)
-and ordinal ones as version 2.
+``OrderedLogisticRegression`` and the layout keys ``n_thresholds``, ``nominal``)
+and conditional logit models (``ConditionalLogisticRegression``, the layout key
+``strata`` and the inference key ``conditional``), so binary and multinomial
+models are still written as version 1 (older logitlab reads them) and the
+others as version 2.
 """
 
 from __future__ import annotations
@@ -97,7 +101,8 @@ from ..results.results import results_from_state, results_state
 FORMAT = "logitlab-model"
 FORMAT_VERSION = 2
 #: the estimator classes a model file may hold, by the format version that added them
-ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2}
+ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2,
+                     "ConditionalLogisticRegression": 2}
 SIGNATURE = "hmac_sha256"
 #: environment variable holding the signing key (used when ``key=`` is not given)
 KEY_ENV = "LOGITLAB_MODEL_KEY"
@@ -427,6 +432,11 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
                      and fi is False),
           "state.layout.n_thresholds must be n_classes - 1 of an ordinal model (format version "
           ">= 2, free_classes [0], fit_intercept false)")
+    strata = lay.get("strata", "")
+    _need(strata in ("", "exact", "breslow", "efron") and (
+          not strata or (version >= 2 and K == 2 and free == [1] and fi is False)),
+          "state.layout.strata must be a conditional logit's method (exact, breslow or efron; "
+          "format version >= 2, two classes, free_classes [1], no intercept)")
     nominal = lay.get("nominal", [])
     _need(m > 0 or not nominal, "state.layout.nominal is for ordinal models only")
     _need(isinstance(nominal, list) and all(_is_int(j) for j in nominal)
@@ -476,7 +486,8 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
     out = {"classes": classes, "reference_class": classes[ref], "feature_names": names,
            "layout": {"n_features": d, "n_classes": K, "free_classes": free,
                       "fit_intercept": fi, **({"n_thresholds": m} if m else {}),
-                      **({"nominal": nominal} if nominal else {})},
+                      **({"nominal": nominal} if nominal else {}),
+                      **({"strata": strata} if strata else {})},
            "coef": np.array(coef, dtype=np.float64),
            "fit": {"solver": fit["solver"], "n_iter": fit["n_iter"],
                    "converged": fit["converged"], "objective": from_json_value(fit["objective"]),
@@ -492,6 +503,9 @@ def estimator_class(name: str):
     if name == "OrderedLogisticRegression":
         from ..estimators.ordinal import OrderedLogisticRegression
         return OrderedLogisticRegression
+    if name == "ConditionalLogisticRegression":
+        from ..estimators.conditional import ConditionalLogisticRegression
+        return ConditionalLogisticRegression
     from ..estimators.logistic import LogisticRegression
     return LogisticRegression
 
@@ -551,8 +565,10 @@ def _model_from_document(doc: dict):
     params = _check_params(doc["estimator"], version)
     cls = estimator_class(doc["estimator"]["class"])
     state, classes = _check_state(doc["state"], version)
-    _need((state["layout"].get("n_thresholds", 0) > 0) == (cls.__name__ != "LogisticRegression"),
-          f"the layout does not match the estimator class {cls.__name__!r}")
+    lay = state["layout"]
+    kind = ("OrderedLogisticRegression" if lay.get("n_thresholds", 0) > 0 else
+            "ConditionalLogisticRegression" if lay.get("strata") else "LogisticRegression")
+    _need(kind == cls.__name__, f"the layout does not match the estimator class {cls.__name__!r}")
     design = None
     if doc["design"] is not None:
         _need(isinstance(doc["design"], dict), "'design' must be an object or null")

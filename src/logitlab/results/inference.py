@@ -242,7 +242,29 @@ def model_statistics(model) -> dict:
     }
     if getattr(state, "grouped", None) is not None:
         out.update(grouped_statistics(state, k))
+    if getattr(state, "conditional", None) is not None:
+        out.update(conditional_statistics(model, state, k))
     return out
+
+
+def conditional_statistics(model, state, k: int) -> dict:
+    """The tests ``summary(clogit)`` prints besides the LR test: Wald
+    ``β̂ᵀ V⁻¹ β̂`` and the score test of β = 0 (both on k df), with the method,
+    the events (``n_obs``, R's ``nobs``) and the informative strata."""
+    c = state.conditional
+    beta = np.asarray(as_results(model).coef)[np.asarray(state.estimated, dtype=np.intp)]
+    V = covariance_matrix(state)
+    try:
+        wald = float(beta @ linalg.solve(V, beta, assume_a="pos")) if k else 0.0
+    except linalg.LinAlgError:
+        wald = float("nan")
+    score = float(c["score_stat"])
+    return {"conditional_method": c["method"], "n_events": int(c["n_events"]),
+            "n_strata": int(c["n_strata"]), "n_rows": int(state.n_rows),
+            "wald_stat": wald, "wald_df": k,
+            "wald_p_value": float(chi2_sf(wald, k)) if k else np.nan,
+            "score_stat": score, "score_df": k,
+            "score_p_value": float(chi2_sf(score, k)) if k else np.nan}
 
 
 def grouped_statistics(state, k: int) -> dict:

@@ -127,14 +127,16 @@ class Summary:
     @staticmethod
     def _fit_header(results) -> dict:
         ordinal = results.layout.ordinal
-        kind = "ordinal" if ordinal else "multinomial" if results.classes.size > 2 else "binary"
+        kind = ("ordinal" if ordinal else "conditional" if results.layout.conditional
+                else "multinomial" if results.classes.size > 2 else "binary")
         given, solver = results.params_given, results.solver
         return {
             "converged": bool(solver.converged), "n_iter": int(solver.n_iter),
             "solver": solver.solver, "penalty": given.get("penalty", "l2"),
             "alpha": float(given.get("alpha", 0.0)), "l1_ratio": given.get("l1_ratio"),
             "classes": [_plain(c) for c in results.classes],
-            "reference_class": None if ordinal else _plain(results.reference_class),
+            "reference_class": None if kind in ("ordinal", "conditional")
+            else _plain(results.reference_class),
             "model": kind,
             "threshold": float(given.get("threshold", 0.5)) if kind == "binary" else None,
         }
@@ -258,6 +260,13 @@ class Summary:
         if h["model"] == "multinomial":
             lines.append(f"Classes {h['classes']}; coefficients against reference class "
                          f"{h['reference_class']!r}")
+        if h["model"] == "conditional" and h.get("n_events") is not None:
+            lines[0] = lines[0].replace("Conditional logistic regression (",
+                                        f"Conditional logistic regression "
+                                        f"({h['conditional_method']} likelihood, ")
+            lines.append(f"{h['n_rows']} rows in {h['n_strata']} informative strata, "
+                         f"{h['n_events']} events (cases); no intercept: what is constant "
+                         "within a stratum cancels")
         if h["model"] == "ordinal":
             lines[0] = lines[0].replace("Ordinal logistic regression (",
                                         "Ordinal logistic regression (proportional odds, ")
@@ -273,6 +282,11 @@ class Summary:
                          f"   AIC = {h['aic']:.4f}   BIC = {h['bic']:.4f}")
             lines.append(f"LR test vs null: χ² = {h['lr_stat']:.4f} on {h['lr_df']} df, "
                          f"p = {h['lr_p_value']:.4g}")
+            if h.get("score_stat") is not None:
+                lines.append(f"Wald test: χ² = {h['wald_stat']:.4f} on {h['wald_df']} df, "
+                             f"p = {h['wald_p_value']:.4g}   Score (logrank) test: χ² = "
+                             f"{h['score_stat']:.4f} on {h['score_df']} df, "
+                             f"p = {h['score_p_value']:.4g}")
             if h.get("n_groups") is not None:
                 lines.append(f"grouped binomial response ({h['grouped_form']}): n = "
                              f"{h['n_groups']} groups, {h['n_trials']:g} trials; "
