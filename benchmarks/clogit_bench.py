@@ -12,9 +12,9 @@ Configurations (data drawn once with NumPy, seed 2026, η = Xβ with
 
 Timed, one run each, wall clock:
 
-* logitlab ``fit_conditional(X, y, strata, method="exact")`` in this process,
-  after a warm-up fit on a small problem (numba compiles once; the compile
-  time is printed separately);
+* logitlab ``ConditionalLogisticRegression(method="exact").fit(X, y, strata=...)``
+  and its standard errors, in this process, after a warm-up fit on a small
+  problem (numba compiles once; the compile time is printed separately);
 * statsmodels ``ConditionalLogit(y, X, groups=strata).fit()`` (its default
   BFGS) in a subprocess killed after ``--timeout`` seconds ("did not finish");
   its denominator is a memoised Python recursion n_s calls deep, so the
@@ -24,16 +24,8 @@ Timed, one run each, wall clock:
   timed inside R with ``system.time`` (elapsed), also under ``--timeout``.
 
 Prints each time, the coefficients' largest difference from logitlab's, and
-time ÷ logitlab's time. The machine is shared: run it once, not in a loop.
-
-One run (2026-12-03, shared 2-core machine under load ≈ 2; numba 0.68.1,
-statsmodels 0.15.0, R 4.2.2 with survival 3.5.3), ``--timeout 180``:
-
-    moderate   logitlab 0.018 s   statsmodels 3.08 s (175 x)    R clogit 0.110 s (6.2 x)
-    large      logitlab 4.44 s    statsmodels did not finish in 180 s
-                                                                R clogit 69.9 s (15.7 x)
-
-Coefficients: R agrees with logitlab to 4e-16, statsmodels (BFGS) to 6e-5.
+the ratio logitlab ÷ tool (below 1: logitlab is faster). Results:
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -47,6 +39,8 @@ import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 CONFIGS = {"large": (20, 2000, 200), "moderate": (200, 20, 4)}
 BETA = np.array([0.5, -0.3, 0.2, 0.1, 0.0])
@@ -104,16 +98,23 @@ def run_external(command, timeout):
     return json.loads(done.stdout.strip().splitlines()[-1]), ""
 
 
+def fit_logitlab(X, y, strata):
+    from logitlab import ConditionalLogisticRegression
+    model = ConditionalLogisticRegression(method="exact").fit(X, y, strata=strata)
+    model.results_.bse                         # the standard errors, as the others report
+    return model
+
+
 def bench(name, timeout):
-    from logitlab.families.conditional import fit_conditional
     S, n, m = CONFIGS[name]
     X, y, strata = make_data(S, n, m)
     t = time.perf_counter()
-    fit = fit_conditional(X, y, strata, method="exact")
+    fit = fit_logitlab(X, y, strata)
     ours = time.perf_counter() - t
     print(f"\n{name}: {S} strata x {n} rows, {m} cases each, d = {X.shape[1]} "
           f"({X.shape[0]:,} rows)")
-    print(f"  logitlab    {ours:9.3f} s  ({fit.n_iter} Newton steps; loglik {fit.loglik:.6f})")
+    print(f"  logitlab    {ours:9.3f} s  ({fit.n_iter_} Newton steps; loglik "
+          f"{fit.results_.llf:.6f})")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "clogit_bench.csv")
         write_csv(path, X, y, strata)
@@ -124,9 +125,9 @@ def bench(name, timeout):
             if result is None:
                 print(f"  {label:11s} {note}")
                 continue
-            diff = np.max(np.abs(np.asarray(result["coef"]) - fit.coef))
-            print(f"  {label:11s} {result['seconds']:9.3f} s  = {result['seconds'] / ours:7.1f} x "
-                  f"logitlab   (max |Δcoef| vs logitlab {diff:.1e})")
+            diff = np.max(np.abs(np.asarray(result["coef"]) - fit.coef_))
+            print(f"  {label:11s} {result['seconds']:9.3f} s   ratio logitlab ÷ {label}: "
+                  f"{ours / result['seconds']:.3f}   (max |Δcoef| vs logitlab {diff:.1e})")
 
 
 def main():
@@ -134,9 +135,8 @@ def main():
     parser.add_argument("--config", choices=["large", "moderate", "both"], default="both")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    from logitlab.families.conditional import fit_conditional
     t = time.perf_counter()
-    fit_conditional(*make_data(3, 12, 3), method="exact")      # compiles (or loads) the kernels
+    fit_logitlab(*make_data(3, 12, 3))          # compiles (or loads) the kernels
     print(f"numba compile / cache load: {time.perf_counter() - t:.2f} s")
     for name in (["moderate", "large"] if args.config == "both" else [args.config]):
         bench(name, args.timeout)

@@ -70,10 +70,20 @@ class MemorySource(Source):
 
     def _by_strata(self, strata, n: int) -> None:
         """Sort the rows by stratum and make each row's label (case, stratum code)."""
+        if self.classes.size != 2:
+            raise ValueError(f"a conditional logit needs a 0/1 (case / control) outcome; y has "
+                             f"{self.classes.size} classes ({self.classes.tolist()[:5]}...).")
         codes, self.n_strata = check_strata(strata, n)
         self.order = np.argsort(codes, kind="stable")
         sorted_codes = codes[self.order]
         self.cuts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        case = np.asarray(self.codes, dtype=np.int64)
+        cases = np.bincount(codes, weights=case, minlength=self.n_strata)
+        sizes = np.bincount(codes, minlength=self.n_strata)
+        if not np.any((cases > 0) & (cases < sizes)):
+            raise ValueError("no stratum has both a case and a control: the conditional "
+                             "likelihood carries no information. Check the strata and the "
+                             "case column (1 = case, 0 = control).")
         self.X = self.X[self.order]
         self.codes = np.column_stack([np.asarray(self.codes, dtype=np.int64)[self.order],
                                       sorted_codes]).astype(np.int64)

@@ -42,9 +42,10 @@ Public API (shapes: X (n, d), y (n,), strata (n,), β (d,)):
   :func:`inclusion_probabilities` — exact P(row i is a case | m_s);
   :func:`row_scores` — per-row score contributions (n, d);
   :func:`stratum_centered_lp` — R's ``predict(type = "lp")``;
-* :func:`fit_conditional` (Newton–Raphson) → :class:`ConditionalFit` with the
-  likelihood-ratio, Wald and score tests R's ``summary(clogit)`` prints;
-  :func:`score_test`, :func:`wald_test`.
+* :func:`score_test` — the score test of β = 0 that ``summary(clogit)`` prints.
+
+The fit itself is the pipeline's (:class:`~logitlab.families.ConditionalLogit`,
+:class:`logitlab.ConditionalLogisticRegression`).
 """
 
 from __future__ import annotations
@@ -433,117 +434,6 @@ def score_test(problem: ConditionalProblem, beta0=None) -> float:
     return float(U @ _negative_definite_inverse(H, "at the null") @ U)
 
 
-def wald_test(beta, vcov, beta0=None) -> float:
-    """Wald statistic ``(β̂ − β₀)ᵀ V⁻¹ (β̂ − β₀)`` (β₀ default 0), V (d, d)."""
-    beta = np.asarray(beta, dtype=np.float64)
-    diff = beta if beta0 is None else beta - np.asarray(beta0, dtype=np.float64)
-    return float(diff @ np.linalg.solve(np.asarray(vcov, dtype=np.float64), diff))
-
-
-@dataclass(frozen=True)
-class ConditionalFit:
-    """A maximum conditional likelihood fit, with the tests clogit's summary
-    prints: ``coef`` (d,), ``vcov`` (d, d) = I(β̂)⁻¹, ``se`` (d,), ``loglik``
-    and ``loglik_null`` (at β = 0), ``lr_test`` = 2(ℓ̂ − ℓ₀), ``wald_test``,
-    ``score_test`` (each χ² on ``df`` = d under β = 0; ``p_values`` of the three)."""
-
-    coef: np.ndarray
-    vcov: np.ndarray
-    loglik: float
-    loglik_null: float
-    score_test: float
-    wald_test: float
-    method: str
-    n_iter: int
-    converged: bool
-    n: int
-    n_events: int
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    @property
-    def df(self) -> int:
-        return int(self.coef.shape[0])
-
-    @property
-    def lr_test(self) -> float:
-        return 2.0 * (self.loglik - self.loglik_null)
-
-    @property
-    def p_values(self) -> dict:
-        from ..core.distributions import chi2_sf
-        return {name: float(chi2_sf(getattr(self, name), self.df))
-                for name in ("lr_test", "wald_test", "score_test")}
-
-
-def _newton(problem: ConditionalProblem, beta, tol: float, max_iter: int, current=None):
-    """Newton–Raphson with step halving from β. Stops at the first β whose
-    Newton step is at most ``tol`` × (1 + |β_j|) in every coordinate, and
-    returns ``(β, (ℓ, ∇ℓ, ∇²ℓ) at β, iterations, converged)``; ``current``
-    is ``problem.stats(β)`` when the caller has it."""
-    current = problem.stats(beta) if current is None else current
-    for it in range(max_iter + 1):
-        ll, g, H = current
-        step = _negative_definite_inverse(H, "during the fit") @ g
-        if np.all(np.abs(step) <= tol * (1.0 + np.abs(beta))):
-            return beta, current, it, True
-        if it == max_iter:
-            break
-        for _ in range(40):
-            trial = problem.stats(beta + step)
-            if trial[0] >= ll - 1e-12 * abs(ll):
-                break
-            step = step / 2.0
-        beta, current = beta + step, trial
-    return beta, current, max_iter, False
-
-
-def _collapsed_information(H_null: np.ndarray, H: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
-    """Columns j whose information −H_jj at the estimate is below ``rtol`` times
-    its value at β = 0: the conditional likelihood has flattened out along them,
-    as it does when β_j runs off to ±∞ (monotone likelihood)."""
-    return np.flatnonzero(-np.diag(H) < rtol * -np.diag(H_null))
-
-
-def fit_conditional(X, y, strata, method: str = "exact", tol: float = 1e-10, *, offset=None,
-                    weights=None, max_iter: int = 100, start=None) -> ConditionalFit:
-    """Maximise the conditional log-likelihood by Newton–Raphson from ``start``
-    (default 0); vcov is the inverse of the observed information at β̂."""
-    from ..core.exceptions import ConvergenceWarning, SeparationWarning, bridged
-    from ..core.userwarn import warn
-    problem = ConditionalProblem(X, y, strata, offset=offset, weights=weights, method=method)
-    if not problem.informative.any():
-        raise ValueError("no stratum has both cases and controls: the conditional likelihood is constant")
-    constant = problem.constant_columns()
-    if constant.size:
-        raise ValueError(f"columns {constant.tolist()} of X are constant within every stratum; "
-                         "their coefficients cancel from the conditional likelihood (an intercept "
-                         "or a stratum-level covariate): drop them")
-    beta0 = np.zeros(problem.n_features)
-    null = problem.stats(beta0)
-    first = beta0 if start is None else np.asarray(start, dtype=np.float64)
-    beta, (ll, _, H), n_iter, converged = _newton(problem, first, tol, max_iter,
-                                                  null if start is None else None)
-    if not converged:
-        warn(f"conditional logit did not converge in {max_iter} Newton steps; coefficients may be "
-             "infinite (a covariate separates cases from controls within strata)",
-             bridged(ConvergenceWarning))
-    flat = _collapsed_information(null[2], H)
-    if converged and flat.size:
-        warn(f"the information of columns {flat.tolist()} fell below 1e-8 of its value at β = 0: "
-             "their coefficients may be infinite (the likelihood is monotone: a covariate "
-             "separates cases from controls within strata)", bridged(SeparationWarning))
-    vcov = _negative_definite_inverse(H, "at the estimate")
-    U0 = null[1]
-    score = float(U0 @ _negative_definite_inverse(null[2], "at the null") @ U0)
-    return ConditionalFit(coef=beta, vcov=vcov, loglik=ll, loglik_null=null[0], score_test=score,
-                          wald_test=wald_test(beta, vcov), method=problem.method, n_iter=n_iter,
-                          converged=converged, n=problem.groups.n_rows, n_events=problem.n_events)
-
-
 __all__ = ["METHODS", "StrataGroups", "group_strata", "ConditionalProblem", "conditional_stats",
            "stratum_scores", "within_stratum_probabilities", "stratum_centered_lp",
-           "expected_events", "inclusion_probabilities", "row_scores", "ConditionalFit",
-           "fit_conditional", "score_test", "wald_test"]
+           "expected_events", "inclusion_probabilities", "row_scores", "score_test"]
