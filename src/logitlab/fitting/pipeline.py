@@ -8,8 +8,9 @@
 
 1. the data summary (classes, counts, weights per class) decides the model
    family and its parameter layout (:func:`logitlab.families.logit_family`),
-   and the options that depend on the data are checked (threshold and Firth
-   against the number of classes, ``class_weight``, ``reference_class``);
+   and the options that depend on the data are checked (the threshold against
+   the number of classes, ``class_weight``, ``reference_class``); Firth fits
+   use the reference-class layout (K − 1 columns) for any K;
 2. the engine builds the data backend for that family;
 3. the start point: a warm start, a checkpoint or the family's base rates;
 4. aliasing: columns that are linear combinations of earlier ones are held at
@@ -82,9 +83,6 @@ def _model_for(spec, summary):
     """The model family, the per-class weights and the weighted class totals."""
     classes, K = summary.classes, summary.classes.size
     check_threshold(spec.threshold, K)
-    if spec.kind == "firth" and K > 2:
-        raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
-                         f"{K} classes.")
     if summary.grouped is not None and spec.class_weight is not None:
         raise ValueError("class_weight does not apply to a grouped binomial response (cbind or "
                          "proportions with trials): each row holds both successes and "
@@ -98,7 +96,8 @@ def _model_for(spec, summary):
                          "positive weight.")
     family = logit_family(summary.n_features, K,
                           reference=reference_index(spec.reference_class, classes),
-                          symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept)
+                          symmetric=spec.kind not in ("none", "firth"),
+                          fit_intercept=spec.fit_intercept)
     return family, class_weight, totals
 
 

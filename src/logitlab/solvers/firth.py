@@ -1,11 +1,16 @@
 """Firth's bias-reduced logistic regression (Firth 1993; Heinze & Schemper 2002).
 
 Maximizes the penalized log-likelihood ``ℓ*(β) = ℓ(β) + ½ log det I(β)``
-(Jeffreys prior) of a binary model. Its gradient is the modified score
+(Jeffreys prior) of a binary or multinomial model. Its gradient is the modified
+score ``U*(β) = U(β) + ∇ ½ log det I(β)``; binary:
 
     U*(β) = Σ_i s_i [y_i - p_i + h_i (½ - p_i)] x̃_i
 
-with hat values ``h_i = w_i x̃_iᵀ I⁻¹ x̃_i``, ``w_i = s_i p_i (1 - p_i)``. Each
+with hat values ``h_i = w_i x̃_iᵀ I⁻¹ x̃_i``, ``w_i = s_i p_i (1 - p_i)``;
+multinomial (K − 1 columns against a reference class, Kosmidis & Firth 2011,
+R ``brglm2::brmultinom``): the family's ``chunk_hat_correction``. For the
+canonical logit links the maximizer of ``ℓ*`` is the mean-bias-reduced
+estimate (brglm2's ``type = "AS_mean"``). Each
 iteration takes the Fisher-scoring step ``I⁻¹ U*`` (two passes: value and
 information, then the hat correction) with step halving on ``ℓ*``, as R's
 ``logistf`` does. Finite estimates exist even under separation.
@@ -22,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._common import Recorder, backtrack
+from ._common import Recorder, backtrack, value_rounding
 
 
 def penalized_value(objective, w, penalty_coords):
@@ -39,6 +44,22 @@ def penalized_value(objective, w, penalty_coords):
     return value, st, factor
 
 
+def penalty_rounding(objective, st, factor, penalty_coords) -> float:
+    """First-order bound on the rounding error of the computed ``½ log det I``
+    (objective units, ``× 1/S``): the Cholesky factorization (and the sums of
+    ``I``) perturb ``I`` by ``|δI| ≲ (p + 1) ε |I|`` (p = the number of penalty
+    coordinates), which moves ``½ log det I`` by ``½ tr(I⁻¹ δI) ≤ ½ (p + 1) ε
+    Σ_kl |I⁻¹|_kl |I|_kl``. On a nearly singular information (a nearly separated
+    or collinear design) this is far above the float64 rounding of ℓ: the
+    penalized likelihood cannot rank steps that change it by less."""
+    coords = np.asarray(penalty_coords)
+    I_pen = st.hess[np.ix_(coords, coords)]
+    G = linalg.cho_solve(factor, np.eye(coords.size), check_finite=False)
+    eps = np.finfo(np.float64).eps
+    return 0.5 * (coords.size + 1) * eps * float(np.sum(np.abs(G) * np.abs(I_pen))) \
+        * objective.scale
+
+
 def modified_score(objective, w, st, factor, penalty_coords):
     """U* over the free coordinates (sum over rows), one pass."""
     chol = (np.tril(factor[0]), np.asarray(penalty_coords, dtype=np.intp))
@@ -47,8 +68,10 @@ def modified_score(objective, w, st, factor, penalty_coords):
 
 def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=None):
     """Maximize the Firth-penalized likelihood over the free coordinates."""
-    if objective.layout.multinomial:
-        raise ValueError("Firth's correction is implemented for binary models only.")
+    if objective.layout.symmetric:
+        raise ValueError("Firth's penalty needs the reference-class layout (K − 1 columns, "
+                         "as penalty='firth' fits use): the information of the symmetric "
+                         "softmax (K columns) is singular.")
     rec = Recorder("firth", objective, tol, callback, max_iter)
     coords = np.arange(objective.layout.size) if penalty_coords is None else np.asarray(penalty_coords)
     w = np.array(w0, dtype=np.float64)
@@ -67,12 +90,14 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
 
         def evaluate(t, step=step):
             # U* at the trial point needs a second pass; report 0 so that a step
-            # whose change of ℓ* is below rounding (near the optimum, where the
-            # scoring step is exact to second order) is accepted
+            # whose change of ℓ* is below its rounding (near the optimum, where
+            # the scoring step contracts) is accepted
             value, st_t, fac_t = penalized_value(objective, w + t * step, coords)
             return value, 0.0, (st_t, fac_t)
 
-        found = backtrack(evaluate, F, -float(U @ step) / S, gnorm)
+        # below the rounding of ℓ* a step is judged by the next iteration's U*
+        rounding = value_rounding(objective, F) + penalty_rounding(objective, st, factor, coords)
+        found = backtrack(evaluate, F, -float(U @ step) / S, gnorm, rounding=rounding)
         if found is None:
             rec.flags.add("line_search_failed")
             return rec.result(w)
