@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy import optimize, stats
@@ -431,3 +432,31 @@ def test_a_saved_multinomial_firth_model_loads_with_its_inference(tmp_path):
         keys = sorted(theirs)
         assert_rel([mine[k] for k in keys], [theirs[k] for k in keys],
                    f"loaded {name} {key} vs brmultinom")
+
+
+# ----------------------------------------------------------------- rounding floor
+def test_a_firth_fit_stopped_at_its_rounding_floor_is_converged_there():
+    """collinear33 (a nearly collinear design, tests/data/profile_bounds.json, R's
+    exact Firth fit): a tol below what float64 can resolve stops at the floor of
+    its arithmetic, reported converged with tol raised to that floor; the estimate
+    is R's."""
+    d = json.loads((DATA / "profile_bounds.json").read_text())["designs"]["firth_collinear33"]
+    df = pd.read_csv(DATA / d["file"])
+    m = fit(df[d["terms"]].astype(float), df[d["y"]], tol=1e-17)
+    flags = m.results_.solver.flags
+    print(f"collinear33 at tol 1e-17: {m.n_iter_} iterations, max |U*|/n {m.grad_norm_:.3g}, "
+          f"flags {sorted(flags)}")
+    assert m.converged_ and "rounding_floor" in flags
+    assert 1e-17 < m.tol_ == m.grad_norm_ < 1e-12
+    assert_rel(np.r_[m.coef_.ravel(), m.intercept_],
+               [d["coef"][t] for t in d["terms"] + [INTERCEPT]], "collinear33 Firth vs R")
+
+
+def test_a_firth_fit_still_improving_is_not_reported_at_a_floor():
+    """iris_all converges linearly (about 60 scoring steps to 1e-10): stopped by
+    max_iter it is not converged, and no floor is claimed."""
+    X, y, _, _ = dataset("iris_all")
+    with pytest.warns(Warning, match="did not converge"):
+        m = LogisticRegression(penalty="firth", max_iter=8).fit(X, y)
+    assert not m.converged_ and "rounding_floor" not in m.results_.solver.flags
+    assert m.tol_ == 1e-10

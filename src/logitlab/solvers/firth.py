@@ -16,7 +16,15 @@ information, then the hat correction) with step halving on ``ℓ*``, as R's
 ``logistf`` does. Finite estimates exist even under separation.
 
 The reported objective is ``-ℓ*/S`` and the gradient norm ``max |U*|/S``, so
-``tol`` means the same as for the other solvers. Coordinates held fixed by
+``tol`` means the same as for the other solvers. On a nearly singular
+information the computed ``½ log det I`` carries a rounding error far above
+that of ℓ (:func:`penalty_rounding`): a step whose change of ℓ* is below it is
+accepted and judged by the next U*. A run that stalls (the line search fails,
+or ``STALL_ITERS`` iterations bring no new smallest ``max |U*|`` and change
+ℓ* by no more than its rounding) where the
+scoring step's predicted gain ``½ U*ᵀ I⁻¹ U*`` is below the rounding bound of
+ℓ* (:func:`at_rounding_floor`) has reached the maximum to the precision of its
+arithmetic: it is reported converged at that floor (flag ``"rounding_floor"``). Coordinates held fixed by
 the objective (profile likelihood, the restricted model of the penalized LR
 test) stay fixed; the penalty always uses the information of the
 ``penalty_coords`` (the model's estimated coefficients).
@@ -27,7 +35,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from . import qr
 from ._common import Recorder, backtrack, value_rounding
+
+#: iterations without a new smallest ``max |U*|`` after which a run has stalled
+STALL_ITERS = 5
 
 
 def penalized_value(objective, w, penalty_coords):
@@ -66,6 +78,23 @@ def modified_score(objective, w, st, factor, penalty_coords):
     return -st.grad.ravel()[objective.free] + objective.hat_correction(w, chol)
 
 
+def at_rounding_floor(rec, objective, w, U, step, rounding):
+    """The result of a stalled run at free ``w``: converged with
+    ``grad_floor = max |U*| / S`` and flag ``"rounding_floor"`` when the scoring
+    step's predicted gain ``½ U*ᵀ I⁻¹ U* / S`` is at most the rounding of ℓ*:
+    ``rounding`` (float64 rounding of the value and :func:`penalty_rounding`)
+    plus the logits' rounding bound (:class:`~logitlab.solvers.qr.RoundingBounds`,
+    one pass); else not converged, flag ``"stalled"``."""
+    bounds = qr.RoundingBounds(objective)
+    gain = 0.5 * float(U @ step) * objective.scale
+    if gain <= rounding + bounds.value(w):
+        rec.grad_floor = max(rec.norms[-1], bounds.gradient(w))
+        rec.flags.add("rounding_floor")
+    else:
+        rec.flags.add("stalled")
+    return rec.result(w)
+
+
 def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=None):
     """Maximize the Firth-penalized likelihood over the free coordinates."""
     if objective.layout.symmetric:
@@ -80,6 +109,7 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
         raise ValueError("the Fisher information is singular at the start point: remove "
                          "constant or collinear columns before a Firth fit.")
     S = 1.0 / objective.scale
+    best, since_best, F_prev = np.inf, 0, np.inf
     for _ in range(max_iter):
         U = modified_score(objective, w, st, factor, coords)
         gnorm = float(np.max(np.abs(U))) / S if U.size else 0.0
@@ -87,6 +117,14 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
             return rec.result(w)
         info_free = st.hess[np.ix_(objective.free, objective.free)]
         step = linalg.solve(info_free, U, assume_a="pos")
+        # below the rounding of ℓ* a step is judged by the next iteration's U*
+        rounding = value_rounding(objective, F) + penalty_rounding(objective, st, factor, coords)
+        # a stall: no new smallest U* while ℓ* moves only within its rounding
+        progress = gnorm < best or F_prev - F > rounding
+        best, since_best = min(best, gnorm), (0 if progress else since_best + 1)
+        F_prev = F
+        if since_best >= STALL_ITERS:
+            return at_rounding_floor(rec, objective, w, U, step, rounding)
 
         def evaluate(t, step=step):
             # U* at the trial point needs a second pass; report 0 so that a step
@@ -95,12 +133,10 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
             value, st_t, fac_t = penalized_value(objective, w + t * step, coords)
             return value, 0.0, (st_t, fac_t)
 
-        # below the rounding of ℓ* a step is judged by the next iteration's U*
-        rounding = value_rounding(objective, F) + penalty_rounding(objective, st, factor, coords)
         found = backtrack(evaluate, F, -float(U @ step) / S, gnorm, rounding=rounding)
         if found is None:
             rec.flags.add("line_search_failed")
-            return rec.result(w)
+            return at_rounding_floor(rec, objective, w, U, step, rounding)
         t, F, (st, factor) = found
         w = w + t * step
     U = modified_score(objective, w, st, factor, coords)
