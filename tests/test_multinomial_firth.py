@@ -364,11 +364,13 @@ def constrained_max(mdl, r, t, B):
 
 
 # iris_sepal: the bounds of a quasi-separated fit, some far from the estimate
-# (the intercepts' lower bounds near −97 and −109); birthwt_weighted: prior
-# weights and reference class 2. Not here: the lower bounds of the sepal-width
-# coefficients of iris_sepal, where the penalized profile has two branches (see
-# the report of this change).
+# (the intercepts' lower bounds near −97 and −109); the sepal widths' lower
+# bounds lie where the constrained maximum has two branches (at 2 / sw = −23.09
+# the one followed from the estimate is 0.11 lower in ℓ* than the other: the
+# bound found on it was −23.09 instead of −24.74); birthwt_weighted: prior
+# weights and reference class 2.
 PROFILED = [("iris_sepal", ("1", "sl")), ("iris_sepal", ("2", INTERCEPT)),
+            ("iris_sepal", ("1", "sw")), ("iris_sepal", ("2", "sw")),
             ("birthwt_weighted", ("3", "smoke")), ("birthwt_weighted", ("1", "lwt"))]
 
 

@@ -32,12 +32,16 @@ test) stay fixed; the penalty always uses the information of the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
 from . import qr
 from ._common import Recorder, backtrack, value_rounding
 
+#: largest change of a coefficient in one scoring step (logistf's ``maxstep``)
+MAX_STEP = 5.0
 #: iterations without a new smallest ``max |U*|`` after which a run has stalled
 STALL_ITERS = 5
 
@@ -116,7 +120,12 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None, penalty_coords=Non
         if rec.record(F, gnorm):
             return rec.result(w)
         info_free = st.hess[np.ix_(objective.free, objective.free)]
-        step = linalg.solve(info_free, U, assume_a="pos")
+        with warnings.catch_warnings():     # nearly singular near separation: capped below
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            step = linalg.solve(info_free, U, assume_a="pos")
+        largest = float(np.max(np.abs(step), initial=0.0))
+        if largest > MAX_STEP:        # logistf's maxstep: a nearly singular information
+            step *= MAX_STEP / largest
         # below the rounding of ℓ* a step is judged by the next iteration's U*
         rounding = value_rounding(objective, F) + penalty_rounding(objective, st, factor, coords)
         # a stall: no new smallest U* while ℓ* moves only within its rounding
