@@ -10,24 +10,26 @@ with hat values ``h_i = w_i x̃_iᵀ I⁻¹ x̃_i``, ``w_i = s_i p_i (1 - p_i)``
 multinomial (K − 1 columns against a reference class, Kosmidis & Firth 2011,
 R ``brglm2::brmultinom``): the family's ``chunk_hat_correction``. For the
 canonical logit links the maximizer of ``ℓ*`` is the mean-bias-reduced
-estimate (brglm2's ``type = "AS_mean"``). Each
-iteration takes the Fisher-scoring step ``I⁻¹ U*`` (two passes: value and
-information, then the hat correction) with step halving on ``ℓ*``, as R's
-``logistf`` does. Finite estimates exist even under separation.
+estimate (brglm2's ``type = "AS_mean"``). Each iteration takes the
+Fisher-scoring step ``I⁻¹ U*`` (two passes: value and information, then the
+hat correction), no coefficient moving by more than ``MAX_STEP``, with step
+halving on ``ℓ*``, as R's ``logistf`` does. Finite estimates exist even under
+separation.
 
 The reported objective is ``-ℓ*/S`` and the gradient norm ``max |U*|/S``, so
 ``tol`` means the same as for the other solvers. On a nearly singular
 information the computed ``½ log det I`` carries a rounding error far above
 that of ℓ (:func:`penalty_rounding`): a step whose change of ℓ* is below it is
 accepted and judged by the next U*. A run that stalls (the line search fails,
-or ``STALL_ITERS`` iterations bring no new smallest ``max |U*|`` and change
-ℓ* by no more than its rounding) where the
-scoring step's predicted gain ``½ U*ᵀ I⁻¹ U*`` is below the rounding bound of
-ℓ* (:func:`at_rounding_floor`) has reached the maximum to the precision of its
-arithmetic: it is reported converged at that floor (flag ``"rounding_floor"``). Coordinates held fixed by
-the objective (profile likelihood, the restricted model of the penalized LR
-test) stay fixed; the penalty always uses the information of the
-``penalty_coords`` (the model's estimated coefficients).
+or ``STALL_ITERS`` iterations bring no new smallest ``max |U*|`` and change ℓ*
+by no more than its rounding) where the scoring step's predicted gain
+``½ U*ᵀ I⁻¹ U*`` is below the rounding bound of ℓ* (:func:`at_rounding_floor`)
+has reached the maximum to the precision of its arithmetic: it is reported
+converged at that floor (flag ``"rounding_floor"``).
+
+Coordinates held fixed by the objective (profile likelihood, the restricted
+model of the penalized LR test) stay fixed; the penalty always uses the
+information of the ``penalty_coords`` (the model's estimated coefficients).
 """
 
 from __future__ import annotations
