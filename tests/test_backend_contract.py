@@ -161,9 +161,20 @@ def test_saturated_rows_are_counted(case):
 
 def test_hat_correction_is_firths_score_correction(case):
     _, data, (X, y, s, offset, groups, family, W) = case
-    if family.layout.multinomial:
-        with pytest.raises(NotImplementedError, match="Firth"):
+    if family.layout.symmetric:
+        with pytest.raises(ValueError, match="reference-class layout"):
             data.hat_correction(W, (np.eye(family.layout.size), np.arange(family.layout.size)))
+        return
+    if family.layout.multinomial:
+        # the gradient of ½ log det I: central differences of the reference Hessian's
+        def half_logdet(V):
+            return 0.5 * np.linalg.slogdet(reference(X, y, s, offset, family, V)[2])[1]
+        H = reference(X, y, s, offset, family, W)[2]
+        chol = (np.linalg.cholesky(H), np.arange(H.shape[0]))
+        h = 1e-6
+        fd = [(half_logdet(W + h * E.reshape(W.shape)) - half_logdet(W - h * E.reshape(W.shape)))
+              / (2 * h) for E in np.eye(W.size)]
+        np.testing.assert_allclose(data.hat_correction(W, chol), fd, rtol=1e-6, atol=1e-9)
         return
     _, _, H, _, _ = reference(X, y, s, offset, family, W)
     inv = np.linalg.inv(H)

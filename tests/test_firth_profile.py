@@ -431,12 +431,6 @@ def test_firth_on_separated_data_is_finite_with_finite_profile_interval():
         assert stat == pytest.approx(crit, abs=1e-6)
 
 
-def test_firth_rejects_multinomial():
-    df = load("birthwt.csv")
-    with pytest.raises(ValueError, match="binary"):
-        LogisticRegression(penalty="firth").fit(df[["age", "lwt"]], df["race"])
-
-
 @pytest.mark.parametrize("kwargs", [{"alpha": 0.1}, {"alpha": 1e-6}, {"l1_ratio": 0.5}])
 def test_firth_rejects_strength_or_mix(kwargs):
     X, y = sex2()

@@ -176,11 +176,11 @@ def augmented_dense(X, fit_intercept: bool) -> np.ndarray:
 
 #: below this many stored entries (n·d dense, nnz sparse) a chunk goes through NumPy /
 #: BLAS instead of the compiled kernels: the same sums (tests/test_small_data_path.py),
-#: and such data would not wait for numba. Off (0) by default for now: on a few nearly
-#: degenerate Firth and profile fits the two paths' different rounding decides whether
-#: a fit stalls at its gradient floor, so the switch waits for those solvers to be made
-#: robust to it.
-COMPILED_MIN_ENTRIES = 0
+#: and such data would not wait for numba. (It was off until the Firth solver judged
+#: steps against the rounding of ½ log det I and stopped at its rounding floor: on a
+#: nearly degenerate Firth fit, collinear33, the two paths' different rounding decided
+#: whether it stalled ~8e-10 above tol.)
+COMPILED_MIN_ENTRIES = 2**18
 
 
 def compiled_path(X) -> bool:

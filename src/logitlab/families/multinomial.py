@@ -5,7 +5,9 @@ Per row ``i`` of a chunk, with weight ``s_i``, probabilities ``p_i`` (K,) and
 
 * negative log-likelihood ``nll_i = logsumexp(z_i) - z_{i, y_i}``;
 * gradient block of class column k: ``s_i (p_ik - [y_i = k]) [x_i, 1]``;
-* Hessian block (k, l): ``s_i (p_ik δ_kl - p_ik p_il) [x_i, 1] [x_i, 1]ᵀ``.
+* Hessian block (k, l): ``s_i (p_ik δ_kl - p_ik p_il) [x_i, 1] [x_i, 1]ᵀ``;
+* Firth's correction of the score (reference layout only):
+  :meth:`MultinomialLogit.chunk_hat_correction`.
 
 Two parametrizations (:class:`logitlab.core.layout.Layout`): unpenalized fits
 estimate K − 1 columns against a reference class whose logit is 0 (the
@@ -17,6 +19,7 @@ and glmnet), one intercept pinned, intercepts reported centred.
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg
 from scipy.linalg import blas
 
 from ..core.design import (COMPILED_MIN_ENTRIES, augmented_dense, dense_or_csr_sq_weighted,
@@ -182,6 +185,53 @@ class MultinomialLogit(Family):
         F = (np.eye(C)[None] - c[:, None, None] * q[:, :, None] * q[:, None, :]) * q[:, None, :]
         B = np.sqrt(s)[:, None, None, None] * F[:, :, None, :] * Xa[:, None, :, None]
         return B.reshape(Xa.shape[0] * C, Xa.shape[1] * C)
+
+    def chunk_hat_correction(self, X, y, s, offset, W, chol, block_entries=1 << 20):
+        """The gradient of ``½ log det I(β)`` summed over the chunk, (size,), in the
+        reference layout (C = K − 1 free classes); ``chol = (L, coords)``: the lower
+        Cholesky factor ``L`` of the information over the flat coordinates ``coords``.
+
+        Per row, with ``x̃ = [x, 1]`` (m,), ``p`` the free classes' probabilities
+        (C,) and ``A = s (diag p − p pᵀ)``, the information is ``Σ_i x̃x̃ᵀ ⊗ A_i``
+        (flat coordinate ``a·C + k``: feature row a, class column k). With ``G`` the
+        inverse of the information over ``coords`` (zero elsewhere), the row's hat
+        block is ``M[k, l] = Σ_ab x̃_a x̃_b G[(a, k), (b, l)]`` (C, C), and
+        ``∂/∂β_(a, j) ½ log det I = ½ Σ_i x̃_ia Σ_kl M_i[k, l] ∂A_i[k, l]/∂η_j``. As
+        ``∂p_k/∂η_j = p_k (δ_kj − p_j)`` and M is symmetric,
+        ``Σ_kl M_kl ∂A_kl/∂η_j = s p_j (v_j − Σ_k p_k v_k)`` with
+        ``v_k = M_kk − 2 (M p)_k``; so the row contributes
+        ``½ x̃ ⊗ s p ∘ (v − pᵀv)`` (for K = 2 this is the binary ``h (½ − p) x̃``).
+
+        ``M_i = Z_iᵀ Z_i`` with ``Z_i = L⁻¹ E_i``, ``E_i`` (|coords|, C) the
+        columns ``x̃_i ⊗ e_k`` over ``coords``: the triangular factor, never the
+        inverse information itself (as the binary family). Rows go in blocks of
+        about ``block_entries`` entries of Z: ``O(n C² m²)`` flops, memory
+        ``O(block_entries)``; no n × n matrix.
+        """
+        lay = self.layout
+        if lay.symmetric:
+            raise ValueError("Firth's correction needs the reference-class layout (K − 1 "
+                             "columns): the symmetric softmax has a singular information.")
+        L, coords = chol
+        coords = np.asarray(coords, dtype=np.intp)
+        m, C, q = lay.n_rows, lay.n_cols, coords.size
+        Linv = linalg.solve_triangular(L, np.eye(q), lower=True, check_finite=False)
+        T = np.zeros((q, lay.size))
+        T[:, coords] = Linv
+        T = T.reshape(q, m, C).transpose(1, 0, 2).reshape(m, q * C)   # T[a, (r, k)]
+        free = list(lay.free_classes)
+        out = np.zeros((m, C))
+        rows = max(1, block_entries // max(q * C, 1))
+        for i in range(0, X.shape[0], rows):
+            Xa = augmented_dense(X[i:i + rows], lay.fit_intercept)           # (b, m)
+            off = None if offset is None else offset[i:i + rows]
+            P = softmax(self.linear_predictor(X[i:i + rows], W, off), axis=1)[:, free]
+            Z = (Xa @ T).reshape(Xa.shape[0], q, C)                           # L⁻¹ E_i
+            M = np.einsum("irk,irl->ikl", Z, Z)
+            v = np.einsum("ikk->ik", M) - 2.0 * np.einsum("ikl,il->ik", M, P)
+            c = s[i:i + rows, None] * P * (v - np.einsum("ik,ik->i", P, v)[:, None])
+            out += 0.5 * (Xa.T @ c)
+        return out.ravel()
 
     def chunk_row_nll(self, X, y, offset, W) -> np.ndarray:
         Z = self.linear_predictor(X, W, offset)

@@ -8,8 +8,9 @@
 
 1. the data summary (classes, counts, weights per class) decides the model
    family and its parameter layout (:func:`logitlab.families.logit_family`),
-   and the options that depend on the data are checked (threshold and Firth
-   against the number of classes, ``class_weight``, ``reference_class``);
+   and the options that depend on the data are checked (the threshold against
+   the number of classes, ``class_weight``, ``reference_class``); Firth fits
+   use the reference-class layout (K − 1 columns) for any K;
 2. the engine builds the data backend for that family;
 3. the start point: a warm start, a checkpoint or the family's base rates;
 4. aliasing: columns that are linear combinations of earlier ones are held at
@@ -87,9 +88,6 @@ def _model_for(spec, summary):
     if conditional and K != 2:
         raise ValueError(f"a conditional logit needs a 0/1 (case / control) outcome; y has "
                          f"{K} classes.")
-    if spec.kind == "firth" and K > 2:
-        raise ValueError("penalty='firth' is implemented for binary outcomes; y has "
-                         f"{K} classes.")
     if summary.grouped is not None and spec.class_weight is not None:
         raise ValueError("class_weight does not apply to a grouped binomial response (cbind or "
                          "proportions with trials): each row holds both successes and "
@@ -103,9 +101,9 @@ def _model_for(spec, summary):
                          "positive weight.")
     family = logit_family(summary.n_features, K,
                           reference=reference_index(spec.reference_class, classes),
-                          symmetric=spec.kind != "none", fit_intercept=spec.fit_intercept,
-                          ordinal=ordinal, nominal=spec.nominal,
-                          strata=spec.method if conditional else "")
+                          symmetric=spec.kind not in ("none", "firth"),
+                          fit_intercept=spec.fit_intercept, ordinal=ordinal,
+                          nominal=spec.nominal, strata=spec.method if conditional else "")
     return family, class_weight, totals
 
 

@@ -66,11 +66,12 @@ def check_estimator(params: dict, state: dict, estimator=None) -> str:
         raise ValueError(f"estimator.params.reference_class is {model.reference_class!r} but "
                          f"the stored reference class is {state['reference_class']!r}")
     if K > 2:
-        free = [k for k in range(K) if k != ref] if kind == "none" else list(range(K))
+        reference_layout = kind in ("none", "firth")      # K − 1 columns
+        free = [k for k in range(K) if k != ref] if reference_layout else list(range(K))
         if lay["free_classes"] != free:
+            what = {"none": "maximum-likelihood", "firth": "Firth"}.get(kind, "penalized")
             raise ValueError(f"state.layout.free_classes is {lay['free_classes']} but a "
-                             f"{'penalized' if kind != 'none' else 'maximum-likelihood'} "
-                             f"multinomial fit has coefficients for the classes {free}")
+                             f"{what} multinomial fit has coefficients for the classes {free}")
     return _check_fitted_solver(state, kind, solvers)
 
 

@@ -17,7 +17,10 @@ How a bound is found (:class:`_Profile`):
   Newton decrement ``½ gᵀH⁺g`` (the distance to the constrained maximum, in
   log-likelihood units) is at most ``VALUE_TOL`` and ``max |g| / n ≤ GRAD_TOL``.
   A failed Newton refit is retried by the trust-region solver, then through the
-  midpoint (continuation);
+  midpoint (continuation). Firth's ℓ* is not concave: near separation the
+  constrained maximum can have two branches and the path may follow the lower,
+  so each Firth point is refitted from the estimate with only ``β_c`` moved
+  too, and the higher maximum kept (:meth:`_Profile._higher_branch`);
 * the derivative comes free: ``dℓ_p/dt = ∂ℓ/∂β_c`` at the constrained optimum
   (envelope theorem), so the root is found by Newton steps on ``|ζ|``, kept
   inside the bracket once there is one (regula falsi when Newton leaves it,
@@ -160,13 +163,14 @@ class _Profile:
                 value = base.smooth(base.restrict(w), grad=False)[0]
         return float(value) if np.isfinite(value) else np.inf
 
-    def _refit(self, t, solver):
-        """One constrained refit at ``β_c = t``: the new point, or None when it did
+    def _refit(self, t, solver, start=None):
+        """One constrained refit at ``β_c = t`` (from ``start``, default
+        :meth:`_start`): the new point, or None when it did
         not converge (judged by its own gradient, not the solver's flag). The
         solver runs in rounds of ``_ROUND`` iterations, checked after each: a run
         stalled at the rounding floor of its gradient stops there."""
         self.refits += 1
-        w = self._start(t)
+        w = self._start(t) if start is None else start
         obj = Objective(self.base.data, fixed=self.fixed, fixed_values=w)
         options = {"penalty_coords": self.base.free} if self.firth else {}
         done = 0
@@ -195,11 +199,30 @@ class _Profile:
                 return None
             p = self._refit(t, name)
             if p is not None:
-                return p
+                return self._higher_branch(p, budget) if self.firth else p
         near = min(self.points, key=lambda q: abs(q.t - t))
         if budget - self.refits < 2 or self._refit(0.5 * (near.t + t), solvers_to_try[0]) is None:
             return None
         return self._refit(t, solvers_to_try[0])
+
+    def _higher_branch(self, p, budget):
+        """Firth's penalized likelihood is not concave: near separation the
+        constrained maximum can have two branches, and the path (warm started
+        from its nearest point) may follow the lower one. A second refit from
+        the estimate with only ``β_c`` moved; the point of the higher ``ℓ*`` is
+        kept (ℓ_p is the maximum). Maximum likelihood (concave) needs none."""
+        if budget - self.refits <= 0:
+            return p
+        start = self.points[0].w.copy()
+        start[self.index] = p.t
+        if not np.isfinite(self._value(start)):     # a singular information there
+            return p
+        q = self._refit(p.t, "firth", start=start)
+        if q is None:
+            return p
+        better, worse = (q, p) if q.D < p.D - VALUE_TOL else (p, q)
+        self.points = [x for x in self.points if x is not worse]
+        return better
 
     # ------------------------------------------------------------ one bound
     def bound(self, side: float, crit: float) -> Bound:

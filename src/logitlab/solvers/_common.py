@@ -22,7 +22,9 @@ class SolverResult:
         values at the start point and after each iteration
     n_passes : reads of the data; flags : events worth reporting, e.g.
         ``"singular_hessian"``, ``"line_search_failed"``, ``"diverging"``,
-        ``"stalled"`` (the objective stopped changing before the gradient met tol)
+        ``"stalled"`` (the objective stopped changing before the gradient met tol),
+        ``"rounding_floor"`` (converged at the rounding floor of the gradient,
+        ``tol`` raised to it: the Firth solver, :func:`logitlab.solvers.firth.at_rounding_floor`)
     state : what a solver can reuse when the next fit starts from this one (a
         warm start): ``cd``'s last quadratic model; None for the others. Never
         part of a fitted model (not pickled, not saved).
