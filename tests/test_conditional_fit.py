@@ -165,3 +165,14 @@ def test_model_file_and_cli(tmp_path):
     np.testing.assert_allclose(doc["score_stat"], REF["infert_exact"]["score_test"], rtol=1e-8)
     np.testing.assert_allclose([t["coef"] for t in doc["terms"]],
                                list(REF["infert_exact"]["coefficients"].values()), rtol=1e-8)
+
+
+def test_readme_conditional_section_runs():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    part = readme.split("## Matched strata: conditional logistic regression", 1)[1]
+    block = part.split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block, "README conditional", "exec"), namespace)
+    m = namespace["m"]
+    np.testing.assert_allclose(m.coef_, list(REF["infert_exact"]["coefficients"].values()),
+                               rtol=1e-8)

@@ -256,7 +256,8 @@ class InMemoryData(DataBackend):
         """
         pieces = self.sample_slices(max_rows)
         self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)
-        if self.layout.multinomial or sp.issparse(self.X):
+        lay = self.layout
+        if lay.multinomial or lay.ordinal or lay.conditional or sp.issparse(self.X):
             parts = self._map(lambda i: self._sample_hessian(pieces[i], W), range(len(pieces)))
             return sum(p[0] for p in parts), sum(p[1] for p in parts)
         # binary dense: each thread adds its pieces into one float32 syrk

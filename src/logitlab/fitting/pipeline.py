@@ -138,9 +138,9 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     findings = _aliasing_findings(names, aliased, conditional=layout.conditional)
     separation, n_sat, sep_findings = _separation(spec, data, objective, result, aliased,
                                                   with_inference, n_sat, names)
-    inference = (_inference(spec, summary, objective, result, w0, aliased, separation, info)
-                 if with_inference else None)
-    findings += sep_findings + explain_fit(objective, result, names, n_saturated=n_sat,
+    inference, more = (_inference(spec, summary, objective, result, w0, aliased, separation,
+                                  info, names) if with_inference else (None, []))
+    findings += sep_findings + more + explain_fit(objective, result, names, n_saturated=n_sat,
                                            separation=separation)
     return FitOutcome(family=family, coef=result.coef, classes=summary.classes,
                       reference=reference_index(spec.reference_class, summary.classes),
@@ -264,8 +264,8 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat, n
     W = layout.matrix(result.coef)
     if layout.ordinal:
         return None, *_ordinal_saturation(data, W)
-    if layout.conditional:
-        return None, 0, _conditional_divergence(objective, result.coef, names)
+    if layout.conditional:         # divergence is judged from the information (inference)
+        return None, 0, []
     rows = data.local_rows()
     if rows is not None and rows.y.dtype.kind == "f" and np.any((rows.y > 0) & (rows.y < 1)):
         rows = _bernoulli_rows(rows)              # grouped binomial data
@@ -286,15 +286,13 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat, n
     return None, n_sat, findings
 
 
-def _conditional_divergence(objective, w, names) -> list:
+def _conditional_divergence(info, info0, free, names) -> list:
     """Findings of a conditional logit whose likelihood is monotone along some
     columns (its estimates diverge, as under separation): the information of a
-    column at the estimate below 1e-8 of its information at β = 0."""
-    if not np.all(np.isfinite(w)) or w.size == 0:
-        return []
-    info = np.diag(fitstats.information(objective, w))
-    info0 = np.diag(fitstats.information(objective, np.zeros_like(w)))
-    flat = [names[j] for j in range(w.size) if info0[j] > 0 and info[j] < 1e-8 * info0[j]]
+    column at the estimate (``info``, over the ``free`` coordinates) below 1e-8
+    of its information at β = 0 (``info0``, the same coordinates)."""
+    diag, diag0 = np.diag(info), np.diag(info0)
+    flat = [names[j] for j, a, b in zip(free, diag, diag0) if b > 0 and a < 1e-8 * b]
     if not flat:
         return []
     return [(SeparationWarning,
@@ -304,21 +302,24 @@ def _conditional_divergence(objective, w, names) -> list:
              "penalty.")]
 
 
-def _conditional_record(objective, spec) -> dict:
-    """A conditional logit's method, events, informative strata and the score
-    test of β = 0 over the estimated coefficients (one pass at β = 0)."""
+def _conditional_record(objective, spec, info, names) -> tuple:
+    """``(record, findings)`` of a conditional logit: its method, events,
+    informative strata and the score test of β = 0 over the estimated
+    coefficients (one pass at β = 0), and the divergence findings from the
+    information ``info`` at the estimate (full, size × size)."""
     data = objective.data
     free = objective.free
     st = data.stats(objective.layout.matrix(np.zeros(objective.layout.size)), grad=True,
                     hess=True)
-    U, info = st.grad.ravel()[free], st.hess[np.ix_(free, free)]
+    U, info0 = st.grad.ravel()[free], st.hess[np.ix_(free, free)]
     try:
-        score = float(U @ np.linalg.solve(info, U)) if U.size else 0.0
+        score = float(U @ np.linalg.solve(info0, U)) if U.size else 0.0
     except np.linalg.LinAlgError:
         score = float("nan")
     events, strata = data.reduce_chunks(_events_and_strata, data.family)
-    return {"method": spec.method, "n_events": int(events), "n_strata": int(strata),
-            "score_stat": score}
+    record = {"method": spec.method, "n_events": int(events), "n_strata": int(strata),
+              "score_stat": score}
+    return record, _conditional_divergence(info[np.ix_(free, free)], info0, free, names)
 
 
 def _events_and_strata(X, y, s, offset, family):
@@ -372,9 +373,10 @@ def _group_meat(objective, w_full):
     return data.reduce_chunks(_chunk_group_meat, data.family, objective.layout.matrix(w_full))
 
 
-def _inference(spec, summary, objective, result, w0, aliased, separation, info):
-    """The :class:`InferenceState` at ``result.coef``; ``info``: the full
-    information there, if already computed."""
+def _inference(spec, summary, objective, result, w0, aliased, separation, info, names=()):
+    """``(state, findings)``: the :class:`InferenceState` at ``result.coef``
+    (``info``: the full information there, if already computed) and what the
+    inference found (a conditional logit's diverging columns)."""
     w = result.coef
     info = fitstats.information(objective, w) if info is None else info
     free = objective.free
@@ -393,8 +395,9 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
         grouped=None if grouped is None else dict(grouped),
         infinite={} if separation is None else {
             str(k): v for k, v in separation.infinite.items()})
+    findings = []
     if objective.layout.conditional:
-        state.conditional = _conditional_record(objective, spec)
+        state.conditional, findings = _conditional_record(objective, spec, info, list(names))
         state.n_obs = float(state.conditional["n_events"])     # R's nobs of a clogit fit
     if firth:
         # logistf's convention: the restricted model keeps the full model's penalty
@@ -407,4 +410,4 @@ def _inference(spec, summary, objective, result, w0, aliased, separation, info):
                             else (_group_meat(objective, w), int(grouped["n_groups"])))
         state.meat = meat[np.ix_(free, free)]
         state.n_clusters = n_clusters
-    return state
+    return state, findings

@@ -16,7 +16,7 @@ schema as the CLI's ``--json``):
 type-II table of :func:`logitlab.results.anova.default_anova`; null when the fit has no
 inference).
 
-``model`` is ``"binary"``, ``"multinomial"`` or ``"ordinal"``. A term's ``kind`` is
+``model`` is ``"binary"``, ``"multinomial"``, ``"ordinal"`` or ``"conditional"``. A term's ``kind`` is
 ``"coef"`` (a slope or an intercept), ``"threshold"`` (an ordinal model's cut
 point ``ζ_k``, named ``"lo|hi"`` after the two levels it separates, as in R;
 ``logit P(y ≤ k) = ζ_k − xᵀβ``) or ``"nominal"`` (a partial proportional-odds
@@ -32,6 +32,12 @@ model, without training rows to refit, Wald's), every other fit Wald's;
 plain ``ℓ(β̂)``. Numbers that do not exist (a p-value of a penalized fit, the
 estimate of an aliased term, a profile bound that is infinite) are ``null``
 in JSON, with a note saying why.
+
+A conditional logit (``model: "conditional"``) adds ``"conditional_method"``,
+``"n_events"`` (also ``n_obs``, R's ``nobs``), ``"n_strata"`` (informative strata),
+``"n_rows"``, and the Wald and score tests of β = 0 that ``summary(clogit)`` prints:
+``"wald_stat"``, ``"wald_df"``, ``"wald_p_value"``, ``"score_stat"``, ``"score_df"``,
+``"score_p_value"``.
 
 A grouped binomial response (``cbind(successes, failures)``, or proportions
 with the trials as ``sample_weight``) adds ``"n_groups"``, ``"n_trials"`` (Σ

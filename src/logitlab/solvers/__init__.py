@@ -16,7 +16,7 @@ newton-cg   yes    yes  no   no         yes      yes
 trust-ncg   yes    yes  no   no         yes      yes
 cd          yes    yes  yes  yes        yes      yes
 gd          yes    yes  yes  yes        yes      yes
-firth       penalty="firth" only (binary)
+firth       penalty="firth" only (binary, multinomial)
 =========== ====== ==== ==== ========== ======== ============
 
 ``cd`` forms a dense Hessian of its working set, so it needs at most ``cd.MAX_SIZE``
