@@ -53,8 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.design import (augmented_dense, dense_or_csr_sq_weighted, weighted_gram, xdot,
-                           xtdot)
+from ..core.design import (augmented_dense, compiled_path, dense_or_csr_sq_weighted,
+                           weighted_gram, xdot, xtdot)
 from ..core.layout import Layout
 from ..core.links import logit
 from .base import Curvature, Family
@@ -259,8 +259,34 @@ class CumulativeLogit(Family):
             t_lo=s * (lbb + lab), z_up=-s * laa, z_lo=-s * lbb, z_ab=-s * lab,
             y=np.asarray(y, dtype=np.intp), s=s)
 
+    def _compiled_stats(self, X, y, s, offset, W, grad, want_curv):
+        """:meth:`chunk_stats` by the compiled row loop
+        (:func:`~logitlab.families.ordinal_kernels.cumulative_rows`)."""
+        from .ordinal_kernels import cumulative_rows
+        _, zeta = self.split(W)
+        eta = np.ascontiguousarray(self.eta(X, W, offset))
+        n, m = eta.shape[0], zeta.size
+        y = np.ascontiguousarray(y, dtype=np.intp)
+        s = np.ascontiguousarray(np.broadcast_to(np.asarray(s, dtype=np.float64), (n,)))
+        r, gz = np.empty(n), np.zeros(m)
+        arrays = [np.empty(n if want_curv else 0) for _ in range(6)]
+        loss = float(cumulative_rows(eta, y, np.ascontiguousarray(zeta), s, want_curv, r, gz,
+                                     *arrays))
+        g = (np.concatenate([xtdot(X, r) if X.shape[1] else np.zeros(0), gz])[:, None]
+             if grad else None)
+        curv = None
+        if want_curv:
+            c, t_up, t_lo, z_up, z_lo, z_ab = arrays
+            curv = OrdinalCurvature(c=c, t_up=t_up, t_lo=t_lo, z_up=z_up, z_lo=z_lo, z_ab=z_ab,
+                                    y=y, s=s)
+        return loss, g, curv
+
     def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
                     single=False, h_out=None):
+        if not self.layout.nominal and compiled_path(X) and np.all(np.asarray(s) >= 0):
+            loss, g, curv = self._compiled_stats(X, y, s, offset, W, grad, hess or curvature)
+            H = self._hessian(X, curv) if hess else None
+            return loss, g, H, curv if curvature else None
         t = self._terms(X, y, offset, W)
         s = np.asarray(s, dtype=np.float64)
         with np.errstate(invalid="ignore"):
