@@ -176,3 +176,11 @@ def test_readme_conditional_section_runs():
     m = namespace["m"]
     np.testing.assert_allclose(m.coef_, list(REF["infert_exact"]["coefficients"].values()),
                                rtol=1e-8)
+
+
+def test_report_refuses_a_conditional_model_with_a_reason():
+    from logitlab.report.html import render_report
+    df = infert()
+    m = logitlab.fit("case ~ spontaneous + induced + strata(stratum)", df, family="conditional")
+    with pytest.raises(ValueError, match="need its strata"):
+        render_report(m, df, y="case")

@@ -644,3 +644,18 @@ def test_compiled_and_numpy_row_loops_agree():
     numpy_curv = fam.curvature_of(X, y, s, offset, W)
     np.testing.assert_allclose(big[2], fam._hessian(X, numpy_curv), rtol=1e-10, atol=1e-8)
     assert big[3].c.shape == (n,)
+
+
+def test_report_covers_an_ordinal_model():
+    """The HTML report of an ordinal fit: the thresholds in the coefficient table,
+    no thresholds in the odds-ratio plot, and the example row's level
+    probabilities (in the page's data-value attributes) equal predict_proba."""
+    import re
+    from logitlab.report.html import render_report
+    df = wine()
+    m = logitlab.fit("rating ~ temp + contact", df, family="ordinal")
+    page = render_report(m, df, y="rating", example_row=3)
+    assert "4|5" in page and "Ordinal logistic regression" in page
+    levels = page.split("id='explanation-levels'", 1)[1].split("</table>", 1)[0]
+    shown = [float(v) for v in re.findall(r"data-key='probability' data-value='([^']+)'", levels)]
+    np.testing.assert_allclose(shown, m.predict_proba(df.iloc[[3]])[0], rtol=1e-12)

@@ -435,6 +435,11 @@ def explain_section(rd: ReportData, example_row: int) -> str:
     pos = int(np.cumsum(rd.used)[example_row] - 1)       # position among the used rows
     X = rd.X.iloc[[pos]] if hasattr(rd.X, "iloc") else rd.X[[pos]]
     off = None if rd.offset is None else rd.offset[[pos]]
+    if hasattr(rd.model, "thresholds_"):          # ordinal: η → cumulative logits → levels
+        return _section("example", "One prediction explained",
+                        f"<p>Row {example_row} of the data (counting from 0), true outcome "
+                        f"<strong>{esc(str(rd.y[pos]))}</strong>.</p>"
+                        + _ordinal_explain_tables(rd.model.explain(X, 0, offset=off)))
     expl = explain_row(rd.model, X, 0, off)
     fig = explain_plot(rd.model, X, 0, off)
     body = (f"<p>Row {example_row} of the data (counting from 0), true outcome "
@@ -443,6 +448,25 @@ def explain_section(rd: ReportData, example_row: int) -> str:
                           "Each bar starts where the previous one ended; the dark bar is their "
                           "sum, the logit.", "fig-explain"))
     return _section("example", "One prediction explained", body)
+
+
+def _ordinal_explain_tables(expl) -> str:
+    """An ordinal explanation's three steps as tables: contributions and η, the
+    cuts (ζ_k, ζ_k − η, P(y ≤ k)), the level probabilities and the decision."""
+    rows = [[esc(str(n)), num(r["value"]), f"{r['contribution'] + 0.0:+.6f}"]
+            for n, r in expl.terms.iterrows()]
+    rows.append([("η (sum)", " class='step'"), "",
+                 (f"{expl.eta:+.6f}", f" data-key='eta' data-value='{_attr(expl.eta)}'")])
+    cut_rows = [[esc(str(c)), f"{r['threshold']:+.6f}", f"{r['cum_logit']:+.6f}",
+                 (f"{r['cum_prob']:.6f}", f" data-value='{_attr(r['cum_prob'])}'")]
+                for c, r in expl.cuts.iterrows()]
+    level_rows = [[esc(str(k)), (f"{p:.6f}", f" data-key='probability' data-value='{_attr(p)}'"),
+                   "most probable" if k == expl.decision else ""]
+                  for k, p in expl.probabilities.items()]
+    return (table_html(["term", "x", "coef × x"], rows, table_id="explanation")
+            + table_html(["cut", "ζ_k", "ζ_k − η (− x·γ_k)", "P(y ≤ k)"], cut_rows,
+                         table_id="explanation-cuts")
+            + table_html(["level", "P(y = k)", ""], level_rows, table_id="explanation-levels"))
 
 
 def _explain_table(expl) -> str:
@@ -506,6 +530,12 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     from .plots import calibration_plot, convergence_plot, forest_plot, proba_plot, roc_plot
     if hasattr(model, "alphas_") and hasattr(model, "best_estimator_"):   # LogisticRegressionCV
         cv_model, model = (cv_model if cv_model is not None else model), model.best_estimator_
+    if _is_fitted(model) and getattr(getattr(model, "results_", None), "layout", None) \
+            is not None and model.results_.layout.conditional:
+        raise ValueError("the report covers binary, multinomial and ordinal models; a "
+                         "conditional logit's predictions need its strata, which the report's "
+                         "metrics and curves do not take: use model.summary() and "
+                         "model.predict_proba(X, strata).")
     fitted_here = formula is not None or not _is_fitted(model)
     grouped_rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight,
                          offset=offset, missing=missing)

@@ -112,6 +112,8 @@ def forest_plot(model, level: float = 0.95, ci: str | None = None, intercept: bo
     summary = model.summary(level=level, ci=ci)
     ci = summary.header.get("ci_method") or "no"
     table = summary.to_frame()
+    if "kind" in table.columns:            # an ordinal model's cut points are no odds ratios
+        table = table[table["kind"] != "threshold"]
     if isinstance(table.index, pd.MultiIndex) and model.reference_class_ in \
             set(table.index.get_level_values(0)):
         table = _versus_reference(model)     # symmetric (penalized) fit: no intervals
