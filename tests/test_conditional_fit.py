@@ -184,3 +184,19 @@ def test_report_refuses_a_conditional_model_with_a_reason():
     m = logitlab.fit("case ~ spontaneous + induced + strata(stratum)", df, family="conditional")
     with pytest.raises(ValueError, match="need its strata"):
         render_report(m, df, y="case")
+
+
+def test_strata_of_several_columns_and_the_strata_argument():
+    """strata(a, b) makes one stratum per combination (R's strata()); strata= names
+    the column instead of the formula term."""
+    df = infert()
+    half = (df["stratum"] % 2).to_numpy()
+    df["st_div"] = df["stratum"] // 2
+    df["st_mod"] = half
+    two = logitlab.fit("case ~ spontaneous + induced + strata(st_div, st_mod)", df,
+                       family="conditional")
+    one = logitlab.fit("case ~ spontaneous + induced", df, family="conditional",
+                       strata="stratum")
+    np.testing.assert_allclose(two.coef_, one.coef_, rtol=1e-12)
+    np.testing.assert_allclose(one.coef_, list(REF["infert_exact"]["coefficients"].values()),
+                               rtol=1e-8)

@@ -17,6 +17,7 @@ import pandas as pd
 from ..core.userwarn import warn
 from ..data.binomial import cbind_columns, cbind_response
 from ..data.formula import (Design, check_formula_options, check_response, column_uses,
+                            split_top_level,
                             first_observed_level, formula_terms, nan_rows, rows_argument,
                             set_intercept_from_design, split_formula)
 from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
@@ -66,8 +67,13 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         return _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv,
                             na_values, sep, estimator_params)
     if family == "conditional":
-        return _fit_conditional(formula, data, missing, sample_weight, offset, groups, unseen,
-                                cv, na_values, sep, estimator_params)
+        strata = estimator_params.pop("strata", None)
+        if strata is not None and groups is not None:
+            raise ValueError("give the strata once (strata=); groups are not used by a "
+                             "conditional logit.")
+        return _fit_conditional(formula, data, missing, sample_weight, offset,
+                                groups if strata is None else strata, unseen, cv, na_values, sep,
+                                estimator_params)
     if family != "logit":
         raise ValueError(f"family must be 'logit' (binary or multinomial, by the number of "
                          f"classes), 'ordinal' or 'conditional'; got {family!r}")
@@ -202,9 +208,17 @@ def _fit_conditional(formula, data, missing, sample_weight, offset, groups, unse
         raise NotImplementedError("conditional logit fits run in memory: each stratum must "
                                   "be in one place; compute the Dask DataFrame first.")
     df = read_table(to_memory(data), na_values=na_values, sep=sep)
-    if isinstance(column, str) and column not in df.columns:
-        raise ValueError(f"the strata column {column!r} is not a column of the data; its "
-                         f"columns are {', '.join(map(repr, map(str, df.columns)))}.")
+    if isinstance(column, str):
+        names = [c.strip().strip("`") for c in split_top_level(column, ",")]
+        absent = [c for c in names if c not in df.columns]
+        if absent:
+            raise ValueError(f"the strata column{'s' if len(absent) > 1 else ''} "
+                             f"{', '.join(map(repr, absent))} {'are' if len(absent) > 1 else 'is'}"
+                             f" not a column of the data; its columns are "
+                             f"{', '.join(map(repr, map(str, df.columns)))}.")
+        if len(names) > 1:       # strata(a, b): one stratum per combination, as R's strata()
+            column = f"strata({', '.join(names)})"
+            df = df.assign(**{column: list(zip(*(df[c] for c in names)))})
     return _fit_memory(formula, df, missing, sample_weight, offset, column, unseen, None, None,
                        params, estimator=ConditionalLogisticRegression)
 
