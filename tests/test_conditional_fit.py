@@ -178,12 +178,17 @@ def test_readme_conditional_section_runs():
                                rtol=1e-8)
 
 
-def test_report_refuses_a_conditional_model_with_a_reason():
+def test_report_of_a_conditional_model():
+    """The report shows the model with clogit's three tests and the odds ratios,
+    and says why it has no metrics (predictions need the strata)."""
     from logitlab.report.html import render_report
     df = infert()
     m = logitlab.fit("case ~ spontaneous + induced + strata(stratum)", df, family="conditional")
-    with pytest.raises(ValueError, match="need its strata"):
-        render_report(m, df, y="case")
+    page = render_report(m, df, y="case")
+    assert "Conditional logistic regression" in page and "Score (logrank) test" in page
+    assert "within a stratum" in page and "ROC curve" not in page
+    odds = f"{np.exp(REF['infert_exact']['coefficients']['spontaneous']):.4g}"
+    assert odds in page
 
 
 def test_strata_of_several_columns_and_the_strata_argument():

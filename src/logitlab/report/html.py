@@ -530,17 +530,13 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     from .plots import calibration_plot, convergence_plot, forest_plot, proba_plot, roc_plot
     if hasattr(model, "alphas_") and hasattr(model, "best_estimator_"):   # LogisticRegressionCV
         cv_model, model = (cv_model if cv_model is not None else model), model.best_estimator_
-    if _is_fitted(model) and getattr(getattr(model, "results_", None), "layout", None) \
-            is not None and model.results_.layout.conditional:
-        raise ValueError("the report covers binary, multinomial and ordinal models; a "
-                         "conditional logit's predictions need its strata, which the report's "
-                         "metrics and curves do not take: use model.summary() and "
-                         "model.predict_proba(X, strata).")
     fitted_here = formula is not None or not _is_fitted(model)
     grouped_rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight,
                          offset=offset, missing=missing)
     rd = grouped_rd.bernoulli()       # 0/1 rows (the same object unless the response is cbind)
     model = rd.model
+    if model.results_.layout.conditional:
+        return _conditional_page(rd, title, level, ci)
     if cv_model is None:
         cv_model = getattr(model, "cv_", None)        # logitlab.fit(..., cv=k)
     in_sample = fitted_here if in_sample is None else bool(in_sample)
@@ -593,6 +589,36 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     sections.append(("example", "One prediction", explain_section(rd, example_row)))
     title = title or ("Logistic regression: " + rd.formula if rd.formula
                       else "Logistic regression report")
+    return _page(title, sections, rd)
+
+
+def _conditional_page(rd: ReportData, title, level: float, ci) -> str:
+    """The report of a conditional logit: the data, the model (with clogit's three
+    tests), the odds ratios and the convergence. Its predictions are probabilities
+    within strata, which the metrics, curves and the example of the other families
+    do not take: the page says so."""
+    from .plots import convergence_plot, forest_plot
+    model = rd.model
+    rd.notes.append("Conditional logit: predictions are probabilities within a stratum "
+                    "(model.predict_proba(X, strata)), so the page shows no metrics, ROC, "
+                    "calibration or example row.")
+    sections = [
+        ("data", "Data", data_section(rd)),
+        ("model", "Model", model_section(rd, level, ci)),
+        ("forest", "Odds ratios", _figure_section(
+            "forest", "Odds ratios", "Each point is e^coef, the factor by which the odds of being "
+            "a case change per unit of the term within a stratum; the bars are the confidence "
+            "intervals. The dashed line at 1 is no effect.",
+            lambda: forest_plot(model, level=level, ci=ci), "forest plot of the odds ratios",
+            "Odds ratios with intervals (log scale).")),
+        ("convergence", "Convergence", _figure_section(
+            "convergence", "Convergence", f"The solver '{esc(str(model.solver_))}': the "
+            "objective's distance to its minimum and the gradient's max-norm at every "
+            "iteration.", lambda: convergence_plot(model), "convergence trace",
+            "Objective gap and gradient norm per iteration (log scale).")),
+    ]
+    title = title or ("Conditional logistic regression: " + rd.formula if rd.formula
+                      else "Conditional logistic regression report")
     return _page(title, sections, rd)
 
 
