@@ -123,3 +123,31 @@ def _same_default(value, default) -> bool:
         return bool(value == default)
     except Exception:  # noqa: BLE001 - arrays and other values without a plain ==
         return False
+
+
+class WithoutBernoulliDiagnostics:
+    """For families whose rows are not Bernoulli trials with a decision threshold
+    (ordinal, conditional): the threshold and the per-row diagnostics of binary
+    models raise an error saying what to use instead. A class sets
+    :attr:`no_threshold` and implements ``_unavailable(what)``."""
+
+    #: why there is no decision threshold
+    no_threshold = "this model has no decision threshold."
+
+    def _unavailable(self, what: str):
+        raise NotImplementedError(f"{what} is not defined for this model.")
+
+    def set_threshold(self, value):
+        raise ValueError(self.no_threshold)
+
+    def tune_threshold(self, X, y, metric="f1", sample_weight=None, offset=None):
+        raise ValueError(self.no_threshold)
+
+    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
+        self._unavailable("residuals()")
+
+    def influence(self, X=None, y=None, sample_weight=None, offset=None):
+        self._unavailable("influence()")
+
+    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
+        self._unavailable("goodness_of_fit()")

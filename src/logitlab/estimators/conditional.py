@@ -25,12 +25,13 @@ import numpy as np
 
 from ..core.exceptions import check_is_fitted
 from ..data.validation import check_offset
+from .base import WithoutBernoulliDiagnostics
 from .logistic import LogisticRegression
 
 __all__ = ["ConditionalLogisticRegression"]
 
 
-class ConditionalLogisticRegression(LogisticRegression):
+class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression):
     """Conditional (fixed-effects) logistic regression on matched strata.
 
     Parameters
@@ -50,6 +51,8 @@ class ConditionalLogisticRegression(LogisticRegression):
     """
 
     _spec_extra = {"family": "conditional"}
+    no_threshold = ("a conditional logit has no decision threshold: it predicts the most "
+                    "probable row of each stratum.")
 
     def __init__(self, method="exact", penalty="l2", alpha=0.0, solver="auto", tol=None,
                  max_iter=None, solver_options=None, callback=None, verbose=0):
@@ -113,15 +116,7 @@ class ConditionalLogisticRegression(LogisticRegression):
         return {"strata": getattr(self, "_strata", None)}
 
     def _set_results(self, results) -> None:
-        self.results_ = results
-        outcome, r = results.outcome, results.solver
-        self.classes_ = outcome.classes
-        self.n_features_in_ = results.layout.n_features
-        self.solver_, self.tol_, self.n_iter_ = r.solver, r.tol, r.n_iter
-        self.converged_, self.objective_, self.grad_norm_ = r.converged, r.objective, r.grad_norm
-        self.n_passes_, self.history_ = r.n_passes, r.history
-        self.aliased_ = results.aliased
-        self.engine_ = outcome.engine
+        self._set_fit_attributes(results)
         self.coef_ = np.asarray(results.coef, dtype=np.float64).copy()
         record = None if results.inference is None else results.inference.conditional
         if record is not None:
@@ -184,21 +179,6 @@ class ConditionalLogisticRegression(LogisticRegression):
             f"{what} is not defined for conditional logit models here; use coef_, summary, "
             "conf_int, wald_test, lr_test, decision_function and predict_proba(X, strata).")
 
-    def set_threshold(self, value):
-        raise ValueError("a conditional logit has no decision threshold: it predicts the most "
-                         "probable row of each stratum.")
-
-    def tune_threshold(self, X, y, metric="f1", sample_weight=None, offset=None):
-        self.set_threshold(None)
-
-    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
-        self._unavailable("residuals()")
-
-    def influence(self, X=None, y=None, sample_weight=None, offset=None):
-        self._unavailable("influence()")
-
-    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
-        self._unavailable("goodness_of_fit()")
 
     def margins(self, data, variables=None, at="overall", kind="dydx", dummy=False,
                 count=False, level=0.95, se=True, weights=None, offset=None):

@@ -233,12 +233,13 @@ class LogisticRegression(ClassifierBase):
         warn_findings(outcome.findings)
         return self
 
-    def _set_results(self, results: LogitResults) -> None:
-        """The scikit-learn attributes, from the results."""
+    def _set_fit_attributes(self, results: LogitResults) -> None:
+        """The attributes every family's estimator has: ``results_``, ``classes_``, the
+        solver's record (``solver_``, ``n_iter_``, ``converged_``, ...), ``aliased_``,
+        ``engine_``."""
         self.results_ = results
         outcome, r = results.outcome, results.solver
         self.classes_ = outcome.classes
-        self.reference_class_ = results.reference_class
         self.n_features_in_ = results.layout.n_features
         self.solver_, self.tol_, self.n_iter_ = r.solver, r.tol, r.n_iter
         self.converged_, self.objective_, self.grad_norm_ = r.converged, r.objective, r.grad_norm
@@ -247,6 +248,11 @@ class LogisticRegression(ClassifierBase):
         self.engine_ = outcome.engine
         if outcome.n_partitions is not None:
             self.n_partitions_ = outcome.n_partitions
+
+    def _set_results(self, results: LogitResults) -> None:
+        """The scikit-learn attributes, from the results."""
+        self._set_fit_attributes(results)
+        self.reference_class_ = results.reference_class
         layout = results.layout
         W = layout.matrix(results.coef)
         d = layout.n_features

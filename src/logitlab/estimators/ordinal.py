@@ -28,12 +28,13 @@ import numpy as np
 
 from ..core.exceptions import check_is_fitted
 from ..data.validation import check_offset
+from .base import WithoutBernoulliDiagnostics
 from .logistic import LogisticRegression
 
 __all__ = ["OrderedLogisticRegression"]
 
 
-class OrderedLogisticRegression(LogisticRegression):
+class OrderedLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression):
     """Ordinal logistic regression (proportional odds); see the module docstring.
 
     Parameters
@@ -60,6 +61,7 @@ class OrderedLogisticRegression(LogisticRegression):
     """
 
     _spec_extra = {"family": "ordinal"}
+    no_threshold = "an ordinal model has no decision threshold: it predicts the most probable category."
 
     def __init__(self, levels=None, nominal=None, penalty="l2", alpha=0.0, solver="auto",
                  tol=None, max_iter=None, warm_start=False, dtype=None, solver_options=None,
@@ -136,15 +138,7 @@ class OrderedLogisticRegression(LogisticRegression):
         return {"ordinal": True, "levels": levels}
 
     def _set_results(self, results) -> None:
-        self.results_ = results
-        outcome, r = results.outcome, results.solver
-        self.classes_ = outcome.classes
-        self.n_features_in_ = results.layout.n_features
-        self.solver_, self.tol_, self.n_iter_ = r.solver, r.tol, r.n_iter
-        self.converged_, self.objective_, self.grad_norm_ = r.converged, r.objective, r.grad_norm
-        self.n_passes_, self.history_ = r.n_passes, r.history
-        self.aliased_ = results.aliased
-        self.engine_ = outcome.engine
+        self._set_fit_attributes(results)
         beta, zeta = results.family.split(results.coef)
         self.coef_, self.thresholds_ = beta.copy(), zeta.copy()
         if results.layout.nominal:
@@ -163,13 +157,9 @@ class OrderedLogisticRegression(LogisticRegression):
         results = self.results_
         Z = results.family.linear_predictor(X, results.coef,
                                             check_offset(offset, X.shape[0], 2))
-        crossed = np.flatnonzero(np.any(np.diff(Z, axis=1) <= 0, axis=1))
-        if crossed.size:
-            raise ValueError(f"the partial proportional-odds model's cumulative probabilities "
-                             f"are not increasing across the levels at {crossed.size} rows "
-                             f"(first row {crossed[0]}): its nominal effects extrapolate to "
-                             "crossing cuts there. Predict inside the range of the training "
-                             "data, or make fewer terms nominal.")
+        if results.layout.nominal:
+            from ..families.ordinal import check_increasing_cuts
+            check_increasing_cuts(Z, "its predicted probabilities")
         return Z
 
     def predict_cumulative_proba(self, X, offset=None):
@@ -206,29 +196,12 @@ class OrderedLogisticRegression(LogisticRegression):
         return brant_test(self)
 
     # ------------------------------------------ what applies to binary models only
-    def _binary_only(self, what: str):
+    def _unavailable(self, what: str):
         check_is_fitted(self)
         raise NotImplementedError(
             f"{what} is defined for binary (and some multinomial) models, not for this ordinal "
             "model; use predict_proba, get_prediction, explain, conf_int, wald_test, lr_test, "
             "nominal_test or brant_test.")
-
-    def set_threshold(self, value):
-        raise ValueError("an ordinal model has no decision threshold: it predicts the most "
-                         "probable category.")
-
-    def tune_threshold(self, X, y, metric="f1", sample_weight=None, offset=None):
-        self.set_threshold(None)
-
-    def residuals(self, X=None, y=None, type="deviance", sample_weight=None, offset=None):
-        self._binary_only("residuals()")
-
-    def influence(self, X=None, y=None, sample_weight=None, offset=None):
-        self._binary_only("influence()")
-
-    def goodness_of_fit(self, X=None, y=None, sample_weight=None, offset=None, g=10):
-        self._binary_only("goodness_of_fit()")
-
 
     def explain(self, X, rows=None, *, offset=None):
         """Predictions worked out: contributions ``β_j x_j`` → ``η`` → cumulative

@@ -70,6 +70,19 @@ def logistic_density(t) -> np.ndarray:
     return np.exp(-softplus(t) - softplus(-t))
 
 
+def check_increasing_cuts(Z, what: str) -> None:
+    """Raise a ValueError naming the rows where the cumulative logits ``Z`` (n, K − 1)
+    of a partial proportional-odds model do not increase across the cuts: there some
+    level probabilities are not positive, so ``what`` is not defined."""
+    crossed = np.flatnonzero(np.any(np.diff(Z, axis=1) <= 0, axis=1))
+    if crossed.size:
+        raise ValueError(f"the partial proportional-odds model's cumulative probabilities "
+                         f"cross at {crossed.size} of the rows evaluated (first row "
+                         f"{crossed[0]}): its nominal effects extrapolate to crossing cuts "
+                         f"there, so {what} are not defined. Evaluate inside the range of the "
+                         "training data, or make fewer terms nominal.")
+
+
 @dataclass
 class RowTerms:
     """Per-row quantities of a chunk at ``(β, ζ)`` (see the module docstring):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.links import sigmoid as _sigmoid
-from ..families.ordinal import logistic_density as _density
+from ..families.ordinal import check_increasing_cuts, logistic_density as _density
 
 
 class OrdinalEffects:
@@ -47,13 +47,7 @@ class OrdinalEffects:
     def _levels(self, X):
         """``(P, f(a), f(b), σ(a), σ(b))``, each (n, K)."""
         Zc = self.family.linear_predictor(X, self.coef, self.offset_for(X.shape[0]))
-        crossed = np.flatnonzero(np.any(np.diff(Zc, axis=1) <= 0, axis=1))
-        if crossed.size:
-            raise ValueError(f"the partial proportional-odds model's cumulative probabilities "
-                             f"cross at {crossed.size} of the rows evaluated (first row "
-                             f"{crossed[0]}): some level probabilities are negative there, so "
-                             "marginal effects are not defined. Make fewer terms nominal, or "
-                             "evaluate inside the data's range.")
+        check_increasing_cuts(Zc, "marginal effects")
         n = Zc.shape[0]
         inf = np.full((n, 1), np.inf)
         a, b = np.hstack([Zc, inf]), np.hstack([-inf, Zc])
