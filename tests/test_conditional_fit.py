@@ -165,6 +165,18 @@ def test_model_file_and_cli(tmp_path):
     np.testing.assert_allclose(doc["score_stat"], REF["infert_exact"]["score_test"], rtol=1e-8)
     np.testing.assert_allclose([t["coef"] for t in doc["terms"]],
                                list(REF["infert_exact"]["coefficients"].values()), rtol=1e-8)
+    model_file = str(tmp_path / "clogit.json")
+    pred = subprocess.run([sys.executable, "-m", "logitlab.cli", "predict", model_file,
+                           str(DATA / "infert.csv"), "--strata", "stratum"],
+                          capture_output=True, text=True, timeout=300)
+    assert pred.returncode == 0, pred.stderr
+    table = pd.read_csv(__import__("io").StringIO(pred.stdout))
+    np.testing.assert_allclose(table["prob"], REF["infert_exact"]["expected"], rtol=1e-8)
+    bad = subprocess.run([sys.executable, "-m", "logitlab.cli", "explain", model_file,
+                          str(DATA / "infert.csv"), "--row", "1"], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode != 0 and "not available for conditional" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_readme_conditional_section_runs():

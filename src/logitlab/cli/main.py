@@ -331,6 +331,26 @@ def _ordinal_params(params: dict, levels, nominal=None) -> dict:
     return {**keep, "family": "ordinal"}
 
 
+def _conditional_predictions(model, df, X, strata, id_column, ci):
+    """A conditional logit's predict table: ``eta``, ``prob`` (the probability that the
+    row is its stratum's case) and ``predicted`` (the most probable row of each stratum)."""
+    import pandas as pd
+    if strata is None or strata not in df.columns:
+        raise ValueError("a conditional logit predicts within strata: give --strata COLUMN "
+                         f"(a column of the data; its columns are "
+                         f"{', '.join(map(repr, map(str, df.columns)))}).")
+    if ci is not None:
+        raise ValueError("--ci is not available for conditional logit predictions.")
+    st = df[strata].to_numpy()
+    out = pd.DataFrame(index=df.index)
+    if id_column is not None:
+        out[id_column] = df[id_column].to_numpy()
+    out["predicted"] = model.predict(X, strata=st)
+    out["prob"] = model.predict_proba(X, strata=st)
+    out["eta"] = model.decision_function(X)
+    return out
+
+
 def parse_class_weight(text: Optional[str]):
     """``--class-weight``: None, ``"balanced"``, or ``"0=1,1=5"`` -> ``{0: 1.0, 1: 5.0}``
     (labels read as ``--reference-class`` reads them: numbers when they read as one)."""
@@ -394,6 +414,8 @@ def predict(
                                        "errors and confidence intervals of the probabilities "
                                        "at this level (e.g. 0.95): columns prob_<class>_se, "
                                        "_ci_low, _ci_high (and logit_se for binary models)."),
+    strata: Optional[str] = typer.Option(None, help="A conditional logit's stratum column: "
+                                         "the probabilities are within strata."),
 ) -> None:
     """Predict probabilities, labels and logits for every row of a data file.
 
@@ -415,8 +437,13 @@ def predict(
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
                          f"{', '.join(map(repr, map(str, df.columns)))}.")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
-    result = prediction_table(model, X, None if id_column is None else df[id_column].to_numpy(),
-                              id_column, df.index, level=ci)
+    if hasattr(model, "predict_risk"):               # a conditional logit: within strata
+        result = _conditional_predictions(model, df, X, strata, id_column, ci)
+    else:
+        if strata is not None:
+            raise ValueError("--strata is for conditional logit models; this one is not.")
+        result = prediction_table(model, X, None if id_column is None else
+                                  df[id_column].to_numpy(), id_column, df.index, level=ci)
     if out is not None:
         result.to_csv(out, index=False)
         if not as_json:
@@ -476,6 +503,10 @@ def explain(
     if not 0 <= row < len(df):
         raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
+    if hasattr(model, "predict_risk"):
+        raise ValueError("explain is not available for conditional logit models: a row's "
+                         "probability depends on the other rows of its stratum (use predict "
+                         "--strata).")
     if hasattr(model, "thresholds_"):               # ordinal: η → cumulative logits → levels
         expl = model.explain(X.iloc[[row]], 0)
         expl.row = row
