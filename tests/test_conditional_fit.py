@@ -177,6 +177,10 @@ def test_model_file_and_cli(tmp_path):
                          text=True, timeout=300)
     assert bad.returncode != 0 and "not available for conditional" in bad.stderr
     assert "Traceback" not in bad.stderr
+    diag = subprocess.run([sys.executable, "-m", "logitlab.cli", "diagnostics", model_file,
+                           str(DATA / "infert.csv")], capture_output=True, text=True, timeout=300)
+    assert diag.returncode == 2 and "not defined for conditional" in diag.stderr
+    assert "Traceback" not in diag.stderr
 
 
 def test_readme_conditional_section_runs():

@@ -568,10 +568,11 @@ register_margins(app, OnceCommand)
 
 
 def main() -> None:
-    """Entry point: run the app; bad input becomes a one-line error."""
+    """Entry point: run the app; bad input (and what a model does not offer) becomes a
+    one-line error."""
     try:
         app()  # usage errors and Ctrl-C are handled by typer (exit 2 / 1)
-    except (ValueError, TypeError, OSError, KeyError) as err:
+    except (ValueError, TypeError, OSError, KeyError, NotImplementedError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         err_console.print(f"[red]error:[/red] {rich_escape(message)}", highlight=False,
                           soft_wrap=True)   # one line, however long
