@@ -76,6 +76,13 @@ for (m in c("breslow", "efron")) {
 wmsg <- tryCatch({clogit(fm, cs, weights = w, method = "exact", control = ctl); "none"},
                  warning = function(e) conditionMessage(e))
 out$exact_weights_warning <- wmsg
+# LR tests of dropping each term (the type-II tests of an additive model)
+full <- clogit(fm, cs, method = "exact", control = ctl)
+out$strata_exact_drop1 <- sapply(c("x1", "x2", "x3"), function(t) {
+  small <- clogit(update(fm, as.formula(paste(". ~ . -", t))), cs, method = "exact",
+                  control = ctl)
+  2 * (full$loglik[2] - small$loglik[2])
+}, simplify = FALSE)
 out$provenance <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
                        jsonlite = as.character(packageVersion("jsonlite")),
                        control = "coxph.control(eps = 1e-12, toler.chol = 1e-15, iter.max = 100)")
