@@ -134,6 +134,15 @@ class WithoutBernoulliDiagnostics:
     #: why there is no decision threshold
     no_threshold = "this model has no decision threshold."
 
+    # options of LogisticRegression these families do not take, fixed (read by its
+    # shared code: fit_spec, the summary, model files)
+    l1_ratio = None
+    fit_intercept = False
+    class_weight = None
+    reference_class = None
+    threshold = 0.5
+    polish = False
+
     def _unavailable(self, what: str):
         raise NotImplementedError(f"{what} is not defined for this model.")
 

@@ -66,13 +66,7 @@ class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegress
         self.callback = callback
         self.verbose = verbose
 
-    # fixed for this family (read by the shared code of LogisticRegression)
-    l1_ratio = None
-    fit_intercept = False
-    class_weight = None
-    reference_class = None
-    threshold = 0.5
-    polish = False
+    # fixed for this family besides those of WithoutBernoulliDiagnostics
     warm_start = False
     dtype = None
     cov_type = "nonrobust"

@@ -83,14 +83,6 @@ class OrderedLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression)
         self.engine_options = engine_options
         self.verbose = verbose
 
-    # fixed for this family (read by the shared code of LogisticRegression)
-    l1_ratio = None
-    fit_intercept = False
-    class_weight = None
-    reference_class = None
-    threshold = 0.5
-    polish = False
-
     def checked_spec(self):
         from ..fitting.spec import fit_spec
         return fit_spec({**self.get_params(), **self._spec_extra,
