@@ -62,11 +62,14 @@ METHODS = ("exact", "breslow", "efron", "approximate")
 class StrataGroups:
     """Rows grouped by stratum: ``order`` (n,) a stable sort of the rows by
     stratum id, ``bounds`` (S + 1,) with stratum s in sorted rows
-    ``bounds[s]:bounds[s+1]``, ``labels`` (S,) the stratum ids in that order."""
+    ``bounds[s]:bounds[s+1]``, ``labels`` (S,) the stratum ids in that order;
+    ``in_order``: the rows are already in stratum order (the engine sorts them), so
+    sorting returns the arrays themselves, not copies."""
 
     order: np.ndarray
     bounds: np.ndarray
     labels: np.ndarray
+    in_order: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -82,11 +85,14 @@ class StrataGroups:
         return np.diff(self.bounds)
 
     def sort(self, a: np.ndarray) -> np.ndarray:
-        """Rows of ``a`` (n, ...) in stratum order."""
-        return a[self.order]
+        """Rows of ``a`` (n, ...) in stratum order (``a`` itself when already so:
+        the result is only read)."""
+        return a if self.in_order else a[self.order]
 
     def unsort(self, a: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`sort`: rows back in the caller's order."""
+        if self.in_order:
+            return a
         out = np.empty_like(a)
         out[self.order] = a
         return out
@@ -120,7 +126,9 @@ def group_strata(strata) -> StrataGroups:
     ordered = ids[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     bounds = np.r_[starts, ordered.shape[0]].astype(np.int64)
-    return StrataGroups(order=order.astype(np.int64), bounds=bounds, labels=ordered[starts])
+    order = order.astype(np.int64)
+    return StrataGroups(order=order, bounds=bounds, labels=ordered[starts],
+                        in_order=bool(np.all(order == np.arange(order.shape[0]))))
 
 
 def _canonical_method(method: str) -> str:
