@@ -83,16 +83,18 @@ def test_importing_and_a_summary_do_not_load_numba():
     assert out.stdout.strip() == "False"
 
 
-def test_a_small_fit_and_summary_do_not_load_sklearn_or_scipy_stats():
-    """The whole small job (ndarray fit + summary) in a fresh process leaves
-    scikit-learn and scipy.stats unloaded; its p-values are scipy.stats' (checked in
-    the same process after the job) and its estimator still clones in scikit-learn."""
+def test_a_small_fit_and_summary_do_not_load_sklearn_scipy_stats_or_pandas():
+    """The whole small job (ndarray fit + printed summary) in a fresh process leaves
+    scikit-learn, scipy.stats and pandas (with pyarrow) unloaded; its p-values are
+    scipy.stats' (checked in the same process after the job) and its estimator still
+    clones in scikit-learn."""
     code = (
         "import sys, numpy as np, logitlab\n"
         "rng = np.random.default_rng(0); X = rng.normal(size=(500, 3))\n"
         "y = (X @ np.array([1.0, -0.5, 0.2]) + rng.logistic(size=500) > 0).astype(int)\n"
         "m = logitlab.LogisticRegression().fit(X, y); s = str(m.summary())\n"
-        "print(sorted(k for k in ('sklearn', 'scipy.stats') if k in sys.modules))\n"
+        "print(sorted(k for k in ('sklearn', 'scipy.stats', 'pandas', 'pyarrow')\n"
+        "             if k in sys.modules))\n"
         "from scipy import stats; t = m.summary().to_frame()\n"
         "ref = 2 * stats.norm.sf(np.abs(t['coef'] / t['std_err']))\n"
         "print(float(np.max(np.abs(ref - t['p_value']))))\n"

@@ -42,7 +42,7 @@ import ast
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import is_pandas, pandas as pd
 from scipy import special
 
 from ..core.userwarn import warn
@@ -296,7 +296,7 @@ def binomial_target(y, sample_weight, n_rows: int) -> BinomialTarget | None:
                 else np.asarray(check_sample_weight(sample_weight, n_rows), dtype=np.float64))
         s = check_sample_weight(trials * user, n_rows)
         return _target(prop, s, "cbind", trials)
-    if isinstance(y, (pd.Series, pd.Index)):
+    if is_pandas(y, "Series", "Index"):
         if not pd.api.types.is_float_dtype(y.dtype):
             return None
         y = y.to_numpy(dtype=np.float64, na_value=np.nan)

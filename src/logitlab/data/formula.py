@@ -40,7 +40,7 @@ import re
 import warnings
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 
 from ..core.userwarn import warn
 from .io import (check_number_columns, describe_missing, missing_counts, missing_texts, option,

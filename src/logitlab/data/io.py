@@ -56,7 +56,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 
 from .validation import describe_variants, label_variants, to_pandas_if_dataframe
 

@@ -43,7 +43,7 @@ import copy
 import warnings
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 
 from ..core import progress
 from ..core.userwarn import warn

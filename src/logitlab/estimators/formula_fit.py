@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 
 from ..core.userwarn import warn
 from ..data.binomial import cbind_columns, cbind_response

@@ -23,13 +23,14 @@ are ``(class, term)`` pairs for each class compared with the reference.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 from scipy import linalg
 
 from ..core.distributions import chi2_sf, norm_ppf, norm_sf
 
 from ..core.layout import INTERCEPT
 from .hypotheses import restriction
+from .table import LabeledTable, label_index  # noqa: F401  (label_index: re-exported)
 
 
 class InferenceUnavailable(ValueError):
@@ -156,44 +157,44 @@ def parameters(model) -> tuple:
     return [labels[i] for i in order], np.asarray(as_results(model).coef)[order], V
 
 
-def coef_table(model, level: float = 0.95) -> pd.DataFrame:
+def coef_columns(model, level: float = 0.95) -> LabeledTable:
     """The Wald table: coef, std_err, z, p_value, ci_low, ci_high, odds_ratio,
-    or_ci_low, or_ci_high — one row per estimated coefficient; aliased
-    coefficients appear with NaN statistics and ``aliased=True``."""
+    or_ci_low, or_ci_high — one row per estimated coefficient (Wald interval
+    β ± z_{(1+level)/2}·SE); aliased coefficients follow with NaN statistics and
+    ``aliased=True``. A :class:`~logitlab.results.table.LabeledTable` (no pandas)."""
     labels, beta, V = parameters(model)
     se = np.sqrt(np.maximum(np.diag(V), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / se
     q = norm_ppf(0.5 + level / 2)
-    table = pd.DataFrame({
+    table = LabeledTable(labels, {
         "coef": beta, "std_err": se, "z": z, "p_value": 2 * norm_sf(np.abs(z)),
         "ci_low": beta - q * se, "ci_high": beta + q * se,
-    }, index=label_index(labels))
+    })
     with np.errstate(over="ignore"):   # a diverging estimate's bound is e^big = inf
         table["odds_ratio"] = np.exp(table["coef"])
         table["or_ci_low"] = np.exp(table["ci_low"])
         table["or_ci_high"] = np.exp(table["ci_high"])
-    table["aliased"] = False
+    table["aliased"] = np.zeros(len(table), dtype=bool)
     return _with_aliased(model, table)
 
 
-def label_index(labels):
-    """A pandas index of term labels (a ("class", "term") MultiIndex for multinomial)."""
-    if labels and isinstance(labels[0], tuple):
-        return pd.MultiIndex.from_tuples(labels, names=["class", "term"])
-    return pd.Index(labels, name="term")
+def coef_table(model, level: float = 0.95) -> pd.DataFrame:
+    """:func:`coef_columns` as a pandas DataFrame indexed by term (a ("class",
+    "term") MultiIndex for multinomial models)."""
+    return coef_columns(model, level).to_frame()
 
 
-def _with_aliased(model, table: pd.DataFrame) -> pd.DataFrame:
+def _with_aliased(model, table: LabeledTable) -> LabeledTable:
     state = require_inference(model)
     if not state.aliased:
         return table
     labels = term_labels(model)
     C = as_results(model).layout.n_cols
     extra = [labels[j * C + k] for j in state.aliased for k in range(C)]
-    rows = pd.DataFrame(np.nan, index=label_index(extra), columns=table.columns)
-    rows["aliased"] = True
-    return pd.concat([table, rows.astype({"aliased": bool})])
+    rows = LabeledTable(extra, {name: np.full(len(extra), np.nan) for name in table.columns})
+    rows["aliased"] = np.ones(len(extra), dtype=bool)
+    return table.append(rows)
 
 
 def default_ci_method(model) -> str:

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 from scipy import linalg
 
 from ..core.distributions import chi2_ppf, chi2_sf

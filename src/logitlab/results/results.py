@@ -22,7 +22,7 @@ but no inference: the statistical attributes raise
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from ..core.lazy import pandas as pd
 
 from ..core.layout import INTERCEPT
 from ..fitting.outcome import FitOutcome, InferenceState

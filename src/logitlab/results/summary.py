@@ -54,11 +54,10 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 
-from .inference import (InferenceUnavailable, as_results, coef_table, default_ci_method,
-                        display_order, label_index, model_statistics, term_kinds,
-                        term_labels)
+from .inference import (InferenceUnavailable, as_results, coef_columns, default_ci_method,
+                        display_order, model_statistics, term_kinds, term_labels)
+from .table import LabeledTable
 
 _COLUMNS = ["coef", "std_err", "z", "p_value", "lr_chi2", "ci_low", "ci_high", "odds_ratio",
             "or_ci_low", "or_ci_high"]
@@ -105,18 +104,18 @@ class Summary:
             ci = default_ci_method(model) if ci is None else ci
             p_method = "lr" if ci == "profile" and self.header["method"] == "firth" else "wald"
             self.header.update(ci_method=ci, p_method=p_method)
-            self.table = coef_table(model, level)
-            self.table.insert(self.table.columns.get_loc("p_value") + 1, "lr_chi2", np.nan)
+            self.table = coef_columns(model, level)
+            self.table.insert(self.table.position("p_value") + 1, "lr_chi2", np.nan)
             self._add_kind(model)
             if ci == "profile":
                 from .profile import profile_ci
                 prof = profile_ci(model, level=level)
-                self.table.loc[prof.index, _CI_COLUMNS] = prof[_CI_COLUMNS]
+                self.table.set(list(prof.index), _CI_COLUMNS, prof[_CI_COLUMNS].to_numpy())
             if p_method == "lr":
                 from .profile import lr_tests
                 tests = lr_tests(model)
-                self.table.loc[tests.index, ["lr_chi2", "p_value"]] = \
-                    tests[["lr_stat", "p_value"]].to_numpy()
+                self.table.set(list(tests.index), ["lr_chi2", "p_value"],
+                               tests[["lr_stat", "p_value"]].to_numpy())
             self._mark_infinite(keep_ci=ci == "profile")
             self._method_notes()
             if anova:
@@ -150,18 +149,19 @@ class Summary:
     def _add_kind(self, model) -> None:
         """The ``kind`` of each row (:func:`~logitlab.results.inference.term_kinds`)."""
         kind_of = dict(zip(term_labels(model), term_kinds(model)))
-        self.table.insert(0, "kind", [kind_of.get(t, "coef") for t in self.table.index])
+        self.table.insert(0, "kind", np.array([kind_of.get(t, "coef") for t in self.table.labels],
+                                              dtype=object))
 
     @staticmethod
-    def _coefficients_only(model) -> pd.DataFrame:
+    def _coefficients_only(model) -> LabeledTable:
         labels = term_labels(model)
         order = display_order(model)
-        table = pd.DataFrame(np.nan, index=label_index([labels[i] for i in order]),
-                             columns=_COLUMNS)
-        table["coef"] = np.asarray(model.coef)[order]
+        table = LabeledTable([labels[i] for i in order],
+                             {name: np.full(len(order), np.nan) for name in _COLUMNS})
+        table["coef"] = np.asarray(model.coef, dtype=float)[order]
         with np.errstate(over="ignore"):
             table["odds_ratio"] = np.exp(table["coef"])
-        table["aliased"] = False
+        table["aliased"] = np.zeros(len(table), dtype=bool)
         return table
 
     def _mark_infinite(self, keep_ci: bool):
@@ -175,10 +175,11 @@ class Summary:
         wiped = [c for c in _COLUMNS if not (keep_ci and c in _CI_COLUMNS)]
         for key, sign in state.infinite.items():
             label = labels[int(key)]
-            self.table.loc[[label], wiped] = np.nan
-            self.table.loc[[label], "coef"] = sign * np.inf if sign else np.nan
-            self.table.loc[[label], "odds_ratio"] = np.exp(sign * np.inf) if sign else np.nan
-            self.table.loc[[label], "infinite"] = {1: "+inf", -1: "-inf", 0: "either sign"}[sign]
+            self.table.set([label], wiped, np.nan)
+            self.table.set([label], ["coef"], sign * np.inf if sign else np.nan)
+            self.table.set([label], ["odds_ratio"], np.exp(sign * np.inf) if sign else np.nan)
+            self.table.set([label], ["infinite"],
+                           {1: "+inf", -1: "-inf", 0: "either sign"}[sign])
         reported = ("standard errors or p-values are reported for them (their profile "
                     "intervals are one-sided)" if keep_ci else
                     "standard errors, p-values or intervals are reported for them")
@@ -206,7 +207,7 @@ class Summary:
                 "different matrix). Log-likelihoods are penalized (the unpenalized one is given "
                 "too); the LR tests follow logistf (a restricted model keeps the full model's "
                 f"penalty). {tests}")
-        bounds = self.table[["ci_low", "ci_high"]].to_numpy(dtype=float)
+        bounds = np.column_stack([self.table["ci_low"], self.table["ci_high"]]).astype(float)
         if self.header["ci_method"] == "profile" and np.isinf(bounds).any():
             self.notes.append("A profile bound shown as Inf (null in JSON) does not exist: the "
                               "likelihood never falls to the cut-off on that side, so the "
@@ -217,10 +218,10 @@ class Summary:
             self.notes.append("The solver did not converge: the numbers above are not reliable.")
 
     # ----------------------------------------------------------- outputs
-    def to_frame(self) -> pd.DataFrame:
-        """The coefficient table as a DataFrame (with ``anova=True`` the per-term
+    def to_frame(self):
+        """The coefficient table as a pandas DataFrame (with ``anova=True`` the per-term
         table is in its ``attrs["anova"]``)."""
-        table = self.table.copy()
+        table = self.table.to_frame()
         if self.anova is not None:
             table.attrs["anova"] = self.anova.copy()
         return table
@@ -239,7 +240,7 @@ class Summary:
         """Header, terms and notes as plain Python values (JSON-safe)."""
         out = {k: _plain(v) if not isinstance(v, list) else v for k, v in self.header.items()}
         terms = []
-        for label, row in self.table.iterrows():
+        for label, row in self.table.rows():
             term = {"name": label[1] if isinstance(label, tuple) else label}
             if isinstance(label, tuple):
                 term["class"] = _plain(label[0])
@@ -341,7 +342,7 @@ class Summary:
         table.add_column("class/term" if self.header["model"] == "multinomial" else "term")
         for _, title in self._display_columns():
             table.add_column(title, justify="right")
-        for label, row in self.table.iterrows():
+        for label, row in self.table.rows():
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
             special, cells = self._row_cells(row)
             table.add_row(name, *([special] if special else []), *cells)
@@ -374,7 +375,7 @@ class Summary:
         cols = self._display_columns()
         head = "".join(f"<th>{esc(t)}</th>" for _, t in cols)
         rows = []
-        for label, row in self.table.iterrows():
+        for label, row in self.table.rows():
             name = " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
             special, cells = self._row_cells(row)
             cells = ([special] if special else []) + cells
