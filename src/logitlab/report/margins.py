@@ -22,7 +22,7 @@ import pandas as pd
 
 from .elements import Table, estimate_and_interval, figure, head, number
 from .formatting import COEF_DIGITS, fixed, num, pvalue, shared_decimals
-from .plots import NEGATIVE, TOTAL, new_figure
+from .plots import NEGATIVE, TOTAL, new_figure, wrap_label
 from .templating import render
 
 
@@ -38,8 +38,10 @@ def margins_plot(effects: pd.DataFrame, level: float = 0.95):
     groups = ([(f"P({c})", effects[effects["class"] == c]) for c in pd.unique(effects["class"])]
               if "class" in effects.columns else [(None, effects)])
     n_rows = max(len(g) for _, g in groups)
+    extra_lines = max(sum(wrap_label(_row_label(r)).count("\n") for r in g.itertuples(index=False))
+                      for _, g in groups)
     fig, axes = new_figure(7.2 if len(groups) == 1 else 3.4 * min(len(groups), 4),
-                           1.3 + 0.34 * n_rows, 1, len(groups), sharey=True)
+                           1.3 + 0.34 * n_rows + 0.17 * extra_lines, 1, len(groups), sharey=True)
     for ax, (title, sub) in zip(axes[0], groups):
         y = -np.arange(len(sub), dtype=float)
         est = sub["estimate"].to_numpy(dtype=float)
@@ -48,13 +50,13 @@ def margins_plot(effects: pd.DataFrame, level: float = 0.95):
         ax.hlines(y[ok], lo[ok], hi[ok], color=NEGATIVE, lw=2, gid="interval")
         ax.plot(est, y, "o", color=TOTAL, ms=6, gid="effect", zorder=3)
         ax.axvline(0.0, color="#999999", ls="--", lw=1, zorder=0)
-        ax.set_yticks(y, [_row_label(r) for r in sub.itertuples(index=False)])
+        ax.set_yticks(y, [wrap_label(_row_label(r)) for r in sub.itertuples(index=False)])
         ax.set_ylim(-len(sub) + 0.4, 0.6)
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
         ax.set_xlabel("change in probability")
         if title:
-            ax.set_title(title, fontsize=10)
+            ax.set_title(wrap_label(title, 30), fontsize=10)
     pct = f"{100 * level:g}%"
     fig.suptitle(f"Average marginal effects with {pct} intervals", fontsize=11)
     return fig
