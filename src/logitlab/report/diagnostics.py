@@ -8,7 +8,7 @@ against the leverage ``h`` with the contours of Cook's distance
 Artists carry ``gid``: ``"residuals"`` (x = fitted p, y = r_D), ``"leverage"`` (x = h,
 y = r_SP), ``"cooks:0.5"`` and ``"cooks:1"`` (the contours).
 
-:func:`diagnostics_sections` builds the HTML section: the figure, the
+:func:`diagnostics_sections` renders the section (``templates/diagnostics.html``): the figure, the
 Hosmer–Lemeshow table (observed and expected counts per group) with its test, the
 le Cessie–van Houwelingen test, the grouped Pearson and deviance χ² when the
 covariate patterns repeat, and the rows ``influence.measures`` flags (largest

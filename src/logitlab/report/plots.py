@@ -30,6 +30,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .formatting import interval_texts
+
 #: colours of the classes / series (colour-blind safe, Okabe & Ito)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
            "#000000"]
@@ -216,7 +218,8 @@ def _forest_panel(ax, table: pd.DataFrame, intercept: bool, title) -> list:
     if title:
         ax.set_title(wrap_label(title, 40), fontsize=10)
     for yi, r, a, b, ok in zip(y, ratio, lo, hi, has_ci):
-        label = f"{r:.3g} [{a:.3g}, {b:.3g}]" if ok else f"{r:.3g}"
+        est, low, high = interval_texts(r, a, b, 3)   # as the report's tables write them
+        label = f"{est} [{low}, {high}]" if ok else f"{r:.3g}"
         ax.annotate(label, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8, color="#333333")
     return [str(n) for n in left_out]
