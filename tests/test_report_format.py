@@ -9,7 +9,7 @@ is ≥ 10⁶ or < 10⁻⁴. The expected texts below are worked out by hand from
 import fnmatch
 import subprocess
 import sys
-import tomllib
+import warnings
 from pathlib import Path
 
 import pytest
@@ -40,10 +40,22 @@ def test_interval_texts_follow_the_rule(args, expected):
     assert interval_texts(*args) == expected
 
 
+def _pyproject() -> dict:
+    """pyproject.toml (tomllib from Python 3.11; setuptools' reader on 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        from setuptools.config.pyprojecttoml import read_configuration
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # "[tool.setuptools] is still beta"
+            return read_configuration(ROOT / "pyproject.toml")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
 def test_templates_are_package_data():
     """Every template file matches a package-data pattern of pyproject.toml (so a
     wheel, not only an editable install, has them)."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    config = _pyproject()
     patterns = config["tool"]["setuptools"]["package-data"]["logitlab"]
     base = ROOT / "src" / "logitlab"
     files = [p.relative_to(base).as_posix()
