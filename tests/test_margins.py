@@ -448,7 +448,7 @@ def test_report_section_weights_multinomial_and_penalized(birthwt):
     model = logitlab.fit("race ~ age + smoke", birthwt)
     w = np.linspace(1, 3, len(birthwt))
     html_ = margins_section(model, birthwt, 0.9, sample_weight=w)
-    assert "(weighted)" in html_ and "90% low" in html_
+    assert "(weighted)" in html_ and "90% interval" in html_
     ref = model.margins(birthwt, weights=w, level=0.9)
     import re
     shown = [float(v) for v in re.findall(r"data-key='estimate' data-value='([^']+)'", html_)]

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,22 @@ def _shown(text: str) -> float:
     return float(text.replace("\u2009", "").replace("−", "-"))
 
 
+def _decimals(text: str) -> tuple[str, int]:
+    """How a number is written: ("fixed", decimals) or ("scientific", mantissa decimals)."""
+    mantissa, _, exponent = text.partition("e")
+    return ("scientific" if exponent else "fixed",
+            len(mantissa.split(".")[1]) if "." in mantissa else 0)
+
+
+def _half_unit(text: str) -> float:
+    """Half a unit in the last printed place of ``text`` (its rounding error)."""
+    kind, decimals = _decimals(text)
+    unit = 10.0 ** -decimals
+    if kind == "scientific":
+        unit *= 10.0 ** int(text.partition("e")[2])
+    return unit / 2
+
+
 def test_report_loads_cleanly_and_every_image_decodes(browser, birthwt):
     _, _, path = birthwt
     opened = Opened(browser, path)
@@ -134,9 +151,11 @@ def test_numbers_on_the_page_equal_statsmodels_and_sklearn(browser, birthwt):
                               ("ci_low", ci.loc[term, 0]), ("ci_high", ci.loc[term, 1]),
                               ("odds_ratio", np.exp(coef))]:
             text, value = row[key]
-            # the full-precision attribute and the printed digits both agree
+            # the full-precision attribute and the printed digits both agree (to the
+            # last printed decimal: an estimate and its bounds share their decimals)
             assert float(value) == pytest.approx(expected, rel=1e-6, abs=1e-9), (term, key)
-            assert _shown(text) == pytest.approx(expected, rel=1e-3), (term, key, text)
+            assert _shown(text) == pytest.approx(expected, abs=_half_unit(text)
+                                                 + 1e-6 * abs(expected)), (term, key, text)
         assert _shown(row["coef"][0]) == pytest.approx(coef, rel=5e-6)   # 6 digits printed
     p = ref.predict(df)
     y = df["low"].to_numpy()
@@ -344,3 +363,123 @@ def test_python_api_fits_by_formula_and_explains_errors(tmp_path):
         render_report(None, df, formula=BIRTHWT, example_row=189)
     with pytest.raises(ValueError, match="not a column"):
         render_report(None, df, formula=BIRTHWT, sample_weight="nope")
+
+
+# ------------------------------------------------------------------ layout, formats, escaping
+HOSTILE = "<script>alert(1)</script>"
+LONG_AGE = "age_of_the_mother_in_completed_years_at_the_delivery"
+LONG_LWT = "weight of the mother in pounds at the last menstrual period"
+
+
+@pytest.fixture(scope="module")
+def long_name_reports(tmp_path_factory):
+    """Binary, multinomial and ordinal reports whose terms (and classes) have long
+    names, one column named like a script: ``{kind: (path, model)}``."""
+    out = tmp_path_factory.mktemp("long")
+    bw = load("birthwt.csv").rename(columns={"age": LONG_AGE, "lwt": LONG_LWT})
+    bw[HOSTILE] = bw["ftv"]
+    labels = {1: "white (the reference group of the study)", 2: "black",
+              3: "other <b>or</b> not recorded by the hospital"}
+    bw["race_group"] = bw["race"].map(labels)
+    wine = load("wine.csv").rename(columns={"temp": "temperature_of_the_must_when_pressed",
+                                            "contact": "skin contact during the fermentation"})
+    fits = {
+        "binary": (f"low ~ `{LONG_AGE}` + `{LONG_LWT}` + C(race) + smoke + `{HOSTILE}`", bw, {}),
+        "multinomial": (f"race_group ~ `{LONG_AGE}` + `{LONG_LWT}` + smoke", bw, {}),
+        "ordinal": ("rating ~ temperature_of_the_must_when_pressed + "
+                    "`skin contact during the fermentation`", wine, {"family": "ordinal"}),
+    }
+    reports = {}
+    for kind, (formula, df, kw) in fits.items():
+        model = ll.fit(formula, df, **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reports[kind] = write_report(model, df, out=out / f"{kind}.html"), model
+        # the figures' layout holds too: long tick labels wrap instead of squeezing the axes
+        assert not [w for w in caught if "constrained_layout" in str(w.message)], kind
+    return reports
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_tables_fit_a_1280px_screen_with_long_names(browser, long_name_reports, kind):
+    """At 1280×800 no table scrolls sideways: every table is no wider than its
+    container and its last column (the odds ratios' interval) is inside it."""
+    path, _ = long_name_reports[kind]
+    opened = Opened(browser, path, width=1280, height=800)
+    assert opened.console == []
+    tables = opened.js("""() => Array.from(document.querySelectorAll('table')).map(t => {
+        const wrap = t.closest('.table-wrap');
+        const cells = Array.from(t.querySelectorAll('th, td, td span'));
+        return {id: t.id, table: t.scrollWidth, scroll: wrap.scrollWidth,
+                client: wrap.clientWidth, wrapRight: wrap.getBoundingClientRect().right,
+                right: Math.max(...cells.map(c => c.getBoundingClientRect().right))}; })""")
+    assert {"coefficients", "metrics", "margins-table"} <= {t["id"] for t in tables}
+    for t in tables:
+        assert t["scroll"] <= t["client"] and t["table"] <= t["client"], t
+        assert t["right"] <= t["wrapRight"] + 0.5, t
+    page = opened.js("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert page[0] <= page[1]
+    # the long names are there in full (wrapped, not cut), and the last column is the
+    # odds ratios' interval
+    terms = opened.js("""() => Array.from(document.querySelectorAll(
+        '#coefficients th[data-term]')).map(th => th.textContent)""")
+    names = ([LONG_AGE, LONG_LWT] if kind != "ordinal" else
+             ["temperature_of_the_must_when_pressed", "skin contact during the fermentation"])
+    for name in names:
+        assert any(name in t for t in terms), (name, terms)
+    last = opened.js("""() => Array.from(document.querySelectorAll('#coefficients tbody tr'))
+        .map(tr => tr.lastElementChild.querySelector('[data-key=or_ci_high]') !== null)""")
+    assert all(last)
+    opened.page.screenshot(path=str(OUTPUT / f"report-long-names-{kind}.png"), full_page=True)
+    opened.page.close()
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_an_estimate_and_its_interval_share_their_decimals(browser, long_name_reports, kind):
+    """Every interval column on the page: the estimate, the lower and the upper
+    bound are written alike (the same decimals, or all scientific with the same
+    digits), each rounded correctly from its full-precision data-value."""
+    path, _ = long_name_reports[kind]
+    opened = Opened(browser, path)
+    cells = opened.js("""() => Array.from(document.querySelectorAll('td.interval')).map(td => {
+        const tr = td.closest('tr'), key = td.dataset.estimate;
+        const est = key ? tr.querySelector(`[data-key="${key}"]`) : null;
+        const [lo, hi] = td.querySelectorAll('span');
+        const se = key === 'coef' ? tr.querySelector('[data-key=std_err]') : null;
+        return {table: td.closest('table').id, parts: [est, lo, hi, se].filter(e => e).map(
+            e => [e.textContent, e.dataset.value])}; })""")
+    opened.page.close()
+    assert {"coefficients", "margins-table", "calibration-table"} <= {c["table"] for c in cells}
+    checked = 0
+    for cell in cells:
+        shown = [(text, float(value)) for text, value in cell["parts"]
+                 if text not in ("–", "+∞", "−∞")]
+        assert len({_decimals(text) for text, _ in shown}) == 1, cell
+        for text, value in shown:
+            assert abs(_shown(text) - value) <= _half_unit(text) * (1 + 1e-9), (cell, text)
+        checked += len(shown) >= 3
+    assert checked >= 10
+
+
+def test_hostile_names_are_escaped(browser, long_name_reports):
+    """A column named <script>alert(1)</script> and a class label with <b> are text:
+    escaped in the HTML, shown as typed, never run."""
+    path, _ = long_name_reports["binary"]
+    page = path.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page
+    opened = Opened(browser, path)
+    assert opened.console == []          # no dialog, no error
+    assert opened.js("() => document.querySelectorAll('script').length") == 0
+    terms = opened.js("""() => Array.from(document.querySelectorAll(
+        '#coefficients th[data-term]')).map(th => [th.textContent, th.dataset.term])""")
+    assert [HOSTILE, HOSTILE] in terms
+    assert HOSTILE in opened.js("() => document.body.innerText")
+    opened.page.close()
+    path, _ = long_name_reports["multinomial"]
+    opened = Opened(browser, path)
+    assert opened.js("() => document.querySelectorAll('b, script').length") == 0
+    classes = opened.js("""() => Array.from(document.querySelectorAll('#balance tbody th'))
+        .map(th => th.textContent)""")
+    assert "other <b>or</b> not recorded by the hospital" in classes
+    opened.page.close()

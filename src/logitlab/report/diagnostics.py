@@ -8,7 +8,7 @@ against the leverage ``h`` with the contours of Cook's distance
 Artists carry ``gid``: ``"residuals"`` (x = fitted p, y = r_D), ``"leverage"`` (x = h,
 y = r_SP), ``"cooks:0.5"`` and ``"cooks:1"`` (the contours).
 
-:func:`diagnostics_sections` builds the HTML section: the figure, the
+:func:`diagnostics_sections` renders the section (``templates/diagnostics.html``): the figure, the
 Hosmer–Lemeshow table (observed and expected counts per group) with its test, the
 le Cessie–van Houwelingen test, the grouped Pearson and deviance χ² when the
 covariate patterns repeat, and the rows ``influence.measures`` flags (largest
@@ -19,13 +19,14 @@ attributes (full precision) for checking.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 
-from .elements import esc, figure_html, table_html
+from .elements import Cell, Table, figure, head, number, text
+from .formatting import num, pvalue
 from .plots import PALETTE, new_figure
+from .templating import render
 
 #: the influential rows listed at most
 MAX_ROWS = 12
@@ -80,71 +81,67 @@ def _plot(table, mu, k: int):
 
 
 # ------------------------------------------------------------------ HTML
-def _num(value, digits: int = 6) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+def _cell(value, key: str) -> Cell:
+    """A number of the section with its data-key (p-values as p-values)."""
     if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}".replace(",", "\u2009")
-    return f"{float(value):.{digits}g}"
-
-
-def _cell(value, key: str, digits: int = 6) -> tuple:
-    v = float(value)
-    attr = "" if not math.isfinite(v) else esc(repr(v), quote=True)
-    text = (f"{v:.4g}" if v >= 1e-4 else f"{v:.2e}") if key.endswith("p_value") else \
-        _num(v, digits)
-    return text, f" data-key='{key}' data-value='{attr}'"
+        return number(num(int(value)), key, value)
+    return number(pvalue(value) if key.endswith("p_value") else num(value), key, value)
 
 
 def diagnostics_sections(rd, in_sample: bool) -> list:
     """``[("diagnostics", "Diagnostics", html)]`` for a binary model with inference,
-    computed on the report's rows (``rd``: :class:`logitlab.report.html.ReportData`);
+    computed on the report's rows (``rd``: :class:`logitlab.report.inputs.ReportData`);
     ``[]`` for multinomial or penalized models."""
     model = rd.model
     if model.classes_.size != 2 or getattr(model.results_, "inference", None) is None:
         return []
     try:
-        body = _body(rd, in_sample)
+        context = _context(rd, in_sample)
     except ValueError as err:
-        body = (f"<p class='unavailable'>Diagnostics are not available: "
-                f"{esc(str(err))}</p>")
-    return [("diagnostics", "Diagnostics",
-             f"<section id='diagnostics'><h2>Diagnostics</h2>{body}</section>")]
+        context = {"error": str(err)}
+    return [("diagnostics", "Diagnostics", render("diagnostics.html", **context))]
 
 
-def _body(rd, in_sample: bool) -> str:
+def _context(rd, in_sample: bool) -> dict:
     from ..results import goodness
     from ..results.influence import coefficient_names
     model = rd.model
     rows = {"X": rd.X, "y": rd.y, "sample_weight": rd.w, "offset": rd.offset}
     table = model.influence(**rows)
     mu = model.predict_proba(rd.X, rd.offset)[:, 1]
-    k = len(coefficient_names(model))
-    where = ("the rows the model was fitted on" if in_sample else
-             "the rows given, with the fit's information (they need not be the fitting rows)")
-    parts = [f"<p>Residuals, leverage and influence as R's <code>residuals.glm</code>, "
-             f"<code>hatvalues</code>, <code>cooks.distance</code> and "
-             f"<code>influence.measures</code>, on {where}.</p>",
-             figure_html(_plot(table, mu, k), "residuals against fitted probabilities; "
-                         "leverage against standardized Pearson residuals", "Left: deviance "
-                         "residuals. Right: standardized Pearson residuals against leverage, "
-                         "with Cook's distance 0.5 (dashed) and 1 (solid).", "fig-diagnostics")]
+    fig = figure(_plot(table, mu, len(coefficient_names(model))),
+                 "residuals against fitted probabilities; leverage against standardized "
+                 "Pearson residuals", "Left: deviance residuals. Right: standardized Pearson "
+                 "residuals against leverage, with Cook's distance 0.5 (dashed) and 1 (solid).",
+                 "fig-diagnostics")
     hl = goodness.hosmer_lemeshow(model, **rows)
+    tests, patterns_shown = _tests_rows(model, rows, hl, goodness)
+    return {"error": None, "fig": fig, "hosmer_lemeshow": _hl_table(hl, model.classes_),
+            "where": ("the rows the model was fitted on" if in_sample else "the rows given, "
+                      "with the fit's information (they need not be the fitting rows)"),
+            "tests": Table("goodness-of-fit", ["test", "statistic", "df", "p-value"], tests,
+                           "Small p-values point at a lack of fit."),
+            "patterns_shown": patterns_shown, "influential": _influential_table(rd, table)}
+
+
+def _hl_table(hl, classes) -> Table:
+    keys = ("n", "observed_1", "expected_1", "observed_0", "expected_0")
+    rows = [[head(r["group"])] + [_cell(r[k], k) for k in keys] for _, r in hl.table.iterrows()]
+    one, zero = str(classes[1]), str(classes[0])
+    return Table("hosmer-lemeshow", ["fitted probability", "rows", f"observed {one}",
+                                     f"expected {one}", f"observed {zero}", f"expected {zero}"],
+                 rows, f"Groups at the deciles of the fitted probability ({hl.details['groups']} "
+                 "groups, ResourceSelection's hoslem.test convention)")
+
+
+def _tests_rows(model, rows, hl, goodness) -> tuple[list, bool]:
+    """The goodness-of-fit tests' rows, and whether the covariate-pattern χ² are among
+    them (not when the patterns hardly repeat: they then have no χ² reference)."""
     lc = goodness.le_cessie_van_houwelingen(model, **rows)
-    hl_rows = [[esc(str(r["group"])), _cell(r["n"], "n"), _cell(r["observed_1"], "observed_1"),
-                _cell(r["expected_1"], "expected_1"), _cell(r["observed_0"], "observed_0"),
-                _cell(r["expected_0"], "expected_0")] for _, r in hl.table.iterrows()]
-    classes = model.classes_
-    parts.append("<h3>Hosmer–Lemeshow table</h3>" + table_html(
-        ["fitted probability", "rows", f"observed {esc(str(classes[1]))}",
-         f"expected {esc(str(classes[1]))}", f"observed {esc(str(classes[0]))}",
-         f"expected {esc(str(classes[0]))}"], hl_rows, table_id="hosmer-lemeshow",
-        caption=f"Groups at the deciles of the fitted probability ({hl.details['groups']} groups, "
-        "ResourceSelection's hoslem.test convention)"))
-    tests = [[esc("Hosmer–Lemeshow χ²"), _cell(hl.statistic, "hl_statistic"),
+    tests = [[head("Hosmer–Lemeshow χ²"), _cell(hl.statistic, "hl_statistic"),
               _cell(hl.df, "hl_df"), _cell(hl.p_value, "hl_p_value")],
-             [esc("le Cessie–van Houwelingen z"), _cell(lc.statistic, "lc_statistic"), "–",
-              _cell(lc.p_value, "lc_p_value")]]
+             [head("le Cessie–van Houwelingen z"), _cell(lc.statistic, "lc_statistic"),
+              number("–"), _cell(lc.p_value, "lc_p_value")]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", goodness.SparsePatternsWarning)
         try:
@@ -152,41 +149,32 @@ def _body(rd, in_sample: bool) -> str:
         except ValueError:           # no more patterns than coefficients
             patterns = None
     sparse = any(issubclass(w.category, goodness.SparsePatternsWarning) for w in caught)
-    if patterns is not None and not sparse:
-        for key, label in (("pearson", "Pearson χ² (covariate patterns)"),
-                           ("deviance", "deviance χ² (covariate patterns)")):
-            t = patterns[key]
-            tests.append([esc(label), _cell(t.statistic, f"{key}_statistic"),
-                          _cell(t.df, f"{key}_df"), _cell(t.p_value, f"{key}_p_value")])
-    note = ("" if patterns is not None and not sparse else
-            "<p class='note'>The covariate patterns hardly repeat (or are no more than the "
-            "coefficients): the grouped Pearson and deviance χ² have no χ² reference and are "
-            "not shown.</p>")
-    parts.append("<h3>Goodness of fit</h3>" + table_html(
-        ["test", "statistic", "df", "p-value"], tests, table_id="goodness-of-fit",
-        caption="Small p-values point at a lack of fit.") + note)
-    parts.append(_influential_table(rd, table))
-    return "".join(parts)
+    if patterns is None or sparse:
+        return tests, False
+    for key, label in (("pearson", "Pearson χ² (covariate patterns)"),
+                       ("deviance", "deviance χ² (covariate patterns)")):
+        t = patterns[key]
+        tests.append([head(label), _cell(t.statistic, f"{key}_statistic"),
+                      _cell(t.df, f"{key}_df"), _cell(t.p_value, f"{key}_p_value")])
+    return tests, True
 
 
-def _influential_table(rd, table) -> str:
+def _influential_table(rd, table) -> Table | None:
+    """The rows influence.measures flags, largest Cook's distance first (None: none)."""
     flagged = np.flatnonzero(table["influential"].to_numpy())
     if flagged.size == 0:
-        return ("<h3>Influential rows</h3><p id='influential-none'>No row is flagged by "
-                "influence.measures' rules.</p>")
+        return None
     order = flagged[np.argsort(-table["cooks_d"].to_numpy()[flagged], kind="stable")]
     data_rows = np.flatnonzero(rd.used)
     flag_cols = [c for c in table.columns if c.startswith("inf_")]
     out = []
     for i in order[:MAX_ROWS]:
-        why = ", ".join(c[4:] for c in flag_cols if table[c].iloc[i])
-        out.append([(_num(int(data_rows[i])), f" data-row='{int(data_rows[i])}'"),
-                    _cell(table["hat"].iloc[i], "hat"),
-                    _cell(table["std_pearson"].iloc[i], "std_pearson"),
-                    _cell(table["cooks_d"].iloc[i], "cooks_d"),
-                    _cell(table["dffit"].iloc[i], "dffit"), esc(why)])
+        row = int(data_rows[i])
+        out.append([head(num(row), row=row)]
+                   + [_cell(table[k].iloc[i], k) for k in ("hat", "std_pearson", "cooks_d", "dffit")]
+                   + [text(", ".join(c[4:] for c in flag_cols if table[c].iloc[i]))])
     more = f" (the first {MAX_ROWS} of {order.size})" if order.size > MAX_ROWS else ""
-    return "<h3>Influential rows</h3>" + table_html(
-        ["row", "leverage", "std. Pearson residual", "Cook's D", "DFFIT", "flagged by"], out,
-        table_id="influential", caption=f"Rows flagged by R's influence.measures rules, largest Cook's "
-        f"distance first{more}; row numbers count the data's rows from 0.")
+    return Table("influential", ["row", "leverage", "std. Pearson residual", "Cook's D", "DFFIT",
+                                 "flagged by"], out,
+                 "Rows flagged by R's influence.measures rules, largest Cook's distance "
+                 f"first{more}; row numbers count the data's rows from 0.")

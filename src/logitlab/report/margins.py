@@ -10,21 +10,20 @@ panel (and table rows) per class. Models without inference (penalized) get a
 note instead.
 
 :func:`margins_section` returns the section's HTML (ids ``margins``,
-``margins-table``, ``fig-margins``) and is called by :mod:`logitlab.report.html`;
-it needs nothing from that module (no import cycle): it writes the same markup
-(``table-wrap``, ``num`` cells, ``figure``) with its own small helpers.
+``margins-table``, ``fig-margins``, template ``templates/margins.html``) and is
+called by :mod:`logitlab.report.html`; it needs nothing from that module (no
+import cycle): it lays out the same elements (:mod:`logitlab.report.elements`).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from .elements import esc, figure_html
-from .plots import NEGATIVE, TOTAL, new_figure
-
+from .elements import Table, estimate_and_interval, figure, head, number
+from .formatting import COEF_DIGITS, fixed, num, pvalue, shared_decimals
+from .plots import NEGATIVE, TOTAL, new_figure, wrap_label
+from .templating import render
 
 
 def margins_plot(effects: pd.DataFrame, level: float = 0.95):
@@ -39,8 +38,10 @@ def margins_plot(effects: pd.DataFrame, level: float = 0.95):
     groups = ([(f"P({c})", effects[effects["class"] == c]) for c in pd.unique(effects["class"])]
               if "class" in effects.columns else [(None, effects)])
     n_rows = max(len(g) for _, g in groups)
+    extra_lines = max(sum(wrap_label(_row_label(r)).count("\n") for r in g.itertuples(index=False))
+                      for _, g in groups)
     fig, axes = new_figure(7.2 if len(groups) == 1 else 3.4 * min(len(groups), 4),
-                           1.3 + 0.34 * n_rows, 1, len(groups), sharey=True)
+                           1.3 + 0.34 * n_rows + 0.17 * extra_lines, 1, len(groups), sharey=True)
     for ax, (title, sub) in zip(axes[0], groups):
         y = -np.arange(len(sub), dtype=float)
         est = sub["estimate"].to_numpy(dtype=float)
@@ -49,13 +50,13 @@ def margins_plot(effects: pd.DataFrame, level: float = 0.95):
         ax.hlines(y[ok], lo[ok], hi[ok], color=NEGATIVE, lw=2, gid="interval")
         ax.plot(est, y, "o", color=TOTAL, ms=6, gid="effect", zorder=3)
         ax.axvline(0.0, color="#999999", ls="--", lw=1, zorder=0)
-        ax.set_yticks(y, [_row_label(r) for r in sub.itertuples(index=False)])
+        ax.set_yticks(y, [wrap_label(_row_label(r)) for r in sub.itertuples(index=False)])
         ax.set_ylim(-len(sub) + 0.4, 0.6)
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
         ax.set_xlabel("change in probability")
         if title:
-            ax.set_title(title, fontsize=10)
+            ax.set_title(wrap_label(title, 30), fontsize=10)
     pct = f"{100 * level:g}%"
     fig.suptitle(f"Average marginal effects with {pct} intervals", fontsize=11)
     return fig
@@ -66,69 +67,43 @@ def _row_label(row) -> str:
     return term if contrast in ("dY/dX",) else f"{term}: {contrast}"
 
 
-def _num(value, digits: int = 4) -> str:
-    value = float(value)
-    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
-
-
-def _pvalue(p) -> str:
-    p = float(p)
-    if not math.isfinite(p):
-        return "–"
-    return f"{p:.4g}" if p >= 1e-4 else f"{p:.2e}"
-
-
-def _long(value) -> str:
-    """The report's class for long labels (they wrap instead of widening the table)."""
-    return " class='long'" if len(str(value)) > 28 else ""
-
-
-def margins_table_html(effects: pd.DataFrame, level: float) -> str:
-    """The table (escaped cells; ``data-value`` attributes hold full precision)."""
-    pct = f"{100 * level:g}%"
+def margins_table(effects: pd.DataFrame, level: float) -> Table:
+    """The table: the effect and its interval share their decimals
+    (:func:`logitlab.report.formatting.interval_texts`); ``data-value`` attributes
+    hold full precision."""
     lead = (["class"] if "class" in effects.columns else []) + ["term", "contrast"]
-    header = lead + ["effect", "std. error", "z", "p-value", f"{pct} low", f"{pct} high"]
+    header = lead + ["effect", "std. error", "z", "p-value", f"{100 * level:g}% interval"]
     rows = []
     for rec in effects.to_dict(orient="records"):
-        cells = [f"<th scope='row'{_long(rec[c])}>{esc(str(rec[c]))}</th>" for c in lead]
-        for key, text in (("estimate", _num(rec["estimate"], 6)),
-                          ("std_err", _num(rec["std_err"])), ("z", _num(rec["z"], 3)),
-                          ("p_value", _pvalue(rec["p_value"])), ("ci_low", _num(rec["ci_low"])),
-                          ("ci_high", _num(rec["ci_high"]))):
-            value = float(rec[key])
-            attr = f" data-value='{esc(repr(value))}'" if math.isfinite(value) else ""
-            cells.append(f"<td class='num' data-key='{key}'{attr}>{text}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "".join(f"<th scope='col'>{esc(h)}</th>" for h in header)
-    return (f"<div class='table-wrap'><table id='margins-table'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+        effect, effect_ci = estimate_and_interval(rec["estimate"], rec["ci_low"], rec["ci_high"],
+                                                  "estimate", "ci", COEF_DIGITS)
+        d = shared_decimals(rec["estimate"], rec["ci_low"], rec["ci_high"], COEF_DIGITS)
+        rows.append([head(rec[c]) for c in lead]
+                    + [effect, number(fixed(rec["std_err"], d, COEF_DIGITS), "std_err",
+                                      rec["std_err"]),
+                       number(num(rec["z"], 3), "z", rec["z"]),
+                       number(pvalue(rec["p_value"]), "p_value", rec["p_value"]), effect_ci])
+    return Table("margins-table", header, rows)
 
 
-def margins_section(model, X, level: float = 0.95, sample_weight=None, offset=None) -> str:
-    """The section's HTML: intro, table and plot of the average marginal effects
+def margins_section(model, X, level: float = 0.95, sample_weight=None, offset=None):
+    """The section (Markup): intro, table and plot of the average marginal effects
     over the rows ``X`` (what ``predict_proba`` takes), or a note saying why
     there are none (e.g. a penalized model has no standard errors)."""
     from ..results.inference import InferenceUnavailable
-    title = "<h2>Marginal effects</h2>"
     try:
         effects = model.margins(X, level=level, weights=sample_weight, offset=offset)
     except (InferenceUnavailable, ValueError, TypeError) as err:
-        return (f"<section id='margins'>{title}<p class='unavailable'>Marginal effects are "
-                f"not available: {esc(str(err))}</p></section>")
-    intro = ("<p>How much the predicted probability changes, averaged over the rows"
-             f"{' (weighted)' if sample_weight is not None else ''}: for a numeric "
-             "variable, per unit of it (the derivative, through every term it enters); for a "
-             "categorical one, when every row is moved from the reference level to the level "
-             "shown. Intervals by the delta method.</p>")
+        return render("margins.html", error=str(err))
     try:
-        figure = figure_html(margins_plot(effects, level), "dot-and-whisker plot of the average "
-                             "marginal effects", esc("Average marginal effects with intervals; "
-                                                     "the dashed line at 0 is no effect."),
-                             "fig-margins")
+        fig, fig_error = figure(margins_plot(effects, level), "dot-and-whisker plot of the "
+                                "average marginal effects", "Average marginal effects with "
+                                "intervals; the dashed line at 0 is no effect.",
+                                "fig-margins"), None
     except ValueError as err:
-        figure = f"<p class='unavailable'>The plot is not available: {esc(str(err))}</p>"
-    return (f"<section id='margins'>{title}{intro}{margins_table_html(effects, level)}"
-            f"{figure}</section>")
+        fig, fig_error = None, str(err)
+    return render("margins.html", error=None, weighted=sample_weight is not None,
+                  effects=margins_table(effects, level), fig=fig, fig_error=fig_error)
 
 
-__all__ = ["margins_plot", "margins_section", "margins_table_html"]
+__all__ = ["margins_plot", "margins_section", "margins_table"]

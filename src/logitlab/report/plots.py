@@ -30,6 +30,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .formatting import interval_texts
+
 #: colours of the classes / series (colour-blind safe, Okabe & Ito)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
            "#000000"]
@@ -49,6 +51,14 @@ def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
+
+
+def wrap_label(text, width: int = 28) -> str:
+    """A tick label or title longer than ``width`` characters broken into lines
+    (long names would otherwise squeeze the axes to nothing); shorter ones as they are."""
+    import textwrap
+    text = str(text)
+    return text if len(text) <= width else textwrap.fill(text, width, break_on_hyphens=False)
 
 
 def figure_png(fig, dpi: int = 150) -> bytes:
@@ -123,8 +133,10 @@ def forest_plot(model, level: float = 0.95, ci: str | None = None, intercept: bo
     else:
         groups = [(None, table)]
     n_terms = max(len(t) for _, t in groups)
+    extra_lines = max(sum(wrap_label(n).count("\n") for n in t.index) for _, t in groups)
     fig, axes = new_figure(7.2 if len(groups) == 1 else 4.2 * min(len(groups), 3),
-                           1.3 + 0.34 * n_terms, 1, len(groups), sharey=True)
+                           1.3 + 0.34 * n_terms + 0.17 * extra_lines, 1, len(groups),
+                           sharey=True)
     left_out = []
     for ax, (title, sub) in zip(axes[0], groups):
         left_out += _forest_panel(ax, sub, intercept, title)
@@ -187,7 +199,7 @@ def _forest_panel(ax, table: pd.DataFrame, intercept: bool, title) -> list:
         ax.set_xticks([])
         ax.set_yticks([])
         if title:
-            ax.set_title(title, fontsize=10)
+            ax.set_title(wrap_label(title, 40), fontsize=10)
         return [str(n) for n in left_out]
     y = -np.arange(len(sub), dtype=float)
     ratio = sub["odds_ratio"].to_numpy(dtype=float)
@@ -199,14 +211,15 @@ def _forest_panel(ax, table: pd.DataFrame, intercept: bool, title) -> list:
     ax.set_xscale("log")
     _log_ticks(ax)
     ax.set_axisbelow(True)
-    ax.set_yticks(y, [str(n) for n in sub.index])
+    ax.set_yticks(y, [wrap_label(n) for n in sub.index])
     ax.set_ylim(-len(sub) + 0.4, 0.6)
     ax.grid(axis="x", which="both", color="#eeeeee")
     ax.set_xlabel("e^β")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(wrap_label(title, 40), fontsize=10)
     for yi, r, a, b, ok in zip(y, ratio, lo, hi, has_ci):
-        label = f"{r:.3g} [{a:.3g}, {b:.3g}]" if ok else f"{r:.3g}"
+        est, low, high = interval_texts(r, a, b, 3)   # as the report's tables write them
+        label = f"{est} [{low}, {high}]" if ok else f"{r:.3g}"
         ax.annotate(label, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8, color="#333333")
     return [str(n) for n in left_out]
@@ -485,7 +498,9 @@ def explain_plot(model, X, row: int = 0, offset=None, max_terms: int = 12, targe
     shown = _explained_logits(model, expl, cols, target)
     names, _ = _waterfall_terms(expl.terms[cols[shown[0]]], max_terms)
     width = 7.6 if len(shown) == 1 else 5.0 * len(shown)
-    fig, axes = new_figure(width, 1.9 + 0.36 * (len(names) + 1), 1, len(shown))
+    extra_lines = sum(wrap_label(_with_value(n, expl.terms["value"])).count("\n") for n in names)
+    fig, axes = new_figure(width, 1.9 + 0.36 * (len(names) + 1) + 0.16 * extra_lines, 1,
+                           len(shown))
     for ax, k in zip(axes[0], shown):
         label = (f"contribution to the log-odds of {cols[0]}" if len(cols) == 1
                  else f"contribution to the logit of {cols[k]}")
@@ -533,7 +548,7 @@ def _waterfall(ax, contrib: pd.Series, values_x: pd.Series, z: float, max_terms:
                 textcoords="offset points", va="center", ha="left" if z >= 0 else "right",
                 fontsize=8, fontweight="bold")
     ax.axvline(0, color="#999999", lw=1)
-    labels = [_with_value(n, values_x) for n in names] + ["logit z = sum"]
+    labels = [wrap_label(_with_value(n, values_x)) for n in names] + ["logit z = sum"]
     ax.set_yticks(ypos, labels)
     ends = np.concatenate([[0.0, z], np.cumsum(values)])
     lo, hi = float(ends.min()), float(ends.max())
@@ -541,7 +556,7 @@ def _waterfall(ax, contrib: pd.Series, values_x: pd.Series, z: float, max_terms:
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_axisbelow(True)
     ax.grid(axis="x", color="#eeeeee")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(wrap_label(xlabel, 45))
 
 
 def _with_value(name: str, values: pd.Series) -> str:
