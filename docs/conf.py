@@ -30,7 +30,6 @@ if (SRC / "logitlab").is_dir():
     sys.path.insert(0, str(SRC))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
-os.environ.setdefault("MPLBACKEND", "agg")
 
 from logitlab.core.version import __version__  # noqa: E402
 
@@ -81,8 +80,11 @@ html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "header_links_before_dropdown": 8,
+    "header_links_before_dropdown": 5,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
 html_sidebars = {"index": [], "tutorial": [], "performance": [], "changelog": []}
+# the theme's colour mode when the reader has chosen none (unset, the theme's script
+# logs "invalid theme mode" to the console on a first visit)
+html_context = {"default_mode": "auto"}

@@ -518,7 +518,7 @@ class LogisticRegression(ClassifierBase):
     def design_matrix(self, X):
         """The checked numeric design of ``X`` for this model: raw data frames go
         through the stored formula design (``design_``), if any; returns a float
-        array or CSR matrix of shape (n, n_features_in_)."""
+        array or CSR matrix of shape ``(n, n_features_in_)``."""
         check_is_fitted(self)
         design = getattr(self, "design_", None)
         if is_path(X):
