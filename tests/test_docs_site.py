@@ -7,7 +7,8 @@ closed forms computed here independently (the softmax of the worked example, the
 cross-entropy in bits, the Newton iteration count of the fit); in the browser, the
 home page, the tutorial and an API page load without console errors or failed
 requests, every image decodes, every relative link points to a file of the build
-(and to an element with the link's #anchor). Screenshots go to tests/output/docs/
+(and to an element with the link's #anchor) — on every page of the build, read
+from its HTML; every name of ``logitlab.__all__`` has its API page. Screenshots go to tests/output/docs/
 (ignored by git) for a person to look at.
 """
 
@@ -114,6 +115,17 @@ def broken_links(site, page_path: Path, hrefs):
             if not re.search(rf'\bid="{re.escape(unquote(parts.fragment))}"', html):
                 broken.append(f"{href}: no element with id {parts.fragment!r} in {target.name}")
     return broken
+
+
+def test_every_relative_link_of_the_site_resolves(site):
+    """All built pages, not only the three opened in the browser (read from the HTML)."""
+    broken = {}
+    for path in sorted(site.rglob("*.html")):
+        hrefs = re.findall(r'<a\b[^>]*\shref="([^"]*)"', path.read_text(encoding="utf-8"))
+        bad = broken_links(site, path, [h.replace("&amp;", "&") for h in hrefs])
+        if bad:
+            broken[str(path.relative_to(site))] = bad
+    assert broken == {}
 
 
 def test_tutorial_shows_the_computed_numbers(site):
