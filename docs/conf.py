@@ -62,7 +62,6 @@ nb_merge_streams = True
 # ------------------------------------------------------------ API reference
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"             # numpydoc's Parameters section says the types
 numpydoc_show_class_members = False    # autoclass :members: documents them
 numpydoc_class_members_toctree = False
@@ -88,3 +87,36 @@ html_sidebars = {"index": [], "tutorial": [], "performance": [], "changelog": []
 # the theme's colour mode when the reader has chosen none (unset, the theme's script
 # logs "invalid theme mode" to the console on a first visit)
 html_context = {"default_mode": "auto"}
+
+
+# ------------------------------------------------- what the module pages leave out
+def _defined_in(obj) -> str:
+    """The module that defines ``obj`` (a property's getter, a method's function)."""
+    target = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj
+    return getattr(target, "__module__", None) or ""
+
+
+def _own_pages() -> set:
+    """ids of the objects with a page of their own (the names of ``logitlab.__all__``
+    and the classes listed in api/index.md), left out of their modules' pages so that
+    each object is described once."""
+    import logitlab
+    from logitlab.results.explain import Explanation
+    from logitlab.results.results import LogitResults
+    from logitlab.results.summary import Summary
+    own = [getattr(logitlab, name) for name in logitlab.__all__ if name != "__version__"]
+    return {id(obj) for obj in [*own, Explanation, LogitResults, Summary]}
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    if what == "module" and id(obj) in _OWN_PAGES:
+        return True
+    if what == "class" and not _defined_in(obj).startswith("logitlab"):
+        return True      # members inherited from matplotlib, builtins' exceptions, ...
+    return None
+
+
+def setup(app):
+    global _OWN_PAGES
+    _OWN_PAGES = _own_pages()
+    app.connect("autodoc-skip-member", _skip_member)
