@@ -83,7 +83,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "tutorial": [], "performance": [], "changelog": []}
+html_sidebars = {"index": [], "tutorial": [], "performance": [], "changelog": [], "api/cli": []}
 # the theme's colour mode when the reader has chosen none (unset, the theme's script
 # logs "invalid theme mode" to the console on a first visit)
 html_context = {"default_mode": "auto"}
