@@ -10,7 +10,7 @@ A linear model gives each class a *logit* (log-odds) ``z = X @ beta + b``.
   logarithms needed by the log-likelihood, computed without forming ``p``.
 
 Every function accepts scalars or arrays, keeps float32 as float32, and never
-overflows or returns NaN for finite input (|z| up to 1e308).
+overflows or returns NaN for finite input (``|z|`` up to 1e308).
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ from .validation import describe_variants, label_variants, to_pandas_if_datafram
 #: file types read_table understands, by (lower-case) extension
 CSV_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".csv.gz": ",", ".tsv.gz": "\t"}
 PARQUET_EXTENSIONS = (".parquet", ".pq")
+#: the file extensions ``read_table`` reads, as its error messages list them
 SUPPORTED = ".csv, .tsv, .csv.gz, .tsv.gz, .parquet, .pq"
 MISSING_OPTIONS = ("raise", "drop")
 #: texts of a CSV / TSV file read as missing unless ``na_values=`` says otherwise (R's read.csv)

@@ -45,9 +45,15 @@ class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegress
 
     Attributes
     ----------
-    coef_ : (d,) the log odds ratios β; classes_ : (2,) control and case labels;
-    n_strata_ : the strata given; ``results_`` and the fit attributes as
-    :class:`LogisticRegression`.
+    coef_ : ndarray of shape (d,)
+        The log odds ratios β.
+    classes_ : ndarray of shape (2,)
+        The control and case labels.
+    n_strata_ : int
+        The number of strata given.
+    results_
+        The results object; the other fit attributes (``n_iter_``, ``converged_``,
+        ``solver_``, ``history_``, ...) are those of :class:`LogisticRegression`.
     """
 
     _spec_extra = {"family": "conditional"}

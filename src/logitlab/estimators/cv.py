@@ -163,15 +163,30 @@ class LogisticRegressionCV(ClassifierBase):
 
     Attributes
     ----------
-    alphas_ : (A,) decreasing. scores_ : (k, A) held-out score per fold and alpha.
-    mean_scores_, se_scores_ : (A,). fold_weights_ : (k,) held-out weight per fold.
-    index_min_, index_1se_, best_index_ : positions in alphas_ (best_index_ follows ``rule``).
-    alpha_min_, alpha_1se_, alpha_ : the corresponding alphas (alpha_ follows ``rule``).
-    greater_is_better_ : bool. n_iter_ : (k, A) solver iterations of the fold fits.
-    coefs_path_ : (A, C, d), intercepts_path_ : (A, C) on all rows (C = 1 binary, K otherwise).
-    n_nonzero_path_ : (A,) non-zero coefficients along the path (refit only).
-    best_estimator_ : the fitted :class:`LogisticRegression` at ``alpha_`` (refit only).
-    classes_, coef_, intercept_, n_features_in_ (, feature_names_in_).
+    alphas_ : ndarray of shape (A,)
+        The penalty strengths, decreasing.
+    scores_ : ndarray of shape (k, A)
+        Held-out score per fold and alpha.
+    mean_scores_, se_scores_ : ndarray of shape (A,)
+        Their mean over the folds and its standard error.
+    fold_weights_ : ndarray of shape (k,)
+        Held-out weight per fold.
+    index_min_, index_1se_, best_index_ : int
+        Positions in ``alphas_`` (``best_index_`` follows ``rule``).
+    alpha_min_, alpha_1se_, alpha_ : float
+        The corresponding alphas (``alpha_`` follows ``rule``).
+    greater_is_better_ : bool
+        Whether a higher score is better.
+    n_iter_ : ndarray of shape (k, A)
+        Solver iterations of the fold fits.
+    coefs_path_, intercepts_path_ : ndarray of shape (A, C, d), (A, C)
+        The path refit on all rows (C = 1 binary, K otherwise).
+    n_nonzero_path_ : ndarray of shape (A,)
+        Non-zero coefficients along the path (refit only).
+    best_estimator_ : LogisticRegression
+        The fitted :class:`LogisticRegression` at ``alpha_`` (refit only).
+    classes_, coef_, intercept_, n_features_in_, feature_names_in_
+        As for :class:`LogisticRegression` (``feature_names_in_`` for data frames).
     """
 
     def __init__(self, alphas=None, penalty="l2", l1_ratio=None, cv=5, scoring="log_loss",

@@ -33,33 +33,47 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         sep=None, **estimator_params):
     """Fit a logistic regression from a formula.
 
-    formula : ``"response ~ terms"`` (see :mod:`logitlab.data.formula`).
-    data : a pandas / polars DataFrame, pyarrow Table, dict of columns or a path
+    Parameters
+    ----------
+    formula : str
+        ``"response ~ terms"`` (see :mod:`logitlab.data.formula`).
+    data : DataFrame, Table, dict or path
+        A pandas / polars DataFrame, pyarrow Table, dict of columns or a path
         to a CSV / TSV / Parquet file (:func:`logitlab.read_table`); a Dask
         DataFrame, a glob or a directory of files (or ``engine="dask"``) fits on Dask.
-    missing : "raise" (default) or "drop": rows with missing values in the
-        response, the used columns, or sample_weight / offset. "drop" warns with
+    missing : {"raise", "drop"}, default "raise"
+        What to do with rows with missing values in the response, the used
+        columns, or sample_weight / offset. "drop" warns with
         :class:`logitlab.data.io.MissingValuesWarning` and records the count in
         ``model.design_.n_dropped``.
-    na_values, sep : how a CSV / TSV file is read (:func:`logitlab.read_table`).
-        The used columns are checked by :func:`logitlab.data.io.check_text_columns`.
-    sample_weight, offset, groups : a column name or an array with one entry per
-        row (offset (n, K) for K > 2 classes: arrays only; groups are the cluster
-        labels for ``cov_type="cluster"``; on Dask: column names). Columns named
-        here are not part of ``.``.
-    unseen : "raise" or "reference", stored as ``model.design_.unseen`` — what
-        predicting does with unseen categorical levels.
-    cv, cv_options : with ``cv`` (folds or a splitter), the penalty strength is
-        chosen by :class:`logitlab.estimators.cv.LogisticRegressionCV` (``cv_options``: its
+    sample_weight, offset, groups : str or array-like, optional
+        A column name or an array with one entry per row (offset (n, K) for
+        K > 2 classes: arrays only; groups are the cluster labels for
+        ``cov_type="cluster"``; on Dask: column names). Columns named here are
+        not part of ``.``.
+    unseen : {"raise", "reference"}, default "raise"
+        Stored as ``model.design_.unseen``: what predicting does with unseen
+        categorical levels.
+    cv, cv_options : int or splitter, dict, optional
+        With ``cv`` (folds or a splitter), the penalty strength is chosen by
+        :class:`logitlab.estimators.cv.LogisticRegressionCV` (``cv_options``: its
         other parameters, e.g. ``{"alphas": 30, "rule": "1se"}``); the returned
         model is the refit at the chosen alpha, with the search in ``model.cv_``.
-    **estimator_params : passed to :class:`logitlab.LogisticRegression`. The
-        formula decides ``fit_intercept``; a categorical response's first level
-        is the default ``reference_class`` (as in R).
+    na_values, sep : optional
+        How a CSV / TSV file is read (:func:`logitlab.read_table`). The used
+        columns are checked by :func:`logitlab.data.io.check_text_columns`.
+    **estimator_params
+        Passed to :class:`logitlab.LogisticRegression` (``family="ordinal"`` or
+        ``"conditional"`` fits the other families). The formula decides
+        ``fit_intercept``; a categorical response's first level is the default
+        ``reference_class`` (as in R).
 
-    Returns the fitted ``LogisticRegression``; ``model.design_`` is its
-    :class:`~logitlab.data.formula.Design` and ``model.predict_proba(raw_data)``
-    encodes raw data.
+    Returns
+    -------
+    LogisticRegression
+        The fitted estimator; ``model.design_`` is its
+        :class:`~logitlab.data.formula.Design` and ``model.predict_proba(raw_data)``
+        encodes raw data.
     """
     check_formula_options(missing, unseen)
     family = estimator_params.pop("family", "logit")

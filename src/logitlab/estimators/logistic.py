@@ -111,16 +111,39 @@ class LogisticRegression(ClassifierBase):
 
     Attributes
     ----------
-    classes_ : (K,) the sorted labels. coef_ : (1, d) binary / (K, d) multinomial.
-    intercept_ : (1,) / (K,). coef_vs_reference_, intercept_vs_reference_ :
-    (K-1, d), (K-1,) against ``reference_class_`` for ``other_classes_``.
-    n_iter_, converged_, solver_, objective_, grad_norm_, n_passes_,
-    tol_ : the gradient tolerance used (after the per-solver default),
-    history_ : dict with arrays "objective" and "grad_norm" per iteration.
-    aliased_ : names of columns dropped as linear combinations of earlier ones
-    (unpenalized fits; their coefficients are reported as aliased and held at 0).
-    inference_state_ : JSON-safe dict of what inference needs (information
-    matrix, log-likelihoods, ...) or None for penalized or very wide fits.
+    classes_ : ndarray of shape (K,)
+        The sorted labels.
+    coef_ : ndarray of shape (1, d) (binary) or (K, d) (multinomial)
+        The coefficients β of the logits.
+    intercept_ : ndarray of shape (1,) or (K,)
+        The intercepts b.
+    coef_vs_reference_, intercept_vs_reference_ : ndarray of shape (K-1, d), (K-1,)
+        Log relative-risk ratios against ``reference_class_``, for ``other_classes_``.
+    n_iter_ : int
+        Iterations of the solver.
+    converged_ : bool
+        Whether the (sub)gradient's max-norm reached ``tol_``.
+    solver_ : str
+        The solver that ran (``solver="auto"`` resolved).
+    objective_ : float
+        The objective at the estimate: the mean cross-entropy, plus the penalty.
+    grad_norm_ : float
+        Max-norm of the objective's (sub)gradient at the estimate.
+    n_passes_ : int
+        Passes over the data.
+    tol_ : float
+        The gradient tolerance used (after the per-solver default).
+    history_ : dict
+        Arrays ``"objective"`` and ``"grad_norm"``, one entry per iteration
+        (entry 0 is the starting point).
+    aliased_ : list of str
+        Names of columns dropped as linear combinations of earlier ones
+        (unpenalized fits; their coefficients are reported as aliased and held at 0).
+    inference_state_ : dict or None
+        JSON-safe dict of what inference needs (information matrix,
+        log-likelihoods, ...), or None for penalized or very wide fits.
+    results_ : LogitResults
+        The fit's results object (:class:`logitlab.results.results.LogitResults`).
     """
 
     def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
@@ -495,7 +518,7 @@ class LogisticRegression(ClassifierBase):
     def design_matrix(self, X):
         """The checked numeric design of ``X`` for this model: raw data frames go
         through the stored formula design (``design_``), if any; returns a float
-        array or CSR matrix of shape (n, n_features_in_)."""
+        array or CSR matrix of shape ``(n, n_features_in_)``."""
         check_is_fitted(self)
         design = getattr(self, "design_", None)
         if is_path(X):

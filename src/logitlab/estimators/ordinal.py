@@ -54,10 +54,15 @@ class OrderedLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression)
 
     Attributes
     ----------
-    classes_ : (K,) the ordered categories. coef_ : (d,) the slopes β.
-    thresholds_ : (K − 1,) the cut points ζ (increasing), labelled
-    ``"c_k|c_{k+1}"`` in tables as in R. ``results_``, ``n_iter_``, ``converged_``,
-    ``solver_``, ``history_``, ... as :class:`LogisticRegression`.
+    classes_ : ndarray of shape (K,)
+        The ordered categories.
+    coef_ : ndarray of shape (d,)
+        The slopes β.
+    thresholds_ : ndarray of shape (K − 1,)
+        The cut points ζ (increasing), labelled ``"c_k|c_{k+1}"`` in tables as in R.
+    results_
+        The results object; the other fit attributes (``n_iter_``, ``converged_``,
+        ``solver_``, ``history_``, ...) are those of :class:`LogisticRegression`.
     """
 
     _spec_extra = {"family": "ordinal"}

@@ -30,6 +30,7 @@ def _div(a, b):
     return np.divide(a, b, out=np.zeros_like(a, dtype=float), where=b > 0)
 
 
+#: metric name → the function of the confusion counts that ``best_threshold`` maximizes
 THRESHOLD_METRICS = {
     "f1": lambda tp, fp, fn, tn: _div(2 * tp, 2 * tp + fp + fn),
     "balanced_accuracy": lambda tp, fp, fn, tn: (_div(tp, tp + fn) + _div(tn, tn + fp)) / 2,

@@ -98,7 +98,9 @@ from ..core.files import remove_stale_temporaries, write_atomic
 from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
 from ..results.results import results_from_state, results_state
 
+#: the ``"format"`` field of every model file
 FORMAT = "logitlab-model"
+#: the version of the format that ``save`` writes
 FORMAT_VERSION = 2
 #: the estimator classes a model file may hold, by the format version that added them
 ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2,

@@ -54,22 +54,32 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
                   in_sample: bool | None = None) -> str:
     """The report as one HTML string (see the module docstring).
 
-    model : a fitted :class:`logitlab.LogisticRegression`; or an unfitted one
+    Parameters
+    ----------
+    model : LogisticRegression or None
+        A fitted :class:`logitlab.LogisticRegression`; or an unfitted one
         (or None) with ``formula=`` (fitted by :func:`logitlab.fit` with the
         model's parameters) or ``y=`` (fitted on ``data`` minus the outcome).
-    data : the rows to describe and evaluate: a DataFrame (pandas, polars,
+    data : DataFrame, path or array
+        The rows to describe and evaluate: a DataFrame (pandas, polars,
         pyarrow, dict of columns), a file path, or a 2-D array.
-    y : outcome column name or values (default: the formula's response).
-    sample_weight, offset : column names or per-row values.
-    example_row : the row (0-based, of ``data``) explained step by step (default:
-        the first complete row).
-    cv_model : a fitted ``LogisticRegressionCV`` whose regularization path to show
+    y : str or array-like, optional
+        Outcome column name or values (default: the formula's response).
+    sample_weight, offset : str or array-like, optional
+        Column names or per-row values.
+    example_row : int, optional
+        The row (0-based, of ``data``) explained step by step (default: the
+        first complete row).
+    cv_model : LogisticRegressionCV, optional
+        A fitted ``LogisticRegressionCV`` whose regularization path to show
         (default: ``model.cv_`` of a ``logitlab.fit(..., cv=k)`` model; a
         ``LogisticRegressionCV`` passed as ``model`` reports its ``best_estimator_``
         and shows its path).
-    level, ci : the intervals' level and method (``"wald"``, ``"profile"``; None: the
+    level, ci : float, str or None
+        The intervals' level and method (``"wald"``, ``"profile"``; None: the
         model's default, profile for Firth fits, Wald otherwise).
-    in_sample : whether ``data`` are the fitting data: True says so next to the
+    in_sample : bool, optional
+        Whether ``data`` are the fitting data: True says so next to the
         metrics (in-sample numbers flatter a model). Default: True when the report
         fitted the model itself, otherwise False ("on the data given").
     """

@@ -311,7 +311,7 @@ def calibration_plot(model, X, y, sample_weight=None, n_bins: int = 10,
 
 # ------------------------------------------------------------------ convergence
 def convergence_plot(model):
-    """The solver's trace from ``model.history_``: objective gap and max |gradient|.
+    """The solver's trace from ``model.history_``: objective gap and ``max |gradient|``.
 
     Left: ``F_t − min_t F_t`` per iteration t (log scale; the iterations at the
     minimum itself, a gap of exactly 0, cannot be drawn on a log axis and are
@@ -363,7 +363,7 @@ def path_plot(cv_model, max_labels: int = 12):
     per alpha (``mean_scores_``) with ± one standard error (``se_scores_``);
     dotted lines at ``alpha_min_`` and ``alpha_1se_``, a solid line at the
     chosen ``alpha_``. Artists: ``gid="path:<class>:<feature>"``,
-    ``gid="cv_mean"`` (x = alphas_, y = mean), ``gid="cv_se"`` (one segment
+    ``gid="cv_mean"`` (x = ``alphas_``, y = mean), ``gid="cv_se"`` (one segment
     [(a, mean − se), (a, mean + se)] per alpha), ``gid="alpha_chosen"``.
     """
     cv = getattr(cv_model, "cv_", cv_model)
@@ -482,7 +482,7 @@ def explain_plot(model, X, row: int = 0, offset=None, max_terms: int = 12, targe
 
     ``X`` is the data (or a single row) and ``row`` the row to explain, as in
     :func:`logitlab.results.explain.explain_row`. Bars start where the previous one
-    ended; terms are sorted by |contribution| and the smallest ones beyond
+    ended; terms are sorted by ``|contribution|`` and the smallest ones beyond
     ``max_terms`` are pooled into one bar. The last bar is the logit
     ``z = Σ``; the caption gives odds ``e^z`` and the probability
     (``sigmoid(z)``, or the softmax over all classes). Multinomial models get
@@ -567,7 +567,7 @@ def _with_value(name: str, values: pd.Series) -> str:
 
 
 def _waterfall_terms(contrib: pd.Series, max_terms: int):
-    """Intercept (and offset) first, then terms by |contribution|; extras pooled."""
+    """Intercept (and offset) first, then terms by ``|contribution|``; extras pooled."""
     fixed = [n for n in contrib.index if n in ("(Intercept)", "(offset)")]
     rest = contrib.drop(fixed)
     rest = rest.iloc[np.argsort(-np.abs(rest.to_numpy()), kind="stable")]

@@ -35,11 +35,21 @@ from ..core.links import sigmoid, softmax
 class Explanation:
     """One row, step by step; prints as a table (text, and HTML in notebooks).
 
-    terms : DataFrame indexed by feature (plus "(Intercept)"/"(offset)") with
-        columns value (x_j) and one contribution column per modelled class.
-    logits : (C,) per class; odds : (C,) e^logit (binary: of classes_[1]);
-    probabilities : (K,) over ``classes``; decision : predicted label;
-    row : the row's position in the data (None when not known).
+    Attributes
+    ----------
+    terms : DataFrame
+        Indexed by feature (plus "(Intercept)" / "(offset)"), with columns value
+        (x_j) and one contribution column per modelled class.
+    logits : ndarray of shape (C,)
+        The logit of each modelled class.
+    odds : ndarray of shape (C,)
+        e^logit (binary: of ``classes_[1]``).
+    probabilities : ndarray of shape (K,)
+        Over ``classes``.
+    decision : label
+        The predicted label.
+    row : int or None
+        The row's position in the data (None when not known).
     """
 
     terms: pd.DataFrame
