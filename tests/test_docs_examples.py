@@ -101,14 +101,15 @@ def _align_numbers(want: str, got: str) -> str:
 
 def _close(w: str, g: str) -> bool:
     """Whether ``g`` rounds to ``w``: within one unit of ``w``'s last digit
-    (relative to its exponent if it has one)."""
+    (relative to its exponent if it has one), or within 1e-9 relative for
+    numbers printed to more digits than a computation reproduces across machines."""
     if "." not in w and "e" not in w.lower():
         return False
     mantissa, _, exponent = w.lower().partition("e")
     decimals = len(mantissa.partition(".")[2])
     unit = 10.0 ** (-decimals + (int(exponent) if exponent else 0))
     try:
-        return abs(float(w) - float(g)) <= unit * 1.000001
+        return abs(float(w) - float(g)) <= max(unit * 1.000001, 1e-9 * abs(float(w)))
     except ValueError:
         return False
 
