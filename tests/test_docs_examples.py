@@ -39,6 +39,12 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
+#: pages whose examples start a Dask cluster: run in the full suite only (``slow``)
+SLOW_PAGES = {"docs/guide/dask.md"}
+#: the folders whose every page (but its index) must show tested examples
+EXAMPLE_FOLDERS = ("docs/guide", "docs/from", "docs/contracts")
+
+
 def documented_files() -> list[Path]:
     """README.md and the Markdown pages under docs/ (not the built site)."""
     files = [ROOT / "README.md"]
@@ -146,13 +152,27 @@ def _run_console(body: str, line: int, path: Path, env: dict, failures: list[str
                             f"(exit {done.returncode})\n{got}")
 
 
-@pytest.mark.parametrize("path", documented_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def _params():
+    for path in documented_files():
+        name = path.relative_to(ROOT).as_posix()
+        if not example_blocks(path.read_text("utf-8")):
+            continue        # a page without examples (an index, the API reference)
+        marks = [pytest.mark.slow] if name in SLOW_PAGES else []
+        yield pytest.param(path, id=name, marks=marks)
+
+
+def test_every_guide_page_has_examples():
+    """The user guide, the "coming from" pages and the contracts show tested examples."""
+    bare = [path.relative_to(ROOT).as_posix() for folder in EXAMPLE_FOLDERS
+            for path in sorted((ROOT / folder).glob("*.md"))
+            if path.name != "index.md" and not example_blocks(path.read_text("utf-8"))]
+    assert not bare, f"pages without a tested example (```pycon with >>>): {bare}"
+
+
+@pytest.mark.parametrize("path", list(_params()))
 def test_examples(path, tmp_path, monkeypatch):
     """Every example of one page, in order, with its printed output."""
     blocks = example_blocks(path.read_text("utf-8"))
-    if not blocks:
-        pytest.fail(f"{path.relative_to(ROOT)} has no tested example (```pycon with >>> "
-                    "or ```console with $ logitlab)")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "data").symlink_to(ROOT / "tests" / "data", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
