@@ -30,3 +30,15 @@ def client():
     yield c
     c.close()
     cluster.close()
+
+
+#: fixtures whose tests are slow by nature: a Dask LocalCluster, a headless Chromium
+SLOW_FIXTURES = {"client", "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start a Dask cluster or a browser are ``slow`` (see pyproject's
+    markers): ``-m "not slow"`` leaves them out of the everyday run; CI runs all."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

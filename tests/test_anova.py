@@ -385,6 +385,7 @@ def cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_anova_json_matches_car(tmp_path):
     """`logitlab anova DATA -f F --json` (fit as `fit` does, with --weights / --offset),
     and `--model MODEL` (Wald from the saved model; LR refitted on DATA)."""
@@ -415,6 +416,7 @@ def test_cli_anova_json_matches_car(tmp_path):
     assert table.returncode == 0 and "age:smoke" in table.stdout and "LR Chisq" in table.stdout
 
 
+@pytest.mark.slow
 def test_cli_anova_bad_input_is_one_clear_line(tmp_path):
     data = tmp_path / "bw.csv"
     birthwt().to_csv(data, index=False)

@@ -37,6 +37,7 @@ def birthwt_model(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_fit_json_matches_statsmodels_formula_api():
     out = ok("fit", DATA / "birthwt.csv", "-f", "low ~ age + lwt + C(race) + smoke", "--json")
     doc = json.loads(out.stdout)
@@ -81,6 +82,7 @@ def test_fit_target_uses_all_other_columns_hosmer_lemeshow(tmp_path):
     assert doc["lr_stat"] == pytest.approx(12.0991, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_multinomial_json_names_the_reference_class():
     # iris versicolor/virginica/setosa is separated; use birthwt race as a 3-class outcome
     df = pd.read_csv(DATA / "birthwt.csv")
@@ -97,6 +99,7 @@ def test_multinomial_json_names_the_reference_class():
     assert doc["log_likelihood"] == pytest.approx(ref.llf, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_predict_and_explain_from_a_saved_model(birthwt_model, tmp_path):
     df = pd.read_csv(DATA / "birthwt.csv")
     ref = smf.logit("low ~ age + lwt + C(race) + smoke", df).fit(disp=0, method="newton", tol=1e-12)
@@ -123,6 +126,7 @@ def test_predict_and_explain_from_a_saved_model(birthwt_model, tmp_path):
     assert "logit (sum)" in text and "odds = e^logit" in text
 
 
+@pytest.mark.slow
 def test_explain_multinomial_softmax_and_argmax(tmp_path):
     model = tmp_path / "race.json"
     ok("fit", DATA / "birthwt.csv", "-f", "race ~ age + lwt + smoke", "-o", model)

@@ -147,6 +147,7 @@ def test_errors_say_what_is_wrong():
             df[["spontaneous"]], df["case"], strata=df["stratum"].where(df.index != 5))
 
 
+@pytest.mark.slow
 def test_model_file_and_cli(tmp_path):
     df = infert()
     m = logitlab.fit("case ~ spontaneous + induced + strata(stratum)", df, family="conditional")
@@ -181,17 +182,6 @@ def test_model_file_and_cli(tmp_path):
                            str(DATA / "infert.csv")], capture_output=True, text=True, timeout=300)
     assert diag.returncode == 2 and "not defined for conditional" in diag.stderr
     assert "Traceback" not in diag.stderr
-
-
-def test_readme_conditional_section_runs():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    part = readme.split("## Matched strata: conditional logistic regression", 1)[1]
-    block = part.split("```python", 1)[1].split("```", 1)[0]
-    namespace = {}
-    exec(compile(block, "README conditional", "exec"), namespace)
-    m = namespace["m"]
-    np.testing.assert_allclose(m.coef_, list(REF["infert_exact"]["coefficients"].values()),
-                               rtol=1e-8)
 
 
 def test_report_of_a_conditional_model():

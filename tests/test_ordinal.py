@@ -407,20 +407,6 @@ def test_cli_fits_an_ordinal_model(tmp_path):
     assert bad.returncode != 0 and "--levels" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_readme_ordinal_section_runs_and_quotes_the_code():
-    import re
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    part = readme.split("## Ordered outcomes: ordinal logistic regression", 1)[1]
-    block = part.split("```python", 1)[1].split("```", 1)[0]
-    namespace = {}
-    exec(compile(block, "README ordinal", "exec"), namespace)
-    m = namespace["m"]
-    quoted = re.search(r"m\.results_\.llf +# (-[\d.]+) \(R: logLik\(clm\(\.\.\.\)\) (-[\d.]+)\)",
-                       block)
-    assert f"{m.results_.llf:.6f}" == quoted.group(1)
-    np.testing.assert_allclose(float(quoted.group(2)), REF["housing"]["loglik"], atol=5e-6)
-
-
 def test_partial_proportional_odds_matches_clm_nominal():
     """``nominal=["contact"]``: contact's effect differs by cut; clm's
     ``nominal = ~ contact`` reports the same coefficients with the opposite sign

@@ -3,8 +3,9 @@
 Tables go to stdout (rich on a terminal, plain when piped); warnings and the
 per-iteration progress go to stderr (progress only on a terminal). Bad input
 is one line ``error: ...`` on stderr with exit code 2 — never a traceback.
-``--json`` prints one machine-readable JSON document on stdout (schema in the
-README: the summary of :mod:`logitlab.results.summary`, or predictions/explanations).
+``--json`` prints one machine-readable JSON document on stdout (schema in
+docs/contracts/json.md: the summary of :mod:`logitlab.results.summary`, or
+predictions/explanations).
 """
 
 from __future__ import annotations

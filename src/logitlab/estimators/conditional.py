@@ -79,7 +79,8 @@ class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegress
     engine = "memory"
     engine_options = None
 
-    def fit(self, X, y, strata=None, sample_weight=None, offset=None):
+    def fit(self, X, y, strata=None, sample_weight=None,
+            offset=None) -> ConditionalLogisticRegression:
         """Fit by maximum conditional likelihood.
 
         X : (n, d) array-like (DataFrame column names become ``feature_names_in_``);
@@ -130,13 +131,13 @@ class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegress
         return self.results_.family.linear_predictor(X, self.coef_,
                                                      check_offset(offset, X.shape[0], 2))
 
-    def predict_risk(self, X, offset=None):
+    def predict_risk(self, X, offset=None) -> np.ndarray:
         """``e^η`` (n,): the relative odds of being a case (R's ``type="risk"``
         up to its centring)."""
         with np.errstate(over="ignore"):
             return np.exp(self.decision_function(X, offset))
 
-    def predict_proba(self, X, strata=None, y=None, offset=None):
+    def predict_proba(self, X, strata=None, y=None, offset=None) -> np.ndarray:
         """Within-stratum probabilities (n,): with one case per stratum (``y`` None),
         the probability that row i is its stratum's case, the softmax of η over the
         stratum (for choice data: the choice probabilities); with ``y`` given, the
@@ -156,11 +157,11 @@ class ConditionalLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegress
         case = (np.asarray(y) == self.classes_[1]).astype(np.int8)
         return inclusion_probabilities(Xd, case, np.asarray(strata), self.coef_, offset)
 
-    def predict_log_proba(self, X, strata=None, y=None, offset=None):
+    def predict_log_proba(self, X, strata=None, y=None, offset=None) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X, strata, y, offset))
 
-    def predict(self, X, strata=None, offset=None):
+    def predict(self, X, strata=None, offset=None) -> np.ndarray:
         """1 (``classes_[1]``) for the most probable row of each stratum, else
         ``classes_[0]``: the predicted case (or choice) of each stratum."""
         from ..data.validation import check_strata

@@ -249,7 +249,7 @@ class LogisticRegressionCV(ClassifierBase):
         return np.sort(grid)[::-1]
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None) -> LogisticRegressionCV:
         """Cross-validate the path, choose alpha, refit (see the module docstring).
 
         X : (n, d) array-like or sparse. y : (n,) labels. sample_weight : (n,)
@@ -416,13 +416,13 @@ class LogisticRegressionCV(ClassifierBase):
         """Logits of the model at ``alpha_`` (see LogisticRegression.decision_function)."""
         return self._best().decision_function(X)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
         return self._best().predict_proba(X)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X) -> np.ndarray:
         return self._best().predict_log_proba(X)
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
         return self._best().predict(X)
 
     def evaluate(self, X, y, sample_weight=None) -> dict:

@@ -30,7 +30,7 @@ from .logistic import LogisticRegression
 
 def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offset=None,
         groups=None, unseen: str = "raise", cv=None, cv_options=None, na_values=None,
-        sep=None, **estimator_params):
+        sep=None, **estimator_params) -> LogisticRegression:
     """Fit a logistic regression from a formula.
 
     Parameters

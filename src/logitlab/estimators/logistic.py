@@ -16,6 +16,7 @@ ratios of each other class against ``reference_class_``.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -146,11 +147,15 @@ class LogisticRegression(ClassifierBase):
         The fit's results object (:class:`logitlab.results.results.LogitResults`).
     """
 
-    def __init__(self, penalty="l2", alpha=0.0, l1_ratio=None, fit_intercept=True,
-                 solver="auto", tol=None, max_iter=None, class_weight=None,
-                 reference_class=None, warm_start=False, dtype=None,
-                 solver_options=None, callback=None, cov_type="nonrobust", threshold=0.5,
-                 engine="auto", engine_options=None, polish=False, verbose=0):
+    def __init__(self, penalty: str | None = "l2", alpha: float = 0.0,
+                 l1_ratio: float | None = None, fit_intercept: bool = True,
+                 solver: str = "auto", tol: float | None = None, max_iter: int | None = None,
+                 class_weight: dict | str | None = None, reference_class=None,
+                 warm_start: bool = False, dtype: str | None = None,
+                 solver_options: dict | None = None, callback: Callable | None = None,
+                 cov_type: str = "nonrobust", threshold: float = 0.5, engine: str = "auto",
+                 engine_options: dict | None = None, polish: bool = False,
+                 verbose: int | bool | str = 0) -> None:
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -183,7 +188,7 @@ class LogisticRegression(ClassifierBase):
         """Extra keywords of the in-memory engine's source (the ordinal labels)."""
         return {}
 
-    def fit(self, X, y, sample_weight=None, offset=None, groups=None):
+    def fit(self, X, y, sample_weight=None, offset=None, groups=None) -> LogisticRegression:
         """Fit by (penalized) maximum likelihood.
 
         X : (n, d) array-like or sparse matrix (numeric; DataFrame column names
@@ -527,7 +532,7 @@ class LogisticRegression(ClassifierBase):
             return check_X(self, design.transform(X), reset=False, dtype=None, min_features=0)
         return check_X(self, X, reset=False, dtype=None, min_features=1)
 
-    def decision_function(self, X, offset=None):
+    def decision_function(self, X, offset=None) -> np.ndarray:
         """Logits: (n,) of ``classes_[1]`` for binary models, (n, K) otherwise."""
         if (lazy := self._on_dask("decision_function", X, offset)) is not None:
             return lazy
@@ -536,19 +541,19 @@ class LogisticRegression(ClassifierBase):
         results = self.results_
         return results.family.linear_predictor(X, results.layout.matrix(results.coef), offset)
 
-    def predict_proba(self, X, offset=None):
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Class probabilities (n, K), columns in the order of ``classes_``."""
         if (lazy := self._on_dask("predict_proba", X, offset)) is not None:
             return lazy
         return self.results_.family.probabilities(self.decision_function(X, offset))
 
-    def predict_log_proba(self, X, offset=None):
+    def predict_log_proba(self, X, offset=None) -> np.ndarray:
         """Log-probabilities (n, K), exact even where probabilities round to 0."""
         if (lazy := self._on_dask("predict_log_proba", X, offset)) is not None:
             return lazy
         return self.results_.family.log_probabilities(self.decision_function(X, offset))
 
-    def predict(self, X, offset=None):
+    def predict(self, X, offset=None) -> np.ndarray:
         """Most probable class (binary: ``classes_[1]`` when ``P > threshold``,
         i.e. the logit is > logit(threshold); 0 at the default 0.5)."""
         if (lazy := self._on_dask("predict", X, offset)) is not None:

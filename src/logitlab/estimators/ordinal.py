@@ -119,7 +119,7 @@ class OrderedLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression)
                                  f"(the {'terms' if terms else 'features'} are {known}).")
         return tuple(sorted(set(out)))
 
-    def fit(self, X, y, sample_weight=None, offset=None, groups=None):
+    def fit(self, X, y, sample_weight=None, offset=None, groups=None) -> OrderedLogisticRegression:
         """Fit by maximum likelihood (L2-penalized with ``alpha > 0``).
 
         X : (n, d) array-like or sparse matrix; y : (n,) ordered labels (see
@@ -159,20 +159,20 @@ class OrderedLogisticRegression(WithoutBernoulliDiagnostics, LogisticRegression)
             check_increasing_cuts(Z, "its predicted probabilities")
         return Z
 
-    def predict_cumulative_proba(self, X, offset=None):
+    def predict_cumulative_proba(self, X, offset=None) -> np.ndarray:
         """``P(y ≤ c_k)`` (n, K − 1), k = 0, …, K − 2."""
         from ..core.links import sigmoid
         return sigmoid(self.cumulative_logits(X, offset))
 
-    def predict_proba(self, X, offset=None):
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Category probabilities (n, K), columns in the order of ``classes_``."""
         return self.results_.family.probabilities(self.cumulative_logits(X, offset))
 
-    def predict_log_proba(self, X, offset=None):
+    def predict_log_proba(self, X, offset=None) -> np.ndarray:
         """Log category probabilities (n, K), exact in the tails."""
         return self.results_.family.log_probabilities(self.cumulative_logits(X, offset))
 
-    def predict(self, X, offset=None):
+    def predict(self, X, offset=None) -> np.ndarray:
         """The most probable category of each row."""
         return self.classes_[np.argmax(self.predict_log_proba(X, offset), axis=1)]
 

@@ -91,12 +91,16 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core.files import remove_stale_temporaries, write_atomic
 from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
 from ..results.results import results_from_state, results_state
+
+if TYPE_CHECKING:
+    from ..estimators.logistic import LogisticRegression
 
 #: the ``"format"`` field of every model file
 FORMAT = "logitlab-model"
@@ -234,7 +238,7 @@ def model_document(model, key: bytes | None = None) -> dict:
     return doc
 
 
-def save(model, path, key=None) -> Path:
+def save(model, path: str | os.PathLike, key: bytes | str | None = None) -> Path:
     """Save a fitted ``LogisticRegression`` as a JSON model file at ``path``
     (atomically; an existing file is replaced only once the new one is complete).
 
@@ -529,7 +533,8 @@ def _check_params(estimator, version: int = FORMAT_VERSION) -> dict:
         raise _Invalid(f"estimator.params: {err}") from None
 
 
-def load(path, key=None, *, max_bytes: int = MAX_BYTES):
+def load(path: str | os.PathLike, key: bytes | str | None = None, *,
+         max_bytes: int = MAX_BYTES) -> LogisticRegression:
     """Load a model saved by :func:`save`; returns a fitted ``LogisticRegression``.
 
     Checks the format name and version, the checksum, every required key and
