@@ -9,7 +9,8 @@ The matrix (q × q, q = m k + r) is partitioned as
 and factored as A = L Lᵀ with
 
     L11 = blockdiag(chol(D_j))                (batched dense Cholesky, NumPy),
-    L21 = A21 L11⁻ᵀ                            (sparse: L11⁻ᵀ is block diagonal),
+    L21 = A21 L11⁻ᵀ                            (blockwise: L11⁻ᵀ is block diagonal;
+                                               dense, or sparse for large r m k),
     L22 = chol(A22 − L21 L21ᵀ)                 (dense Schur complement, LAPACK).
 
 For a mixed model the leading part is the random-effects term with the most
@@ -46,7 +47,7 @@ class BlockCholesky:
     Parameters
     ----------
     D : (m, k, k) the diagonal blocks of A11
-    A21 : (r, m k) scipy.sparse or None when r = 0
+    A21 : (r, m k) dense or scipy.sparse, None when r = 0
     A22 : (r, r) dense or None
 
     Raises ``numpy.linalg.LinAlgError`` when A is not positive definite.
@@ -59,10 +60,15 @@ class BlockCholesky:
         self.L11inv = np.linalg.solve(self.L11, eye)                      # (m, k, k)
         self.r = 0 if A22 is None else A22.shape[0]
         if self.r:
-            inv_t = block_diagonal_sparse(np.swapaxes(self.L11inv, 1, 2))
-            self.L21 = sp.csr_matrix(A21 @ inv_t)                          # (r, m k)
-            schur = np.asarray(A22, dtype=np.float64) - (self.L21 @ self.L21.T).toarray()
-            self.L22 = np.linalg.cholesky(schur)                          # (r, r)
+            if sp.issparse(A21):
+                inv_t = block_diagonal_sparse(np.swapaxes(self.L11inv, 1, 2))
+                self.L21 = sp.csr_matrix(A21 @ inv_t)                      # (r, m k)
+                cross = (self.L21 @ self.L21.T).toarray()
+            else:                                   # dense: blockwise A21_j L11_j⁻ᵀ
+                blocks = np.asarray(A21, dtype=np.float64).reshape(self.r, self.m, self.k)
+                self.L21 = np.einsum("rjb,jab->rja", blocks, self.L11inv).reshape(self.r, -1)
+                cross = self.L21 @ self.L21.T
+            self.L22 = np.linalg.cholesky(np.asarray(A22, dtype=np.float64) - cross)  # (r, r)
         else:
             self.L21 = None
             self.L22 = np.zeros((0, 0))
@@ -123,8 +129,12 @@ class BlockCholesky:
         q1 = self.m * self.k
         G11 = self.L11inv
         if self.r:
-            G21 = -sla.solve_triangular(self.L22, (self.L21 @ block_diagonal_sparse(G11)).toarray(),
-                                        lower=True)
+            if sp.issparse(self.L21):
+                LG = (self.L21 @ block_diagonal_sparse(G11)).toarray()
+            else:
+                LG = np.einsum("rja,jab->rjb", self.L21.reshape(self.r, self.m, self.k),
+                               G11).reshape(self.r, -1)
+            G21 = -sla.solve_triangular(self.L22, LG, lower=True)
             G22 = sla.solve_triangular(self.L22, np.eye(self.r), lower=True)
             inv22 = G22.T @ G22
         blocks = np.matmul(np.swapaxes(G11, 1, 2), G11)                 # (m, k, k)

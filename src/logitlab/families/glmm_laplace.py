@@ -79,7 +79,7 @@ class GlmmProblem:
         self.n, self.p, self.q = n, self.X.shape[1], layout.q
         self.q1 = int(layout.n_levels[0] * layout.n_columns[0])
         self.constant = self._binomial_constant()
-        self._leading_rows()
+        self._term_rows()
         self.warm_u = np.zeros(self.q)
         self.warm_joint = np.zeros(self.q + self.p)
 
@@ -89,15 +89,26 @@ class GlmmProblem:
         logc = gammaln(m + 1) - gammaln(s + 1) - gammaln(m - s + 1)
         return -2.0 * float(np.sum(np.where(self.weights > 0, logc, 0.0)))
 
-    def _leading_rows(self) -> None:
-        """Each row's level in the first term and its k1 values of Z there."""
-        k1 = int(self.layout.n_columns[0])
-        Z1 = self.Z[:, :self.q1].tocsr()
-        rows = np.repeat(np.arange(self.n), np.diff(Z1.indptr))
-        self.codes1 = np.zeros(self.n, dtype=np.int64)
-        self.codes1[rows] = Z1.indices // k1
-        self.Z1_values = np.zeros((self.n, k1))
-        np.add.at(self.Z1_values, (rows, Z1.indices % k1), Z1.data)
+    def _term_rows(self) -> None:
+        """Per term t: each row's level ``codes[t]`` (n,) and its k_t values of Z
+        in that level's columns ``values[t]`` (n, k_t); the level indicator
+        ``indicators[t]`` (n_t × n sparse) sums rows by level."""
+        self.codes, self.values, self.indicators = [], [], []
+        lay = self.layout
+        for t, (m, k) in enumerate(zip(lay.n_levels, lay.n_columns)):
+            Zt = self.Z[:, lay.column_offsets[t]:lay.column_offsets[t + 1]].tocsr()
+            rows = np.repeat(np.arange(self.n), np.diff(Zt.indptr))
+            codes = np.zeros(self.n, dtype=np.int64)
+            codes[rows] = Zt.indices // k
+            values = np.zeros((self.n, int(k)))
+            np.add.at(values, (rows, Zt.indices % k), Zt.data)
+            if np.any(np.bincount(rows, minlength=self.n) > k) or \
+                    np.any(codes[rows] != Zt.indices // k):
+                raise ValueError(f"Z's columns of term {t} must have each row in one level.")
+            self.codes.append(codes)
+            self.values.append(values)
+            self.indicators.append(sp.csr_matrix((np.ones(self.n), (codes, np.arange(self.n))),
+                                                 shape=(int(m), self.n)))
 
     # ------------------------------------------------------------ likelihood
     def minus2_loglik(self, eta) -> float:
@@ -135,58 +146,108 @@ class LaplaceState:
     iterations: int
 
 
+#: largest r × q1 for which the cross block A21 is formed dense
+DENSE_CROSS_MAX = 4_000_000
+
+
 class _System:
-    """The PIRLS normal equations of one θ: M = Z Λ_θ and the blocks of
-    A = MᵀWM + I (u only), or of [[A, MᵀWX], [XᵀWM, XᵀWX]] (joint)."""
+    """The PIRLS normal equations of one θ, from each row's level codes c_t and
+    the values V_t = Z_t-row · T_t (n, k_t) of M = Z Λ_θ in its level's columns:
+    the blocks of A = MᵀWM + I (u only), or of [[A, MᵀWX], [XᵀWM, XᵀWX]] (joint),
+    sums over rows by level (``bincount``), no loop over levels."""
 
     def __init__(self, problem: GlmmProblem, theta, joint: bool):
         self.pb, self.joint = problem, joint
-        self.Lambda = problem.layout.Lambda(theta)
-        self.M = sp.csc_matrix(problem.Z @ self.Lambda)
-        self.M1 = self.M[:, :problem.q1]
-        self.Mr = self.M[:, problem.q1:]
-        T1 = problem.layout.factors(theta)[0]
-        self.V1 = problem.Z1_values @ T1              # (n, k1): row i of M in its level block
+        self.T = problem.layout.factors(theta)
+        self.V = [v @ T for v, T in zip(problem.values, self.T)]
+        lay = problem.layout
+        self.rest_offsets = lay.column_offsets[1:] - problem.q1     # of terms 1.. in the rest
 
-    def factor(self, w) -> BlockCholesky:
-        pb, k1 = self.pb, self.V1.shape[1]
-        m1 = int(pb.layout.n_levels[0])
-        D = np.empty((m1, k1, k1))
-        for a in range(k1):
-            for c in range(a + 1):
-                D[:, a, c] = D[:, c, a] = np.bincount(pb.codes1, w * self.V1[:, a] * self.V1[:, c],
-                                                      minlength=m1)
-        D += np.eye(k1)
-        r_u = self.Mr.shape[1]
-        if not r_u and not self.joint:
-            return BlockCholesky(D)
-        WM1 = sp.diags(w) @ self.M1
-        parts21, parts22 = [], []
-        if r_u:
-            WMr = sp.diags(w) @ self.Mr
-            parts21.append(sp.csr_matrix(WMr.T @ self.M1))
-            parts22.append((self.Mr.T @ WMr).toarray() + np.eye(r_u))
-        if self.joint:
-            WX = pb.X * w[:, None]
-            parts21.append(sp.csr_matrix(np.asarray((WM1.T @ pb.X).T)))
-            xx = pb.X.T @ WX
-            if r_u:
-                xr = np.asarray(self.Mr.T @ WX)          # (r_u, p)
-                parts22 = [np.block([[parts22[0], xr], [xr.T, xx]])]
-            else:
-                parts22 = [xx]
-        return BlockCholesky(D, sp.vstack(parts21, format="csr"), parts22[0])
+    def _split_u(self, u) -> list:
+        return self.pb.layout.split_by_term(u)
 
     def eta(self, u, beta) -> np.ndarray:
+        """Xβ + offset + Z Λ_θ u."""
         pb = self.pb
-        return pb.X @ beta + pb.offset + self.M @ u
+        eta = pb.X @ beta + pb.offset
+        for c, V, U in zip(pb.codes, self.V, self._split_u(u)):
+            eta = eta + np.einsum("ij,ij->i", V, U[c])
+        return eta
+
+    def b(self, u) -> np.ndarray:
+        """b = Λ_θ u (per level b_tj = T_t u_tj)."""
+        return np.concatenate([(U @ T.T).ravel() for U, T in zip(self._split_u(u), self.T)])
+
+    def _by_level(self, t: int, values) -> np.ndarray:
+        """Σ over the rows of each level of term t: (n_t, ...) from (n, ...)."""
+        return self.pb.indicators[t] @ values
 
     def gradient(self, u, mu) -> np.ndarray:
         """(Mᵀ m (y − μ) − u [, Xᵀ m (y − μ)]): minus half the gradient of pd."""
         pb = self.pb
         r = pb.weights * (pb.y - mu)
-        g = self.M.T @ r - u
+        g = np.concatenate([self._by_level(t, r[:, None] * V).ravel()
+                            for t, V in enumerate(self.V)]) - u
         return np.concatenate([g, pb.X.T @ r]) if self.joint else g
+
+    def _pair_block(self, w, s: int, t: int, n_rows: int, n_cols: int, row0: int, col0: int,
+                    dense: bool):
+        """Σ_i w_i M_si M_tiᵀ placed at (row0, col0): the (term s) × (term t) block."""
+        pb = self.pb
+        ks, kt = self.V[s].shape[1], self.V[t].shape[1]
+        rows = row0 + pb.codes[s][:, None] * ks + np.arange(ks)          # (n, ks)
+        cols = col0 + pb.codes[t][:, None] * kt + np.arange(kt)          # (n, kt)
+        vals = (w[:, None, None] * self.V[s][:, :, None] * self.V[t][:, None, :])
+        rr = np.broadcast_to(rows[:, :, None], vals.shape).ravel()
+        cc = np.broadcast_to(cols[:, None, :], vals.shape).ravel()
+        if dense:
+            return np.bincount(rr * n_cols + cc, vals.ravel(),
+                               minlength=n_rows * n_cols).reshape(n_rows, n_cols)
+        return sp.csr_matrix((vals.ravel(), (rr, cc)), shape=(n_rows, n_cols))
+
+    def _leading_blocks(self, w) -> np.ndarray:
+        """The diagonal blocks D_j of A11 (n_1, k1, k1): Σ_{i in j} w_i v_i v_iᵀ + I."""
+        pb, V1 = self.pb, self.V[0]
+        m1, k1 = int(pb.layout.n_levels[0]), V1.shape[1]
+        D = np.empty((m1, k1, k1))
+        for a in range(k1):
+            for c in range(a + 1):
+                D[:, a, c] = D[:, c, a] = np.bincount(pb.codes[0], w * V1[:, a] * V1[:, c],
+                                                      minlength=m1)
+        return D + np.eye(k1)
+
+    def _x_cross(self, w, t: int) -> np.ndarray:
+        """M_tᵀ W X (n_t k_t × p)."""
+        V = self.V[t]
+        blocks = [self._by_level(t, (w * V[:, a])[:, None] * self.pb.X) for a in range(V.shape[1])]
+        return np.stack(blocks, axis=1).reshape(-1, self.pb.p)
+
+    def factor(self, w) -> BlockCholesky:
+        """The :class:`BlockCholesky` of the system at weights w = m μ(1 − μ)."""
+        pb = self.pb
+        D = self._leading_blocks(w)
+        r_u, n_terms = pb.q - pb.q1, pb.layout.n_terms
+        if not r_u and not self.joint:
+            return BlockCholesky(D)
+        dense = (r_u + pb.p * self.joint) * pb.q1 <= DENSE_CROSS_MAX
+        parts21 = []
+        A22 = np.eye(r_u)
+        for s in range(1, n_terms):
+            parts21.append(self._pair_block(w, s, 0, r_u, pb.q1, self.rest_offsets[s - 1], 0, dense))
+            for t in range(1, n_terms):
+                A22 += self._pair_block(w, s, t, r_u, r_u, self.rest_offsets[s - 1],
+                                        self.rest_offsets[t - 1], True)
+        A21 = (np.sum(parts21, axis=0) if dense else sp.csr_matrix(sum(parts21))) if parts21 \
+            else None
+        if self.joint:
+            xu = self._x_cross(w, 0).T                                          # (p, q1)
+            xr = np.concatenate([self._x_cross(w, t) for t in range(1, n_terms)]) if r_u \
+                else np.zeros((0, pb.p))
+            xx = pb.X.T @ (pb.X * w[:, None])
+            A21 = xu if A21 is None else (np.vstack([A21, xu]) if dense
+                                         else sp.vstack([A21, sp.csr_matrix(xu)], format="csr"))
+            A22 = np.block([[A22, xr], [xr.T, xx]])
+        return BlockCholesky(D, A21, A22)
 
 
 def _split(x, q, joint, beta):
@@ -235,7 +296,7 @@ def _pirls(system: _System, x0, beta, tol: float, max_iter: int) -> LaplaceState
     m2ll = pb.minus2_loglik(eta)
     sqrL = float(u @ u)
     return LaplaceState(deviance=m2ll + sqrL + ldL2, minus2_loglik_cond=m2ll, sqrL=sqrL,
-                        ldL2=ldL2, u=u.copy(), b=system.Lambda @ u, beta=np.array(b_, dtype=float),
+                        ldL2=ldL2, u=u.copy(), b=system.b(u), beta=np.array(b_, dtype=float),
                         eta=eta, mu=mu, factor=factor, iterations=it)
 
 
