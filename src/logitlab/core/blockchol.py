@@ -55,9 +55,15 @@ class BlockCholesky:
 
     def __init__(self, D: np.ndarray, A21=None, A22=None):
         self.m, self.k, _ = D.shape
-        self.L11 = np.linalg.cholesky(D)                                  # (m, k, k)
-        eye = np.broadcast_to(np.eye(self.k), D.shape)
-        self.L11inv = np.linalg.solve(self.L11, eye)                      # (m, k, k)
+        if self.k == 1:                                                   # scalar blocks
+            if not np.all(D > 0):
+                raise np.linalg.LinAlgError("a diagonal block is not positive definite")
+            self.L11 = np.sqrt(D)
+            self.L11inv = 1.0 / self.L11
+        else:
+            self.L11 = np.linalg.cholesky(D)                              # (m, k, k)
+            eye = np.broadcast_to(np.eye(self.k), D.shape)
+            self.L11inv = np.linalg.solve(self.L11, eye)                  # (m, k, k)
         self.r = 0 if A22 is None else A22.shape[0]
         if self.r:
             if sp.issparse(A21):
@@ -90,6 +96,9 @@ class BlockCholesky:
 
     def _l11_solve(self, x: np.ndarray, transpose: bool = False) -> np.ndarray:
         """L11⁻¹ x (or L11⁻ᵀ x), x (m k,) or (m k, s)."""
+        if self.k == 1:
+            inv = self.L11inv[:, 0, 0]
+            return inv * x if x.ndim == 1 else inv[:, None] * x
         shape = x.shape
         xb = x.reshape(self.m, self.k, -1)
         inv = np.swapaxes(self.L11inv, 1, 2) if transpose else self.L11inv

@@ -209,6 +209,8 @@ class _System:
         """The diagonal blocks D_j of A11 (n_1, k1, k1): Σ_{i in j} w_i v_i v_iᵀ + I."""
         pb, V1 = self.pb, self.V[0]
         m1, k1 = int(pb.layout.n_levels[0]), V1.shape[1]
+        if k1 == 1:
+            return (np.bincount(pb.codes[0], w * V1[:, 0] ** 2, minlength=m1) + 1.0)[:, None, None]
         D = np.empty((m1, k1, k1))
         for a in range(k1):
             for c in range(a + 1):

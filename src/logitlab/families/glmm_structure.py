@@ -46,6 +46,14 @@ class ThetaLayout:
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
         self.column_offsets = np.concatenate([[0], np.cumsum(self.n_levels * self.n_columns)])
         self.lower = np.concatenate([self._diag_mask(k) for k in self.n_columns]).astype(bool)
+        self._tril = [self._column_major_tril(int(k)) for k in self.n_columns]
+
+    @staticmethod
+    def _column_major_tril(k: int):
+        """(rows, cols) of a k × k lower triangle, column by column."""
+        rows, cols = np.tril_indices(k)
+        order = np.lexsort((rows, cols))
+        return rows[order], cols[order]
 
     @staticmethod
     def _diag_mask(k: int) -> np.ndarray:
@@ -71,20 +79,17 @@ class ThetaLayout:
         out = []
         for t, k in enumerate(self.n_columns):
             T = np.zeros((k, k))
-            rows, cols = np.tril_indices(k)
-            order = np.lexsort((rows, cols))              # column-major lower triangle
-            T[rows[order], cols[order]] = theta[self.offsets[t]:self.offsets[t + 1]]
+            T[self._tril[t]] = theta[self.offsets[t]:self.offsets[t + 1]]
             out.append(T)
         return out
 
     def theta_of(self, factors) -> np.ndarray:
         """Inverse of :meth:`factors`."""
-        out = []
-        for T in factors:
-            rows, cols = np.tril_indices(T.shape[0])
-            order = np.lexsort((rows, cols))
-            out.append(T[rows[order], cols[order]])
-        return np.concatenate(out)
+        return np.concatenate([T[self._column_major_tril(T.shape[0])] for T in factors])
+
+    def tril_of(self, t: int, matrix) -> np.ndarray:
+        """Term t's k × k ``matrix`` at θ's positions (lower triangle, column-major)."""
+        return matrix[self._tril[t]]
 
     def Lambda(self, theta) -> sp.csc_matrix:
         """Λ_θ (q × q sparse): blockdiag_t(I_{n_t} ⊗ T_t)."""
