@@ -119,6 +119,11 @@ class RandomEffectsDesign:
                 out += [f"{t.group}.{ci}.{cj}" for ci in t.columns[j + 1:]]
         return out
 
+    def term_matrices(self, data: pd.DataFrame) -> list:
+        """Each term's left-side model matrix (n, k_t) on new data (for the
+        marginal predictions, which do not depend on the levels)."""
+        return [_lhs_matrix(t.spec, data) for t in self.terms]
+
     def transform(self, data: pd.DataFrame) -> sp.csc_matrix:
         """Z of new data: the stored terms' left sides and levels; rows in a level
         not seen in fitting get zeros (their random effects are 0, as lme4's
