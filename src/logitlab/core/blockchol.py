@@ -126,33 +126,37 @@ class BlockCholesky:
         """A⁻¹ b, b (q,) or (q, s)."""
         return self.solve_upper(self.solve_lower(b))
 
-    def inverse_diagonal_blocks(self, sizes, counts) -> list:
-        """Diagonal blocks of A⁻¹ = L⁻ᵀ L⁻¹ along a partition of its index set
-        into ``counts[t]`` consecutive blocks of ``sizes[t]`` (the terms' levels;
-        the first is the leading part: sizes[0] = k, counts[0] = m): a list of
-        (counts[t], sizes[t], sizes[t]) arrays.
+    def inverse_parts(self):
+        """The parts of A⁻¹ = L⁻ᵀ L⁻¹ a mixed model needs: (B11 (m, k, k) the
+        diagonal blocks of its leading part, B21 (r, m k) its trailing × leading
+        block, B22 (r, r) its trailing block; None for r = 0).
 
-        With G = L⁻¹: (A⁻¹)_jj = Σ_i G_ij ᵀ G_ij. The leading part uses
-        G11 = L11⁻¹ and G21 = −L22⁻¹ L21 L11⁻¹ (r × m k, dense), the trailing
-        part G22 = L22⁻¹ (dense)."""
-        q1 = self.m * self.k
+        With G = L⁻¹: G11 = L11⁻¹, G21 = −L22⁻¹ L21 L11⁻¹, G22 = L22⁻¹;
+        B11_j = G11_jᵀ G11_j + G21_jᵀ G21_j, B21 = G22ᵀ G21, B22 = G22ᵀ G22."""
         G11 = self.L11inv
-        if self.r:
-            if sp.issparse(self.L21):
-                LG = (self.L21 @ block_diagonal_sparse(G11)).toarray()
-            else:
-                LG = np.einsum("rja,jab->rjb", self.L21.reshape(self.r, self.m, self.k),
-                               G11).reshape(self.r, -1)
-            G21 = -sla.solve_triangular(self.L22, LG, lower=True)
-            G22 = sla.solve_triangular(self.L22, np.eye(self.r), lower=True)
-            inv22 = G22.T @ G22
-        blocks = np.matmul(np.swapaxes(G11, 1, 2), G11)                 # (m, k, k)
-        if self.r:
-            h = G21.reshape(self.r, self.m, self.k).transpose(1, 0, 2)  # (m, r, k)
-            blocks = blocks + np.matmul(np.swapaxes(h, 1, 2), h)
-        out, start = [blocks], q1
+        B11 = np.matmul(np.swapaxes(G11, 1, 2), G11)                    # (m, k, k)
+        if not self.r:
+            return B11, None, None
+        if sp.issparse(self.L21):
+            LG = (self.L21 @ block_diagonal_sparse(G11)).toarray()
+        else:
+            LG = np.einsum("rja,jab->rjb", self.L21.reshape(self.r, self.m, self.k),
+                           G11).reshape(self.r, -1)
+        G21 = -sla.solve_triangular(self.L22, LG, lower=True)
+        G22 = sla.solve_triangular(self.L22, np.eye(self.r), lower=True)
+        h = G21.reshape(self.r, self.m, self.k).transpose(1, 0, 2)      # (m, r, k)
+        B11 = B11 + np.matmul(np.swapaxes(h, 1, 2), h)
+        return B11, G22.T @ G21, G22.T @ G22
+
+    def inverse_diagonal_blocks(self, sizes, counts) -> list:
+        """Diagonal blocks of A⁻¹ along a partition of its index set into
+        ``counts[t]`` consecutive blocks of ``sizes[t]`` (the terms' levels; the
+        first is the leading part: sizes[0] = k, counts[0] = m): a list of
+        (counts[t], sizes[t], sizes[t]) arrays (see :meth:`inverse_parts`)."""
+        B11, _, inv22 = self.inverse_parts()
+        out, start = [B11], 0
         for size, count in list(zip(sizes, counts))[1:]:
-            idx = np.arange(start, start + int(size) * int(count)).reshape(int(count), int(size)) - q1
+            idx = np.arange(start, start + int(size) * int(count)).reshape(int(count), int(size))
             out.append(inv22[idx[:, :, None], idx[:, None, :]])
             start += int(size) * int(count)
         return out

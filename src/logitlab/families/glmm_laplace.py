@@ -40,7 +40,7 @@ from scipy.special import expit, gammaln
 from ..core.blockchol import BlockCholesky
 from .glmm_structure import ThetaLayout
 
-__all__ = ["GlmmProblem", "LaplaceState", "laplace_deviance", "joint_laplace_deviance",
+__all__ = ["GlmmProblem", "LaplaceState", "PirlsSystem", "laplace_deviance", "joint_laplace_deviance",
            "PirlsError"]
 
 
@@ -150,7 +150,7 @@ class LaplaceState:
 DENSE_CROSS_MAX = 4_000_000
 
 
-class _System:
+class PirlsSystem:
     """The PIRLS normal equations of one θ, from each row's level codes c_t and
     the values V_t = Z_t-row · T_t (n, k_t) of M = Z Λ_θ in its level's columns:
     the blocks of A = MᵀWM + I (u only), or of [[A, MᵀWX], [XᵀWM, XᵀWX]] (joint),
@@ -256,7 +256,7 @@ def _split(x, q, joint, beta):
     return (x[:q], x[q:]) if joint else (x, beta)
 
 
-def _pirls(system: _System, x0, beta, tol: float, max_iter: int) -> LaplaceState:
+def _pirls(system: PirlsSystem, x0, beta, tol: float, max_iter: int) -> LaplaceState:
     """Newton with step halving on pd over x = u (or (u, β) when joint), until
     the Newton decrement gᵀA⁻¹g is below ``tol`` (or stops falling at rounding)."""
     pb, q, joint = system.pb, system.pb.q, system.joint
@@ -306,7 +306,7 @@ def laplace_deviance(problem: GlmmProblem, theta, beta, *, u0=None, tol: float =
                      max_iter: int = 100) -> LaplaceState:
     """The Laplace deviance at (θ, β) (glmer's stage 2 objective), PIRLS on u
     started at ``u0`` (default: the last mode found, ``problem.warm_u``)."""
-    system = _System(problem, theta, joint=False)
+    system = PirlsSystem(problem, theta, joint=False)
     x0 = problem.warm_u if u0 is None else np.asarray(u0, dtype=np.float64)
     state = _pirls(system, x0, np.asarray(beta, dtype=np.float64), tol, max_iter)
     return state
@@ -316,6 +316,6 @@ def joint_laplace_deviance(problem: GlmmProblem, theta, *, start=None, tol: floa
                            max_iter: int = 100) -> LaplaceState:
     """The nAGQ = 0 deviance at θ (glmer's stage 1 objective): PIRLS on (u, β)
     jointly, started at ``start`` = (u, β) (default: ``problem.warm_joint``)."""
-    system = _System(problem, theta, joint=True)
+    system = PirlsSystem(problem, theta, joint=True)
     x0 = problem.warm_joint if start is None else np.asarray(start, dtype=np.float64)
     return _pirls(system, x0, None, tol, max_iter)

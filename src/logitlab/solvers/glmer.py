@@ -6,7 +6,7 @@ Two stages, as glmer (``nAGQ0initStep = TRUE``):
    deviance with β inside PIRLS (:func:`joint_laplace_deviance`);
 2. minimize over (θ, β) jointly the Laplace deviance (nAGQ = 1,
    :func:`laplace_deviance`) or the adaptive Gauss–Hermite deviance (nAGQ > 1),
-   started from stage 1.
+   started from stage 1 (nAGQ > 1: from the Laplace optimum, found first).
 
 Both by L-BFGS-B (scipy) with central finite-difference gradients (or the
 analytic gradient of :mod:`logitlab.families.glmm_gradient` when given), then a
@@ -32,7 +32,7 @@ from scipy.optimize import minimize
 
 from ..core.threads import blas_one_thread
 from ..families.glmm_agq import agq_deviance, agq_scale_constant, check_agq
-from ..families.glmm_gradient import gradient_is_cheap, laplace_gradient
+from ..families.glmm_gradient import gradient_is_cheap, joint_laplace_gradient, laplace_gradient
 from ..families.glmm_laplace import GlmmProblem, joint_laplace_deviance, laplace_deviance
 
 __all__ = ["GlmmFit", "fit_glmm", "deviance_hessian", "CONVERGED_SCALED_GRADIENT"]
@@ -105,6 +105,15 @@ class _Objective:
     def stage1(self, theta) -> float:
         self.count += 1
         return joint_laplace_deviance(self.pb, theta, tol=STAGE1_PIRLS_TOL).deviance
+
+    def value_and_gradient1(self, theta):
+        """(nAGQ = 0 deviance, its gradient in θ): analytic when available."""
+        if self.analytic is None:
+            return self.stage1(theta), self.fd_gradient(self.stage1, theta)
+        self.count += 1
+        state = joint_laplace_deviance(self.pb, theta, tol=STAGE1_PIRLS_TOL)
+        self.pb.warm_joint = np.concatenate([state.u, state.beta])
+        return state.deviance, joint_laplace_gradient(self.pb, theta, state)
 
     def stage2(self, x) -> float:
         self.count += 1
@@ -198,8 +207,8 @@ def _newton_polish(obj: _Objective, x, g, H, lower, max_steps: int = 4):
 
 
 def _stage1(obj: _Objective, theta0, lower, max_iter: int):
-    res = minimize(obj.stage1, theta0, jac=lambda t: obj.fd_gradient(obj.stage1, t),
-                   method="L-BFGS-B", bounds=[(lo if np.isfinite(lo) else None, None) for lo in lower],
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    res = minimize(obj.value_and_gradient1, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": max_iter, "ftol": 1e-10, "gtol": 1e-4})
     obj.accept1(res.x)
     return res
@@ -240,7 +249,7 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, *, theta_start=None, beta_sta
 
 
 def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit:
-    if gradient is None and n_agq == 1 and gradient_is_cheap(problem):
+    if gradient is None and gradient_is_cheap(problem):
         gradient = laplace_gradient
     lay = problem.layout
     obj = _Objective(problem, n_agq, gradient)
@@ -251,7 +260,10 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit
     beta0 = st1.beta if beta_start is None else np.asarray(beta_start, dtype=np.float64)
     theta1 = res1.x if theta_start is None or beta_start is None else theta0
     lower = np.concatenate([lower_t, np.full(problem.p, -np.inf)])
-    res2 = _stage2(obj, np.concatenate([theta1, beta0]), lower, max_iter)
+    x0 = np.concatenate([theta1, beta0])
+    if n_agq > 1 and gradient is not None:     # the Laplace optimum (analytic gradient) first
+        x0 = _stage2(_Objective(problem, 1, gradient), x0, lower, max_iter).x
+    res2 = _stage2(obj, x0, lower, max_iter)
     x = res2.x
     g = obj.gradient2(x)
     grad_fn = obj.gradient2 if (gradient is not None and n_agq == 1) else None
