@@ -1,7 +1,9 @@
 """The numerical core of mixed-effects logistic regression against lme4::glmer.
 
 References: tests/data/glmer_r.json, written by tests/r/glmer.R (lme4 1.1.31,
-tight tolerances, tolPwrss = 1e-12) from the CSVs beside it: the Laplace / AGQ
+tight tolerances, tolPwrss = 1e-14) from the CSVs beside it, and
+tests/data/glmer_polished.json (tests/r/glmer_polish.R: Newton steps on lme4's
+deviance function from glmer's optimum, SEs from its Hessian at step 1e-3): the Laplace / AGQ
 deviance function at given parameters (devFunOnly), the optima (logLik,
 deviance, fixed effects, SEs, θ, VarCorr, ranef, condVar, fitted values), Z's
 layout and θ's names; marginal probabilities by R's ``integrate``. Also closed
@@ -30,6 +32,7 @@ from logitlab.solvers.glmer import fit_glmm
 
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "glmer_r.json").read_text())
+POLISHED = json.loads((DATA / "glmer_polished.json").read_text())
 FITS = ["cbpp_laplace", "cbpp_agq9", "grouse_nested", "verbagg_crossed", "slopes_corr",
         "slopes_uncorr"]
 
@@ -205,7 +208,11 @@ def test_deviance_function_matches_glmer_devfun(name):
     for point in R[name]["devfun"]:
         pars = np.array(point["pars"])
         dev = agq_deviance(pb, pars[:nt], pars[nt:], R[name]["nAGQ"])[0]
-        assert rel(dev, point["value"]) < 1e-9, (dev, point["value"])
+        assert rel(dev, point["value"]) < 5e-9, (dev, point["value"])   # R: PIRLS from a cold start
+    point = POLISHED[name]
+    dev = agq_deviance(pb, np.array(point["pars"][:nt]), np.array(point["pars"][nt:]),
+                       R[name]["nAGQ"])[0]
+    assert rel(dev, point["deviance"]) < 5e-10
 
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "grouse_nested", "verbagg_crossed",
@@ -214,7 +221,7 @@ def test_stage1_deviance_matches_glmer_nagq0(name):
     _, pb, _ = problem_of(name)
     for point in R[name]["stage1"]["devfun"]:
         dev = joint_laplace_deviance(pb, np.atleast_1d(point["theta"])).deviance
-        assert rel(dev, point["value"]) < 1e-9, (dev, point["value"])
+        assert rel(dev, point["value"]) < 5e-9, (dev, point["value"])   # R: PIRLS from a cold start
 
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "grouse_nested", "slopes_corr", "slopes_uncorr"])
@@ -255,17 +262,35 @@ def test_fit_matches_glmer(name):
     assert rel(fit.conditional_deviance, r["deviance"]) < 1e-6      # R's deviance()
     assert rel(fit.aic, r["AIC"]) < 1e-6 and rel(fit.bic, r["BIC"]) < 1e-6
     assert fit.df == r["df"] and fit.nobs == r["nobs"]
-    np.testing.assert_allclose(fit.beta, list(r["fixef"].values()), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(fit.se, r["se"], rtol=1e-4)
+    polished = POLISHED[name]
+    nt = len(fit.theta)
+    np.testing.assert_allclose(fit.theta, polished["pars"][:nt], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fit.beta, polished["pars"][nt:], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fit.se, polished["se"], rtol=1e-4)
+    assert rel(fit.deviance, polished["deviance"]) < 5e-10
+    if name != "verbagg_crossed":       # glmer's own optimum (VerbAgg: see the test below)
+        np.testing.assert_allclose(fit.beta, list(r["fixef"].values()), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(fit.se, r["se"], rtol=1e-4)
     np.testing.assert_allclose(fit.theta, np.atleast_1d(r["theta"]), rtol=1e-4, atol=1e-6)
     sds = np.concatenate([np.atleast_1d(v["sd"]) for v in r["varcorr"]])
     ours = np.concatenate([vc.sd for vc in fit.varcorr])
-    if name == "slopes_uncorr":             # R merges the two terms of g into one VarCorr entry
-        sds = np.concatenate([np.atleast_1d(v["sd"]) for v in r["varcorr"]])[[0, 1]]
     np.testing.assert_allclose(ours, sds, rtol=1e-4)
     for v, vc in zip(r["varcorr"], fit.varcorr):
         if v.get("corr") is not None and vc.corr.shape[0] > 1:
             np.testing.assert_allclose(vc.corr, v["corr"], rtol=1e-4)
+
+
+def test_glmer_verbagg_optimum_is_one_newton_step_short_of_ours():
+    """glmer's bobyqa stops on VerbAgg with its own gradient at 1.2e-3: one Newton
+    step with lme4's gradient and Hessian (``fit@optinfo$derivs``) from its
+    optimum lands on ours; our deviance is the lower."""
+    _, _, _, fit = fitted("verbagg_crossed")
+    r = R["verbagg_crossed"]
+    assert np.max(np.abs(r["gradient"])) > 1e-4
+    x = np.array(r["devfun"][0]["pars"])
+    newton = x - np.linalg.solve(np.array(r["hessian"]), np.array(r["gradient"]))
+    np.testing.assert_allclose(np.concatenate([fit.theta, fit.beta]), newton, rtol=0, atol=1e-6)
+    assert fit.deviance < r["minus2logLik"]
 
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "cbpp_agq9", "grouse_nested", "slopes_corr",
@@ -292,7 +317,8 @@ def test_conditional_and_marginal_predictions(name):
     rows = np.array(r["fitted_rows"]) - 1
     p = conditional_probability(pb.X[rows], fit.beta, red.transform(df.iloc[rows]), fit.b,
                                 pb.offset[rows])
-    np.testing.assert_allclose(p, r["fitted"], rtol=1e-5)
+    # (VerbAgg: glmer's optimum is 3e-5 short of the optimum, see above)
+    np.testing.assert_allclose(p, r["fitted"], rtol=2e-4 if name == "verbagg_crossed" else 1e-5)
     # marginal: R's own parameters through our integral (R: integrate, rel.tol 1e-12)
     rows = np.array(r["marginal_rows"]) - 1
     nt = pb.layout.n_theta

@@ -25,6 +25,8 @@ value and the constant, so both scales are available.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .glmm_laplace import GlmmProblem, LaplaceState, laplace_deviance
@@ -32,10 +34,18 @@ from .glmm_laplace import GlmmProblem, LaplaceState, laplace_deviance
 __all__ = ["gauss_hermite", "agq_deviance", "agq_scale_constant", "check_agq"]
 
 
+@lru_cache(maxsize=32)
+def _rule(n_nodes: int):
+    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    z.flags.writeable = False
+    w = w / np.sqrt(2.0 * np.pi)
+    w.flags.writeable = False
+    return z, w
+
+
 def gauss_hermite(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the ``n_nodes``-point rule for ∫ f(z) φ(z) dz (Σ w = 1)."""
-    z, w = np.polynomial.hermite_e.hermegauss(int(n_nodes))
-    return z, w / np.sqrt(2.0 * np.pi)
+    return _rule(int(n_nodes))
 
 
 def check_agq(problem: GlmmProblem, n_agq: int) -> None:
@@ -52,9 +62,13 @@ def check_agq(problem: GlmmProblem, n_agq: int) -> None:
 
 def _group_minus2_loglik(problem: GlmmProblem, eta) -> np.ndarray:
     """D_j = −2 log p(y_j | η) per group of the (single) term, constants excluded
-    (they cancel in differences)."""
-    ll = problem.weights * (problem.y * eta - np.logaddexp(0.0, eta))
-    return -2.0 * np.bincount(problem.codes[0], ll, minlength=int(problem.layout.n_levels[0]))
+    (they cancel in differences); η (n,) or (n, K) → (m,) or (K, m)."""
+    m = int(problem.layout.n_levels[0])
+    eta = eta.reshape(problem.n, -1)
+    ll = problem.weights[:, None] * (problem.y[:, None] * eta - np.logaddexp(0.0, eta))
+    index = problem.codes[0][:, None] + m * np.arange(eta.shape[1])        # (n, K)
+    out = -2.0 * np.bincount(index.ravel(), ll.ravel(), minlength=m * eta.shape[1])
+    return out.reshape(eta.shape[1], m)
 
 
 def agq_deviance(problem: GlmmProblem, theta, beta, n_agq: int, *, u0=None,
@@ -70,12 +84,10 @@ def agq_deviance(problem: GlmmProblem, theta, beta, n_agq: int, *, u0=None,
     sd = 1.0 / state.factor.diagonal()                              # σ_j = 1 / L_jj, (m,)
     slope = problem.values[0][:, 0] * float(np.asarray(theta).ravel()[0])   # ∂η_i / ∂u_{c_i}
     codes = problem.codes[0]
-    d0 = _group_minus2_loglik(problem, state.eta)
-    terms = np.empty((len(z), len(u)))
-    for k, zk in enumerate(z):                                      # over nodes, not groups
-        shift = sd * zk
-        dk = _group_minus2_loglik(problem, state.eta + slope * shift[codes])
-        terms[k] = -0.5 * (dk - d0) - 0.5 * ((u + shift) ** 2 - u ** 2) + 0.5 * zk ** 2
+    d0 = _group_minus2_loglik(problem, state.eta)[0]
+    shift = sd[None, :] * z[:, None]                                # (K, m)
+    dk = _group_minus2_loglik(problem, state.eta[:, None] + (slope[:, None] * shift[:, codes].T))
+    terms = -0.5 * (dk - d0) - 0.5 * ((u + shift) ** 2 - u ** 2) + 0.5 * z[:, None] ** 2
     top = terms.max(axis=0)
     log_sum = top + np.log(np.sum(w[:, None] * np.exp(terms - top), axis=0))
     dev = problem.conditional_deviance(state.eta) + state.sqrL + state.ldL2 \

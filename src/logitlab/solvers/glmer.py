@@ -241,8 +241,9 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, *, theta_start=None, beta_sta
     Gauss–Hermite for ``n_agq`` > 1 with one scalar term); see the module
     docstring. ``gradient(problem, theta, beta)``: an analytic gradient of the
     Laplace deviance (default :func:`laplace_gradient` when cheap, finite
-    differences otherwise). ``beta_start`` skips
-    stage 1's β (stage 1 still sets θ unless ``theta_start`` is given too)."""
+    differences otherwise). ``theta_start``: stage 1's start (default T_t = I);
+    with ``beta_start`` too, stage 1 is skipped and stage 2 starts there;
+    ``beta_start`` alone replaces stage 1's β as stage 2's start."""
     check_agq(problem, n_agq)
     with blas_one_thread():         # small dense algebra: BLAS threads only spin
         return _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient)
@@ -254,11 +255,16 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit
     lay = problem.layout
     obj = _Objective(problem, n_agq, gradient)
     lower_t = lay.bounds_lower
-    theta0 = lay.start() if theta_start is None else np.asarray(theta_start, dtype=np.float64)
-    res1 = _stage1(obj, theta0, lower_t, max_iter)
-    st1 = joint_laplace_deviance(problem, res1.x)
-    beta0 = st1.beta if beta_start is None else np.asarray(beta_start, dtype=np.float64)
-    theta1 = res1.x if theta_start is None or beta_start is None else theta0
+    if theta_start is not None and beta_start is not None:        # no stage 1
+        theta1, beta0, nit1, stage1 = (np.asarray(theta_start, dtype=np.float64),
+                                       np.asarray(beta_start, dtype=np.float64), 0, {})
+    else:
+        theta0 = lay.start() if theta_start is None else np.asarray(theta_start, dtype=np.float64)
+        res1 = _stage1(obj, theta0, lower_t, max_iter)
+        st1 = joint_laplace_deviance(problem, res1.x)
+        theta1, nit1 = res1.x, int(res1.nit)
+        beta0 = st1.beta if beta_start is None else np.asarray(beta_start, dtype=np.float64)
+        stage1 = {"theta": res1.x, "beta": st1.beta, "deviance": st1.deviance}
     lower = np.concatenate([lower_t, np.full(problem.p, -np.inf)])
     x0 = np.concatenate([theta1, beta0])
     if n_agq > 1 and gradient is not None:     # the Laplace optimum (analytic gradient) first
@@ -270,9 +276,7 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit
     H = deviance_hessian(obj.stage2, x, grad_fn)
     x, g = _newton_polish(obj, x, g, H, lower)
     messages = [] if res2.success else [f"L-BFGS-B: {res2.message}"]
-    return _result(problem, obj, x, g, H, n_agq, lower, messages,
-                   (int(res1.nit), int(res2.nit)),
-                   {"theta": res1.x, "beta": st1.beta, "deviance": st1.deviance})
+    return _result(problem, obj, x, g, H, n_agq, lower, messages, (nit1, int(res2.nit)), stage1)
 
 
 def _result(problem, obj, x, g, H, n_agq, lower, messages, n_iter, stage1) -> GlmmFit:
