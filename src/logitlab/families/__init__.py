@@ -2,7 +2,9 @@
 :mod:`logitlab.families.base`): its parameter layout, start values, chunk
 statistics and predictions. Today: :class:`BinaryLogit`,
 :class:`MultinomialLogit`, :class:`CumulativeLogit` (ordinal) and
-:class:`ConditionalLogit` (matched strata).
+:class:`ConditionalLogit` (matched strata). The mixed-model (GLMM) core:
+``glmm_structure`` (θ, Λ_θ), ``glmm_laplace`` (PIRLS, Laplace deviance),
+``glmm_gradient``, ``glmm_agq`` (adaptive Gauss–Hermite), ``glmm_predict``.
 
 May import :mod:`logitlab.core` only.
 """

@@ -19,6 +19,9 @@ gd          yes    yes  yes  yes        yes      yes
 firth       penalty="firth" only (binary, multinomial)
 =========== ====== ==== ==== ========== ======== ============
 
+``glmer`` (not in ``SOLVERS``) fits a binomial-logit mixed model as lme4's
+``glmer``: :func:`logitlab.solvers.glmer.fit_glmm`.
+
 ``cd`` forms a dense Hessian of its working set, so it needs at most ``cd.MAX_SIZE``
 coefficients. ``objective`` is the penalized objective they minimize, on top of
 a data backend.
