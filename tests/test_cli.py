@@ -63,6 +63,7 @@ def test_fit_json_matches_statsmodels_formula_api():
     assert doc["solver"] == "newton" and doc["n_iter"] >= 1
 
 
+@pytest.mark.slow
 def test_fit_target_uses_all_other_columns_hosmer_lemeshow(tmp_path):
     # Hosmer & Lemeshow Table 2.2: low ~ age + lwt + race2 + race3 + ftv
     df = pd.read_csv(DATA / "birthwt.csv")
@@ -149,6 +150,7 @@ def test_explain_multinomial_softmax_and_argmax(tmp_path):
     (["fit", DATA / "birthwt.csv", "-f", "low ~ age + nosuch"], "nosuch"),
     (["fit", DATA / "birthwt.csv", "-f", "low ~ age", "--level", "1.5"], "--level"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_error(args, message):
     out = run(*args)
     assert out.returncode == 2
@@ -157,6 +159,7 @@ def test_bad_input_is_one_line_error(args, message):
     assert out.stderr.strip().startswith("error:")
 
 
+@pytest.mark.slow
 def test_missing_values_raise_or_drop(tmp_path):
     df = pd.read_csv(DATA / "birthwt.csv")
     df.loc[[4, 9, 20], "lwt"] = np.nan
@@ -178,6 +181,7 @@ def test_predict_with_wrong_model_file_is_a_clear_error(tmp_path):
     assert out.stderr.strip().startswith("error:")
 
 
+@pytest.mark.slow
 def test_every_command_has_help():
     for command in ("fit", "predict", "explain", "demo"):
         out = ok(command, "--help")

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import statsmodels.api as sm
 
 
@@ -13,6 +14,7 @@ def _run(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_demo_prints_the_published_titanic_fit():
     out = _run("demo")
     assert out.returncode == 0, out.stderr
@@ -23,6 +25,7 @@ def test_demo_prints_the_published_titanic_fit():
     assert "log-likelihood -1105.030553" in out.stdout
 
 
+@pytest.mark.slow
 def test_demo_explained_probability_matches_statsmodels():
     df = pd.read_csv("tests/data/titanic_table.csv")
     X = pd.get_dummies(df[["Class", "Sex", "Age"]], drop_first=True).astype(float)
@@ -42,6 +45,7 @@ def test_unknown_command_is_a_one_line_usage_error():
     assert "No such command" in out.stderr
 
 
+@pytest.mark.slow
 def test_demo_labels_the_intercept_as_r_does_in_every_table():
     out = _run("demo", "--no-report")
     assert out.returncode == 0, out.stderr

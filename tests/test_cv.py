@@ -216,6 +216,7 @@ def test_bad_options():
         LogisticRegressionCV(alphas=3, refit=False).fit(X, y).predict(X)
 
 
+@pytest.mark.slow
 def test_passes_sklearn_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
     with warnings.catch_warnings():

@@ -138,6 +138,7 @@ def test_a_series_from_the_same_parquet_frame_lines_up(client, tmp_path):
     np.testing.assert_allclose(model.intercept_, memory.intercept_, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_fails_fast_with_one_line(tmp_path):
     folder = _dataset(tmp_path / "d", _frames(5))
     glob = str(folder / "*.parquet")
@@ -155,6 +156,7 @@ def test_an_unreachable_scheduler_fails_fast_with_one_line(tmp_path):
         LogisticRegression(engine_options={"timeout": 0}).fit(glob, "y")
 
 
+@pytest.mark.slow
 def test_cli_unreachable_scheduler_is_exit_code_2(tmp_path):
     import subprocess
     import sys

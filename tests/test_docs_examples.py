@@ -39,8 +39,8 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-#: pages whose examples start a Dask cluster: run in the full suite only (``slow``)
-SLOW_PAGES = {"docs/guide/dask.md"}
+#: pages whose examples start a Dask cluster or run many commands: full suite only (``slow``)
+SLOW_PAGES = {"docs/guide/dask.md", "docs/guide/cli.md"}
 #: the folders whose every page (but its index) must show tested examples
 EXAMPLE_FOLDERS = ("docs/guide", "docs/from", "docs/contracts")
 

@@ -707,6 +707,7 @@ def test_gd_too_few_iterations_warns_max_iter():
     assert m2.converged_ and not rec2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["f64", "f32", "csr"])
 def test_poorly_scaled_columns_are_named_with_their_standard_deviations(form):
     """A fit stopped early on columns whose scales differ by 1e6 names the

@@ -469,6 +469,7 @@ def test_design_to_dict_is_json_and_rebuilds_the_exact_transform():
                           st.floats(0.1, 100), st.booleans()), min_size=12, max_size=40),
        st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 3),
                           st.floats(0.1, 100), st.booleans()), min_size=1, max_size=10))
+@pytest.mark.slow
 def test_design_round_trip_property(fit_rows, new_rows):
     cols = ["g", "k", "x", "y"]
     fit_df = pd.DataFrame(fit_rows, columns=cols)

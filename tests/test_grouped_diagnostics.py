@@ -75,6 +75,7 @@ def test_cli_diagnostics_reads_the_cbind_response(tmp_path):
     np.testing.assert_allclose(hat[rows], ref["hatvalues"], rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_report_of_a_cbind_model_has_diagnostics_and_weighted_metrics():
     from logitlab.report.html import prepare, render_report
     model, df = _fit("esoph")

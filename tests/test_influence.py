@@ -246,6 +246,7 @@ def _section(page: str, sid: str) -> str:
     return page[start:page.index("</section>", start)]
 
 
+@pytest.mark.slow
 def test_report_diagnostics_section(birthwt):
     import re
     from logitlab.report.html import render_report
@@ -271,6 +272,7 @@ def test_report_diagnostics_section(birthwt):
     assert listed == order[:12].tolist()
 
 
+@pytest.mark.slow
 def test_report_has_no_diagnostics_for_multinomial_or_penalized_models():
     from logitlab.report.html import render_report
     iris = load("iris.csv")
@@ -458,6 +460,7 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_diagnostics_json_is_r_s(weighted, tmp_path):
     df = load("birthwt.csv")
     df["w"] = R["weighted"]["w"]
@@ -484,6 +487,7 @@ def test_cli_diagnostics_json_is_r_s(weighted, tmp_path):
     assert doc["goodness_of_fit"]["le_cessie_van_houwelingen"]["df"] is None
 
 
+@pytest.mark.slow
 def test_cli_diagnostics_text_and_errors(birthwt, tmp_path):
     logitlab.save(birthwt, tmp_path / "m.json")
     data = DATA / "birthwt.csv"

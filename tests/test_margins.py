@@ -381,6 +381,7 @@ def cli(*args):
 
 @pytest.mark.parametrize("formula,at", [("low ~ age + I(age**2) + C(race) + smoke", "overall"),
                                         ("race ~ age + np.log(lwt) + smoke", "mean")])
+@pytest.mark.slow
 def test_cli_json_matches_the_python_api(birthwt, tmp_path, formula, at):
     import json
     raw = pd.read_csv(DATA + "birthwt.csv")
@@ -402,6 +403,7 @@ def test_cli_json_matches_the_python_api(birthwt, tmp_path, formula, at):
     assert rel(got["estimate"], direct["estimate"]) < 1e-8
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(birthwt, tmp_path):
     path = logitlab.save(logitlab.fit("low ~ age", birthwt, alpha=0.1), tmp_path / "m.json")
     out = cli("margins", path, DATA + "birthwt.csv")
@@ -417,6 +419,7 @@ def test_cli_errors_are_one_line(birthwt, tmp_path):
 
 
 # --------------------------------------------------------------- report
+@pytest.mark.slow
 def test_report_section_shows_the_table_and_plot(birthwt):
     import re
 

@@ -359,6 +359,7 @@ def test_tests_per_term_match_clm():
     np.testing.assert_allclose(inter.loc["temp:contact", "aic"], d1["aic"], rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_cli_fits_an_ordinal_model(tmp_path):
     """``logitlab fit --family ordinal --levels ... --json``: the clm estimates,
     thresholds as terms of kind "threshold"; the saved model predicts."""
@@ -632,6 +633,7 @@ def test_compiled_and_numpy_row_loops_agree():
     assert big[3].c.shape == (n,)
 
 
+@pytest.mark.slow
 def test_report_covers_an_ordinal_model():
     """The HTML report of an ordinal fit: the thresholds in the coefficient table,
     no thresholds in the odds-ratio plot, and the example row's level

@@ -384,6 +384,7 @@ def run_cli(*args):
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_cli_json_firth_defaults_and_wald_on_request():
     formula = "case ~ age + oc + vic + vicl + vis + dia"
     doc = run_cli("fit", DATA / "sex2.csv", "--formula", formula, "--penalty", "firth", "--json")
@@ -404,6 +405,7 @@ def test_cli_json_firth_defaults_and_wald_on_request():
     assert age["p_value"] == pytest.approx(2 * stats.norm.sf(abs(age["z"])), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_report_shows_firth_profile_intervals_and_lr_tests(sex2_firth):
     from logitlab.report import render_report
     m, X, y = sex2_firth

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 CHILD = textwrap.dedent("""
     import os, sys, json
@@ -63,6 +64,7 @@ def _reference():
             logitlab.LogisticRegression(alpha=0.01, penalty="l1", solver="cd").fit(X, y).coef_[0])
 
 
+@pytest.mark.slow
 def test_kernels_cache_in_the_temporary_folder_when_the_install_is_read_only(tmp_path):
     doc = _run(tmp_path, allowed=str(tmp_path / "tmp"))
     cache = Path(doc["cache"])
@@ -74,6 +76,7 @@ def test_kernels_cache_in_the_temporary_folder_when_the_install_is_read_only(tmp
     np.testing.assert_allclose(doc["l1"], l1, rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_fits_compile_in_memory_when_nothing_is_writable(tmp_path):
     doc = _run(tmp_path, allowed="")
     assert not any(Path(doc["cache"]).rglob("*.nbi"))

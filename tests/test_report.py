@@ -352,6 +352,7 @@ def test_cross_validated_model_report_shows_the_path(browser, tmp_path):
     assert searcher.alpha_ == pytest.approx(model.alpha)
 
 
+@pytest.mark.slow
 def test_python_api_fits_by_formula_and_explains_errors(tmp_path):
     df = load("birthwt.csv")
     page = render_report(None, df, formula=BIRTHWT)

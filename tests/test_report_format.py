@@ -69,6 +69,7 @@ def test_templates_are_package_data():
         assert any(d.lower().startswith("jinja2") for d in group)
 
 
+@pytest.mark.slow
 def test_importing_logitlab_does_not_load_jinja2():
     code = ("import sys, logitlab, logitlab.report, logitlab.cli.main\n"
             "print('jinja2' in sys.modules)\n")

@@ -175,6 +175,7 @@ def breast():
     return load_breast_cancer(return_X_y=True)
 
 
+@pytest.mark.slow
 def test_anes96_names_the_terms_of_the_definition():
     """anes96: 944 rows, 7 classes, quasi-separated by some education levels
     (133 LPs of 5,664 constraints; its cost against the fit is measured by
