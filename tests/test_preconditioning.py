@@ -3,6 +3,8 @@ optimum as scikit-learn, and the sampled Hessian estimates the Hessian."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -104,3 +106,103 @@ def test_symmetric_from_upper_mirrors_the_upper_triangle(m, dtype, order):
     np.testing.assert_array_equal(G, expected)
     np.testing.assert_array_equal(G, G.T)
     assert (G is U) == (dtype == np.float64)
+
+
+def _multiclass(n=6000, d=8, K=12, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.linspace(0.5, 2.0, d)
+    B = rng.normal(0, 0.4, (d, K))
+    Z = X @ B + rng.normal(0, 0.5, K)
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = (P.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    return X, y
+
+
+def _symmetric_objective(X, y, s, alpha):
+    K = int(y.max()) + 1
+    layout = Layout(X.shape[1], K, tuple(range(K)), True)
+    data = InMemoryData(X, y.astype(float), s, None, layout)
+    fixed = np.zeros(layout.size, dtype=bool)
+    fixed[-1] = True                    # the symmetric softmax's redundant intercept
+    return Objective(data, alpha, fixed=fixed)
+
+
+def test_class_blocks_are_the_diagonal_blocks_of_the_sampled_rows_hessian():
+    """chunk_hess_blocks against Σ s p_c (1 - p_c) x̃ x̃ᵀ computed by numpy over
+    the same sampled rows, and the objective's blocks against the same over S."""
+    X, y = _multiclass()
+    rng = np.random.default_rng(6)
+    s = rng.uniform(0.5, 2.0, len(y))
+    obj = _symmetric_objective(X, y, s, alpha=1e-3)
+    lay = obj.layout
+    w = rng.normal(0, 0.3, obj.size)
+    W = lay.matrix(obj.expand(w))
+    m = precondition.sample_rows(obj.data.n_rows, lay.n_rows)
+    B, weight = obj.data.hessian_sample(W, m, blocks=True)
+    rows = np.concatenate([np.arange(sl.start, sl.stop) for sl in obj.data.sample_slices(m)])
+    X1 = np.column_stack([X[rows], np.ones(rows.size)])
+    Z = X1 @ W
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    assert B.shape == (lay.n_cols, lay.n_rows, lay.n_rows)
+    assert weight == pytest.approx(s[rows].sum(), rel=1e-12)
+    for c in range(lay.n_cols):
+        ref = X1.T @ ((s[rows] * P[:, c] * (1 - P[:, c]))[:, None] * X1)
+        np.testing.assert_allclose(B[c], ref, rtol=0, atol=1e-10 * np.abs(ref).max())
+    # the objective's blocks: scaled by the weight, penalized on the slopes, free coordinates
+    blocks = obj.sampled_hessian_blocks(w, m)
+    last = lay.n_cols - 1                # its intercept is the fixed coordinate
+    coords, block = blocks[last]
+    assert coords.size == lay.n_rows - 1
+    ref = B[last][:-1, :-1] / weight + obj.l2 * np.eye(lay.n_rows - 1)
+    np.testing.assert_allclose(block, ref, rtol=1e-12, atol=0)
+
+
+def test_class_blocks_are_exact_on_the_flat_directions_of_the_softmax():
+    """Adding u_j to feature j's coefficient in every class changes no
+    probability, so H z = l2 z there: the preconditioner must return
+    H⁻¹ r = r / l2 for such r, and keep its output off that subspace otherwise."""
+    X, y = _multiclass()
+    obj = _symmetric_objective(X, y, np.ones(len(y)), alpha=1e-3)
+    lay = obj.layout
+    w = np.random.default_rng(7).normal(0, 0.3, obj.size)
+    obj.smooth(w, curvature=True)
+    M = precondition.build(obj, w, "blocks")
+    assert M.kind == "blocks"
+    u = np.random.default_rng(8).normal(size=lay.n_features)
+    z = np.zeros(lay.size)
+    z[:lay.n_features * lay.n_cols] = np.repeat(u, lay.n_cols)
+    z = obj.restrict(z)
+    np.testing.assert_allclose(obj.hessp(z), obj.l2 * z, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(M.apply(obj.hessp(z)), z, rtol=1e-10, atol=1e-14)
+    # a generic r: the preconditioned vector is symmetric positive definite in r
+    r1, r2 = np.random.default_rng(9).normal(size=(2, obj.size))
+    assert M.apply(r1) @ r2 == pytest.approx(r1 @ M.apply(r2), rel=1e-10)
+    assert M.apply(r1) @ r1 > 0
+
+
+@functools.cache
+def _many_classes_reference():
+    """30 classes, and scikit-learn's optimum, judged by its gradient."""
+    X, y = _multiclass(n=2000, d=20, K=30)
+    n = X.shape[0]
+    ref = SkLogisticRegression(C=1.0, solver="newton-cg", tol=1e-12, max_iter=1000).fit(X, y)
+    Z = X @ ref.coef_.T + ref.intercept_
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    R = (P / P.sum(axis=1, keepdims=True) - np.eye(30)[y]) / n
+    assert np.abs((X.T @ R).T + ref.coef_ / n).max() < 1e-11 and np.abs(R.sum(0)).max() < 1e-11
+    return X, y, ref
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "trust-ncg"])
+def test_many_classes_take_the_class_blocks_and_reach_sklearn_optimum(solver):
+    X, y, ref = _many_classes_reference()
+    n = X.shape[0]
+    model = LogisticRegression(alpha=1.0 / n, solver=solver)
+    obj = _symmetric_objective(X, y, np.ones(n), alpha=1.0 / n)
+    assert precondition.choose_kind(obj, "auto") == "blocks"
+    model.fit(X, y)
+    assert model.converged_ and model.grad_norm_ <= 1e-10
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-5, atol=1e-6)

@@ -16,7 +16,8 @@ one test suite run against each, ``tests/test_backend_contract.py``):
 ``hessp(V)``                        Hessian at the last ``curvature=True`` point · V
 ``hess_rows(rows)``                 that Hessian on some rows of W (working sets)
 ``hess_diag()``                     its diagonal (preconditioners)
-``hessian_sample(W, max_rows)``     (H, weight) over spread-out rows (preconditioners)
+``hessian_sample(W, max_rows,``     (H, weight) over spread-out rows (preconditioners);
+``blocks)``                           ``blocks``: only the diagonal class blocks
 ``curvature_floor(W)``              min p(1-p) from the kept curvature, or None
 ``reduce_chunks(fn, *args)``        Σ over chunks of any chunk statistic
 ``local_rows()``                    all rows as arrays when they are in this process, else None
@@ -173,7 +174,7 @@ class DataBackend:
     def hess_diag(self) -> np.ndarray:
         raise NotImplementedError
 
-    def hessian_sample(self, W, max_rows: int) -> tuple:
+    def hessian_sample(self, W, max_rows: int, blocks: bool = False) -> tuple:
         raise NotImplementedError
 
     def curvature_floor(self, W):

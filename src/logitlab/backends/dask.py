@@ -107,15 +107,19 @@ def _block_hess_diag(block: Block, with_curvature, family):
     return family.chunk_hess_diag(aligned(block.X), with_curvature[1])
 
 
-def _block_sample_hessian(block: Block, W, family, share: float):
-    """(Hessian, weight) of about ``share`` of the partition's rows, evenly spaced."""
+def _block_sample_hessian(block: Block, W, family, share: float, blocks: bool = False):
+    """(Hessian, weight) of about ``share`` of the partition's rows, evenly
+    spaced; only the diagonal class blocks if ``blocks``."""
     n = block.y.shape[0]
     k = min(n, max(1, int(round(share * n))))
     rows = np.unique(np.linspace(0, n - 1, k).astype(np.intp))
     off = None if block.offset is None else block.offset[rows]
     s = block.s[rows]
-    H = family.chunk_stats(aligned(block.X[rows]), block.y[rows], s, off, W, grad=False,
-                           hess=True)[2]
+    X = aligned(block.X[rows])
+    if blocks:
+        H = family.chunk_hess_blocks(X, block.y[rows], s, off, W)
+    else:
+        H = family.chunk_stats(X, block.y[rows], s, off, W, grad=False, hess=True)[2]
     return H, float(np.sum(s))
 
 
@@ -231,15 +235,16 @@ class DaskData(DataBackend):
         task = delayed(_block_hess_diag, pure=True)
         return self._run([task(b, c, self.family) for b, c in zip(self.blocks, self._curvature)])
 
-    def hessian_sample(self, W, max_rows: int):
+    def hessian_sample(self, W, max_rows: int, blocks: bool = False):
         """``(H, weight)``: the Hessian of Σ s·nll at ``W`` over about ``max_rows``
         rows spread evenly over every partition (one pass over the partitions,
-        a preconditioner for truncated Newton; never used for inference)."""
+        a preconditioner for truncated Newton; never used for inference);
+        ``blocks``: only its diagonal class blocks (n_cols, n_rows, n_rows)."""
         from dask import delayed
         share = min(1.0, max_rows / max(self.n_rows, 1))
         task = delayed(_block_sample_hessian, pure=True)
         Wd = self._W(W)
-        H, weight = self._run([task(b, Wd, self.family, share) for b in self.blocks])
+        H, weight = self._run([task(b, Wd, self.family, share, blocks) for b in self.blocks])
         self.n_passes += share - 1.0          # reads only the sampled rows
         return H, weight
 

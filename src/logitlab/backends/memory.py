@@ -246,19 +246,22 @@ class InMemoryData(DataBackend):
         shaped like ``W``. One pass; used by diagonal preconditioners."""
         return self._curvature_pass(self.family.chunk_hess_diag)
 
-    def hessian_sample(self, W, max_rows: int):
+    def hessian_sample(self, W, max_rows: int, blocks: bool = False):
         """Hessian of Σ s·nll over an evenly spread subset of rows.
 
         Returns ``(H, weight)``: the (size, size) sum over at most about
         ``max_rows`` rows and the sum of their weights, so ``H / weight``
         estimates the Hessian of the mean. Reads only the sampled rows (a
         preconditioner for truncated Newton; never used for inference).
+        ``blocks``: only the diagonal class blocks, (n_cols, n_rows, n_rows)
+        (the family's ``chunk_hess_blocks``).
         """
         pieces = self.sample_slices(max_rows)
         self.n_passes += sum(sl.stop - sl.start for sl in pieces) / max(self.n_rows, 1)
         lay = self.layout
-        if lay.multinomial or lay.ordinal or lay.conditional or sp.issparse(self.X):
-            parts = self._map(lambda i: self._sample_hessian(pieces[i], W), range(len(pieces)))
+        if blocks or lay.multinomial or lay.ordinal or lay.conditional or sp.issparse(self.X):
+            parts = self._map(lambda i: self._sample_hessian(pieces[i], W, blocks),
+                              range(len(pieces)))
             return sum(p[0] for p in parts), sum(p[1] for p in parts)
         # binary dense: each thread adds its pieces into one float32 syrk
         # accumulator (a preconditioner needs no more; twice as fast as float64)
@@ -269,11 +272,16 @@ class InMemoryData(DataBackend):
             upper += part[0]
         return symmetric_from_upper(upper), sum(p[1] for p in parts)
 
-    def _sample_hessian(self, sl, W):
-        """(Hessian, weight) of rows ``sl`` at ``W`` (float64, any layout)."""
+    def _sample_hessian(self, sl, W, blocks: bool = False):
+        """(Hessian, weight) of rows ``sl`` at ``W`` (float64, any layout), or
+        (its diagonal class blocks, weight) if ``blocks``."""
         off = None if self.offset is None else self.offset[sl]
-        H = self.family.chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W,
-                                    grad=False, hess=True)[2]
+        if blocks:
+            H = self.family.chunk_hess_blocks(self.X[sl], self.y[sl], self.s[sl], off, W,
+                                              single=self.single)
+        else:
+            H = self.family.chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W,
+                                        grad=False, hess=True)[2]
         return H, float(np.sum(self.s[sl]))
 
     def _sample_gram(self, slices, W):

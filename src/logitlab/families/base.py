@@ -105,6 +105,14 @@ class Family:
         """Diagonal of the chunk's Hessian (at ``curv``), shaped like ``W``."""
         raise NotImplementedError
 
+    def chunk_hess_blocks(self, X, y, s, offset, W, single: bool = False) -> np.ndarray:
+        """The diagonal class blocks of the chunk's Hessian at ``W``:
+        (n_cols, n_rows, n_rows), block ``c`` over the coordinates
+        ``W[:, c]`` (a block-Jacobi preconditioner of truncated Newton; the
+        cross-class blocks are left out). Only families with several class
+        columns (multinomial) define it."""
+        raise NotImplementedError
+
     def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
         """The chunk's Hessian (at ``curv``) on the rows ``rows`` of ``W``, every
         class: (len(rows)·C, len(rows)·C), in the order of ``W[rows].ravel()``.

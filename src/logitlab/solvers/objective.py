@@ -124,6 +124,28 @@ class Objective:
         H[np.diag_indices_from(H)] += self.l2 * self._penalized_full
         return H if self._all_free else H[np.ix_(self.free, self.free)]
 
+    def sampled_hessian_blocks(self, w, max_rows: int):
+        """The diagonal class blocks of :meth:`sampled_hessian`: a list of
+        ``(coords, B)``, one per class column ``c`` with a free coordinate,
+        ``coords`` the positions in ``w`` of ``W[:, c]``'s free entries and
+        ``B`` (len(coords), len(coords)) the block there; None when the
+        sample has no weight. Costs ``C·m²`` per row against ``(C·m)²``."""
+        B, weight = self.data.hessian_sample(self.layout.matrix(self.expand(w)), max_rows,
+                                             blocks=True)
+        if B is None or weight <= 0:
+            return None
+        C = self.layout.n_cols
+        out = []
+        for c in range(C):
+            full = np.arange(c, self.layout.size, C)          # coordinates of W[:, c]
+            keep = np.isin(full, self.free) if not self._all_free else np.ones(full.size, bool)
+            if not keep.any():
+                continue
+            block = np.asarray(B[c], dtype=np.float64)[np.ix_(keep, keep)] / weight
+            block[np.diag_indices_from(block)] += self.l2 * self._penalized_full[full[keep]]
+            out.append((np.searchsorted(self.free, full[keep]), block))
+        return out
+
     def hat_correction(self, w, chol) -> np.ndarray:
         """Firth's correction of the score at free ``w``, over the free coordinates;
         ``chol = (L, coords)``: the lower Cholesky factor of the information over

@@ -11,6 +11,13 @@ Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
   condition number ~2 and CG gains a digit every two or three products. It
   costs ``m p²`` flops, which the row budget keeps to a few passes' worth
   (binary models build it with a float32 syrk, so their budget is larger);
+* ``"blocks"`` — multinomial models with many classes: only the diagonal class
+  blocks ``Σ s p_c (1 - p_c) x̃ x̃ᵀ`` of the sampled Hessian (block Jacobi),
+  one Cholesky factor of (d+1) × (d+1) per class. The whole sampled Hessian
+  of C·(d+1) coefficients costs ``m C² d²`` flops with ``m ≥ 10 C d`` rows —
+  cubic in the number of classes — while the blocks cost ``m C d²`` with
+  ``m ≥ 10 d``; the cross-class terms ``-p_c p_k`` they leave out shrink as
+  the probabilities spread over more classes;
 * ``"diag"`` — the Hessian's diagonal (Jacobi), one pass; for sparse or very
   wide X where no p × p matrix fits.
 
@@ -50,23 +57,67 @@ def _sample_affordable(n_rows: int, size: int, multinomial: bool) -> bool:
 class Preconditioner:
     """``apply(r)`` returns ``M⁻¹ r``; ``kind`` says which ``M`` is in use."""
 
-    def __init__(self, kind: str, factor=None, diag=None):
+    def __init__(self, kind: str, factor=None, diag=None, blocks=None, flat=None):
         self.kind = kind
         self.factor = factor
         self.diag = diag
+        self.blocks = blocks          # [(coords, Cholesky factor)] for "blocks"
+        self.flat = flat              # (positions (r, C), l2) of the softmax's flat rows
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         if self.kind == "sample":
             return linalg.cho_solve(self.factor, r, check_finite=False)
+        if self.kind == "blocks":
+            return self._apply_blocks(np.array(r, dtype=np.float64))
         if self.kind == "diag":
             return r / self.diag
         return r
 
 
+    def _apply_blocks(self, r: np.ndarray) -> np.ndarray:
+        """Block Jacobi, exact on the symmetric softmax's flat directions.
+
+        Adding the same u_j to feature j's coefficient in every class leaves
+        the probabilities unchanged, so ``H z = l2·z`` on that subspace S
+        (the penalty's curvature alone) and S⊥ is invariant too. With ``P``
+        the projection on S (each flat row's mean over its classes):
+        ``M⁻¹ r = P r / l2 + (I − P) B⁻¹ (I − P) r`` — block Jacobi would
+        otherwise see S with the loss's curvature, ~p(1−p)/l2 times too much,
+        and conjugate gradients would spend dozens of products resolving it.
+        """
+        flat_part = None
+        if self.flat is not None:
+            pos, l2 = self.flat
+            mean = r[pos].mean(axis=1, keepdims=True)
+            r[pos] -= mean
+            flat_part = mean / l2
+        out = r.copy()
+        for coords, factor in self.blocks:
+            out[coords] = linalg.cho_solve(factor, r[coords], check_finite=False)
+        if flat_part is not None:
+            out[pos] -= out[pos].mean(axis=1, keepdims=True)
+            out[pos] += flat_part
+        return out
+
+
 IDENTITY = Preconditioner("none")
 
 
-KINDS = ("auto", "sample", "diag", "none")
+KINDS = ("auto", "sample", "blocks", "diag", "none")
+
+#: ``auto`` takes the class blocks when the whole sampled Hessian would cost more
+#: than this many times its flop budget
+BLOCKS_OVER_BUDGET = 4.0
+
+
+def _blocks_pay_off(n_rows: int, size: int, n_cols: int) -> bool:
+    """Whether a multinomial model's whole sampled Hessian (``m·size²`` flops,
+    ``m = sample_rows``) is over ``BLOCKS_OVER_BUDGET`` times its budget
+    ``SAMPLE_BUDGET·n·size`` — many classes — and its class blocks would do."""
+    if n_cols < 3:
+        return False
+    m = sample_rows(n_rows, size, SAMPLE_BUDGET[True])
+    return m * size > BLOCKS_OVER_BUDGET * SAMPLE_BUDGET[True] * n_rows
 
 
 def choose_kind(objective, requested: str) -> str:
@@ -75,11 +126,17 @@ def choose_kind(objective, requested: str) -> str:
     if requested not in KINDS:
         raise ValueError("preconditioner must be 'auto', 'sample', 'diag' or 'none'; "
                          f"got {requested!r}")
+    lay, n = objective.layout, objective.data.n_rows
+    if requested == "blocks" and not lay.multinomial:
+        return "sample"                   # one class column: its block is the Hessian
     if requested != "auto":
         return requested
-    if not objective.data.is_sparse and objective.size <= SAMPLE_MAX_SIZE and \
-            _sample_affordable(objective.data.n_rows, objective.size,
-                               objective.layout.multinomial):
+    if objective.data.is_sparse:
+        return "diag"
+    if lay.multinomial and _blocks_pay_off(n, objective.size, lay.n_cols):
+        return "blocks"
+    if objective.size <= SAMPLE_MAX_SIZE and _sample_affordable(n, objective.size,
+                                                                lay.multinomial):
         return "sample"
     return "diag"
 
@@ -112,9 +169,49 @@ def build(objective, w, kind: str) -> Preconditioner:
                     H, lower=True, overwrite_a=True, check_finite=False))
             except linalg.LinAlgError:
                 kind = "diag"
+    if kind == "blocks":
+        pre = _class_blocks(objective, w)
+        if pre is not None:
+            return pre
+        kind = "diag"
     if kind == "diag":
         D = objective.hess_diag()
         if D is not None:
             floor = 1e-8 * max(float(np.max(D)), 1e-300)
             return Preconditioner("diag", diag=np.maximum(D, floor))
     return IDENTITY
+
+
+def _class_blocks(objective, w) -> Preconditioner | None:
+    """The block-Jacobi preconditioner of the class blocks at ``w``, from
+    ``sample_rows(n, d + 1)`` rows; None if a block is not positive definite."""
+    lay = objective.layout
+    m = sample_rows(objective.data.n_rows, lay.n_rows, SAMPLE_BUDGET[True])
+    blocks = objective.sampled_hessian_blocks(w, m)
+    if blocks is None:
+        return None
+    factors = []
+    for coords, B in blocks:
+        B[np.diag_indices_from(B)] += 1e-10 * max(float(np.max(np.diag(B))), 1e-300)
+        try:
+            factors.append((coords, linalg.cho_factor(B, lower=True, overwrite_a=True,
+                                                      check_finite=False)))
+        except linalg.LinAlgError:
+            return None
+    return Preconditioner("blocks", blocks=factors, flat=_flat_rows(objective))
+
+
+def _flat_rows(objective):
+    """``(positions, l2)`` of the symmetric softmax's flat directions: for each
+    penalized feature row of ``W`` whose every class coordinate is free, the
+    positions in ``w`` of that row's C coordinates, (r, C); None if there are
+    none (a reference-class layout, no L2 term)."""
+    lay = objective.layout
+    if not lay.symmetric or objective.l2 <= 0:
+        return None
+    where = np.full(lay.size, -1, dtype=np.intp)
+    where[objective.free] = np.arange(objective.free.size)
+    grid = where.reshape(lay.n_rows, lay.n_cols)
+    pen = lay.penalized_mask().reshape(lay.n_rows, lay.n_cols)
+    rows = np.flatnonzero((grid >= 0).all(axis=1) & pen.all(axis=1))
+    return (grid[rows], objective.l2) if rows.size else None
