@@ -45,7 +45,10 @@ SHAPES = {  # the four shapes of issue 5 (n is multiplied by --scale)
     "infer1": dict(n=200_000, d=100, K=2, sparse=False, inference_only=True),
     "infer2": dict(n=1_000_000, d=20, K=2, sparse=False, inference_only=True),
     "vsparse": dict(n=500_000, d=1_000_000, K=2, sparse=True, nnz_row=31,
-                    ll=["auto", "newton-cg", "trust-ncg"], sk=["newton-cg", "lbfgs"], glum=[]),
+                    ll=["auto", "newton-cg", "trust-ncg"], sk=["newton-cg", "lbfgs"], glum=[],
+                    # issue 20: peak memory over the data <= 100 MB; logitlab's fits are
+                    # run once more under tracemalloc (not timed) to measure it
+                    mem_target_mb=100, trace_memory=["logitlab"]),
 }
 GROUPS = {"all": list(SHAPES), "issue5": ["dense1", "dense2", "multi", "sparse"],
           "issue20": ["wide", "classes", "infer1", "infer2", "vsparse"],
@@ -331,6 +334,19 @@ def warmup_rows(n):
     return min(n, max(2000, n // 10))
 
 
+def _traced_peak_mb(fit):
+    """Peak of the memory allocated (and traced: NumPy, SciPy and Python objects)
+    during ``fit()``, in MB: the peak over the data already in memory."""
+    import tracemalloc
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fit()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def worker(spec_json):
     """Run one fit configuration in this (fresh) process; print one JSON line."""
     spec = json.loads(spec_json)
@@ -369,6 +385,9 @@ def worker(spec_json):
             coef, icpt, n_iter, extra = _fit_once(tool, solver, X, y, lam, K, spec)
             times.append(time.perf_counter() - t)
         peak_kb = _rss_kb("VmHWM")
+        if spec.get("trace"):                             # allocations during one more fit
+            extra["traced_peak_mb"] = _traced_peak_mb(
+                lambda: _fit_once(tool, solver, X, y, lam, K, spec))
         caught = [f"{x.category.__name__}: {str(x.message)[:160]}" for x in w]
     np.savez(spec["out"], coef=coef, intercept=np.asarray(icpt))
     if not resettable:                                     # fall back to the lifetime peak
@@ -404,11 +423,14 @@ def wait_for_quiet(args):
     return busy
 
 
-def run_worker(tool, solver, dtype, K, lam, ddir, args):
+def run_worker(tool, solver, dtype, K, lam, ddir, args, trace=False):
+    """One fit configuration in a fresh process; ``trace``: also measure the
+    traced peak memory of one more (untimed) fit."""
     busy = wait_for_quiet(args)
     out = os.path.join(ddir, f"coef-{tool}-{solver}-{dtype}.npz")
     spec = dict(tool=tool, solver=solver, dtype=dtype, K=K, lam=lam, data_dir=ddir, out=out,
-                repeat=args.repeat, warmup=not args.no_warmup, saga_max_iter=args.saga_max_iter)
+                repeat=args.repeat, warmup=not args.no_warmup, saga_max_iter=args.saga_max_iter,
+                trace=trace)
     row = dict(tool=tool, solver=solver, dtype=dtype, busy_before=busy)
     try:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
@@ -492,12 +514,29 @@ def ratios(name, rows):
                        f"{m['time'] / p['time']:.2f}x")
         else:
             out.append("  no logitlab fit converged")
+    out += memory_lines(name, a64, summary)
     a32 = auto.get("float32")
     if a64 and a32 and a64["status"] == a32["status"] == "ok":
         summary["f32_over_f64"] = a32["time"] / a64["time"]
         out.append(f"  logitlab auto f32 / f64 time = {a32['time'] / a64['time']:.2f}x "
                    f"(f32 gap {a32['rel_gap']:.1e})")
     return out, summary
+
+
+def memory_lines(name, auto, summary):
+    """Peak memory over the data of logitlab auto against the shape's target
+    (``mem_target_mb``): traced allocations during a fit (tracemalloc) and the
+    peak RSS over the RSS before the timed fits (data, imports, warm-up)."""
+    target = SHAPES[name].get("mem_target_mb")
+    if target is None or not auto or auto["status"] != "ok":
+        return []
+    traced = auto.get("traced_peak_mb")
+    summary.update(mem_target_mb=target, traced_peak_mb=traced, rss_peak_mb=auto["peak_mb"])
+    shown = traced if traced is not None else auto["peak_mb"]
+    return ["  logitlab auto peak memory over the data: "
+            + (f"{traced:.0f} MB traced (tracemalloc), " if traced is not None else "")
+            + f"{auto['peak_mb']:.0f} MB RSS (VmHWM over the RSS before the fit); target <= "
+            f"{target} MB: {'met' if shown <= target else 'NOT met'}"]
 
 
 # -------------------------------------------------------------------- inference
@@ -588,7 +627,8 @@ def bench_shape(name, args, tmp):
     plan, skipped = fit_plan(name, args)
     rows = []
     for tool, solver, dtype in plan:
-        rows.append(run_worker(tool, solver, dtype, info["K"], lam, ddir, args))
+        rows.append(run_worker(tool, solver, dtype, info["K"], lam, ddir, args,
+                               trace=tool in SHAPES[name].get("trace_memory", ())))
         r = rows[-1]
         status = f"{r['time']:.2f} s" if r["status"] == "ok" else r["status"]
         print(f"  ... {tool} {solver} {dtype}: " + status
@@ -661,7 +701,10 @@ def main(argv=None):
               f"logitlab auto/peer {x(s.get('auto_ratio'))}"
               f"{'' if s.get('auto_converged', True) else ' (NOT converged)'}; "
               f"best logitlab/peer {x(s.get('best_ratio'))}; auto f32/f64 {x(s.get('f32_over_f64'))}"
-              + (f"; MLE+SE vs statsmodels {x(s['inference_ratio'])}" if s.get("inference_ratio") else ""))
+              + (f"; MLE+SE vs statsmodels {x(s['inference_ratio'])}" if s.get("inference_ratio") else "")
+              + (f"; auto peak over the data {s['traced_peak_mb']:.0f} MB traced / "
+                 f"{s['rss_peak_mb']:.0f} MB RSS (target <= {s['mem_target_mb']} MB)"
+                 if s.get("traced_peak_mb") is not None else ""))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
     with open(path, "w") as f:

@@ -156,6 +156,10 @@ class DataBackend:
     has_offset: bool = False
     has_groups: bool = False
     is_sparse: bool = False
+    #: True when the arrays that ``stats``, ``hessp`` and ``hess_diag`` return
+    #: are new ones the caller may overwrite (the objective then scales them in
+    #: place: no coefficient-sized temporaries); False: treat them as shared
+    fresh_results: bool = False
     #: None, or the most coefficients for which ``solver="auto"`` takes Newton
     #: steps whatever the number of rows: on backends whose passes cost more
     #: than forming a Hessian (Dask), few passes matter most

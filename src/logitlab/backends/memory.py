@@ -9,6 +9,15 @@ Blocks run on ``n_threads`` threads (the fused kernels and BLAS release the
 GIL; BLAS is held to one thread meanwhile). The per-block results are added
 in block order, so a fit gives the same bits whatever the number of threads.
 
+*Accumulated* passes (very wide data: the blocks' gradients would together
+exceed ``ACCUMULATE_MIN_BYTES``, e.g. 8 MB each at d = 10⁶): the blocks are
+split into as many contiguous groups as the machine has threads
+(:func:`~logitlab.core.threads.default_threads`, not ``n_threads``), each
+group's gradients, H·v products or Hessian diagonals are added into one
+accumulator by the kernels, and the groups' accumulators are added in group
+order — again the same bits whatever ``n_threads``, and a pass allocates a
+few d-sized arrays instead of one per block.
+
 *Single* mode (binary models on dense float32 X with at least
 ``SINGLE_MIN_SIZE`` entries): the fused kernels do their X-sized arithmetic in
 float32 (:mod:`logitlab.core.fused`), about twice as fast. The mean gradient then
@@ -39,6 +48,9 @@ _FUSED_BLOCK_BYTES = 1 << 24
 SINGLE_MIN_SIZE = 1 << 20
 #: float32 unit roundoff (2⁻²⁴) over the 4 of p(1-p) ≤ 1/4 (see _rounding_bounds)
 _ROUNDING = 2.0 ** -26
+#: a pass accumulates (see the module docstring) when its per-block
+#: coefficient-sized results would together take more bytes than this
+ACCUMULATE_MIN_BYTES = 1 << 24
 
 
 def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES,
@@ -135,6 +147,10 @@ class InMemoryData(DataBackend):
         off = None if self.offset is None else self.offset[sl]
         return self._x(i), self.y[sl], self.s[sl], off
 
+    #: the arrays :meth:`stats` and the Hessian passes return are new ones,
+    #: the caller's to overwrite
+    fresh_results = True
+
     def _map(self, fn, indices=None):
         """``[fn(i) for i in indices]`` (default all blocks), on the threads."""
         indices = range(len(self.blocks)) if indices is None else indices
@@ -143,6 +159,27 @@ class InMemoryData(DataBackend):
         with blas_one_thread():
             return list(pool(self.n_threads).map(fn, indices))
 
+    def _accumulates(self) -> bool:
+        """Whether passes add into one accumulator per group of blocks (see the
+        module docstring)."""
+        return (self.family.accumulates and len(self.blocks) > 1
+                and len(self.blocks) * self.layout.size * 8 > ACCUMULATE_MIN_BYTES)
+
+    def _grouped(self, fn):
+        """``fn(i, acc)`` for every block ``i``, the blocks in contiguous groups
+        (one per thread of the machine) that each add into one accumulator
+        ``acc`` (the family's). Returns the per-block results in block order and
+        the sum of the groups' accumulators, added in group order (as the view
+        that the last block of the first group returned)."""
+        n_groups = min(default_threads(), len(self.blocks))
+        groups = np.array_split(np.arange(len(self.blocks)), n_groups)
+
+        def run(k):
+            acc = self.family.new_accumulator()
+            return [fn(int(i), acc) for i in groups[k]]
+        results = self._map(run, range(n_groups))
+        return [part for r in results for part in r], [r[-1] for r in results]
+
     def stats(self, W, *, grad=True, hess=False, curvature=False) -> Stats:
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""
         self.n_passes += 1
@@ -150,15 +187,26 @@ class InMemoryData(DataBackend):
         h = self._curvature_buffer(single and not hess) if curvature else None
         if curvature:                           # its buffer is about to be overwritten
             self._curvature = self._curvature_at = None
-        parts = self._map(lambda i: self.family.chunk_stats(
-            *self._chunk(i), W, grad=grad, hess=hess, curvature=curvature,
-            single=single, h_out=None if h is None else h[self.blocks[i]]))
-        total = Stats(parts[0][0], parts[0][1], parts[0][2])
-        for loss, g, h, _ in parts[1:]:
-            total = total + Stats(loss, g, h)
+
+        def block(i, acc=None):
+            extra = {} if acc is None else {"out": acc}
+            return self.family.chunk_stats(
+                *self._chunk(i), W, grad=grad, hess=hess, curvature=curvature,
+                single=single, h_out=None if h is None else h[self.blocks[i]], **extra)
+        if grad and not hess and self._accumulates():
+            parts, lasts = self._grouped(block)
+            loss = parts[0][0]
+            for part in parts[1:]:
+                loss = loss + part[0]
+            total = Stats(loss, _sum_into_first([last[1] for last in lasts]))
+        else:
+            parts = self._map(block)
+            total = Stats(parts[0][0], parts[0][1], parts[0][2])
+            for loss, g, h, _ in parts[1:]:
+                total = total + Stats(loss, g, h)
         if curvature:
             self._curvature = [p[3] for p in parts]
-            self._curvature_at = np.array(W, dtype=np.float64, copy=True)
+            self._curvature_at = _point_key(W)
         self.grad_noise, self.loss_noise = self._rounding_bounds(W) if single else (0.0, 0.0)
         return total
 
@@ -209,8 +257,7 @@ class InMemoryData(DataBackend):
         at ``W`` (binary models); else None. A floor above ε proves no row's
         fitted probability of its class is within ε of 1, without a pass."""
         at = getattr(self, "_curvature_at", None)
-        if at is None or self._curvature[0].h is None or at.shape != np.shape(W) \
-                or not np.array_equal(at, W):
+        if at is None or self._curvature[0].h is None or not _same_point(at, W):
             return None
         floor = np.inf
         for sl, curv in zip(self.blocks, self._curvature):
@@ -220,10 +267,17 @@ class InMemoryData(DataBackend):
                 floor = min(floor, float(np.min(curv.h[pos] / s[pos])))
         return floor
 
-    def _curvature_pass(self, kernel, *args, **kwargs):
+    def _curvature_pass(self, kernel, *args, accumulate=False, **kwargs):
+        """Σ over blocks of ``kernel(X, curvature, *args, **kwargs)``; with
+        ``accumulate`` (a kernel taking ``out=``) by groups when
+        :meth:`_accumulates`."""
         if self._curvature is None:
             raise RuntimeError("needs a prior stats(..., curvature=True) call")
         self.n_passes += 1
+        if accumulate and self._accumulates():
+            _, lasts = self._grouped(lambda i, acc: kernel(
+                self._x(i), self._curvature[i], *args, out=acc, **kwargs))
+            return _sum_into_first(lasts)
         parts = self._map(lambda i: kernel(self._x(i), self._curvature[i], *args, **kwargs))
         out = parts[0]
         for part in parts[1:]:
@@ -232,7 +286,8 @@ class InMemoryData(DataBackend):
 
     def hessp(self, V) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) times ``V``."""
-        return self._curvature_pass(self.family.chunk_hessp, V, single=self.single)
+        return self._curvature_pass(self.family.chunk_hessp, V, single=self.single,
+                                    accumulate=True)
 
     def hess_rows(self, rows, single: bool = False) -> np.ndarray:
         """Hessian (at the last ``stats(curvature=True)`` point) restricted to the
@@ -244,7 +299,7 @@ class InMemoryData(DataBackend):
     def hess_diag(self) -> np.ndarray:
         """Diagonal of the Hessian (at the last ``stats(curvature=True)`` point),
         shaped like ``W``. One pass; used by diagonal preconditioners."""
-        return self._curvature_pass(self.family.chunk_hess_diag)
+        return self._curvature_pass(self.family.chunk_hess_diag, accumulate=True)
 
     def hessian_sample(self, W, max_rows: int, blocks: bool = False):
         """Hessian of Σ s·nll over an evenly spread subset of rows.
@@ -329,3 +384,33 @@ class InMemoryData(DataBackend):
     def local_rows(self) -> LocalRows:
         """All rows, as held (no copies)."""
         return LocalRows(self.X, self.y, self.s, self.offset)
+
+
+def _sum_into_first(arrays):
+    """``arrays[0] + arrays[1] + ...``, added in order into ``arrays[0]``."""
+    total = arrays[0]
+    for a in arrays[1:]:
+        total += a
+    return total
+
+
+#: coefficient matrices up to this many entries are kept as copies to compare;
+#: larger ones by a digest of their bytes (no coefficient-sized copy)
+_KEY_COPY_MAX = 1 << 16
+
+
+def _point_key(W):
+    """What identifies the point ``W`` later: a float64 copy of a small W, else
+    its shape and a BLAKE2 digest of its float64 bytes."""
+    W = np.asarray(W, dtype=np.float64)
+    if W.size <= _KEY_COPY_MAX:
+        return W.copy()
+    import hashlib
+    return W.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(W)).cast("B")).digest()
+
+
+def _same_point(key, W) -> bool:
+    """Whether ``W`` is the point of :func:`_point_key`'s ``key``."""
+    if isinstance(key, np.ndarray):
+        return key.shape == np.shape(W) and bool(np.array_equal(key, W))
+    return key == _point_key(W)

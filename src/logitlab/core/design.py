@@ -195,16 +195,22 @@ def compiled_path(X) -> bool:
             and X.size >= COMPILED_MIN_ENTRIES)
 
 
-def dense_or_csr_sq_weighted(X, c, fit_intercept: bool) -> np.ndarray:
+def dense_or_csr_sq_weighted(X, c, fit_intercept: bool, out=None) -> np.ndarray:
     """``Σ_i c_ik x_ij²`` (d, C) for per-row weights ``c`` (n, C), with the
     intercept's row ``Σ_i c_ik`` appended: the diagonal of a weighted Gram
-    matrix, in one read of the chunk (compiled loops for dense and CSR X)."""
-    D = np.zeros((X.shape[1], c.shape[1]))
+    matrix, in one read of the chunk (compiled loops for dense and CSR X).
+
+    ``out``: a C-ordered float64 (d + 1, C) accumulator to add the sums into
+    (its last row the intercept's, left alone without one); then the view of
+    it shaped as the result is returned, and nothing d-sized is allocated on
+    the compiled path."""
+    d, C = X.shape[1], c.shape[1]
     c = np.ascontiguousarray(c, dtype=np.float64)
     if sp.issparse(X):
         X = X.tocsr()
+    D = np.zeros((d, C)) if out is None else out[:d]
     if not compiled_path(X):
-        D = np.asarray(X.multiply(X).T @ c) if sp.issparse(X) else \
+        D += np.asarray(X.multiply(X).T @ c) if sp.issparse(X) else \
             np.square(np.asarray(X, dtype=np.float64)).T @ c
     elif sp.issparse(X):
         from . import fused
@@ -212,6 +218,10 @@ def dense_or_csr_sq_weighted(X, c, fit_intercept: bool) -> np.ndarray:
     else:
         from . import fused
         fused.dense_sq_weighted(np.ascontiguousarray(X), c, D)
+    if out is not None:
+        if fit_intercept:
+            out[d] += c.sum(axis=0)
+        return out if fit_intercept else D
     if fit_intercept:
         D = np.vstack([D, c.sum(axis=0)[None, :]])
     return D

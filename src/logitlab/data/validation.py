@@ -99,19 +99,27 @@ def _all_finite(values) -> bool:
     return _scan_exponents(values)[0]
 
 
+def _bad_entries(X, bad_values):
+    """``(rows, cols, values)`` of the entries of ``X`` where ``bad_values``
+    (elementwise on the stored values) is True, in row-major order. A sparse X
+    is read through its CSR arrays: the rows come from ``indptr`` by binary
+    search (no COO copy of X, no densifying)."""
+    if not sp.issparse(X):
+        rows, cols = np.nonzero(bad_values(X))
+        return rows, cols, X[rows, cols]
+    positions = np.flatnonzero(bad_values(X.data))
+    rows = np.searchsorted(X.indptr, positions, side="right") - 1
+    return rows, X.indices[positions], X.data[positions]
+
+
 def check_magnitude(X, names=None) -> None:
     """Raise ValueError naming the columns and rows of a design to fit whose
-    values exceed :data:`MAX_ABS_X` in magnitude (finite X assumed)."""
+    values exceed :data:`MAX_ABS_X` in magnitude (finite X assumed; a sparse X
+    as canonical CSR)."""
     values = X.data if sp.issparse(X) else X
     if values.size == 0 or not _scan_exponents(values)[1]:
         return
-    if sp.issparse(X):
-        coo = X.tocoo()
-        big = np.abs(coo.data) > MAX_ABS_X
-        rows, cols, vals = coo.row[big], coo.col[big], coo.data[big]
-    else:
-        rows, cols = np.nonzero(np.abs(X) > MAX_ABS_X)
-        vals = X[rows, cols]
+    rows, cols, vals = _bad_entries(X, lambda v: np.abs(v) > MAX_ABS_X)
     if rows.size == 0:
         return
     parts = []
@@ -124,7 +132,8 @@ def check_magnitude(X, names=None) -> None:
                      f"up to {top:.3g})")
     scale = 10.0 ** np.floor(np.log10(float(np.max(np.abs(vals)))))
     raise ValueError(
-        f"X has values of magnitude above {MAX_ABS_X:.0e}: {listing(parts)}. A fit needs "
+        f"X has values of magnitude above {MAX_ABS_X:.0e} (the first at row {int(rows[0])}, "
+        f"column {_column_label(names, cols[0])}): {listing(parts)}. A fit needs "
         "sums of squares of the columns over the rows (the information matrix, the "
         "Newton steps), which overflow float64 (1.8e308) from about 1e154 on; logitlab "
         f"accepts |x| <= {MAX_ABS_X:.0e} so that they stay finite. Rescale those columns "
@@ -132,34 +141,32 @@ def check_magnitude(X, names=None) -> None:
 
 
 def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
-    """Raise ValueError naming the columns (and counts of rows) holding NaN or inf."""
+    """Raise ValueError naming the row and column of the first NaN or inf (in
+    row-major order) and the columns (and counts of rows) holding them. A
+    sparse X (canonical CSR) is checked on its stored values ``X.data``."""
     values = X.data if sp.issparse(X) else X
     if values.size == 0 or _all_finite(values):
         return
-    if sp.issparse(X):
-        coo = X.tocoo()
-        bad = ~np.isfinite(coo.data)
-        rows, cols = coo.row[bad], coo.col[bad]
-    else:
-        rows, cols = np.nonzero(~np.isfinite(X))
+    rows, cols, bad = _bad_entries(X, lambda v: ~np.isfinite(v))
     parts = []
     for j in np.unique(cols):
         r = rows[cols == j]
         parts.append(f"column {_column_label(names, j)}: {np.unique(r).size} rows "
                      f"(first row {int(r.min())})")
     n_rows = np.unique(rows).size
-    bad = values[~np.isfinite(values)]
     has_nan, has_inf = bool(np.isnan(bad).any()), bool(np.isinf(bad).any())
     kinds = " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
     raise ValueError(
-        f"{what} contains {kinds} in {n_rows} rows: {listing(parts)}. Remove or impute "
+        f"{what} contains {kinds} in {n_rows} rows (the first at row {int(rows[0])}, column "
+        f"{_column_label(names, cols[0])}): {listing(parts)}. Remove or impute "
         f"those rows (pandas: df.dropna()) {fix}.")
 
 
 def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
     """Validate a design matrix for ``estimator``.
 
-    Returns a C-ordered float ndarray or a CSR matrix. ``dtype=None`` keeps
+    Returns a C-ordered float ndarray or a canonical CSR matrix (sparse input:
+    :func:`sparse_design`, without scikit-learn). ``dtype=None`` keeps
     float32 input as float32 and converts everything else to float64.
     Records ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
     ``min_features=0`` admits a design with no columns (an intercept-only model).
@@ -170,19 +177,31 @@ def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
     if names == [] and min_features == 0:   # an intercept-only design
         X = np.empty((len(X), 0))
     target = [np.float64, np.float32] if dtype is None else [np.dtype(dtype).type]
-    plain = _plain_array(estimator, X, reset, target, min_features)
-    if plain is not None:
-        X = plain
-    else:
-        X = _sklearn_validate(estimator, X, reset, target, min_features)
     if sp.issparse(X):
-        X = X.tocsr()
-        if not X.has_sorted_indices:
-            X.sort_indices()
+        X = sparse_design(estimator, X, reset, target, min_features)
+    else:
+        plain = _plain_array(estimator, X, reset, target, min_features)
+        X = plain if plain is not None else \
+            _sklearn_validate(estimator, X, reset, target, min_features)
+        if sp.issparse(X):               # e.g. a DataFrame of pandas sparse columns
+            X = canonical_csr(X, target)
     check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting")
     if reset:
         check_magnitude(X, names)
     return X
+
+
+def _check_n_features(estimator, X, reset: bool) -> None:
+    """Record ``n_features_in_`` (reset; a design without names drops
+    ``feature_names_in_``) or check X's column count against it, with
+    scikit-learn's ``validate_data`` messages."""
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+        if hasattr(estimator, "feature_names_in_"):
+            delattr(estimator, "feature_names_in_")
+    elif hasattr(estimator, "n_features_in_") and X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
 
 
 def _plain_array(estimator, X, reset: bool, target, min_features: int):
@@ -197,20 +216,97 @@ def _plain_array(estimator, X, reset: bool, target, min_features: int):
         return None
     if not reset and hasattr(estimator, "feature_names_in_"):
         return None
-    if reset:
-        estimator.n_features_in_ = X.shape[1]
-        if hasattr(estimator, "feature_names_in_"):
-            delattr(estimator, "feature_names_in_")
-    elif hasattr(estimator, "n_features_in_") and X.shape[1] != estimator.n_features_in_:
-        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-                         f"expecting {estimator.n_features_in_} features as input.")
+    _check_n_features(estimator, X, reset)
     kind = X.dtype.type if X.dtype.type in target else target[0]
     return np.ascontiguousarray(X, dtype=kind)
 
 
+def sparse_design(estimator, X, reset: bool, target, min_features: int):
+    """A scipy.sparse design (any format, matrix or array) as canonical CSR, the
+    format the kernels read row by row, without scikit-learn and never densified.
+
+    * CSR input is used as it is (its arrays, no copy); sorted in place when its
+      column indices are not sorted within rows (the same matrix); another
+      format is converted to CSR (one copy, unavoidable: the kernels walk rows);
+    * duplicate entries (one (row, column) stored twice) are summed, in a copy:
+      the kernels' squares ``Σ h x²`` need each entry once;
+    * values: float32 and float64 kept (``target`` allowing), integers and
+      booleans become ``target[0]`` (a new ``data`` only: indices shared);
+      complex or other values are a TypeError;
+    * indices int32 or int64, as scipy chose (the kernels take both); column
+      indices outside ``[0, d)`` or a decreasing ``indptr`` (a matrix built from
+      inconsistent arrays) are a ValueError naming the row, not a crash;
+    * ``n_features_in_`` recorded (reset) or checked, at least one row and
+      ``min_features`` columns, as scikit-learn's ``validate_data``.
+    Finite values are checked afterwards on ``X.data`` (:func:`check_X`)."""
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (rows × columns); got a {X.ndim}-D sparse array of "
+                         f"shape {X.shape}. Reshape it, e.g. X.reshape(-1, 1) for one column.")
+    n, d = X.shape
+    name = type(estimator).__name__
+    if n < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                         f"1 is required by {name}.")
+    if d < min_features:
+        raise ValueError(f"Found array with {d} feature(s) (shape={X.shape}) while a minimum "
+                         f"of {min_features} is required by {name}.")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers; this sparse matrix holds {X.dtype} "
+                        "values. Convert it first (e.g. X.astype(float), or X.real if the "
+                        "imaginary parts are zero).")
+    if not reset and hasattr(estimator, "feature_names_in_"):
+        warn(f"X does not have valid feature names, but {name} was fitted with feature names",
+             UserWarning)
+    _check_n_features(estimator, X, reset)
+    return canonical_csr(X, target)
+
+
+def canonical_csr(X, target):
+    """Sparse ``X`` as canonical CSR of a ``target`` dtype (see
+    :func:`sparse_design`: no copy when it already is one)."""
+    X = X if X.format == "csr" else X.tocsr()
+    _check_sparse_structure(X)
+    if not X.has_sorted_indices:
+        X.sort_indices()
+    if not X.has_canonical_format:          # sorted, so only duplicates remain
+        X = X.copy()
+        X.sum_duplicates()
+    kind = X.dtype.type if X.dtype.type in target else target[0]
+    return X if X.dtype == kind else _with_values(X, X.data.astype(kind))
+
+
+def _with_values(X, data):
+    """Canonical CSR ``X`` with its stored values replaced by ``data``, sharing
+    X's index arrays (scipy's ``astype`` copies them; its constructor may
+    narrow 64-bit indices, another copy)."""
+    out = type(X)(X.shape, dtype=data.dtype)
+    out.data, out.indices, out.indptr = data, X.indices, X.indptr
+    out.has_sorted_indices = True
+    out.has_canonical_format = True
+    return out
+
+
+def _check_sparse_structure(X) -> None:
+    """Column indices within ``[0, d)`` and a non-decreasing ``indptr`` from 0 to
+    nnz (scipy checks these only on request; the compiled kernels do not check
+    bounds). Two reductions over the indices and one over ``indptr``."""
+    indptr, indices, d = X.indptr, X.indices, X.shape[1]
+    if indptr[0] != 0 or indptr[-1] != indices.size or np.any(indptr[1:] < indptr[:-1]):
+        raise ValueError("X is not a valid CSR matrix: its indptr must increase from 0 to "
+                         f"the number of stored entries ({indices.size}). Rebuild it, e.g. with "
+                         "scipy.sparse.csr_matrix((data, (rows, cols)), shape=(n, d)).")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= d):
+        k = int(np.flatnonzero((indices < 0) | (indices >= d))[0])
+        row = int(np.searchsorted(indptr, k, side="right") - 1)
+        raise ValueError(f"X has a column index {int(indices[k])} in row {row}, outside "
+                         f"[0, {d}) for its {d} columns. Rebuild the matrix with the right "
+                         "shape or indices.")
+
+
 def _sklearn_validate(estimator, X, reset: bool, target, min_features: int):
-    """scikit-learn's ``validate_data`` (imported here: DataFrames, lists, sparse
-    and odd inputs only), with a non-numeric X reported as a TypeError."""
+    """scikit-learn's ``validate_data`` (imported here: DataFrames, lists and odd
+    dense inputs only; sparse input goes through :func:`sparse_design`), with a
+    non-numeric X reported as a TypeError."""
     from sklearn.utils.validation import validate_data
     try:
         return validate_data(estimator, X, reset=reset, accept_sparse=["csr", "csc", "coo"],

@@ -85,6 +85,17 @@ class Family:
         return float(np.sum(totals * np.log(totals / totals.sum())))
 
     # ------------------------------------------------------ chunk statistics
+    #: whether ``chunk_stats`` (its gradient), ``chunk_hessp`` and
+    #: ``chunk_hess_diag`` take ``out=``: an accumulator from
+    #: :meth:`new_accumulator` that they add into (and return a view of)
+    #: instead of returning a new array: a backend then runs many chunks into
+    #: one array (very wide data, where each would be d-sized)
+    accumulates = False
+
+    def new_accumulator(self) -> np.ndarray:
+        """A zeroed accumulator for ``out=`` (families that accumulate)."""
+        raise NotImplementedError
+
     def fused_kernels(self, X) -> bool:
         """Whether compiled fused kernels serve this chunk type (one read of X
         per pass, a kept curvature buffer)."""

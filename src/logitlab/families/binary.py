@@ -48,6 +48,22 @@ class BinaryLogit(Family):
         return W.ravel()
 
     # ------------------------------------------------------ chunk statistics
+    accumulates = True
+
+    def new_accumulator(self) -> np.ndarray:
+        """(d + 1,) zeros: the slopes' sums, then the intercept's (there even
+        without an intercept: the kernels write it)."""
+        return np.zeros(self.layout.n_features + 1)
+
+    def _into(self, out, g):
+        """Adds a chunk's result ``g`` (size, 1) into the accumulator ``out``
+        (None: ``g`` itself); returns the accumulator's view shaped like ``g``."""
+        if out is None:
+            return g
+        view = out[:g.shape[0]]
+        view += g[:, 0]
+        return view[:, None]
+
     def fused_kernels(self, X) -> bool:
         return compiled_path(X)
 
@@ -60,17 +76,20 @@ class BinaryLogit(Family):
         return z if offset is None else z + offset
 
     def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
-                    single=False, h_out=None):
+                    single=False, h_out=None, out=None):
+        """See :meth:`Family.chunk_stats`; ``out``: the gradient is added into
+        this accumulator (:meth:`new_accumulator`), a view of which is returned."""
         if compiled_path(X):
-            return self._fused_stats(X, y, s, offset, W, grad, hess, curvature, single, h_out)
+            return self._fused_stats(X, y, s, offset, W, grad, hess, curvature, single, h_out,
+                                     out)
         z = self.linear_predictor(X, W, offset)
         loss = float(np.dot(s, binary_nll_from_logits(y, z)))
         g = H = curv = None
         if grad or hess or curvature:
             p, q = special.expit(z), special.expit(-z)       # q = 1 − p without cancellation
             if grad:
-                g = design_t_residuals(X, (s * residual(p, q, y))[:, None],
-                                       self.layout.fit_intercept)
+                g = self._into(out, design_t_residuals(X, (s * residual(p, q, y))[:, None],
+                                                       self.layout.fit_intercept))
             if hess or curvature:
                 h = s * p * q
                 if hess:
@@ -80,34 +99,38 @@ class BinaryLogit(Family):
         return loss, g, H, curv
 
     def _fused_stats(self, X, y, s, offset, W, want_grad, want_hess, want_curv, single,
-                     h_out):
-        """Chunk statistics through the fused kernels (one read of X)."""
+                     h_out, out=None):
+        """Chunk statistics through the fused kernels (one read of X); the
+        gradient added into ``out`` (d + 1,) when given."""
         from ..core import fused
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
         b = W[d, 0] if fit_intercept else 0.0
         loss, g, h = fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
                                         curvature=want_hess or want_curv, single=single,
-                                        h_out=h_out)
+                                        h_out=h_out, g=out)
         grad = None if g is None else (g if fit_intercept else g[:d])[:, None]
         hess = weighted_gram(X, h, fit_intercept, nonneg=True) if want_hess else None
         return loss, grad, hess, (Curvature(h=h) if want_curv else None)
 
-    def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:
-        """``[X, 1]ᵀ (h ⊙ ([X, 1] v))``: one read of the chunk."""
+    def chunk_hessp(self, X, curv: Curvature, V, single=False, out=None) -> np.ndarray:
+        """``[X, 1]ᵀ (h ⊙ ([X, 1] v))``: one read of the chunk (added into the
+        accumulator ``out`` when given, a view of which is returned)."""
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
         if compiled_path(X):
             from ..core import fused
             bv = V[d, 0] if fit_intercept else 0.0
-            g = fused.binary_hessp(X, curv.h, V[:d, 0], bv, single=single)
+            g = fused.binary_hessp(X, curv.h, V[:d, 0], bv, g=out, single=single)
             return (g if fit_intercept else g[:d])[:, None]
         U = np.asarray(xdot(X, V[:d]), dtype=np.float64)
         if fit_intercept:
             U = U + V[d]
-        return design_t_residuals(X, curv.h[:, None] * U, fit_intercept)
+        return self._into(out, design_t_residuals(X, curv.h[:, None] * U, fit_intercept))
 
-    def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
-        """Entry j is ``Σ_i h_i x_ij²``; the intercept's ``Σ_i h_i``."""
-        return dense_or_csr_sq_weighted(X, curv.h[:, None], self.layout.fit_intercept)
+    def chunk_hess_diag(self, X, curv: Curvature, out=None) -> np.ndarray:
+        """Entry j is ``Σ_i h_i x_ij²``; the intercept's ``Σ_i h_i`` (added into
+        the accumulator ``out`` when given, a view of which is returned)."""
+        return dense_or_csr_sq_weighted(X, curv.h[:, None], self.layout.fit_intercept,
+                                        out=None if out is None else out[:, None])
 
     def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
         """``Σ h x_J x_Jᵀ`` over the columns ``J = rows`` (the intercept is row d);

@@ -30,6 +30,8 @@ an OpenBLAS thread spinning through the first passes.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +60,25 @@ class WarmStart:
     family: object
     coef: np.ndarray
     solver_state: object = None
+
+
+class DefaultNames(Sequence):
+    """The names ``x0, x1, ...`` of ``n`` unnamed columns, made when read (a
+    list of a million strings would be ~70 MB; messages read a few)."""
+
+    def __init__(self, n: int):
+        self.n = int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [f"x{i}" for i in range(*j.indices(self.n))]
+        i = operator.index(j)
+        if not -self.n <= i < self.n:
+            raise IndexError(f"column {i} of {self.n}")
+        return f"x{i % self.n}"
 
 
 def fit(spec: FitSpec, source, warm: WarmStart | None = None) -> FitOutcome:
@@ -109,7 +130,7 @@ def _model_for(spec, summary):
 
 def _fit_data(spec, source, summary, family, data, totals, with_inference, warm):
     layout = family.layout
-    names = summary.feature_names or [f"x{j}" for j in range(summary.n_features)]
+    names = summary.feature_names or DefaultNames(summary.n_features)
     problem_id = fingerprint(summary, family, totals, spec) if spec.checkpoint else None
     warm_ok = warm is not None and warm.family == family and warm.coef.size == layout.size
     w0 = np.array(warm.coef, dtype=np.float64) if warm_ok else family.start(totals)
@@ -204,7 +225,7 @@ def _solve(spec, objective, w_full, callback, warm_state=None):
         options["penalty_coords"] = objective.free
     if warm_state is not None and name == "cd":
         options["warm_state"] = warm_state
-    result = solvers.run(name, objective, objective.restrict(w_full), tol=tol,
+    result = solvers.run(name, objective, objective.restrict(w_full, copy=False), tol=tol,
                          max_iter=max_iter, callback=callback, **options)
     result.coef = data.family.canonical(objective.expand(result.coef))
     return result

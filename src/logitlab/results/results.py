@@ -74,6 +74,8 @@ class LogitResults:
     @property
     def aliased(self) -> list:
         """Names of the columns dropped as aliased (held at 0)."""
+        if not self.outcome.aliased:
+            return []                  # no list of every name (70 MB at d = 10⁶)
         names = list(self.feature_names) + [INTERCEPT]
         return [names[j] for j in self.outcome.aliased]
 

@@ -98,6 +98,14 @@ class Recorder:
             n_passes=self.objective.data.n_passes - self._passes0, flags=self.flags)
 
 
+def max_abs(v) -> float:
+    """``max |v|`` (0 for an empty v; NaN when v holds one) without the
+    temporary ``|v|`` (a coefficient-sized array)."""
+    if v.size == 0:
+        return 0.0
+    return max(float(v.max()), -float(v.min()))
+
+
 def _float64_rounding(value: float) -> float:
     """``64 ε max(|value|, 1)``: the rounding of a float64 objective near ``value``."""
     return 64 * _EPS * max(abs(value), 1.0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import precondition
-from ._common import Recorder, backtrack, value_rounding
+from ._common import Recorder, backtrack, max_abs, value_rounding
 
 #: rebuild the preconditioner after a solve that took more products than this
 #: (and at the first iterations: :func:`precondition.refresh_iterations`)
@@ -42,7 +42,7 @@ def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY, 
     Returns ``(d, n_products)``.
     """
     d = np.zeros_like(g)
-    r = -g.copy()
+    r = -g
     z = precond.apply(r)
     p = z.copy()
     rz = float(r @ z)
@@ -53,13 +53,17 @@ def conjugate_gradient(hessp, g, rtol, max_iter, precond=precondition.IDENTITY, 
         if curv <= 1e-16 * float(p @ p):   # flat or singular direction
             return (d if k else z), k + 1
         a = rz / curv
-        d += a * p
-        r -= a * Hp
-        if float(r @ r) <= stop or float(np.max(np.abs(r))) <= atol:
+        Hp *= a                            # r -= a Hp and d += a p, in place,
+        r -= Hp                            # with Hp as the scratch
+        np.multiply(p, a, out=Hp)
+        d += Hp
+        del Hp                             # before the next product is made
+        if float(r @ r) <= stop or max_abs(r) <= atol:
             return d, k + 1
-        z = precond.apply(r)
+        z = precond.apply(r, out=z)
         rz_new = float(r @ z)
-        p = z + (rz_new / rz) * p
+        p *= rz_new / rz                   # p = z + (rz_new / rz) p
+        p += z
         rz = rz_new
     return d, max_iter
 
@@ -79,10 +83,11 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     M, n_cg = precondition.IDENTITY, 0
     refresh = precondition.refresh_iterations(objective, kind)
     for it in range(max_iter):
-        gnorm = float(np.max(np.abs(g)))
+        gnorm = max_abs(g)
         if rec.record(f, gnorm):
             return rec.result(w)
         if kind != "none" and (it <= refresh or n_cg > SLOW_CG):
+            M = None                                # the old one freed before the pass
             M = precondition.build(objective, w, kind)
         rtol = forcing(float(np.linalg.norm(g)), tol)
         d, n_cg = conjugate_gradient(objective.hessp, g, rtol, cg_max_iter, M,
@@ -90,7 +95,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
 
         def evaluate(t, d=d):
             fv, gv, _ = objective.smooth(w + t * d, curvature=True)
-            return fv, float(np.max(np.abs(gv))), gv
+            return fv, max_abs(gv), gv
 
         step = backtrack(evaluate, f, float(g @ d), gnorm,
                          rounding=value_rounding(objective, f))
@@ -99,5 +104,5 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             return rec.result(w)
         t, f, g = step
         w = w + t * d
-    rec.record(f, float(np.max(np.abs(g))))
+    rec.record(f, max_abs(g))
     return rec.result(w)

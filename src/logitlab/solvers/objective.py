@@ -26,6 +26,24 @@ import numpy as np
 
 from ..backends.base import DataBackend
 
+#: entries per slice of the in-place vector updates (their temporaries stay small)
+_SLICE = 1 << 16
+
+
+def _penalized_prefix(mask) -> int | None:
+    """``m`` when the penalized coordinates are exactly the first ``m`` (binary
+    and multinomial layouts: the intercepts come last), else None."""
+    m = int(np.count_nonzero(mask))
+    return m if mask[:m].all() else None
+
+
+def _add_scaled(y, a: float, x, m: int) -> None:
+    """``y[:m] += a * x[:m]`` in place, a slice at a time (the same arithmetic
+    as the whole-vector expression, without its coefficient-sized temporary)."""
+    for i in range(0, m, _SLICE):
+        j = min(i + _SLICE, m)
+        y[i:j] += a * x[i:j]
+
 
 class Objective:
     """Mean negative log-likelihood of ``data`` plus an elastic-net penalty."""
@@ -41,31 +59,60 @@ class Objective:
         self.l1 = self.alpha * self.l1_ratio
         self.l2 = self.alpha * (1.0 - self.l1_ratio)
         self._penalized_full = self.layout.penalized_mask()
-        fixed = np.zeros(self.layout.size, dtype=bool) if fixed is None else np.asarray(fixed, bool)
-        self.free = np.flatnonzero(~fixed)
-        self._all_free = self.free.size == self.layout.size
-        self._base = np.zeros(self.layout.size)
-        if fixed_values is not None:
-            self._base[fixed] = np.asarray(fixed_values, dtype=np.float64)[fixed]
-        self.penalized = self._penalized_full[self.free]
+        fixed = None if fixed is None or not np.any(fixed) else np.asarray(fixed, bool)
+        # every coordinate free (the usual case): no index or base vectors
+        # (8 MB each at a million coefficients), the solvers' vectors are full
+        self._all_free = fixed is None
+        self._free = None if fixed is None else np.flatnonzero(~fixed)
+        self._base = None
+        if fixed is not None:
+            self._base = np.zeros(self.layout.size)
+            if fixed_values is not None:
+                self._base[fixed] = np.asarray(fixed_values, dtype=np.float64)[fixed]
+        self.penalized = self._penalized_full if fixed is None else self._penalized_full[self._free]
         self.scale = 1.0 / data.weight_sum
+        # in-place updates of the backend's fresh arrays (no coefficient-sized
+        # temporaries) when every coordinate is free and the penalized ones
+        # come first
+        self._prefix = _penalized_prefix(self._penalized_full)
+        self._in_place = (self._all_free and self._prefix is not None
+                          and bool(getattr(data, "fresh_results", False)))
+
+    @property
+    def free(self) -> np.ndarray:
+        """Indices (size,) of the free coordinates in the full vector."""
+        if self._free is None:
+            self._free = np.arange(self.layout.size)
+        return self._free
 
     @property
     def size(self) -> int:
         """Number of free coordinates (the length of the solvers' vectors)."""
-        return self.free.size
+        return self.layout.size if self._all_free else self._free.size
 
     def expand(self, w) -> np.ndarray:
         """Full coefficient vector (layout.size,) from the free coordinates ``w``."""
         if self._all_free:
             return np.asarray(w, dtype=np.float64)
         full = self._base.copy()
-        full[self.free] = w
+        full[self._free] = w
         return full
 
-    def restrict(self, w_full) -> np.ndarray:
-        """The free coordinates of a full vector."""
-        return np.asarray(w_full, dtype=np.float64)[self.free]
+    def restrict(self, w_full, copy: bool = True) -> np.ndarray:
+        """The free coordinates of a full vector (``copy=False``: ``w_full``
+        itself, as float64, when every coordinate is free — for a solver's
+        start, which every solver copies)."""
+        if self._all_free:
+            return np.array(w_full, dtype=np.float64, copy=copy or None)
+        return np.asarray(w_full, dtype=np.float64)[self._free]
+
+    def _penalty_square(self, full) -> float:
+        """``‖β‖²`` over the penalized coordinates of the full vector."""
+        if self._prefix is not None:
+            head = full[:self._prefix]
+            return float(head @ head)
+        beta = np.where(self._penalized_full, full, 0.0)
+        return float(beta @ beta)
 
     def smooth(self, w, *, grad=True, hess=False, curvature=False):
         """Smooth part at ``w``: ``(f, g, H)``; ``g`` (size,) and ``H`` (size, size)
@@ -73,9 +120,17 @@ class Objective:
         full = self.expand(w)
         st = self.data.stats(self.layout.matrix(full), grad=grad, hess=hess,
                              curvature=curvature)
-        beta = np.where(self._penalized_full, full, 0.0)
-        f = st.loss * self.scale + 0.5 * self.l2 * float(beta @ beta)
-        g = None if st.grad is None else (st.grad.ravel() * self.scale + self.l2 * beta)[self.free]
+        f = st.loss * self.scale + 0.5 * self.l2 * self._penalty_square(full)
+        g = None
+        if st.grad is not None and self._in_place:
+            g = st.grad.reshape(-1)            # the backend's new array, scaled in place
+            g *= self.scale
+            if self.l2 != 0.0:
+                _add_scaled(g, self.l2, full, self._prefix)
+        elif st.grad is not None:
+            beta = np.where(self._penalized_full, full, 0.0)
+            g = st.grad.ravel() * self.scale + self.l2 * beta
+            g = g if self._all_free else g[self._free]
         H = None
         if st.hess is not None:
             H = st.hess * self.scale
@@ -85,11 +140,27 @@ class Objective:
         return f, g, H
 
     def hessp(self, v) -> np.ndarray:
-        """Hessian of the smooth part (at the last ``curvature=True`` point) · v."""
-        v_full = np.zeros(self.layout.size)
-        v_full[self.free] = v
-        Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()[self.free] * self.scale
+        """Hessian of the smooth part (at the last ``curvature=True`` point) · v
+        (a new array)."""
+        if self._in_place:
+            v = np.asarray(v, dtype=np.float64)
+            Hv = self.data.hessp(self.layout.matrix(v)).reshape(-1)
+            Hv *= self.scale
+            if self.l2 != 0.0:
+                _add_scaled(Hv, self.l2, v, self._prefix)
+            return Hv
+        v_full = self._direction_full(v)
+        Hv = self.data.hessp(self.layout.matrix(v_full)).ravel()
+        Hv = (Hv if self._all_free else Hv[self._free]) * self.scale
         return Hv + self.l2 * np.where(self.penalized, v, 0.0)
+
+    def _direction_full(self, v) -> np.ndarray:
+        """A direction over the free coordinates as a full vector (0 on the fixed ones)."""
+        if self._all_free:
+            return np.asarray(v, dtype=np.float64)
+        v_full = np.zeros(self.layout.size)
+        v_full[self._free] = v
+        return v_full
 
     def hess_block(self, coords, single: bool = False) -> np.ndarray:
         """Hessian of the smooth part (at the last ``curvature=True`` point) on
@@ -111,8 +182,13 @@ class Objective:
     def hess_diag(self):
         """Diagonal (size,) of the smooth part's Hessian at the last curvature
         point (one pass)."""
+        if self._in_place:
+            D = np.asarray(self.data.hess_diag()).reshape(-1)
+            D *= self.scale
+            D[:self._prefix] += self.l2
+            return D
         D = np.asarray(self.data.hess_diag()).ravel() * self.scale + self.l2 * self._penalized_full
-        return D[self.free]
+        return D if self._all_free else D[self._free]
 
     def sampled_hessian(self, w, max_rows: int):
         """Hessian (size, size) of the smooth part at ``w`` estimated from about
@@ -151,7 +227,8 @@ class Objective:
         ``chol = (L, coords)``: the lower Cholesky factor of the information over
         the full-vector coordinates ``coords`` (its hat values)."""
         W = self.layout.matrix(self.expand(w))
-        return np.asarray(self.data.hat_correction(W, chol))[self.free]
+        correction = np.asarray(self.data.hat_correction(W, chol))
+        return correction if self._all_free else correction[self._free]
 
     def l1_term(self, w) -> float:
         """``alpha * l1_ratio * ‖β‖₁`` (0 without an L1 penalty)."""

@@ -64,13 +64,16 @@ class Preconditioner:
         self.blocks = blocks          # [(coords, Cholesky factor)] for "blocks"
         self.flat = flat              # (positions (r, C), l2) of the softmax's flat rows
 
-    def apply(self, r: np.ndarray) -> np.ndarray:
+    def apply(self, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``M⁻¹ r``: a new array, or (diagonal ``M``) written into ``out`` when
+        given; ``r`` itself for the identity (never write into the result then)."""
         if self.kind == "sample":
             return linalg.cho_solve(self.factor, r, check_finite=False)
         if self.kind == "blocks":
             return self._apply_blocks(np.array(r, dtype=np.float64))
         if self.kind == "diag":
-            return r / self.diag
+            return np.divide(r, self.diag, out=out) if out is not None and out is not r \
+                else r / self.diag
         return r
 
 
@@ -178,7 +181,7 @@ def build(objective, w, kind: str) -> Preconditioner:
         D = objective.hess_diag()
         if D is not None:
             floor = 1e-8 * max(float(np.max(D)), 1e-300)
-            return Preconditioner("diag", diag=np.maximum(D, floor))
+            return Preconditioner("diag", diag=np.maximum(D, floor, out=D))  # D is ours
     return IDENTITY
 
 

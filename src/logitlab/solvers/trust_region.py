@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import precondition
-from ._common import Recorder, value_rounding
+from ._common import Recorder, max_abs, value_rounding
 from .newton_cg import SLOW_CG, TOL_MARGIN, forcing
 
 #: TRON's constants: acceptance / shrink / grow thresholds on ρ, and factors
@@ -41,9 +41,15 @@ def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY, 
     Returns ``(s, r, s_norm, n_products, on_boundary)``: ``r = -g - H s`` is
     the final residual, so the model value is ``m(s) = ½ (gᵀs - rᵀs)``, and
     ``s_norm = ‖s‖_M``.
+
+    Memory: the vectors ``s, r, z = M⁻¹r, p`` are updated in place and each
+    product ``Hp`` (a new array from ``hessp``) is reused as the scratch of
+    the updates and dropped before the next product: five vectors of the
+    coefficients' size at any time (the arithmetic is that of the
+    whole-vector expressions, to the bit).
     """
     s = np.zeros_like(g)
-    r = -g.copy()
+    r = -g
     z = precond.apply(r)
     p = z.copy()
     rz = float(r @ z)
@@ -65,22 +71,30 @@ def steihaug_cg(hessp, g, delta, rtol, max_iter, precond=precondition.IDENTITY, 
                     r -= Hp
                     s_s = p_p
                 return s, r, np.sqrt(s_s), k + 1, False
-            s += tau * p
-            r -= tau * Hp
+            _step(s, r, tau, p, Hp)
             return s, r, delta, k + 1, True
-        s += alpha * p
-        r -= alpha * Hp
+        _step(s, r, alpha, p, Hp)
+        del Hp                                  # before the next product is made
         s_s += 2 * alpha * s_p + alpha ** 2 * p_p
-        if float(r @ r) <= stop or float(np.max(np.abs(r))) <= atol:
+        if float(r @ r) <= stop or max_abs(r) <= atol:
             return s, r, np.sqrt(s_s), k + 1, False
-        z = precond.apply(r)
+        z = precond.apply(r, out=z)
         rz_new = float(r @ z)
         beta = rz_new / rz
         s_p = beta * (s_p + alpha * p_p)
         p_p = rz_new + beta ** 2 * p_p
-        p = z + beta * p
+        p *= beta                               # p = z + β p
+        p += z
         rz = rz_new
     return s, r, np.sqrt(s_s), max_iter, False
+
+
+def _step(s, r, t, p, Hp) -> None:
+    """``s += t p`` and ``r -= t Hp`` in place, overwriting ``Hp`` (the scratch)."""
+    Hp *= t
+    r -= Hp
+    np.multiply(p, t, out=Hp)
+    s += Hp
 
 
 def _boundary_step(s_s, s_p, p_p, delta):
@@ -127,9 +141,10 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     f, g, _ = objective.smooth(w, curvature=True)
     M, n_cg, delta, rejected = precondition.IDENTITY, 0, np.inf, 0
     for it in range(max_iter):
-        if rec.record(f, float(np.max(np.abs(g)))):
+        if rec.record(f, max_abs(g)):
             return rec.result(w)
         if kind != "none" and (it <= refresh or n_cg > SLOW_CG):
+            M = None                                # the old one freed before the pass
             M = precondition.build(objective, w, kind)
         while True:
             s, r, step_norm, n_cg, on_boundary = steihaug_cg(
@@ -137,7 +152,10 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
                 cg_max_iter, M, atol=TOL_MARGIN * rec.effective_tol())
             g_s = float(g @ s)
             predicted = -0.5 * (g_s - float(r @ s))
-            f_new, g_new, _ = objective.smooth(w + s, curvature=True)
+            del r                                   # before the pass at w + s
+            s += w                                  # w + s, in the step's array
+            w_new, s = s, None
+            f_new, g_new, _ = objective.smooth(w_new, curvature=True)
             actual = f - f_new
             if not np.isfinite(delta):
                 delta = step_norm
@@ -146,15 +164,16 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
                 ratio = -np.inf
             delta = update_radius(delta, step_norm, ratio, g_s, f_new - f, on_boundary)
             if ratio > ETA0 or _rounding_tie(f, f_new, g, g_new, value_rounding(objective, f)):
-                w, f, g = w + s, f_new, g_new
+                w, f, g = w_new, f_new, g_new
                 rejected = 0
                 break
             rejected += 1
+            w_new = g_new = None                    # freed before the next solve
             objective.smooth(w, curvature=True)    # the curvature back at w
             if rejected > 30 or delta <= 1e-15 * max(np.linalg.norm(w), 1.0):
                 rec.flags.add("line_search_failed")
                 return rec.result(w)
-    rec.record(f, float(np.max(np.abs(g))))
+    rec.record(f, max_abs(g))
     return rec.result(w)
 
 
@@ -163,4 +182,4 @@ def _rounding_tie(f, f_new, g, g_new, rounding: float) -> bool:
     gradient shrank (near the optimum the model reduction is lost in f's
     last digits)."""
     return abs(f_new - f) <= rounding and \
-        float(np.max(np.abs(g_new))) < float(np.max(np.abs(g)))
+        max_abs(g_new) < max_abs(g)
