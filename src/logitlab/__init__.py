@@ -21,6 +21,7 @@ _PUBLIC = {
     "LogisticRegressionCV": "logitlab.estimators.cv",
     "OrderedLogisticRegression": "logitlab.estimators.ordinal",
     "ConditionalLogisticRegression": "logitlab.estimators.conditional",
+    "MixedLogisticRegression": "logitlab.estimators.mixed",
     "fit": "logitlab.estimators.formula_fit",
     "save": "logitlab.persist",
     "load": "logitlab.persist",

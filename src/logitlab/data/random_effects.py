@@ -40,7 +40,7 @@ from .formula import (FormulaError, QUOTED_NAME, formula_context, parse_rhs, pyt
                       split_top_level)
 
 __all__ = ["BarTerm", "RandomTerm", "RandomEffectsDesign", "split_bars", "expand_bars",
-           "random_effects_design"]
+           "random_effects_design", "bar_variables"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,17 @@ class RandomEffectsDesign:
         """Each term's left-side model matrix (n, k_t) on new data (for the
         marginal predictions, which do not depend on the levels)."""
         return [_lhs_matrix(t.spec, data) for t in self.terms]
+
+    def unseen_levels(self, data: pd.DataFrame) -> dict:
+        """Per grouping factor, the levels of new data not seen in fitting
+        (in order of first appearance); factors without such levels are left out."""
+        out = {}
+        for t in self.terms:
+            codes = _codes_of(data, t.factors, t.levels)
+            if np.any(codes < 0):
+                labels = _row_labels(data, t.factors)[codes < 0]
+                out[t.group] = list(dict.fromkeys(labels.tolist()))
+        return out
 
     def transform(self, data: pd.DataFrame) -> sp.csc_matrix:
         """Z of new data: the stored terms' left sides and levels; rows in a level
@@ -235,6 +246,31 @@ def expand_bars(bars) -> list:
     return out
 
 
+def bar_variables(rhs: str, columns) -> tuple[str, list, list]:
+    """``(fixed part, bar terms, data columns the bar terms use)`` of a right-hand
+    side: the left sides' variables and the grouping factors, in data order. A
+    grouping factor that is not a column is a :class:`FormulaError`."""
+    from .formula import formula_variables
+
+    fixed, bars = split_bars(rhs)
+    needed = set()
+    for bar in expand_bars(bars):
+        factors = _group_factors(bar.group)
+        missing = [f for f in factors if f not in set(map(str, columns))]
+        if missing:
+            raise FormulaError(f"the grouping factor {missing[0]!r} of {bar} is not a column of "
+                               f"the data; its columns are "
+                               f"{', '.join(map(repr, map(str, columns)))}.")
+        lhs_names = formula_variables(parse_rhs(bar.lhs), columns)
+        unknown = sorted(lhs_names - set(map(str, columns)))
+        if unknown:
+            raise FormulaError(f"the random-effects term {bar} uses {unknown[0]!r}, which is not "
+                               f"a column of the data; its columns are "
+                               f"{', '.join(map(repr, map(str, columns)))}.")
+        needed |= set(factors) | lhs_names
+    return fixed, bars, [c for c in columns if str(c) in needed]
+
+
 # ----------------------------------------------------------------- building
 def _level_label(value) -> str:
     value = python_value(value)
@@ -271,13 +307,19 @@ def _interaction_codes(data: pd.DataFrame, factors) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), [labels[i] for i in used]
 
 
-def _codes_of(data: pd.DataFrame, factors, levels) -> np.ndarray:
-    """Level index of each row of new data; -1 for combinations not in ``levels``."""
+def _row_labels(data: pd.DataFrame, factors) -> np.ndarray:
+    """Each row's level label of the grouping (``"a:b"`` for an interaction)."""
     _check_columns(data, factors)
     labels = None
     for name in factors:
         part = data[name].map(_level_label).astype(str).to_numpy()
         labels = part if labels is None else np.char.add(np.char.add(labels, ":"), part)
+    return labels
+
+
+def _codes_of(data: pd.DataFrame, factors, levels) -> np.ndarray:
+    """Level index of each row of new data; -1 for combinations not in ``levels``."""
+    labels = _row_labels(data, factors)
     index = {lev: i for i, lev in enumerate(levels)}
     return np.array([index.get(lab, -1) for lab in labels], dtype=np.int64)
 

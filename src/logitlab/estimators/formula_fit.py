@@ -76,7 +76,11 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         encodes raw data.
     """
     check_formula_options(missing, unseen)
-    family = estimator_params.pop("family", "logit")
+    family = estimator_params.pop("family", None)
+    if family == "mixed" or (family is None and _has_bars(formula)):
+        return _fit_mixed(formula, data, missing, sample_weight, offset, groups, unseen, cv,
+                          na_values, sep, estimator_params)
+    family = "logit" if family is None else family
     if family == "ordinal":
         return _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv,
                             na_values, sep, estimator_params)
@@ -90,7 +94,7 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
                                 estimator_params)
     if family != "logit":
         raise ValueError(f"family must be 'logit' (binary or multinomial, by the number of "
-                         f"classes), 'ordinal' or 'conditional'; got {family!r}")
+                         f"classes), 'ordinal', 'conditional' or 'mixed'; got {family!r}")
     spec = fit_spec(LogisticRegression(**estimator_params).get_params())
     if use_dask(spec.engine, data):
         if cv is not None:
@@ -101,6 +105,33 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
     df = read_table(to_memory(data), na_values=na_values, sep=sep)   # engine='memory': computed
     return _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
                        cv_options, estimator_params)
+
+
+def _has_bars(formula) -> bool:
+    from .mixed_data import has_bars
+    return isinstance(formula, str) and has_bars(formula)
+
+
+def _fit_mixed(formula, data, missing, sample_weight, offset, groups, unseen, cv, na_values,
+               sep, params):
+    """A mixed-effects logit (a formula with lme4's ``(… | g)`` terms), in memory."""
+    from .mixed import MixedLogisticRegression
+    if cv is not None or groups is not None:
+        raise ValueError(f"{'cv' if cv is not None else 'groups'} is not available for "
+                         "mixed-effects models; the groups are the formula's '(… | g)' terms.")
+    from ..engines import is_dask_collection
+    if is_dask_collection(data) or params.get("engine") == "dask":
+        raise NotImplementedError("mixed-effects fits run in memory: compute the Dask "
+                                  "DataFrame first (df.compute()).")
+    params = {k: v for k, v in params.items() if k != "engine"}
+    allowed = set(MixedLogisticRegression().get_params())
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} do not apply to mixed-effects models; their "
+                         f"options are {sorted(allowed)}.")
+    df = read_table(to_memory(data), na_values=na_values, sep=sep)
+    return MixedLogisticRegression(**params).fit_formula(
+        formula, df, weights=sample_weight, offset=offset, missing=missing, unseen=unseen)
 
 
 def _fit_ordinal(formula, data, missing, sample_weight, offset, groups, unseen, cv, na_values,
