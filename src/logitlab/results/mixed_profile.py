@@ -30,6 +30,8 @@ __all__ = ["wald_table", "profile_intervals", "profile_parameters", "ProfileErro
 
 #: Brent's tolerance on a profile end, relative to the parameter's standard error
 END_XTOL = 1e-7
+#: |ζ(v) ∓ z| at which v is the end (v then within ~1e-7 SE of the root)
+ZETA_TOL = 1e-7
 
 
 class ProfileError(ArithmeticError):
@@ -66,7 +68,8 @@ def profile_parameters(results) -> list:
 
 
 class _Profile:
-    """D_i(v) by restricted refits, warm-started."""
+    """D_i(v) by restricted refits, warm-started on the line z(v) ≈ ẑ + (v − x̂_i) dz/dv,
+    dz/dv = −H_zz⁻¹ H_zi from the fit's Hessian (the optimum's tangent)."""
 
     def __init__(self, problem, results):
         self.pb, self.fit = problem, results.fit
@@ -76,7 +79,8 @@ class _Profile:
         self.n_agq = self.fit.n_agq
         self.analytic = self.n_agq == 1 and gradient_is_cheap(problem)
         self.lower = np.concatenate([problem.layout.bounds_lower, np.full(problem.p, -np.inf)])
-        self.warm = {}
+        self.H = results.fit.hessian
+        self.n_fits = 0
 
     def _dev(self, x):
         return agq_deviance(self.pb, x[:self.nt], x[self.nt:], self.n_agq)
@@ -97,22 +101,73 @@ class _Profile:
                 / (2 * h)
         return dev, g
 
-    def deviance_at(self, i: int, v: float, side: int) -> float:
-        """D_i(v), the inner fit started at the last point on the same side."""
-        z0 = self.warm.get((i, side), np.delete(self.x_hat, i))
-        self.pb.warm_u = self.fit.u.copy() if (i, side) not in self.warm else self.pb.warm_u
-        lower = np.delete(self.lower, i)
-        bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    def start(self, i: int, v: float) -> np.ndarray:
+        """The others' start at x_i = v: the tangent line, projected on the bounds."""
+        z_hat = np.delete(self.x_hat, i)
+        Hzz = np.delete(np.delete(self.H, i, 0), i, 1)
+        Hzi = np.delete(self.H[:, i], i)
+        try:
+            slope = -np.linalg.solve(Hzz, Hzi)
+        except np.linalg.LinAlgError:
+            slope = np.zeros_like(z_hat)
+        return np.maximum(z_hat + (v - self.x_hat[i]) * slope, np.delete(self.lower, i))
+
+    def deviance_at(self, i: int, v: float) -> float:
+        """D_i(v) = min over the others of the deviance with x_i = v: BFGS started
+        at :meth:`start` with the fit's H_zz⁻¹ as its first inverse Hessian,
+        unconstrained (every real T_t gives a covariance T_t T_tᵀ, and the
+        deviance is the same for T_t and T_t with a column's sign flipped), or
+        L-BFGS-B on the bounds when H_zz is not positive definite (a fit on the boundary)."""
+        self.n_fits += 1
+        z0 = self.start(i, v)
+        self.pb.warm_u = self.fit.u.copy()
         if len(z0) == 0:
-            return self._dev(np.array([v]))[0]
+            return float(self._dev(np.array([v]))[0])
+        Hzz = np.delete(np.delete(self.H, i, 0), i, 1)
+        try:
+            np.linalg.cholesky(Hzz)
+            return _bfgs(lambda z: self._value_grad(z, i, v), z0, np.linalg.inv(Hzz))
+        except (np.linalg.LinAlgError, ArithmeticError):
+            pass
+        bounds = [(lo if np.isfinite(lo) else None, None) for lo in np.delete(self.lower, i)]
         res = minimize(self._value_grad, z0, args=(i, v), jac=True, method="L-BFGS-B",
-                       bounds=bounds, options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-9})
-        self.warm[(i, side)] = res.x
+                       bounds=bounds, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-7})
         return float(res.fun)
 
-    def zeta(self, i: int, v: float, side: int) -> float:
-        d = self.deviance_at(i, v, side) - self.dev_hat
-        return np.sign(v - self.x_hat[i]) * np.sqrt(max(d, 0.0))
+    def zeta(self, i: int, v: float) -> float:
+        d = self.deviance_at(i, v) - self.dev_hat
+        return float(np.sign(v - self.x_hat[i]) * np.sqrt(max(d, 0.0)))
+
+
+def _bfgs(value_grad, z, Hinv, gtol: float = 1e-7, max_iter: int = 200) -> float:
+    """min f by BFGS with Armijo backtracking from z, first inverse Hessian ``Hinv``;
+    returns the minimum (raises ArithmeticError when the line search fails far from it)."""
+    f, g = value_grad(z)
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) < gtol:
+            break
+        d = -Hinv @ g
+        slope = float(g @ d)
+        if slope >= 0:
+            d, slope = -g, -float(g @ g)
+        t = 1.0
+        while True:
+            fn, gn = value_grad(z + t * d)
+            if fn <= f + 1e-4 * t * slope:
+                break
+            t /= 2
+            if t < 1e-12:
+                if np.max(np.abs(g)) < 1e-4:
+                    return f                   # rounding level: the deviance is flat here
+                raise ArithmeticError("the line search failed")
+        s_, y_ = t * d, gn - g
+        sy = float(s_ @ y_)
+        if sy > 1e-14:
+            rho = 1.0 / sy
+            V = np.eye(len(z)) - rho * np.outer(s_, y_)
+            Hinv = V @ Hinv @ V.T + rho * np.outer(s_, s_)
+        z, f, g = z + s_, fn, gn
+    return float(f)
 
 
 def _standard_errors(results) -> np.ndarray:
@@ -128,25 +183,50 @@ def _standard_errors(results) -> np.ndarray:
     return np.where(bad, curv, se)
 
 
-def _end(prof: _Profile, i: int, side: int, target: float, step: float, lower: float):
-    """The end of the interval on ``side`` (−1 lower, +1 upper)."""
+def _end(prof: _Profile, i: int, side: int, target: float, se: float, lower: float):
+    """The end of the interval on ``side`` (−1 lower, +1 upper): secant steps on
+    ζ(v) = side · target from the Wald end (ζ is nearly linear in v), falling back
+    to bracketing and Brent's method when a step leaves the bracket."""
     x0 = prof.x_hat[i]
-    a = x0
-    for k in range(60):
-        b = x0 + side * step * (1.0 + k) ** 1.5
-        if side < 0 and b <= lower:
-            b = lower
-        zb = prof.zeta(i, b, side)
-        if side * zb >= target:
-            break
-        if side < 0 and b == lower:
-            return lower                       # the deviance never rises enough: the bound
-        a = b
-    else:
-        raise ProfileError(f"the profile of parameter {i} does not reach the interval's level; "
-                           "the likelihood is flat in that direction (separation?).")
-    return brentq(lambda v: prof.zeta(i, v, side) - side * target, min(a, b), max(a, b),
-                  xtol=END_XTOL * step, rtol=1e-12)
+    tol = END_XTOL * se
+    a, za = x0, 0.0                             # the bracket's inner end: ζ short of the target
+    b = max(x0 + side * target * se, lower) if side < 0 else x0 + side * target * se
+    for _ in range(40):
+        zb = prof.zeta(i, b)
+        if side < 0 and b <= lower and side * zb < target:
+            return lower                        # the deviance never rises enough: the bound
+        if abs(zb - side * target) < ZETA_TOL:
+            return b
+        if side * zb > target:                  # bracketed: secant inside [a, b]
+            return _bracketed(prof, i, side, target, a, za, b, zb, tol)
+        slope = (zb - za) / (b - a)
+        a, za = b, zb
+        step = (side * target - zb) / slope if side * slope > 0 else side * 2 * se
+        step = side * min(max(side * step, 0.1 * se), 4 * se * (1 + abs(zb)))
+        b = a + step
+        if side < 0:
+            b = max(b, lower)
+    raise ProfileError(f"the profile of parameter {i} does not reach the interval's level; "
+                       "the likelihood is flat in that direction (separation?).")
+
+
+def _bracketed(prof, i, side, target, a, za, b, zb, tol):
+    """The root of ζ − side·target between a (short) and b (beyond): regula falsi
+    (Illinois) steps, then Brent's method if they stall."""
+    f = lambda v: prof.zeta(i, v) - side * target        # noqa: E731
+    fa, fb = za - side * target, zb - side * target
+    for _ in range(8):
+        c = b - fb * (b - a) / (fb - fa)
+        fc = f(c)
+        if abs(fc) < ZETA_TOL or abs(b - a) < tol:
+            return c
+        if np.sign(fc) == np.sign(fb):
+            a, fa = a, fa / 2
+        else:
+            a, fa = b, fb
+        b, fb = c, fc
+    lo, hi = min(a, b), max(a, b)
+    return brentq(f, lo, hi, xtol=tol, rtol=1e-12)
 
 
 def profile_intervals(problem, results, level: float = 0.95, parm=None):
@@ -171,8 +251,8 @@ def profile_intervals(problem, results, level: float = 0.95, parm=None):
                 continue
             lower = 0.0 if i < prof.nt else -np.inf
             step = se[i] if np.isfinite(se[i]) and se[i] > 0 else 0.1 * max(1, abs(prof.x_hat[i]))
-            rows[name] = (_end(prof, i, -1, target, 0.5 * step, lower),
-                          _end(prof, i, +1, target, 0.5 * step, lower))
+            rows[name] = (_end(prof, i, -1, target, step, lower),
+                          _end(prof, i, +1, target, step, lower))
     finally:
         problem.warm_u = saved
     return pd.DataFrame(rows.values(), columns=["low", "high"],
