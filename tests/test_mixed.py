@@ -29,7 +29,7 @@ from logitlab.estimators.mixed_data import RankDeficiencyWarning
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "glmer_r.json").read_text())
 POLISHED = json.loads((DATA / "glmer_polished.json").read_text())
-PROFILE = json.loads((DATA / "glmer_profile.json").read_text()) if (DATA / "glmer_profile.json").exists() else {}
+PROFILE = json.loads((DATA / "glmer_profile.json").read_text())
 
 
 def cbpp():
@@ -346,3 +346,15 @@ def test_three_classes_and_options_that_do_not_apply():
         ll.fit("y ~ x + (1 | g)", df, n_agq=0)
     with pytest.raises(ValueError, match="single scalar random-effects term"):
         ll.fit("y ~ x + (1 + x | g)", df, n_agq=5)
+
+
+def test_verbose_shows_the_deviance_falling_to_glmers(capsys):
+    df = cbpp()
+    ll.fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, verbose="always")
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("glmer:")]
+    deviances = [float(line.split("objective")[1].split()[0]) for line in lines]
+    assert len(deviances) >= 4
+    assert abs(deviances[-1] - R["cbpp_laplace"]["minus2logLik"]) < 1e-6
+    restarts = [k for k, line in enumerate(lines) if "iteration    1 " in line]
+    stage2 = deviances[restarts[-1]:]
+    assert all(b <= a + 1e-9 for a, b in zip(stage2, stage2[1:]))     # L-BFGS-B descends

@@ -50,6 +50,10 @@ class MixedLogisticRegression:
         Predicting for a level of a grouping factor not seen in fitting raises
         a ``ValueError`` naming it, or ("population") uses random effects 0
         for it (lme4's ``allow.new.levels = TRUE``).
+    verbose : {0, 1, 2, "always"}, default 0
+        Progress of the fit (each stage's iterations: the deviance and its
+        largest gradient component) and of profile intervals (parameters done,
+        time left), as :mod:`logitlab.core.progress` shows it.
 
     Attributes
     ----------
@@ -162,7 +166,10 @@ class MixedLogisticRegression:
         layout = ThetaLayout(red.n_levels, red.n_columns)
         problem = GlmmProblem(data.X, red.Z, data.y, layout, weights=data.weights,
                               offset=data.offset)
-        fit = fit_glmm(problem, n_agq=int(self.n_agq), max_iter=int(self.max_iter))
+        from ..core.progress import iterations
+        with iterations(self.verbose, "glmer") as show:
+            fit = fit_glmm(problem, n_agq=int(self.n_agq), max_iter=int(self.max_iter),
+                           callback=show)
         terms = [(t.group, t.columns, t.levels) for t in red.terms]
         self.results_ = MixedResults(fit, data.fixed_names, terms, red.theta_names,
                                      data.formula, data.response, data.y, data.weights,
@@ -219,7 +226,7 @@ class MixedLogisticRegression:
             return wald_table(self.results_, level, parm)
         if method != "profile":
             raise ValueError(f"method must be 'wald' or 'profile'; got {method!r}.")
-        return profile_intervals(self.problem_, self.results_, level, parm)
+        return profile_intervals(self.problem_, self.results_, level, parm, self.verbose)
 
     def varcorr(self):
         """The variance components (lme4's ``VarCorr``): a DataFrame."""

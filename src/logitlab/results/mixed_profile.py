@@ -229,9 +229,11 @@ def _bracketed(prof, i, side, target, a, za, b, zb, tol):
     return brentq(f, lo, hi, xtol=tol, rtol=1e-12)
 
 
-def profile_intervals(problem, results, level: float = 0.95, parm=None):
+def profile_intervals(problem, results, level: float = 0.95, parm=None, verbose=0):
     """Profile-likelihood intervals (a DataFrame ``low``, ``high`` indexed by
-    parameter name); see the module docstring."""
+    parameter name); see the module docstring. ``verbose``: progress over the
+    parameters (:func:`logitlab.core.progress.steps`)."""
+    from ..core.progress import steps
     params = profile_parameters(results)
     names = [n for n, _ in params]
     wanted = names if parm is None else _check_names(parm, names + _unprofiled(results))
@@ -246,13 +248,16 @@ def profile_intervals(problem, results, level: float = 0.95, parm=None):
     saved = problem.warm_u.copy()
     rows = {}
     try:
-        for name, i in params:
-            if name not in wanted:
-                continue
-            lower = 0.0 if i < prof.nt else -np.inf
-            step = se[i] if np.isfinite(se[i]) and se[i] > 0 else 0.1 * max(1, abs(prof.x_hat[i]))
-            rows[name] = (_end(prof, i, -1, target, step, lower),
-                          _end(prof, i, +1, target, step, lower))
+        with steps(verbose, "profile", len(wanted)) as progress:
+            for name, i in params:
+                if name not in wanted:
+                    continue
+                lower = 0.0 if i < prof.nt else -np.inf
+                step = se[i] if np.isfinite(se[i]) and se[i] > 0 else \
+                    0.1 * max(1, abs(prof.x_hat[i]))
+                rows[name] = (_end(prof, i, -1, target, step, lower),
+                              _end(prof, i, +1, target, step, lower))
+                progress.advance(name)
     finally:
         problem.warm_u = saved
     return pd.DataFrame(rows.values(), columns=["low", "high"],

@@ -206,19 +206,41 @@ def _newton_polish(obj: _Objective, x, g, H, lower, max_steps: int = 4):
     return x, g
 
 
-def _stage1(obj: _Objective, theta0, lower, max_iter: int):
+def _reporting(value_and_gradient, callback):
+    """(the objective, scipy's ``callback(intermediate_result)``) calling
+    ``callback(iteration, deviance, max |gradient|)`` after each iteration (the
+    gradient of the last evaluation: the accepted point's); unchanged without a callback."""
+    if callback is None:
+        return value_and_gradient, None
+    state = {"k": 0, "g": np.zeros(1)}
+
+    def fg(x):
+        f, g = value_and_gradient(x)
+        state["g"] = g
+        return f, g
+
+    def report(intermediate_result):
+        state["k"] += 1
+        callback(state["k"], float(intermediate_result.fun), float(np.max(np.abs(state["g"]))))
+    return fg, report
+
+
+def _stage1(obj: _Objective, theta0, lower, max_iter: int, callback=None):
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    res = minimize(obj.value_and_gradient1, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": max_iter, "ftol": 1e-10, "gtol": 1e-4})
+    fg, report = _reporting(obj.value_and_gradient1, callback)
+    res = minimize(fg, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": max_iter, "ftol": 1e-10, "gtol": 1e-4}, callback=report)
     obj.accept1(res.x)
     return res
 
 
-def _stage2(obj: _Objective, x0, lower, max_iter: int):
+def _stage2(obj: _Objective, x0, lower, max_iter: int, callback=None):
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
 
-    res = minimize(obj.value_and_gradient2, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-8, "maxcor": 20})
+    fg, report = _reporting(obj.value_and_gradient2, callback)
+    res = minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-8, "maxcor": 20},
+                   callback=report)
     obj.accept2(res.x)
     return res
 
@@ -236,20 +258,22 @@ def _convergence(g, H, free):
 
 
 def fit_glmm(problem: GlmmProblem, n_agq: int = 1, *, theta_start=None, beta_start=None,
-             max_iter: int = 1000, gradient=None) -> GlmmFit:
+             max_iter: int = 1000, gradient=None, callback=None) -> GlmmFit:
     """Fit by maximum likelihood (Laplace for ``n_agq`` = 1, adaptive
     Gauss–Hermite for ``n_agq`` > 1 with one scalar term); see the module
     docstring. ``gradient(problem, theta, beta)``: an analytic gradient of the
     Laplace deviance (default :func:`laplace_gradient` when cheap, finite
     differences otherwise). ``theta_start``: stage 1's start (default T_t = I);
     with ``beta_start`` too, stage 1 is skipped and stage 2 starts there;
-    ``beta_start`` alone replaces stage 1's β as stage 2's start."""
+    ``beta_start`` alone replaces stage 1's β as stage 2's start. ``callback(iteration,
+    deviance, max |gradient|)``: called after every iteration of each stage (the
+    iterations of stage 2 count from 1 again)."""
     check_agq(problem, n_agq)
     with blas_one_thread():         # small dense algebra: BLAS threads only spin
-        return _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient)
+        return _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient, callback)
 
 
-def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit:
+def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient, callback=None) -> GlmmFit:
     if gradient is None and gradient_is_cheap(problem):
         gradient = laplace_gradient
     lay = problem.layout
@@ -260,7 +284,7 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit
                                        np.asarray(beta_start, dtype=np.float64), 0, {})
     else:
         theta0 = lay.start() if theta_start is None else np.asarray(theta_start, dtype=np.float64)
-        res1 = _stage1(obj, theta0, lower_t, max_iter)
+        res1 = _stage1(obj, theta0, lower_t, max_iter, callback)
         st1 = joint_laplace_deviance(problem, res1.x)
         theta1, nit1 = res1.x, int(res1.nit)
         beta0 = st1.beta if beta_start is None else np.asarray(beta_start, dtype=np.float64)
@@ -269,7 +293,7 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient) -> GlmmFit
     x0 = np.concatenate([theta1, beta0])
     if n_agq > 1 and gradient is not None:     # the Laplace optimum (analytic gradient) first
         x0 = _stage2(_Objective(problem, 1, gradient), x0, lower, max_iter).x
-    res2 = _stage2(obj, x0, lower, max_iter)
+    res2 = _stage2(obj, x0, lower, max_iter, callback)
     x = res2.x
     g = obj.gradient2(x)
     grad_fn = obj.gradient2 if (gradient is not None and n_agq == 1) else None
