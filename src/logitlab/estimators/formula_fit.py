@@ -64,13 +64,17 @@ def fit(formula: str, data, *, missing: str = "raise", sample_weight=None, offse
         columns are checked by :func:`logitlab.data.io.check_text_columns`.
     **estimator_params
         Passed to :class:`logitlab.LogisticRegression` (``family="ordinal"`` or
-        ``"conditional"`` fits the other families). The formula decides
+        ``"conditional"`` fits the other families). A formula with lme4's
+        random-effects terms, ``y ~ x + (1 | g)``, fits a
+        :class:`logitlab.MixedLogisticRegression` (its parameters: ``n_agq``,
+        ``max_iter``, ``new_levels``, ``verbose``; ``sample_weight`` and
+        ``offset`` as here). The formula decides
         ``fit_intercept``; a categorical response's first level is the default
         ``reference_class`` (as in R).
 
     Returns
     -------
-    LogisticRegression
+    LogisticRegression (or the family's estimator)
         The fitted estimator; ``model.design_`` is its
         :class:`~logitlab.data.formula.Design` and ``model.predict_proba(raw_data)``
         encodes raw data.

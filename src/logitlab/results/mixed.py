@@ -253,6 +253,10 @@ class MixedSummary:
     def __repr__(self) -> str:
         return str(self)
 
+    def _repr_html_(self) -> str:
+        import html
+        return f"<pre>{html.escape(str(self))}</pre>"
+
     def to_frame(self):
         """The fixed-effects table (a DataFrame)."""
         return self.table.copy()
