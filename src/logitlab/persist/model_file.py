@@ -104,11 +104,12 @@ if TYPE_CHECKING:
 
 #: the ``"format"`` field of every model file
 FORMAT = "logitlab-model"
-#: the version of the format that ``save`` writes
-FORMAT_VERSION = 2
+#: the newest format version ``save`` writes (and ``load`` reads)
+FORMAT_VERSION = 3
 #: the estimator classes a model file may hold, by the format version that added them
+#: (version 3: mixed-effects models, laid out by :mod:`logitlab.persist.mixed_file`)
 ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2,
-                     "ConditionalLogisticRegression": 2}
+                     "ConditionalLogisticRegression": 2, "MixedLogisticRegression": 3}
 SIGNATURE = "hmac_sha256"
 #: environment variable holding the signing key (used when ``key=`` is not given)
 KEY_ENV = "LOGITLAB_MODEL_KEY"
@@ -195,8 +196,12 @@ def model_document(model, key: bytes | None = None) -> dict:
 
     if type(model).__name__ not in ESTIMATOR_CLASSES or \
             not type(model).__module__.startswith("logitlab."):
-        raise TypeError(f"save() writes logitlab LogisticRegression and "
-                        f"OrderedLogisticRegression models; got {type(model).__name__}.")
+        raise TypeError(f"save() writes logitlab LogisticRegression, OrderedLogisticRegression, "
+                        f"ConditionalLogisticRegression and MixedLogisticRegression models; "
+                        f"got {type(model).__name__}.")
+    if type(model).__name__ == "MixedLogisticRegression":
+        from .mixed_file import mixed_document
+        return mixed_document(model, key)
     from sklearn.utils.validation import check_is_fitted
     check_is_fitted(model)
     state = results_state(model.results_)
@@ -506,6 +511,9 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
 
 def estimator_class(name: str):
     """The estimator class a model file names (:data:`ESTIMATOR_CLASSES`)."""
+    if name == "MixedLogisticRegression":
+        from ..estimators.mixed import MixedLogisticRegression
+        return MixedLogisticRegression
     if name == "OrderedLogisticRegression":
         from ..estimators.ordinal import OrderedLogisticRegression
         return OrderedLogisticRegression
@@ -566,10 +574,14 @@ def _model_from_document(doc: dict):
     from ..data.formula import Design
     from . import checks as persist_checks
 
-    for key in ("estimator", "state", "design", "inference"):
-        _need(key in doc, f"the key {key!r} is missing")
     version = doc["format_version"]
+    for key in ("estimator", "state", "design") + (("inference",) if version < 3 else ()):
+        _need(key in doc, f"the key {key!r} is missing")
     params = _check_params(doc["estimator"], version)
+    if doc["estimator"]["class"] == "MixedLogisticRegression":
+        from .mixed_file import mixed_model_from_document
+        return mixed_model_from_document(doc, params)
+    _need("inference" in doc, "the key 'inference' is missing")
     cls = estimator_class(doc["estimator"]["class"])
     state, classes = _check_state(doc["state"], version)
     lay = state["layout"]
@@ -604,6 +616,16 @@ def _model_from_document(doc: dict):
     results = results_from_state({**state, "inference": inference}, params)
     return cls.from_results(results, params, design)
 
+
+# what logitlab.persist.mixed_file shares (the same checks for the same kinds of field)
+InvalidModelFile = _Invalid
+require = _need
+encode_params = _encode_params
+encode_classes = _encode_classes
+decode_classes = _decode_classes
+finite_floats = _floats
+is_int = _is_int
+is_number = _is_number
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "to_json_value", "from_json_value",
            "model_document", "checksum", "signature", "signing_key", "canonical_json",
