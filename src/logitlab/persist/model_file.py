@@ -575,7 +575,7 @@ def _model_from_document(doc: dict):
     from . import checks as persist_checks
 
     version = doc["format_version"]
-    for key in ("estimator", "state", "design") + (("inference",) if version < 3 else ()):
+    for key in ("estimator", "state", "design"):
         _need(key in doc, f"the key {key!r} is missing")
     params = _check_params(doc["estimator"], version)
     if doc["estimator"]["class"] == "MixedLogisticRegression":
