@@ -324,9 +324,12 @@ class MixedLogisticRegression:
     # from what a model file holds (no data).
     def save(self, path, key=None):
         """Save the fitted model as a JSON model file (format version 3; see
-        :func:`logitlab.save` and ``docs/contracts/model-file.md``); returns the path."""
-        from ..persist.model_file import save
-        return save(self, path, key=key)
+        :func:`logitlab.save` and ``docs/contracts/model-file.md``); returns the path.
+        ``key``: sign the file (HMAC-SHA256), as ``logitlab.save``."""
+        # through the public top-level function: persist sits above estimators in the
+        # layers, so this module does not import it
+        import logitlab
+        return logitlab.save(self, path, key=key)
 
     @classmethod
     def from_results(cls, results, params: dict, design, random_design, classes,

@@ -50,7 +50,7 @@ import numpy as np
 
 from ..core.jsonvalues import from_json_value, to_json_value
 from ..results.mixed import MixedResults
-from .model_file import (FORMAT, SIGNATURE, InvalidModelFile, checksum, decode_classes,
+from .fields import (FORMAT, SIGNATURE, InvalidModelFile, checksum, decode_classes,
                          encode_classes, encode_params, finite_floats, is_int, is_number,
                          require, signature)
 
