@@ -4,7 +4,7 @@ A model file is one JSON object (UTF-8), never a pickle; loading it executes
 nothing: numbers, strings and the formula text are read and checked, and a
 formula may only call the functions listed in :mod:`logitlab.formula`.
 
-Layout (format version 2)::
+Layout (format versions 1 and 2; version 3, mixed models: :mod:`logitlab.persist.mixed_file`)::
 
     {
       "format": "logitlab-model",            # fixed
@@ -79,8 +79,11 @@ model: version 2 added ordinal models (the estimator class
 ``OrderedLogisticRegression`` and the layout keys ``n_thresholds``, ``nominal``)
 and conditional logit models (``ConditionalLogisticRegression``, the layout key
 ``strata`` and the inference key ``conditional``), so binary and multinomial
-models are still written as version 1 (older logitlab reads them) and the
-others as version 2.
+models are still written as version 1 (older logitlab reads them), ordinal and
+conditional ones as version 2. Version 3 added mixed-effects models
+(``MixedLogisticRegression``), whose ``state`` is laid out by
+:mod:`logitlab.persist.mixed_file` (no ``inference`` key); the other models'
+files are unchanged by it.
 """
 
 from __future__ import annotations
