@@ -42,6 +42,13 @@ def slopes():
     return df
 
 
+def grouse():
+    df = pd.read_csv(DATA / "glmm_grouseticks.csv")
+    df["YEAR"] = df["YEAR"].astype(str)
+    df["T"] = (df["TICKS"] > 0) * 1
+    return df
+
+
 @functools.cache
 def fits():
     """The fitted models, by name (fitted once per test session)."""
@@ -57,6 +64,12 @@ def fits():
             "stateful": ll.fit("label ~ scale(x) + (1 + scale(x) | g) + (1 + xc | h)", s,
                                offset="off"),
             "slopes": ll.fit("y ~ x + (1 + x | g) + (1 | h)", s, offset="off"),
+            "uncorrelated": ll.fit("y ~ x + (1 + x || g)", s, offset="off"),
+            # nested grouping (the inner term BROOD:LOCATION), scale() in the fixed part
+            "grouse": ll.fit("T ~ YEAR + scale(HEIGHT) + (1 | LOCATION/BROOD)", grouse()),
+            # rows dropped for missing values: the count travels with the model
+            "dropped": ll.fit("y ~ x + (1 | g)", s.assign(x=s["x"].mask(s.index % 97 == 0)),
+                              missing="drop"),
         }
 
 
@@ -89,6 +102,15 @@ def test_loaded_model_predicts_identically_on_new_data(name, kind, tmp_path):
                               loaded.decision_function(new, kind=kind))
 
 
+@pytest.mark.parametrize("kind", ["conditional", "population", "marginal"])
+def test_nested_grouping_predicts_identically(kind, tmp_path):
+    model, loaded, _ = round_trip("grouse", tmp_path)
+    df = grouse().sample(200, random_state=0)
+    df["HEIGHT"] = df["HEIGHT"] + 10.0
+    assert np.array_equal(loaded.predict_proba(df, kind=kind), model.predict_proba(df, kind=kind))
+    assert [t.group for t in loaded.random_design_.terms] == ["BROOD:LOCATION", "LOCATION"]
+
+
 def test_the_stateful_transform_keeps_its_fitted_state(tmp_path):
     """Reference: scale(x) of new data uses the fitting data's mean and SD (R's
     ``scale`` attributes), not the new data's."""
@@ -100,9 +122,12 @@ def test_the_stateful_transform_keeps_its_fitted_state(tmp_path):
     np.testing.assert_allclose(eta, beta["(Intercept)"] + beta["scale(x)"] * z, rtol=1e-13)
 
 
-@pytest.mark.parametrize("name", ["cbpp", "cbpp_agq9", "stateful", "slopes"])
+@pytest.mark.parametrize("name", ["cbpp", "cbpp_agq9", "stateful", "slopes", "uncorrelated",
+                                  "grouse", "dropped"])
 def test_loaded_summary_text_and_document_are_the_original(name, tmp_path):
     model, loaded, _ = round_trip(name, tmp_path)
+    assert loaded.results_.n_dropped == model.results_.n_dropped == (11 if name == "dropped"
+                                                                     else 0)
     assert str(loaded.summary()) == str(model.summary())
     assert loaded.summary().to_dict() == model.summary().to_dict()
     assert loaded.summary(level=0.9).to_dict() == model.summary(level=0.9).to_dict()
