@@ -193,7 +193,9 @@ def model_document(model, key: bytes | None = None) -> dict:
 
 
 def save(model, path: str | os.PathLike, key: bytes | str | None = None) -> Path:
-    """Save a fitted ``LogisticRegression`` as a JSON model file at ``path``
+    """Save a fitted ``LogisticRegression``, ``OrderedLogisticRegression``,
+    ``ConditionalLogisticRegression`` or ``MixedLogisticRegression`` (format
+    version 3, :mod:`logitlab.persist.mixed_file`) as a JSON model file at ``path``
     (atomically; an existing file is replaced only once the new one is complete).
 
     key : bytes or str, optional. Signs the file with HMAC-SHA256 (the
@@ -452,7 +454,9 @@ def _check_params(estimator, version: int = FORMAT_VERSION) -> dict:
 
 def load(path: str | os.PathLike, key: bytes | str | None = None, *,
          max_bytes: int = MAX_BYTES) -> LogisticRegression:
-    """Load a model saved by :func:`save`; returns a fitted ``LogisticRegression``.
+    """Load a model saved by :func:`save`; returns the fitted estimator it holds
+    (``LogisticRegression``, ``OrderedLogisticRegression``,
+    ``ConditionalLogisticRegression`` or ``MixedLogisticRegression``).
 
     Checks the format name and version, the checksum, every required key and
     type, the array shapes against the layout, that coefficients are finite,
