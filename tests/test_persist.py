@@ -399,8 +399,9 @@ def test_unsaveable_models_leave_the_old_file(tmp_path):
                               "a model file (only numbers, strings, booleans, None, lists, dicts "
                               "and arrays can).")
     assert path.read_bytes() == before
-    with pytest.raises(TypeError, match="save\\(\\) writes logitlab LogisticRegression and "
-                       "OrderedLogisticRegression models"):
+    with pytest.raises(TypeError, match="save\\(\\) writes logitlab LogisticRegression, "
+                       "OrderedLogisticRegression, ConditionalLogisticRegression and "
+                       "MixedLogisticRegression models"):
         save(object(), tmp_path / "x.json")
     with pytest.raises(FileNotFoundError, match="the directory"):
         save(model, tmp_path / "no" / "such" / "m.json")

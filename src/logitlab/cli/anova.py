@@ -112,6 +112,8 @@ def run_anova(fit_model, *, type_, test, model_path, **fit_options) -> None:
             raise ValueError("give either --model (a saved model) or --formula/--target "
                              "(fit a new one), not both.")
         model = load(model_path)
+        from .mixed import refuse_mixed
+        refuse_mixed(model, "anova")
         if str(test).lower() != "wald":
             fit_options["data"] = read_table(fit_options["data"],
                                              na_values=fit_options.get("na_values") or None,

@@ -69,6 +69,8 @@ def run_diagnostics(model_path: Path, data: Path, target, weights, offset, group
     if out is not None:
         check_out_file(out, "influence.csv")
     model = load(model_path)
+    from .mixed import refuse_mixed
+    refuse_mixed(model, "diagnostics")
     df = read_table(data, na_values=na_values or None, sep=sep)
     design = getattr(model, "design_", None)
     from ..data.binomial import cbind_response

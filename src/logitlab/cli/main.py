@@ -23,6 +23,8 @@ import typer
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from .mixed import (is_mixed_fit, is_mixed_model, mixed_fit_params, mixed_offset,
+                    mixed_prediction_table, refuse_mixed)
 from .output import check_out_file, console, emit_warnings as _emit_warnings, err_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -51,6 +53,7 @@ class Family(str, Enum):
     logit = "logit"
     ordinal = "ordinal"
     conditional = "conditional"
+    mixed = "mixed"
 
 
 #: the solvers of logitlab.solvers.SOLVERS (kept here so that --help imports no solver)
@@ -207,7 +210,8 @@ def fit(
     ci: Optional[CI] = typer.Option(None, help="Interval method: wald or profile (likelihood); "
                                     "default profile for --penalty firth (with penalized LR "
                                     "p-values, as logistf), else wald."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Save the model (JSON)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", "--save",
+                                       help="Save the model (JSON model file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Fit on Dask: a scheduler "
                                        "address (tcp://host:8786) or 'local' (a LocalCluster); "
@@ -215,7 +219,9 @@ def fit(
     family: Family = typer.Option(Family.logit, help="logit: binary or multinomial by the "
                                   "number of classes; ordinal: proportional odds for ordered "
                                   "levels (thresholds, logit P(y <= k) = zeta_k - x'beta); "
-                                  "conditional: matched strata (clogit; needs --strata)."),
+                                  "conditional: matched strata (clogit; needs --strata); "
+                                  "mixed: random effects, lme4's glmer (also chosen by a "
+                                  "'(... | group)' term in --formula)."),
     strata: Optional[str] = typer.Option(None, help="--family conditional: the stratum "
                                          "column (or + strata(col) in the formula)."),
     method: Optional[str] = typer.Option(None, help="--family conditional: exact (default), "
@@ -226,22 +232,32 @@ def fit(
     nominal: Optional[str] = typer.Option(None, help="--family ordinal: formula terms whose "
                                           "effect differs by threshold (partial proportional "
                                           "odds), comma-separated."),
+    nagq: Optional[int] = typer.Option(None, "--nagq", help="Mixed-effects models: 1 = the "
+                                       "Laplace approximation (default), N > 1 = adaptive "
+                                       "Gauss-Hermite quadrature with N nodes (one random "
+                                       "intercept only), as glmer's nAGQ."),
 ) -> None:
     """Fit a logistic regression to a data file and print its summary."""
     if out is not None:
         check_out_file(out, "model.json")
-    model, summary, caught = fit_model(**locals())
+    model, summary, caught = fit_model(**locals(), mixed_ok=True)
     _emit_warnings(caught)
     if out is not None:
         from ..persist.model_file import save
         save(model, out)
+    mixed = is_mixed_model(model)
     if as_json:
         doc = summary.to_dict()
-        doc.update(formula=model.design_.formula, n_dropped=int(model.design_.n_dropped),
+        formula_, dropped = ((model.results_.formula, model.results_.n_dropped) if mixed
+                             else (model.design_.formula, model.design_.n_dropped))
+        doc.update(formula=formula_, n_dropped=int(dropped),
                    model_file=None if out is None else str(out))
         _print_json(doc)
         return
-    console.print(summary)
+    if mixed:       # glmer's fixed-width layout, as it is
+        sys.stdout.write(str(summary) + "\n")
+    else:
+        console.print(summary)
     if out is not None:
         console.print(f"model saved to {out}")
 
@@ -249,15 +265,38 @@ def fit(
 def fit_model(data, formula, target, penalty, alpha, l1_ratio, solver, tol, max_iter,
               class_weight, reference_class, weights, offset, missing, cov_type, groups, level,
               ci, na_values=None, sep=None, out=None, as_json=False, dask=None,
-              family=None, levels=None, nominal=None, strata=None, method=None):
+              family=None, levels=None, nominal=None, strata=None, method=None, nagq=None,
+              mixed_ok=False):
     """The fit command's work without output: options → (model, summary, caught warnings).
-    Shared with ``logitlab report`` (:mod:`logitlab.cli.report`)."""
+    Shared with ``logitlab report`` (:mod:`logitlab.cli.report`); ``mixed_ok``: a
+    mixed-effects model may be fitted (the fit command's display handles it)."""
     from ..estimators.formula_fit import fit as fit_formula
 
     if (formula is None) == (target is None):
         raise ValueError("give exactly one of --formula 'y ~ x1 + x2' or --target y.")
     if not 0 < level < 1:
         raise ValueError(f"--level must be between 0 and 1; got {level}.")
+    if is_mixed_fit(formula, family):
+        if not mixed_ok:
+            raise ValueError("mixed-effects models (a formula with '(… | g)' terms, or --family "
+                             "mixed) are fitted by 'logitlab fit'; this command does not "
+                             "support them yet.")
+        params = mixed_fit_params(
+            formula=formula, target=target, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+            solver=solver, tol=tol, max_iter=max_iter, class_weight=class_weight,
+            reference_class=reference_class, cov_type=cov_type, groups=groups, dask=dask,
+            levels=levels, nominal=nominal, strata=strata, method=method, nagq=nagq,
+            as_json=as_json)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = fit_formula(formula, data, family="mixed", missing=missing.value,
+                                sample_weight=weights, offset=offset,
+                                na_values=na_values or None, sep=sep, **params)
+            summary = model.summary(level=level, ci="wald" if ci is None else ci.value)
+        return model, summary, caught
+    if nagq is not None:
+        raise ValueError("--nagq is an option of mixed-effects models (a formula with "
+                         "'(… | g)' terms); this model has no random effects.")
     spec = formula if formula is not None else f"{_quote(target)} ~ ."
     params = dict(penalty=None if penalty == Penalty.none else penalty.value, alpha=alpha,
                   l1_ratio=l1_ratio, solver=solver, tol=tol, max_iter=max_iter,
@@ -417,6 +456,12 @@ def predict(
                                        "_ci_low, _ci_high (and logit_se for binary models)."),
     strata: Optional[str] = typer.Option(None, help="A conditional logit's stratum column: "
                                          "the probabilities are within strata."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Mixed-effects models: "
+                                       "conditional (given the random effects of each row's "
+                                       "groups; default), population (random effects 0) or "
+                                       "marginal (averaged over the random effects)."),
+    offset: Optional[str] = typer.Option(None, "--offset", help="Mixed-effects models: the "
+                                         "column added to the logit (as in fitting)."),
 ) -> None:
     """Predict probabilities, labels and logits for every row of a data file.
 
@@ -424,7 +469,9 @@ def predict(
     ``prob_<class>`` per class, ``logit`` (binary) or ``logit_<class>``; with
     --ci also ``logit_se`` (binary) and ``prob_<class>_se``, ``prob_<class>_ci_low``,
     ``prob_<class>_ci_high`` (binary: for the second class), intervals computed on
-    the logit scale with the fit's covariance (logitlab.results.predictions)."""
+    the logit scale with the fit's covariance (logitlab.results.predictions).
+    A mixed-effects model: ``predicted``, ``prob_<class>``, ``logit`` (not for
+    --kind marginal), of the --kind of prediction."""
     from ..results.predictions import check_level, prediction_table
     if ci is not None:
         check_level(ci)
@@ -437,8 +484,18 @@ def predict(
     if id_column is not None and id_column not in df.columns:
         raise ValueError(f"--id column {id_column!r} is not in the data; its columns are "
                          f"{', '.join(map(repr, map(str, df.columns)))}.")
+    off = mixed_offset(model, df, offset)
+    if kind is not None and not is_mixed_model(model):
+        raise ValueError("--kind is for mixed-effects models; this model is not one.")
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
-    if hasattr(model, "predict_risk"):               # a conditional logit: within strata
+    if is_mixed_model(model):
+        if ci is not None or strata is not None:
+            raise ValueError(f"{'--ci' if ci is not None else '--strata'} is not available "
+                             "for mixed-effects models' predictions.")
+        result = mixed_prediction_table(model, df, None if id_column is None else
+                                        df[id_column].to_numpy(), id_column,
+                                        kind or "conditional", off)
+    elif hasattr(model, "predict_risk"):               # a conditional logit: within strata
         result = _conditional_predictions(model, df, X, strata, id_column, ci)
     else:
         if strata is not None:
@@ -473,6 +530,7 @@ def _predict_dask(model_path, data, out, id_column, as_json, address, na_values=
         raise ValueError(f"with --dask, --out is written as a Parquet dataset (a directory); "
                          f"got {str(out)!r}: give e.g. preds.parquet.")
     model = load(model_path)
+    refuse_mixed(model, "predict --dask")
     client = connect(address)
     try:
         if ci is not None:
@@ -497,12 +555,22 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print the worked steps as JSON."),
     na_values: Optional[List[str]] = typer.Option(None, "--na-values", help=_NA_HELP),
     sep: Optional[str] = typer.Option(None, "--sep", help=_SEP_HELP),
+    offset: Optional[str] = typer.Option(None, "--offset", help="Mixed-effects models: the "
+                                         "column added to the logit (as in fitting)."),
 ) -> None:
     """Explain one prediction: contributions → logit → odds → probability."""
     from ..results.explain import explain_row
     model, df = _load(model_path, data, na_values, sep)
     if not 0 <= row < len(df):
         raise ValueError(f"--row {row} is out of range: the data have {len(df)} rows (0 to {len(df) - 1}).")
+    off = mixed_offset(model, df, offset)
+    if is_mixed_model(model):      # fixed part + the row's random effects → logit → probability
+        expl = model.explain(df, row, offset=off)
+        if as_json:
+            _print_json(explanation_dict(expl, row))
+        else:
+            console.print(explanation_table(expl, f"Row {row} explained"))
+        return
     X = df if getattr(model, "design_", None) is not None else df[list(model.feature_names_in_)]
     if hasattr(model, "predict_risk"):
         raise ValueError("explain is not available for conditional logit models: a row's "

@@ -126,6 +126,8 @@ def run_margins(model_path, data, variables, at, kind, dummy, count, level, se, 
     from ..results.inference import InferenceUnavailable
     from .output import console
     model = load(model_path)
+    from .mixed import refuse_mixed
+    refuse_mixed(model, "margins")
     df = read_table(data, na_values=na_values or None, sep=sep)
     names = None if variables is None else [v.strip() for v in variables.split(",") if v.strip()]
     try:

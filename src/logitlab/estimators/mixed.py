@@ -325,3 +325,34 @@ class MixedLogisticRegression:
         self._check_new_levels(df)
         X = fixed_matrix(self.design_, df, self.results_.fixed_names)
         return explain_mixed_row(self, df, X, row, offset)
+
+    # ------------------------------------------------ model files (issue 19)
+    # Added for logitlab.persist.mixed_file: save, and rebuilding a fitted model
+    # from what a model file holds (no data).
+    def save(self, path, key=None):
+        """Save the fitted model as a JSON model file (format version 3; see
+        :func:`logitlab.save` and ``docs/contracts/model-file.md``); returns the path.
+        ``key``: sign the file (HMAC-SHA256), as ``logitlab.save``."""
+        # through the public top-level function: persist sits above estimators in the
+        # layers, so this module does not import it
+        import logitlab
+        return logitlab.save(self, path, key=key)
+
+    @classmethod
+    def from_results(cls, results, params: dict, design, random_design, classes,
+                     feature_names=None, problem=None) -> MixedLogisticRegression:
+        """A fitted model from its parts (as read from a model file): ``results``
+        a :class:`~logitlab.results.mixed.MixedResults`, ``design`` the fixed
+        part's formula design, ``random_design`` the random-effects design,
+        ``classes`` the two labels; ``problem`` stands in for the fitting data
+        (a loaded model has none)."""
+        model = cls(**dict(params))
+        model._check_params()
+        model.results_ = results
+        model.design_, model.random_design_ = design, random_design
+        model.problem_ = problem
+        model.classes_ = np.asarray(classes)
+        if feature_names is not None:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        model._set_attributes()
+        return model

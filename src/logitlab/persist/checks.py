@@ -240,4 +240,7 @@ def _check_grouped(grouped) -> None:
                          "finite numbers")
 
 
-__all__ = ["check_estimator", "check_design", "check_inference"]
+#: zero rows with a design's variables (categorical columns typed as their levels)
+empty_frame = _empty_frame
+
+__all__ = ["check_estimator", "check_design", "check_inference", "empty_frame"]

@@ -4,7 +4,7 @@ A model file is one JSON object (UTF-8), never a pickle; loading it executes
 nothing: numbers, strings and the formula text are read and checked, and a
 formula may only call the functions listed in :mod:`logitlab.formula`.
 
-Layout (format version 2)::
+Layout (format versions 1 and 2; version 3, mixed models: :mod:`logitlab.persist.mixed_file`)::
 
     {
       "format": "logitlab-model",            # fixed
@@ -79,13 +79,15 @@ model: version 2 added ordinal models (the estimator class
 ``OrderedLogisticRegression`` and the layout keys ``n_thresholds``, ``nominal``)
 and conditional logit models (``ConditionalLogisticRegression``, the layout key
 ``strata`` and the inference key ``conditional``), so binary and multinomial
-models are still written as version 1 (older logitlab reads them) and the
-others as version 2.
+models are still written as version 1 (older logitlab reads them), ordinal and
+conditional ones as version 2. Version 3 added mixed-effects models
+(``MixedLogisticRegression``), whose ``state`` is laid out by
+:mod:`logitlab.persist.mixed_file` (no ``inference`` key); the other models'
+files are unchanged by it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import math
@@ -96,47 +98,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.files import remove_stale_temporaries, write_atomic
-from ..core.jsonvalues import from_json_value, safe_dtype, to_json_value
+from ..core.jsonvalues import from_json_value, to_json_value
 from ..results.results import results_from_state, results_state
+from .fields import (FORMAT, SIGNATURE, InvalidModelFile as _Invalid, canonical_json, checksum,
+                     decode_classes as _decode_classes, encode_classes as _encode_classes,
+                     encode_params as _encode_params, finite_floats as _floats,
+                     is_int as _is_int, is_number as _is_number, require as _need, signature)
 
 if TYPE_CHECKING:
     from ..estimators.logistic import LogisticRegression
 
-#: the ``"format"`` field of every model file
-FORMAT = "logitlab-model"
-#: the version of the format that ``save`` writes
-FORMAT_VERSION = 2
+#: the newest format version ``save`` writes (and ``load`` reads)
+FORMAT_VERSION = 3
 #: the estimator classes a model file may hold, by the format version that added them
+#: (version 3: mixed-effects models, laid out by :mod:`logitlab.persist.mixed_file`)
 ESTIMATOR_CLASSES = {"LogisticRegression": 1, "OrderedLogisticRegression": 2,
-                     "ConditionalLogisticRegression": 2}
-SIGNATURE = "hmac_sha256"
+                     "ConditionalLogisticRegression": 2, "MixedLogisticRegression": 3}
 #: environment variable holding the signing key (used when ``key=`` is not given)
 KEY_ENV = "LOGITLAB_MODEL_KEY"
 #: largest model file ``load`` reads (bytes; ``load(..., max_bytes=)``)
 MAX_BYTES = 512 * 2**20
 #: deepest JSON nesting ``load`` accepts (a model file needs about 10 levels)
 MAX_DEPTH = 100
-_ARRAY_KINDS = "biufU"
-
-
-def canonical_json(doc: dict) -> bytes:
-    """The bytes the checksum is computed over."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def checksum(doc: dict) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``doc`` without ``sha256``: detects
-    corruption, not tampering (anyone can recompute it)."""
-    return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "sha256"})
-                          ).hexdigest()
-
-
-def signature(doc: dict, key: bytes) -> str:
-    """HMAC-SHA256 (hex) with ``key`` of the canonical JSON of ``doc`` without
-    ``sha256`` and ``hmac_sha256``: only a holder of the key can produce it."""
-    body = {k: v for k, v in doc.items() if k not in ("sha256", SIGNATURE)}
-    return hmac.new(key, canonical_json(body), hashlib.sha256).hexdigest()
 
 
 def signing_key(key=None) -> bytes | None:
@@ -155,39 +138,6 @@ def signing_key(key=None) -> bytes | None:
 
 
 # ----------------------------------------------------------------------- save
-def _encode_params(params: dict) -> dict:
-    out = {}
-    for name, value in params.items():
-        if isinstance(value, type) and issubclass(value, np.generic):
-            value = np.dtype(value).name          # dtype=np.float32 -> "float32"
-        elif callable(value):
-            value = None                           # callback: not saved
-        out[name] = to_json_value(value, f"parameter {name!r}")
-    return out
-
-
-def _encode_classes(classes: np.ndarray) -> dict:
-    kind = classes.dtype.kind
-    if kind == "O":
-        if not all(isinstance(c, str) for c in classes):
-            raise TypeError("class labels held as Python objects can only be saved when "
-                            "they are all strings.")
-        return {"dtype": "|O", "values": [str(c) for c in classes]}
-    if kind not in _ARRAY_KINDS:
-        raise TypeError(f"class labels of dtype {classes.dtype} cannot be saved.")
-    return {"dtype": classes.dtype.str, "values": [to_json_value(c) for c in classes.tolist()]}
-
-
-def _floats(values, where):
-    out = []
-    for v in np.asarray(values, dtype=np.float64).ravel().tolist():
-        if not math.isfinite(v):
-            raise ValueError(f"{where} contains {v}; a model with non-finite coefficients "
-                             "cannot be saved.")
-        out.append(v)
-    return out
-
-
 def model_document(model, key: bytes | None = None) -> dict:
     """The JSON document of a fitted ``LogisticRegression`` (with checksum, and
     signed with ``key`` when given)."""
@@ -195,8 +145,12 @@ def model_document(model, key: bytes | None = None) -> dict:
 
     if type(model).__name__ not in ESTIMATOR_CLASSES or \
             not type(model).__module__.startswith("logitlab."):
-        raise TypeError(f"save() writes logitlab LogisticRegression and "
-                        f"OrderedLogisticRegression models; got {type(model).__name__}.")
+        raise TypeError(f"save() writes logitlab LogisticRegression, OrderedLogisticRegression, "
+                        f"ConditionalLogisticRegression and MixedLogisticRegression models; "
+                        f"got {type(model).__name__}.")
+    if type(model).__name__ == "MixedLogisticRegression":
+        from .mixed_file import mixed_document
+        return mixed_document(model, key)
     from sklearn.utils.validation import check_is_fitted
     check_is_fitted(model)
     state = results_state(model.results_)
@@ -239,7 +193,9 @@ def model_document(model, key: bytes | None = None) -> dict:
 
 
 def save(model, path: str | os.PathLike, key: bytes | str | None = None) -> Path:
-    """Save a fitted ``LogisticRegression`` as a JSON model file at ``path``
+    """Save a fitted ``LogisticRegression``, ``OrderedLogisticRegression``,
+    ``ConditionalLogisticRegression`` or ``MixedLogisticRegression`` (format
+    version 3, :mod:`logitlab.persist.mixed_file`) as a JSON model file at ``path``
     (atomically; an existing file is replaced only once the new one is complete).
 
     key : bytes or str, optional. Signs the file with HMAC-SHA256 (the
@@ -255,23 +211,6 @@ def save(model, path: str | os.PathLike, key: bytes | str | None = None) -> Path
 
 
 # ----------------------------------------------------------------------- load
-class _Invalid(ValueError):
-    pass
-
-
-def _need(cond, message):
-    if not cond:
-        raise _Invalid(message)
-
-
-def _is_int(x) -> bool:
-    return type(x) is int
-
-
-def _is_number(x) -> bool:
-    return type(x) in (int, float) or (isinstance(x, dict) and set(x) == {"__float__"})
-
-
 def _reject_constant(name):
     raise _Invalid(f"the JSON holds the non-standard number {name}")
 
@@ -390,29 +329,6 @@ def _verify_signature(doc: dict, key: bytes, where: str) -> None:
                          "without the key (or signed with another key) and cannot be trusted.")
 
 
-def _decode_classes(spec) -> np.ndarray:
-    _need(isinstance(spec, dict) and set(spec) == {"dtype", "values"},
-          "state.classes must have exactly the keys dtype and values")
-    try:
-        dtype = safe_dtype(spec["dtype"])
-    except ValueError as err:
-        raise _Invalid(f"state.classes: {err}") from None
-    values = spec["values"]
-    _need(isinstance(values, list), "state.classes.values must be a list")
-    checks = {"b": lambda v: type(v) is bool, "i": _is_int, "u": lambda v: _is_int(v) and v >= 0,
-              "f": lambda v: type(v) in (int, float), "U": lambda v: isinstance(v, str),
-              "O": lambda v: isinstance(v, str)}
-    _need(all(checks[dtype.kind](v) for v in values),
-          f"state.classes.values do not all match the dtype {spec['dtype']!r}")
-    if dtype.kind == "O":
-        classes = np.empty(len(values), dtype=object)
-        classes[:] = values
-    else:
-        classes = np.array(values, dtype=dtype)
-    _need(len(set(classes.tolist())) == classes.size, "state.classes has repeated labels")
-    return classes
-
-
 def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray]:
     keys = {"classes", "reference_index", "feature_names", "layout", "coef", "fit"}
     _need(isinstance(state, dict), "'state' must be an object")
@@ -506,6 +422,9 @@ def _check_state(state, version: int = FORMAT_VERSION) -> tuple[dict, np.ndarray
 
 def estimator_class(name: str):
     """The estimator class a model file names (:data:`ESTIMATOR_CLASSES`)."""
+    if name == "MixedLogisticRegression":
+        from ..estimators.mixed import MixedLogisticRegression
+        return MixedLogisticRegression
     if name == "OrderedLogisticRegression":
         from ..estimators.ordinal import OrderedLogisticRegression
         return OrderedLogisticRegression
@@ -535,7 +454,9 @@ def _check_params(estimator, version: int = FORMAT_VERSION) -> dict:
 
 def load(path: str | os.PathLike, key: bytes | str | None = None, *,
          max_bytes: int = MAX_BYTES) -> LogisticRegression:
-    """Load a model saved by :func:`save`; returns a fitted ``LogisticRegression``.
+    """Load a model saved by :func:`save`; returns the fitted estimator it holds
+    (``LogisticRegression``, ``OrderedLogisticRegression``,
+    ``ConditionalLogisticRegression`` or ``MixedLogisticRegression``).
 
     Checks the format name and version, the checksum, every required key and
     type, the array shapes against the layout, that coefficients are finite,
@@ -566,10 +487,14 @@ def _model_from_document(doc: dict):
     from ..data.formula import Design
     from . import checks as persist_checks
 
-    for key in ("estimator", "state", "design", "inference"):
-        _need(key in doc, f"the key {key!r} is missing")
     version = doc["format_version"]
+    for key in ("estimator", "state", "design"):
+        _need(key in doc, f"the key {key!r} is missing")
     params = _check_params(doc["estimator"], version)
+    if doc["estimator"]["class"] == "MixedLogisticRegression":
+        from .mixed_file import mixed_model_from_document
+        return mixed_model_from_document(doc, params)
+    _need("inference" in doc, "the key 'inference' is missing")
     cls = estimator_class(doc["estimator"]["class"])
     state, classes = _check_state(doc["state"], version)
     lay = state["layout"]
