@@ -284,6 +284,10 @@ def test_explain_adds_up_to_the_logit_and_the_probability():
     assert e.logits[0] == pytest.approx(eta, rel=1e-13)
     assert e.probabilities[1] == pytest.approx(model.predict_event_proba(df, offset=off)[7],
                                                rel=1e-13)
+    by_name = model.explain(df, 7, offset="off")
+    assert by_name.logits[0] == e.logits[0]
+    np.testing.assert_array_equal(model.predict_event_proba(df, offset="off"),
+                                  model.predict_event_proba(df, offset=off))
     labels = list(e.terms.index)
     g, h = df.g[7], df.h[7]
     assert f"x | g = {g}" in labels and f"(Intercept) | h = {h}" in labels

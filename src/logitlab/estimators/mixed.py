@@ -261,9 +261,16 @@ class MixedLogisticRegression:
                              "predict them with random effects 0, or kind='marginal' for the "
                              "population average.")
 
-    def _offset(self, offset, n):
+    def _offset(self, offset, df):
+        """The offset (n,): None (0), an array, or the name of a column of ``df``."""
+        n = len(df)
         if offset is None:
             return np.zeros(n)
+        if isinstance(offset, str):
+            if offset not in df.columns:
+                raise ValueError(f"offset names the column {offset!r}, which the data do not "
+                                 "have; give the column or an array of offsets.")
+            offset = df[offset].to_numpy()
         o = np.asarray(offset, dtype=np.float64).ravel()
         if o.shape != (n,) or not np.all(np.isfinite(o)):
             raise ValueError(f"offset must have one finite value per row ({n}).")
@@ -278,7 +285,7 @@ class MixedLogisticRegression:
                              "(a marginal probability has no single logit).")
         df = self._new_data(data, groups)
         X = fixed_matrix(self.design_, df, self.results_.fixed_names)
-        eta = X @ self.results_.params + self._offset(offset, len(df))
+        eta = X @ self.results_.params + self._offset(offset, df)
         if kind == "conditional":
             self._check_new_levels(df)
             eta = eta + self.random_design_.transform(df) @ self.results_.fit.b
@@ -303,7 +310,7 @@ class MixedLogisticRegression:
         red = self.random_design_
         cov = ThetaLayout(red.n_levels, red.n_columns).covariances(self.results_.fit.theta)
         return marginal_probability(X, self.results_.params, red.term_matrices(df), cov,
-                                    offset=self._offset(offset, len(df)))
+                                    offset=self._offset(offset, df))
 
     def predict_proba(self, data, offset=None, kind: str = "conditional", groups=None):
         """(n, 2): P(classes_[0]), P(classes_[1]) (see :meth:`predict_event_proba`)."""
@@ -317,14 +324,16 @@ class MixedLogisticRegression:
 
     def explain(self, data, row: int = 0, offset=None, groups=None):
         """One row step by step: fixed contributions x_j β_j, each random effect
-        z_t b̂ of the row's levels, offset → logit → odds → probability
+        z_t b̂ of the row's levels, offset (an array or a column name) → logit
+        → odds → probability
         (an :class:`logitlab.results.explain.Explanation`)."""
         from ..results.mixed_explain import explain_mixed_row
         self._check_fitted()
         df = self._new_data(data, groups)
         self._check_new_levels(df)
         X = fixed_matrix(self.design_, df, self.results_.fixed_names)
-        return explain_mixed_row(self, df, X, row, offset)
+        off = None if offset is None else self._offset(offset, df)
+        return explain_mixed_row(self, df, X, row, off)
 
     # ------------------------------------------------ model files (issue 19)
     # Added for logitlab.persist.mixed_file: save, and rebuilding a fitted model

@@ -115,8 +115,7 @@ def _random_terms(model) -> list:
 
 def _residual_quantiles(results) -> list:
     """The five numbers of the summary's "Scaled residuals" line."""
-    q = np.quantile(results.pearson_residuals(), [0, 0.25, 0.5, 0.75, 1.0])
-    return _numbers(q, "residual quantiles")
+    return _numbers(results.residual_quantiles(), "residual quantiles")
 
 
 def mixed_document(model, key: bytes | None = None) -> dict:
@@ -180,16 +179,21 @@ class NoDataProblem:
 
 class StoredMixedResults(MixedResults):
     """:class:`~logitlab.results.mixed.MixedResults` of a loaded model: no rows.
-    ``pearson_residuals()`` returns the five stored quantiles (min, 1Q, median,
+    ``residual_quantiles()`` returns the five stored quantiles (min, 1Q, median,
     3Q, max) of the fitted model's Pearson residuals, which is all the summary
-    reads (the quantiles of those five numbers are themselves)."""
+    reads; the residuals themselves need the data."""
 
     def __init__(self, *args, residual_quantiles, **kwargs):
         super().__init__(*args, **kwargs)
-        self.residual_quantiles = np.asarray(residual_quantiles, dtype=np.float64)
+        self.stored_quantiles = np.asarray(residual_quantiles, dtype=np.float64)
+
+    def residual_quantiles(self) -> np.ndarray:
+        return self.stored_quantiles.copy()
 
     def pearson_residuals(self) -> np.ndarray:
-        return self.residual_quantiles.copy()
+        raise ValueError("a loaded mixed model has no data: its Pearson residuals need the "
+                         "rows it was fitted on (fit it again); the summary's quantiles "
+                         "are stored.")
 
 
 def _strings(x) -> bool:

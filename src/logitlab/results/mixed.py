@@ -87,6 +87,11 @@ class MixedResults:
     def pearson_residuals(self) -> np.ndarray:
         return pearson_residuals(self.y, self.fit.mu, self.weights)
 
+    def residual_quantiles(self) -> np.ndarray:
+        """Min, 1Q, median, 3Q, max of the Pearson residuals (the summary's
+        "Scaled residuals" line; R's type-7 quantiles)."""
+        return np.quantile(self.pearson_residuals(), [0, 0.25, 0.5, 0.75, 1.0])
+
     def wald_intervals(self, level: float = 0.95) -> np.ndarray:
         """(p, 2) β ± z_{(1+level)/2} SE."""
         z = norm.ppf(0.5 + level / 2)
@@ -205,7 +210,7 @@ class MixedSummary:
                  ("deviance", -2 * fit.loglik), ("df.resid", r.df_resid)]
         cells = [f"{v:.1f}" if k != "df.resid" else str(v) for k, v in stats]
         widths = [max(len(k), len(c)) for (k, _), c in zip(stats, cells)]
-        q = np.quantile(r.pearson_residuals(), [0, 0.25, 0.5, 0.75, 1.0])
+        q = r.residual_quantiles()
         qs = [f"{v:.4f}" for v in q]
         qw = [max(len(n), len(c)) for n, c in zip(["Min", "1Q", "Median", "3Q", "Max"], qs)]
         return [self.method_line(), " Family: binomial  ( logit )", f"Formula: {r.formula}", "",
