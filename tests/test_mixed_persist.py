@@ -164,9 +164,9 @@ def test_loaded_explanation_is_the_original(tmp_path):
     assert str(a) == str(b)
 
 
-def test_model_save_method_and_string_labels(tmp_path):
+def test_save_with_string_labels(tmp_path):
     model = fits()["stateful"]
-    path = model.save(tmp_path / "m.json")
+    path = ll.save(model, tmp_path / "m.json")
     doc = json.loads(path.read_text("utf-8"))
     assert doc["format_version"] == 3 and doc["estimator"]["class"] == "MixedLogisticRegression"
     assert doc["state"]["classes"] == {"dtype": "|O", "values": ["no", "yes"]}
@@ -179,14 +179,14 @@ def test_model_save_method_and_string_labels(tmp_path):
 def test_array_fit_round_trip(tmp_path):
     s = slopes()
     model = ll.MixedLogisticRegression().fit(s[["x"]], s["y"], groups=s["g"])
-    loaded = ll.load(model.save(tmp_path / "arrays.json"))
+    loaded = ll.load(ll.save(model, tmp_path / "arrays.json"))
     new = new_slopes()
     assert list(loaded.feature_names_in_) == ["x"]
     X = new[["x"]].to_numpy()
     assert np.array_equal(loaded.predict_event_proba(new[["x"]], groups=new["g"]),
                           model.predict_event_proba(new[["x"]], groups=new["g"]))
     model2 = ll.MixedLogisticRegression().fit(s[["x"]].to_numpy(), s["y"], groups=s["g"])
-    loaded2 = ll.load(model2.save(tmp_path / "numpy.json"))
+    loaded2 = ll.load(ll.save(model2, tmp_path / "numpy.json"))
     assert list(loaded2.feature_names_in_) == ["x0"]
     assert np.array_equal(loaded2.predict_proba(X, groups=new["g"]),
                           model2.predict_proba(X, groups=new["g"]))

@@ -335,18 +335,9 @@ class MixedLogisticRegression:
         off = None if offset is None else self._offset(offset, df)
         return explain_mixed_row(self, df, X, row, off)
 
-    # ------------------------------------------------ model files (issue 19)
-    # Added for logitlab.persist.mixed_file: save, and rebuilding a fitted model
-    # from what a model file holds (no data).
-    def save(self, path, key=None):
-        """Save the fitted model as a JSON model file (format version 3; see
-        :func:`logitlab.save` and ``docs/contracts/model-file.md``); returns the path.
-        ``key``: sign the file (HMAC-SHA256), as ``logitlab.save``."""
-        # through the public top-level function: persist sits above estimators in the
-        # layers, so this module does not import it
-        import logitlab
-        return logitlab.save(self, path, key=key)
-
+    # ------------------------------------------------------------ model files
+    # For logitlab.persist.mixed_file: a fitted model rebuilt from what a model
+    # file holds (no data); saving is logitlab.save(model, path).
     @classmethod
     def from_results(cls, results, params: dict, design, random_design, classes,
                      feature_names=None, problem=None) -> MixedLogisticRegression:
