@@ -276,15 +276,23 @@ def test_the_page_has_the_mixed_sections_and_not_the_glm_ones(reports):
     assert "Warnings" not in html               # converged, not singular, offset given
 
 
-def test_agq_singular_fit_and_hostile_names(tmp_path):
-    """A grouping factor named like a script with levels that are markup: escaped
-    everywhere, shown as typed; its variance is 0, and the page says the fit is singular."""
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    """cbpp with a second grouping factor named like a script whose levels are
+    markup (and mathtext), herds named <i>h1</i>, …: the page's path."""
     df = cbpp_frame()
     df[HOSTILE] = np.where(df["herd"] % 2 == 0, "<b>even</b>", 'odd & "q" $x$')
     df["herd"] = df["herd"].map(lambda h: f"<i>h{h}</i>")
     model = ll.fit(f"{CBPP} + (1 | `{HOSTILE}`)", df)
-    assert model.singular_
-    path = write_report(model, df, out=tmp_path / "hostile.html", title=f"cbpp {HOSTILE}")
+    assert model.singular_          # two levels, no variance between them
+    out = tmp_path_factory.mktemp("hostile") / "hostile.html"
+    return write_report(model, df, out=out, title=f"cbpp {HOSTILE}")
+
+
+def test_agq_singular_fit_and_hostile_names(hostile_report):
+    """The hostile names are escaped everywhere and shown as typed; the variance of
+    the two-level factor is 0, and the page says the fit is singular."""
+    path = hostile_report
     html = path.read_text(encoding="utf-8")
     assert "<script" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;i&gt;h1&lt;/i&gt;" in html
@@ -344,4 +352,16 @@ def test_mixed_report_in_chromium_fits_a_1280px_screen(browser, reports, name): 
         Math.max(...Array.from(document.images).map(i => i.getBoundingClientRect().right))]""")
     assert overflow[0] <= overflow[1] and overflow[2] <= overflow[1]
     opened.page.screenshot(path=str(OUTPUT / f"report-mixed-{name}.png"), full_page=True)
+    opened.page.close()
+
+
+@pytest.mark.slow
+def test_hostile_mixed_report_in_chromium_runs_nothing(browser, hostile_report):  # noqa: F811
+    opened = Opened(browser, hostile_report)
+    assert opened.console == []                   # no dialog, no error
+    assert opened.js("() => document.querySelectorAll('script, b, i').length") == 0
+    body = opened.js("() => document.body.innerText")
+    assert HOSTILE in body and "(Intercept) | herd = <i>h1</i>" in body
+    assert opened.js("() => document.querySelector('h1').textContent") == f"cbpp {HOSTILE}"
+    assert all(ok for _, _, ok, _ in opened.images())
     opened.page.close()

@@ -652,10 +652,11 @@ def _caterpillar_row(sub, group: str, table: pd.DataFrame, z: float, max_labels:
     order = np.argsort(table[columns[0]].to_numpy(dtype=float), kind="stable")
     y = np.arange(len(order), dtype=float)
     many = len(order) > max_labels
+    lw = max(0.3, min(1.0, 150 / len(order))) if many else 1.6     # thinner as levels crowd
     for ax, column in zip(axes, columns):
         mode = table[column].to_numpy(dtype=float)[order]
         sd = table[f"{column}_condsd"].to_numpy(dtype=float)[order]
-        ax.hlines(y, mode - z * sd, mode + z * sd, color=NEGATIVE, lw=1 if many else 1.6,
+        ax.hlines(y, mode - z * sd, mode + z * sd, color=NEGATIVE, lw=lw,
                   alpha=0.8, gid=f"ranef_ci:{group}:{column}")
         ax.plot(mode, y, "o", color=TOTAL, ms=2.5 if many else 4.5, zorder=3,
                 gid=f"ranef:{group}:{column}")
