@@ -23,7 +23,13 @@ class, the convergence trace, the diagnostics (binary models), the marginal
 effects, the regularization path when cross-validation chose the penalty, and
 one prediction worked through (contributions → logit → odds → probability,
 from :func:`logitlab.results.explain.explain_row`). A conditional logit's page
-has the data, the model, the odds ratios and the convergence.
+has the data, the model, the odds ratios and the convergence. A mixed-effects
+logit's page (:mod:`logitlab.report.mixed`) has the data, the model (the fit,
+the fixed effects, the variance components), the metrics and curves of its
+conditional probabilities, the odds ratios, a caterpillar plot of the random
+effects and one prediction (fixed part + random part → logit → odds →
+probability); the glm's diagnostics, marginal effects and convergence trace do
+not apply to it and are left out.
 
 The numbers are formatted in Python (:mod:`logitlab.report.formatting`: an
 estimate and its interval always share their decimals); the templates only lay
@@ -38,7 +44,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .inputs import ReportData, is_fitted, prepare
+from .inputs import ReportData, is_fitted, is_mixed, prepare
 from .sections import (calibration_table, check_example_row, data_section, explain_section,
                        figure_section, metrics_section, model_section)
 from .templating import render
@@ -93,17 +99,19 @@ def render_report(model=None, data=None, *, y=None, formula=None, title=None,
     grouped_rd = prepare(model, data, y=y, formula=formula, sample_weight=sample_weight,
                          offset=offset, missing=missing)
     rd = grouped_rd.bernoulli()       # 0/1 rows (the same object unless the response is cbind)
+    in_sample = fitted_here if in_sample is None else bool(in_sample)
+    if is_mixed(rd.model):
+        return _mixed_page(grouped_rd, rd, title, level, ci, in_sample, example_row)
     if rd.model.results_.layout.conditional:
         return _conditional_page(rd, title, level, ci)
     if cv_model is None:
         cv_model = getattr(rd.model, "cv_", None)        # logitlab.fit(..., cv=k)
-    in_sample = fitted_here if in_sample is None else bool(in_sample)
     example_row = check_example_row(rd, example_row)
     sections = (_estimates_sections(rd, level, ci, in_sample)
                 + _prediction_figures(rd) + _model_checks(grouped_rd, rd, level, in_sample))
     if cv_model is not None:
         sections.append(("path", "Regularization path", _path_section(cv_model)))
-    sections.append(("example", "One prediction", explain_section(rd, example_row)))
+    sections.append(("example", "One prediction", explain_section(rd, example_row, grouped_rd)))
     title = title or ("Logistic regression: " + rd.formula if rd.formula
                       else "Logistic regression report")
     return _page(title, sections, rd)
@@ -126,12 +134,13 @@ def _forest_section(model, level: float, ci, what: str, where: str):
                           "forest plot of the odds ratios", "Odds ratios with intervals (log scale).")
 
 
-def _prediction_figures(rd: ReportData) -> list:
-    """ROC, calibration (with its table), predicted probabilities, convergence."""
+def _prediction_figures(rd: ReportData, convergence: bool = True) -> list:
+    """ROC, calibration (with its table), predicted probabilities, convergence (unless
+    ``convergence`` is False)."""
     from .plots import calibration_plot, proba_plot, roc_plot
     model = rd.model
     args, kw = (model, rd.X, rd.y), {"sample_weight": rd.w, "offset": rd.offset}
-    return [
+    figures = [
         ("roc", "ROC curve", figure_section(
             "roc", "ROC curve", "How well the predicted probability ranks the rows: the share "
             "of events found (true-positive rate) against the share of non-events flagged "
@@ -150,9 +159,11 @@ def _prediction_figures(rd: ReportData) -> list:
             "separates the classes.", lambda: proba_plot(*args, **kw),
             "histograms of predicted probabilities by true class",
             "Share of each true class's rows per probability bin.")),
-        ("convergence", "Convergence", _convergence_section(
-            model, " Converged means max |gradient| ≤ tol.")),
     ]
+    if convergence:
+        figures.append(("convergence", "Convergence", _convergence_section(
+            model, " Converged means max |gradient| ≤ tol.")))
+    return figures
 
 
 def _convergence_section(model, more: str = ""):
@@ -191,6 +202,41 @@ def _conditional_page(rd: ReportData, title, level: float, ci) -> str:
     title = title or ("Conditional logistic regression: " + rd.formula if rd.formula
                       else "Conditional logistic regression report")
     return _page(title, sections, rd)
+
+
+def _mixed_page(grouped_rd: ReportData, rd: ReportData, title, level: float, ci,
+                in_sample: bool, example_row) -> str:
+    """The report of a mixed-effects logit: the data, the model (fit, fixed effects,
+    variance components), the metrics and curves of the conditional probabilities
+    P(y = 1 | b̂), the odds ratios, the random effects' caterpillar plot and one
+    prediction (fixed part + random part). The glm's diagnostics (leverage,
+    influence), marginal effects and convergence trace do not apply and are left out."""
+    from .mixed import mixed_model_section, mixed_title, random_effects_section
+    model = rd.model
+    example_row = check_example_row(rd, example_row)
+    if model.singular_:
+        rd.notes.append("Singular (boundary) fit: a variance component is at (or near) 0; "
+                        "the random-effects structure may be simpler than the one fitted.")
+    if not model.converged_:
+        rd.notes.append("The fit did not pass the convergence check: see the model's notes.")
+    fitted_offset = getattr(getattr(model, "problem_", None), "offset", None)
+    if rd.offset is None and fitted_offset is not None and bool((fitted_offset != 0).any()):
+        rd.notes.append("The model was fitted with an offset but none was given to the report "
+                        "(offset=): its probabilities here leave the offset out.")
+    source = ("the conditional probabilities P(y = 1 | b̂), given the estimated random effects "
+              "of each row's groups" + (" (estimated from these rows too)" if in_sample else ""))
+    sections = [("data", "Data", data_section(rd)),
+                ("model", "Model", mixed_model_section(rd, level, ci)),
+                ("metrics", "Metrics", metrics_section(rd, 0.5, in_sample, source)),
+                ("forest", "Odds ratios", _forest_section(model, level, ci or "wald",
+                                                          "the outcome", " within a group")),
+                ("ranef", "Random effects", random_effects_section(model, level))]
+    sections += _prediction_figures(rd, convergence=False)
+    sections.append(("example", "One prediction", explain_section(
+        rd, example_row, grouped_rd, "The fixed part (coef × x, the intercept included), then "
+        "the random part of the row's groups (z × b̂: the row's value of each random-effect "
+        "column times its group's conditional mode) and the offset add up to the logit.")))
+    return _page(title or mixed_title(rd), sections, rd)
 
 
 def _path_section(cv_model):

@@ -87,10 +87,26 @@ def _column_or_rows(value, df: pd.DataFrame, what: str):
     return None, values
 
 
+def is_mixed(model) -> bool:
+    """Whether ``model`` is a :class:`~logitlab.estimators.mixed.MixedLogisticRegression`."""
+    from ..estimators.mixed import MixedLogisticRegression
+    return isinstance(model, MixedLogisticRegression)
+
+
 def _fit_if_needed(model, df, y, formula, sample_weight, offset, missing):
     """The fitted model: ``model`` itself, or fitted here by formula or on (X, y)."""
     from ..estimators.logistic import LogisticRegression
     from ..estimators.formula_fit import fit as fit_formula
+    from ..estimators.mixed_data import has_bars
+    if formula is not None and has_bars(formula) and (model is None or is_mixed(model)):
+        params = {} if model is None else model.get_params()   # a mixed-effects logit
+        return fit_formula(formula, df, missing=missing, sample_weight=sample_weight,
+                           offset=offset, **params)
+    if is_mixed(model):
+        if is_fitted(model):
+            return model
+        raise ValueError("the mixed-effects model is not fitted: pass formula='y ~ x + (1 | g)' "
+                         "so that the report can fit it.")
     model = LogisticRegression() if model is None else model
     if formula is not None:
         params = {k: v for k, v in model.get_params().items() if k != "fit_intercept"}
@@ -118,6 +134,11 @@ def _names(*values):
 def _design_columns(model, df: pd.DataFrame, y_col, extra) -> tuple[list, object]:
     """``(columns the predictions need, how to select X)`` for formula or plain models."""
     design = getattr(model, "design_", None)
+    if is_mixed(model):          # the fixed part's columns and those of the (… | g) terms
+        from ..data.random_effects import bar_variables
+        rhs = model.results_.formula.split("~", 1)[1]
+        used = set(design.variables) | set(bar_variables(rhs, df.columns)[2])
+        return [c for c in df.columns if c in used], None
     if design is not None:
         return [c for c in df.columns if c in set(design.variables)], None
     names = getattr(model, "feature_names_in_", None)
@@ -171,14 +192,15 @@ def prepare(model, data, *, y=None, formula=None, sample_weight=None, offset=Non
                           w=None if w is None else np.asarray(w, dtype=float)[used],
                           offset=None if off is None else np.asarray(off, dtype=float)[used],
                           used=used, y_name=y_col,
-                          formula=None if design is None else design.formula, notes=caught_notes,
+                          formula=_formula(model, design), notes=caught_notes,
                           grouped=counts is not None)
     if counts is not None:
         data_obj.y_name = counts.name
-        data_obj.notes.append(f"Grouped binomial response {counts.name}: the diagnostics use the "
-                              "groups (proportions with their trials as weights); the metrics "
-                              "and curves count each group's successes and failures as 0/1 "
-                              "rows weighted by their counts.")
+        diagnostics = ("" if is_mixed(model) else "the diagnostics use the groups (proportions "
+                       "with their trials as weights); ")
+        data_obj.notes.append(f"Grouped binomial response {counts.name}: {diagnostics}the "
+                              "metrics and curves count each group's successes and failures as "
+                              "0/1 rows weighted by their counts.")
     if (~used).any():
         data_obj.notes.append(f"{int((~used).sum())} of {len(df)} rows have missing values in "
                               "the columns the model uses; the metrics and figures use the "
@@ -186,11 +208,20 @@ def prepare(model, data, *, y=None, formula=None, sample_weight=None, offset=Non
     return data_obj
 
 
+def _formula(model, design) -> str | None:
+    """The model's formula as written (a mixed model's with its ``(… | g)`` terms)."""
+    if is_mixed(model):
+        return model.results_.formula
+    return None if design is None else design.formula
+
 
 def is_fitted(model) -> bool:
-    """Whether ``model`` is a fitted estimator (scikit-learn's check)."""
+    """Whether ``model`` is a fitted estimator (scikit-learn's check; a mixed-effects
+    model, which is no scikit-learn estimator: its ``results_``)."""
     if model is None:
         return False
+    if is_mixed(model):
+        return "results_" in vars(model)
     try:
         check_is_fitted(model)
         return True
@@ -198,4 +229,4 @@ def is_fitted(model) -> bool:
         return False
 
 
-__all__ = ["ReportData", "is_fitted", "prepare"]
+__all__ = ["ReportData", "is_fitted", "is_mixed", "prepare"]

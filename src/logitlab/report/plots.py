@@ -14,6 +14,7 @@ switched. In a notebook a returned figure displays itself (``_repr_png_``);
 ``convergence_plot``   objective gap and gradient norm per iteration (``history_``)
 ``path_plot``          regularization path and cross-validated score ± SE
 ``explain_plot``       one prediction as a waterfall: contributions → logit
+``caterpillar_plot``   a mixed model's conditional modes of the random effects ± z SD
 =====================  ==============================================================
 
 The plotted data are exposed for checking: artists carry a ``gid`` naming what
@@ -119,8 +120,9 @@ def forest_plot(model, level: float = 0.95, ci: str | None = None, intercept: bo
     (a LineCollection with one segment ``[(lo, y), (hi, y)]`` per term). ``ci``:
     ``"wald"``, ``"profile"`` or None (the summary's default for the model).
     """
-    summary = model.summary(level=level, ci=ci)
-    ci = summary.header.get("ci_method") or "no"
+    summary = model.summary(level=level, **({} if ci is None else {"ci": ci}))
+    ci = (getattr(summary, "header", None) or {}).get("ci_method") \
+        or getattr(summary, "ci_method", None) or "no"       # a mixed model's summary: no header
     table = summary.to_frame()
     if "kind" in table.columns:            # an ordinal model's cut points are no odds ratios
         table = table[table["kind"] != "threshold"]
@@ -147,7 +149,7 @@ def forest_plot(model, level: float = 0.95, ci: str | None = None, intercept: bo
     notes = []
     if left_out:
         notes.append("not shown: " + ", ".join(sorted(set(left_out))))
-    if model.alpha > 0 and model.penalty not in (None, "none", "firth"):
+    if getattr(model, "alpha", 0) > 0 and model.penalty not in (None, "none", "firth"):
         notes.append("no intervals (penalized fit: shrunk estimates)")
     if notes:
         fig.supxlabel("; ".join(notes), fontsize=8, color="#555555")
@@ -483,7 +485,8 @@ def explain_plot(model, X, row: int = 0, offset=None, max_terms: int = 12, targe
     ``X`` is the data (or a single row) and ``row`` the row to explain, as in
     :func:`logitlab.results.explain.explain_row`. Bars start where the previous one
     ended; terms are sorted by ``|contribution|`` and the smallest ones beyond
-    ``max_terms`` are pooled into one bar. The last bar is the logit
+    ``max_terms`` are pooled into one bar (a mixed-effects model's random parts
+    ``z b̂`` of the row's levels are terms too: ``model.explain``). The last bar is the logit
     ``z = Σ``; the caption gives odds ``e^z`` and the probability
     (``sigmoid(z)``, or the softmax over all classes). Multinomial models get
     one panel per estimated logit (up to 3; the reference class of an
@@ -493,7 +496,8 @@ def explain_plot(model, X, row: int = 0, offset=None, max_terms: int = 12, targe
     """
     import textwrap
     from ..results.explain import explain_row
-    expl = explain_row(model, X, row, offset)
+    expl = model.explain(X, row, offset=offset) if hasattr(model, "random_design_") \
+        else explain_row(model, X, row, offset)
     cols = [str(c) for c in expl.logit_classes]
     shown = _explained_logits(model, expl, cols, target)
     names, _ = _waterfall_terms(expl.terms[cols[shown[0]]], max_terms)
@@ -560,8 +564,11 @@ def _waterfall(ax, contrib: pd.Series, values_x: pd.Series, z: float, max_terms:
 
 
 def _with_value(name: str, values: pd.Series) -> str:
-    """A term's label with its value x_j (the intercept has none)."""
+    """A term's label with its value x_j (the intercept has none); a mixed model's
+    random part ``"x | g = a"`` with its ``z`` (none for a random intercept, z = 1)."""
     if name in values.index and np.isfinite(values[name]):
+        if " | " in name:
+            return name if name.startswith("(Intercept) | ") else f"{name} (z = {values[name]:.4g})"
         return f"{name} = {values[name]:.4g}"
     return name
 
@@ -593,5 +600,80 @@ def _explain_caption(expl, shown: list, binary: bool) -> list:
     return [f"logits: {logits}", f"softmax: P = ({probs})  →  decision: {expl.decision}"]
 
 
+# ------------------------------------------------------------------ random effects
+def caterpillar_plot(model, level: float = 0.95, max_labels: int = 40):
+    """A mixed-effects model's random effects: conditional modes b̂ with ± z·SD, per grouping factor.
+
+    One row of panels per grouping factor, one panel per random-effect column
+    (the intercept, then the slopes), as lme4's ``dotplot(ranef(fit, condVar =
+    TRUE))``: the levels sorted by the mode of the factor's first column (the
+    other panels share that order), each drawn as its mode b̂ and the segment
+    b̂ ± z·sd with z = Φ⁻¹((1 + level) / 2) (1.96 at 95%) and sd the conditional
+    standard deviation (the square root of the diagonal of the conditional
+    covariance, lme4's ``condVar``); the dashed line at 0 is the population.
+    A factor with more than ``max_labels`` levels is drawn without level names
+    (points only, still sorted) so it stays readable. Artists:
+    ``gid="ranef:<group>:<column>"`` (points, x = b̂, y = 0, 1, … in sorted order,
+    the smallest at the bottom) and ``gid="ranef_ci:<group>:<column>"`` (a
+    LineCollection with one segment ``[(low, y), (high, y)]`` per level).
+    """
+    from scipy.stats import norm
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1; got {level!r}.")
+    z = float(norm.ppf(0.5 + level / 2))
+    tables = list(model.ranef(cond_var=True).items())
+    n_panels = max(len(_mode_columns(t)) for _, t in tables)
+    heights = [1.1 + (0.2 * len(t) if len(t) <= max_labels else min(0.05 * len(t), 5.0))
+               for _, t in tables]
+    fig = ReportFigure(figsize=(min(9.6, 6.0 + 2.8 * (n_panels - 1)), sum(heights) + 0.6),
+                       layout="constrained")
+    FigureCanvasAgg(fig)
+    subfigs = fig.subfigures(len(tables), 1, height_ratios=heights, squeeze=False)[:, 0]
+    for sub, (group, table) in zip(subfigs, tables):
+        _caterpillar_row(sub, str(group), table, z, max_labels)
+    fig.suptitle(f"Random effects: conditional modes ± {z:.2f} conditional SD "
+                 f"({100 * level:g}%)", fontsize=11)
+    return fig
+
+
+def _mode_columns(table: pd.DataFrame) -> list:
+    return [c for c in table.columns if not str(c).endswith("_condsd")]
+
+
+def _plain_text(text) -> str:
+    """A label drawn as typed (a ``$`` would start matplotlib's mathtext)."""
+    return str(text).replace("$", r"\$")
+
+
+def _caterpillar_row(sub, group: str, table: pd.DataFrame, z: float, max_labels: int):
+    """One grouping factor's panels on subfigure ``sub`` (see :func:`caterpillar_plot`)."""
+    columns = _mode_columns(table)
+    axes = sub.subplots(1, len(columns), sharey=True, squeeze=False)[0]
+    order = np.argsort(table[columns[0]].to_numpy(dtype=float), kind="stable")
+    y = np.arange(len(order), dtype=float)
+    many = len(order) > max_labels
+    lw = max(0.3, min(1.0, 150 / len(order))) if many else 1.6     # thinner as levels crowd
+    for ax, column in zip(axes, columns):
+        mode = table[column].to_numpy(dtype=float)[order]
+        sd = table[f"{column}_condsd"].to_numpy(dtype=float)[order]
+        ax.hlines(y, mode - z * sd, mode + z * sd, color=NEGATIVE, lw=lw,
+                  alpha=0.8, gid=f"ranef_ci:{group}:{column}")
+        ax.plot(mode, y, "o", color=TOTAL, ms=2.5 if many else 4.5, zorder=3,
+                gid=f"ranef:{group}:{column}")
+        ax.axvline(0.0, color="#999999", ls="--", lw=1, zorder=0)
+        ax.set_ylim(-0.7, len(order) - 0.3)
+        ax.grid(axis="x", color="#eeeeee")
+        ax.set_axisbelow(True)
+        ax.set_title(wrap_label(_plain_text(f"{column} | {group}"), 40), fontsize=10)
+        ax.set_xlabel("conditional mode b̂")
+    if many:
+        axes[0].set_yticks([])
+        axes[0].set_ylabel(wrap_label(_plain_text(f"{len(order)} levels of {group}, sorted"), 40))
+    else:
+        labels = [_plain_text(str(v)[:30]) for v in table.index[order]]
+        axes[0].set_yticks(y, labels, fontsize=8 if len(order) > 20 else 9)
+        axes[0].set_ylabel(wrap_label(_plain_text(group), 40))
+
+
 __all__ = ["ReportFigure", "forest_plot", "roc_plot", "calibration_plot", "convergence_plot", "path_plot",
-           "proba_plot", "explain_plot", "new_figure", "figure_png", "PALETTE"]
+           "proba_plot", "explain_plot", "caterpillar_plot", "new_figure", "figure_png", "PALETTE"]

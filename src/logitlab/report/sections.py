@@ -73,18 +73,24 @@ def model_section(rd: ReportData, level: float, ci: str | None):
     table = summary.to_frame()
     multinomial = isinstance(table.index, pd.MultiIndex)
     pct = f"{100 * level:g}%"
-    header = (["class"] if multinomial else []) + [
-        "term", "coef", "std err", *(["χ² (LR)", "P>χ²"] if statistic == "lr_chi2" else
-                                     ["z", "P>|z|"]),
-        f"{pct} interval", "odds ratio", f"{pct} interval"]
     rows = [coefficient_row(label, r, multinomial, statistic) for label, r in table.iterrows()]
     caption = (f"Estimates with {pct} {ci} intervals; odds ratio = e^coef"
                + (f" (relative-risk ratio against class {rd.model.reference_class_})"
                   if multinomial else ""))
     return render("model.html", formula=rd.formula,
                   facts=[re.sub(r"  +", " · ", line) for line in summary.header_lines()],
-                  coefficients=Table("coefficients", header, rows, caption),
+                  coefficients=Table("coefficients", coefficient_header(level, multinomial,
+                                                                        statistic), rows, caption),
                   notes=list(summary.notes))
+
+
+def coefficient_header(level: float, multinomial: bool = False, statistic: str = "z") -> list:
+    """The coefficient table's column headers (:func:`coefficient_row`'s cells)."""
+    pct = f"{100 * level:g}%"
+    return (["class"] if multinomial else []) + [
+        "term", "coef", "std err", *(["χ² (LR)", "P>χ²"] if statistic == "lr_chi2" else
+                                     ["z", "P>|z|"]),
+        f"{pct} interval", "odds ratio", f"{pct} interval"]
 
 
 def coefficient_row(label, r, multinomial: bool, statistic: str = "z") -> list:
@@ -123,8 +129,10 @@ _METRIC_LABELS = [
 ]
 
 
-def metrics_section(rd: ReportData, threshold: float, in_sample: bool):
-    """The scalar metrics of :func:`logitlab.evaluation.metrics.evaluate` on the used rows."""
+def metrics_section(rd: ReportData, threshold: float, in_sample: bool,
+                    source: str = "the predicted probabilities"):
+    """The scalar metrics of :func:`logitlab.evaluation.metrics.evaluate` on the used rows
+    (``source``: what the probabilities are, said on the page)."""
     from ..evaluation.metrics import evaluate
     model = rd.model
     proba = model.predict_proba(rd.X, offset=rd.offset)
@@ -134,12 +142,12 @@ def metrics_section(rd: ReportData, threshold: float, in_sample: bool):
     rows = [[head(label), number(num(values[key]), key, values[key])]
             for key, label in _METRIC_LABELS if key in values]
     return render(
-        "metrics.html", metrics=Table("metrics", ["metric", "value"], rows),
+        "metrics.html", metrics=Table("metrics", ["metric", "value"], rows), source=source,
         where=("on the data the model was fitted on (in-sample: expect worse on new data)"
                if in_sample else "on the data given"),
         decide=(f"decisions at P > {num(threshold)}" if binary
                 else "decisions by the largest probability"),
-        calibrated_by_construction=(in_sample and binary and model.alpha == 0
+        calibrated_by_construction=(in_sample and binary and getattr(model, "alpha", None) == 0
                                     and model.penalty != "firth" and model.fit_intercept))
 
 
@@ -201,15 +209,21 @@ def check_example_row(rd: ReportData, example_row) -> int:
     return int(example_row)
 
 
-def explain_section(rd: ReportData, example_row: int):
+def explain_section(rd: ReportData, example_row: int, grouped: ReportData | None = None,
+                    intro: str = ""):
     """One row worked through: contributions → logit → odds → probability (an
-    ordinal model: contributions → η → cumulative logits → level probabilities)."""
+    ordinal model: contributions → η → cumulative logits → level probabilities; a
+    mixed-effects model: its fixed and random parts, ``model.explain``). ``grouped``:
+    the grouped binomial rows (the true outcome is then the row's proportion)."""
     from ..results.explain import explain_row
     from .plots import explain_plot
     pos = int(np.cumsum(rd.used)[example_row] - 1)       # position among the used rows
     X = rd.X.iloc[[pos]] if hasattr(rd.X, "iloc") else rd.X[[pos]]
     off = None if rd.offset is None else rd.offset[[pos]]
-    context = {"row": example_row, "truth": str(rd.y[pos])}
+    truth = str(rd.y[pos])
+    if grouped is not None and grouped.grouped:
+        truth = f"proportion {num(grouped.y[pos], 4)} (weight {num(grouped.w[pos])})"
+    context = {"row": example_row, "truth": truth, "intro": intro}
     if hasattr(rd.model, "thresholds_"):
         tables = _ordinal_explain_tables(rd.model.explain(X, 0, offset=off))
         return render("explain.html", tables=tables, fig=None, **context)
@@ -217,8 +231,9 @@ def explain_section(rd: ReportData, example_row: int):
                  f"waterfall of the contributions for row {example_row}",
                  "Each bar starts where the previous one ended; the dark bar is their sum, "
                  "the logit.", "fig-explain")
-    return render("explain.html", tables=[_explain_table(explain_row(rd.model, X, 0, off))],
-                  fig=fig, **context)
+    expl = rd.model.explain(X, 0, offset=off) if hasattr(rd.model, "random_design_") \
+        else explain_row(rd.model, X, 0, off)
+    return render("explain.html", tables=[_explain_table(expl)], fig=fig, **context)
 
 
 def _signed(value) -> str:
@@ -266,5 +281,6 @@ def _explain_table(expl) -> Table:
     return Table("explanation", header, rows)
 
 
-__all__ = ["calibration_table", "check_example_row", "coefficient_row", "data_section",
+__all__ = ["calibration_table", "check_example_row", "coefficient_header", "coefficient_row",
+           "data_section",
            "explain_section", "figure_section", "metrics_section", "model_section"]
