@@ -231,8 +231,19 @@ def test_clear_errors():
         "fit", CBPP, "--formula", "cbind(incidence, size - incidence) ~ 1 + (1 | herds)")
     assert "must read '(terms | group)'" in cli_error(
         "fit", CBPP, "--formula", "cbind(incidence, size - incidence) ~ 1 + ( | herd)")
-    assert "are fitted by 'logitlab fit'; this command does not support them" in cli_error(
-        "report", CBPP, "--formula", CBPP_FORMULA)
+
+
+def test_report_of_a_fitted_and_of_a_saved_model(cbpp_model, tmp_path):
+    """``logitlab report`` fits the mixed model, or reads a saved one; both pages
+    show glmer's logLik and the herd SD."""
+    path, _ = cbpp_model
+    r = R["cbpp_laplace"]
+    for args in (("--formula", CBPP_FORMULA), ("--model", path)):
+        out = tmp_path / f"report{len(args[1])}.html"
+        ok("report", CBPP, *args, "--out", out)
+        page = out.read_text("utf-8")
+        assert f"{r['logLik']:.2f}" in page.replace("−", "-")
+        assert f"{r['varcorr'][0]['sd']:.3f}" in page
 
 
 def test_prediction_errors(cbpp_model, tmp_path):

@@ -86,10 +86,8 @@ def run_report(fit_model, *, out: Path, model_path, title, row, **fit_options) -
             raise ValueError("give either --model (a saved model) or --formula/--target "
                              "(fit a new one), not both.")
         model, caught = load(model_path), []
-        from .mixed import refuse_mixed
-        refuse_mixed(model, "report")
     else:
-        model, _, caught = fit_model(**fit_options, as_json=True, out=None)
+        model, _, caught = fit_model(**fit_options, as_json=True, out=None, mixed_ok=True)
     _emit_warnings(caught)
     with warnings.catch_warnings(record=True) as later:
         warnings.simplefilter("always")

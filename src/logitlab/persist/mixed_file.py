@@ -165,6 +165,11 @@ def mixed_document(model, key: bytes | None = None) -> dict:
 
 
 # ----------------------------------------------------------------------- load
+class NoDataError(ValueError, AttributeError):
+    """The fitting data of a loaded mixed model were asked for (an AttributeError
+    too, so ``getattr(problem, name, default)`` gives the default)."""
+
+
 class NoDataProblem:
     """Stands in for the fitting data of a model loaded from a file: any use
     (profile-likelihood intervals refit the model on its data) is a clear error."""
@@ -172,7 +177,7 @@ class NoDataProblem:
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        raise ValueError("this mixed-effects model was loaded from a model file, which holds "
+        raise NoDataError("this mixed-effects model was loaded from a model file, which holds "
                          "no data; profile-likelihood intervals refit the model on its data: "
                          "fit it again (or use Wald intervals, conf_int(method='wald')).")
 
