@@ -238,12 +238,12 @@ def test_report_of_a_fitted_and_of_a_saved_model(cbpp_model, tmp_path):
     show glmer's logLik and the herd SD."""
     path, _ = cbpp_model
     r = R["cbpp_laplace"]
-    for args in (("--formula", CBPP_FORMULA), ("--model", path)):
-        out = tmp_path / f"report{len(args[1])}.html"
+    for k, args in enumerate((("--formula", CBPP_FORMULA), ("--model", path))):
+        out = tmp_path / f"report{k}.html"
         ok("report", CBPP, *args, "--out", out)
         page = out.read_text("utf-8")
-        assert f"{r['logLik']:.2f}" in page.replace("−", "-")
-        assert f"{r['varcorr'][0]['sd']:.3f}" in page
+        assert f">{r['logLik']:.4f}<" in page
+        assert f">{r['varcorr'][0]['sd']:.6f}<" in page
 
 
 def test_prediction_errors(cbpp_model, tmp_path):
