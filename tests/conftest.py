@@ -1,4 +1,4 @@
-"""Hypothesis profiles, and the Dask cluster fixture.
+"""Hypothesis profiles, the Dask cluster fixture and the headless Chromium fixture.
 
 ``ci`` (the default): derandomized, so a CI run is reproducible — the same examples
 on every machine. ``explore``: random examples on every run; use it locally to
@@ -7,6 +7,7 @@ hunt for new failures::
     HYPOTHESIS_PROFILE=explore python -m pytest tests/test_metrics.py
 """
 import os
+import shutil
 import warnings
 
 import pytest
@@ -42,3 +43,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+#: Chromium's flags for the report and docs pages (no network, no sandbox in containers)
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def chromium_path() -> str:
+    """Debian's chromium (the README's test command installs it), or $LOGITLAB_CHROMIUM."""
+    path = os.environ.get("LOGITLAB_CHROMIUM") or shutil.which("chromium") or \
+        shutil.which("chromium-browser")
+    assert path, ("Chromium is needed for the report tests: apt-get install -y chromium "
+                  "(or set LOGITLAB_CHROMIUM to a Chromium/Chrome binary).")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        # Playwright starts it headless with a fresh temporary --user-data-dir
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from refcheck import assert_printed
-from test_report import CHROMIUM_FLAGS, chromium_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -44,15 +43,6 @@ def site(tmp_path_factory):
     assert proc.returncode == 0, (f"the docs build failed (warnings are errors):\n"
                                   f"{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}")
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, path: Path):

@@ -7,7 +7,7 @@ ranef(condVar = TRUE) and the fitted (conditional) probabilities of the first
 rows. The page's numbers are read from its data-key / data-value attributes and
 their printed text (parsed with the standard library's HTMLParser); the
 caterpillar plot's points and bars from the figure's artists (gids). In a real
-Chromium (tests/test_report.py's fixture): the pages load without errors,
+Chromium (the conftest's fixture): the pages load without errors,
 their images decode and at 1280 px nothing scrolls sideways.
 
 Tolerances (every printed number: within half a unit of its last printed place
@@ -37,7 +37,7 @@ from scipy.stats import norm
 import logitlab as ll
 from logitlab import plots
 from logitlab.report import render_report, write_report
-from test_report import OUTPUT, Opened, browser  # noqa: F401  (browser: the Chromium fixture)
+from test_report import OUTPUT, Opened
 
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "glmer_r.json").read_text())

@@ -9,7 +9,6 @@ a person to look at.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -27,29 +26,7 @@ from logitlab.report import render_report, write_report
 from refcheck import assert_printed, load
 
 OUTPUT = Path(__file__).parent / "output"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-dev-shm-usage"]
 BIRTHWT = "low ~ age + lwt + C(race) + smoke"
-
-
-def chromium_path() -> str:
-    """Debian's chromium (the README's test command installs it), or $LOGITLAB_CHROMIUM."""
-    path = os.environ.get("LOGITLAB_CHROMIUM") or shutil.which("chromium") or \
-        shutil.which("chromium-browser")
-    assert path, ("Chromium is needed for the report tests: apt-get install -y chromium "
-                  "(or set LOGITLAB_CHROMIUM to a Chromium/Chrome binary).")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        # Playwright starts it headless with a fresh temporary --user-data-dir
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 class Opened:
