@@ -367,8 +367,9 @@ def test_missing_column_at_prediction():
                                        "'lwt', 'race', 'smoke', 'ptl', 'ht', 'ui', 'ftv', 'bwt'."),
     ("low ~ 0", "the formula terms '0' leave no column and no intercept; a model needs at "
                 "least one of them."),
-    ("low ~ age | lwt", "the formula terms 'age | lwt' have more than one part ('|' or '~'); "
-                        "logitlab fits one response on one set of terms."),
+    ("low ~ age | lwt", "the term 'age | lwt' has a '|' outside a random-effects term; write "
+                        "random effects in parentheses, e.g. '(1 | school)', joined to the "
+                        "other terms by '+'."),
     ("low ~ I(age.real)", "the formula term 'I(age.real)' uses the attribute age.real, which "
                           "formulas may not contain (only np.<function> and contr.<contrast>)."),
     ("low ~ I(np.load)", "the formula term 'I(np.load)' uses the attribute np.load, which "

@@ -781,3 +781,29 @@ def nan_rows(values):
 
 __all__ = ["Design", "FormulaError", "split_formula", "expand_dot", "parse_rhs",
            "check_expression", "FORMULA_FUNCTIONS", "NUMPY_FUNCTIONS", "CONTRASTS"]
+
+
+def drop_missing_rows(df, used, arrays, missing: str):
+    """The rule for missing values over the columns ``used`` of ``df`` and the
+    row arrays ``arrays`` (``(name, values or None, column or None)``: values given
+    as arrays are checked under their name). ``missing="raise"``: a ``ValueError``
+    naming each column, its count and first row; ``"drop"``: the complete rows,
+    with a :class:`~logitlab.data.io.MissingValuesWarning`.
+
+    Returns ``(df, [values of each array, complete rows only], n_dropped)``."""
+    from .io import MissingValuesWarning, dropped_message, handle_missing, read_na_values
+    check = df[used].reset_index(drop=True)
+    for name, values, column in arrays:
+        if values is not None and column is None:
+            check[name] = nan_rows(values)
+    counts = missing_counts(check, check.columns)
+    texts = missing_texts(df, [name for name, _, _ in counts]) if counts else {}
+    check, n_dropped = handle_missing(check, None, missing, texts=texts,
+                                      na_values=read_na_values(df))
+    values = [v for _, v, _ in arrays]
+    if n_dropped:
+        keep = check.index.to_numpy()
+        warn(dropped_message(n_dropped, len(df), counts, texts), MissingValuesWarning)
+        df = df.iloc[keep]
+        values = [None if v is None else np.asarray(v)[keep] for v in values]
+    return df, values, n_dropped

@@ -12,17 +12,23 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from ..core.lazy import pandas as pd
 
-from ..core.userwarn import warn
+from ..core.lazy import pandas as pd
 from ..data.binomial import cbind_columns, cbind_response
-from ..data.formula import (Design, check_formula_options, check_response, column_uses,
-                            split_top_level,
-                            first_observed_level, formula_terms, nan_rows, rows_argument,
-                            set_intercept_from_design, split_formula)
-from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
-                       handle_missing, missing_counts, missing_texts, read_na_values,
-                       read_table)
+from ..data.formula import (
+    Design,
+    check_formula_options,
+    check_response,
+    column_uses,
+    drop_missing_rows,
+    first_observed_level,
+    formula_terms,
+    rows_argument,
+    set_intercept_from_design,
+    split_formula,
+    split_top_level,
+)
+from ..data.io import check_text_columns, read_table
 from ..engines import to_memory, use_dask
 from ..fitting.spec import fit_spec
 from .logistic import LogisticRegression
@@ -178,20 +184,9 @@ def _fit_memory(formula, df, missing, sample_weight, offset, groups, unseen, cv,
     used = responses + [c for c in variables if c not in responses] + \
         list(dict.fromkeys(c for c in (w_col, o_col, g_col)
                            if c is not None and c not in variables and c not in responses))
-    check = df[used].reset_index(drop=True)
-    for name, values, column in (("sample_weight", w, w_col), ("offset", o, o_col),
-                                 ("groups", g, g_col)):
-        if values is not None and column is None:
-            check[name] = nan_rows(values)
-    counts = missing_counts(check, check.columns)
-    texts = missing_texts(df, [name for name, _, _ in counts]) if counts else {}
-    check, n_dropped = handle_missing(check, None, missing, texts=texts,
-                                      na_values=read_na_values(df))
-    if n_dropped:
-        keep = check.index.to_numpy()
-        warn(dropped_message(n_dropped, n, counts, texts), MissingValuesWarning)
-        df = df.iloc[keep]
-        w, o, g = (None if v is None else v[keep] for v in (w, o, g))
+    df, (w, o, g), n_dropped = drop_missing_rows(
+        df, used, [("sample_weight", w, w_col), ("offset", o, o_col), ("groups", g, g_col)],
+        missing)
     design, X = Design.build(rhs, df[variables], response=response, unseen=unseen,
                              n_rows=n, n_dropped=n_dropped)
     if estimator is not LogisticRegression:

@@ -29,10 +29,17 @@ import numpy as np
 from ..core.lazy import pandas as pd
 from ..core.userwarn import warn
 from ..data.binomial import binomial_target, cbind_columns, cbind_response
-from ..data.formula import (Design, FormulaError, check_response, column_uses, formula_terms,
-                            nan_rows, rows_argument, split_formula)
-from ..data.io import (MissingValuesWarning, check_text_columns, dropped_message,
-                       handle_missing, missing_counts, missing_texts, read_na_values)
+from ..data.formula import (
+    Design,
+    FormulaError,
+    check_response,
+    column_uses,
+    drop_missing_rows,
+    formula_terms,
+    rows_argument,
+    split_formula,
+)
+from ..data.io import check_text_columns
 from ..data.random_effects import bar_variables, random_effects_design
 from ..data.validation import check_target
 
@@ -172,19 +179,8 @@ def mixed_data(formula: str, df, *, weights=None, offset=None, missing: str = "r
                                         if c is not None}})
     used = list(dict.fromkeys([*responses, *variables, *bar_columns,
                                *(c for c in (w_col, o_col) if c is not None)]))
-    check = df[used].reset_index(drop=True)
-    for name, values, column in (("weights", w, w_col), ("offset", o, o_col)):
-        if values is not None and column is None:
-            check[name] = nan_rows(values)
-    counts = missing_counts(check, check.columns)
-    texts = missing_texts(df, [c for c, _, _ in counts]) if counts else {}
-    check, n_dropped = handle_missing(check, None, missing, texts=texts,
-                                      na_values=read_na_values(df))
-    if n_dropped:
-        keep = check.index.to_numpy()
-        warn(dropped_message(n_dropped, n, counts, texts), MissingValuesWarning)
-        df = df.iloc[keep]
-        w, o = (None if v is None else np.asarray(v)[keep] for v in (w, o))
+    df, (w, o), n_dropped = drop_missing_rows(
+        df, used, [("weights", w, w_col), ("offset", o, o_col)], missing)
     df = df.reset_index(drop=True)
     y, prior, classes, form = _response_values(response, cbind_cols, df, w)
     design, Xd = Design.build(fixed_rhs, df[variables], response=response, unseen=unseen,
