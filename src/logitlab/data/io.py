@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 from ..core.lazy import pandas as pd
+from ..core.userwarn import warn
 
 from .validation import describe_variants, label_variants, to_pandas_if_dataframe
 
@@ -665,5 +666,41 @@ __all__ = ["read_table", "handle_missing", "missing_counts", "describe_missing",
            "missing_message", "dropped_message", "check_text_columns", "cli_wording", "option",
            "csv_options", "check_header_names", "check_csv_header", "refuse_text_options",
            "mixed_texts", "numbers_error", "check_number_columns", "missing_texts",
-           "read_na_values",
+           "read_na_values", "nan_rows", "drop_missing_rows",
            "MissingValuesWarning", "SUPPORTED", "DEFAULT_NA_VALUES"]
+
+
+def nan_rows(values):
+    """(n,) NaN where a row of ``values`` (n,) or (n, k) has a missing value, else 0."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biufc":
+        mask = pd.isna(pd.DataFrame(arr.reshape(len(arr), -1))).any(axis=1).to_numpy()
+    else:
+        mask = np.isnan(arr.astype(np.float64).reshape(len(arr), -1)).any(axis=1)
+    return np.where(mask, np.nan, 0.0)
+
+
+def drop_missing_rows(df, used, arrays, missing: str):
+    """The rule for missing values over the columns ``used`` of ``df`` and the
+    row arrays ``arrays`` (``(name, values or None, column or None)``: values given
+    as arrays are checked under their name). ``missing="raise"``: a ``ValueError``
+    naming each column, its count and first row; ``"drop"``: the complete rows,
+    with a :class:`~logitlab.data.io.MissingValuesWarning`.
+
+    Returns ``(df, [values of each array, complete rows only], n_dropped)``."""
+    from .io import MissingValuesWarning, dropped_message, handle_missing, read_na_values
+    check = df[used].reset_index(drop=True)
+    for name, values, column in arrays:
+        if values is not None and column is None:
+            check[name] = nan_rows(values)
+    counts = missing_counts(check, check.columns)
+    texts = missing_texts(df, [name for name, _, _ in counts]) if counts else {}
+    check, n_dropped = handle_missing(check, None, missing, texts=texts,
+                                      na_values=read_na_values(df))
+    values = [v for _, v, _ in arrays]
+    if n_dropped:
+        keep = check.index.to_numpy()
+        warn(dropped_message(n_dropped, len(df), counts, texts), MissingValuesWarning)
+        df = df.iloc[keep]
+        values = [None if v is None else np.asarray(v)[keep] for v in values]
+    return df, values, n_dropped

@@ -20,7 +20,6 @@ from ..data.formula import (
     check_formula_options,
     check_response,
     column_uses,
-    drop_missing_rows,
     first_observed_level,
     formula_terms,
     rows_argument,
@@ -28,7 +27,7 @@ from ..data.formula import (
     split_formula,
     split_top_level,
 )
-from ..data.io import check_text_columns, read_table
+from ..data.io import check_text_columns, drop_missing_rows, read_table
 from ..engines import to_memory, use_dask
 from ..fitting.spec import fit_spec
 from .logistic import LogisticRegression

@@ -34,12 +34,11 @@ from ..data.formula import (
     FormulaError,
     check_response,
     column_uses,
-    drop_missing_rows,
     formula_terms,
     rows_argument,
     split_formula,
 )
-from ..data.io import check_text_columns
+from ..data.io import check_text_columns, drop_missing_rows
 from ..data.random_effects import bar_variables, random_effects_design
 from ..data.validation import check_target
 
