@@ -688,7 +688,6 @@ def drop_missing_rows(df, used, arrays, missing: str):
     with a :class:`~logitlab.data.io.MissingValuesWarning`.
 
     Returns ``(df, [values of each array, complete rows only], n_dropped)``."""
-    from .io import MissingValuesWarning, dropped_message, handle_missing, read_na_values
     check = df[used].reset_index(drop=True)
     for name, values, column in arrays:
         if values is not None and column is None:
