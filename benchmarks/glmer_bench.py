@@ -183,9 +183,13 @@ def compare(name, df, formula, y, levels, repeat: int, api: bool) -> dict:
 
 
 def machine() -> dict:
+    import scipy
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     return {"platform": platform.platform(), "python": sys.version.split()[0],
-            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(),
-            "processor": platform.processor()}
+            "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
+            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "git_commit": commit}
 
 
 def print_table(rows) -> None:
