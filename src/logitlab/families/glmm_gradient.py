@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from .glmm_laplace import GlmmProblem, PirlsSystem, joint_laplace_deviance, laplace_deviance
+from .glmm_laplace import (GlmmProblem, PirlsSystem, joint_laplace_deviance, laplace_deviance,
+                           rows_dot_levels, sum_by_level)
 
 __all__ = ["laplace_gradient", "joint_laplace_gradient", "gradient_is_cheap", "MAX_TRAILING_WORK"]
 
@@ -52,7 +53,7 @@ def _per_row_inverse(problem: GlmmProblem, factor, V) -> list:
     codes = problem.codes
     B11, B21, B22 = factor.inverse_parts()
     c1 = codes[0]
-    R1 = np.einsum("iab,ib->ia", B11[c1], V[0])
+    R1 = np.column_stack([rows_dot_levels(c1, V[0], B11[:, a, :]) for a in range(B11.shape[1])])
     if not factor.r:
         return [R1]
     k1 = factor.k
@@ -78,14 +79,15 @@ def _gradient(problem: GlmmProblem, theta, u, eta, factor_u, joint_factor=None):
     (u, β) one of stage 1: then v = [v_u; v_β] solves the joint system with
     [Mᵀs; Xᵀs] and M v becomes M v_u + X v_β (β's own gradient is then 0)."""
     lay = problem.layout
-    V = [vals @ Tt for vals, Tt in zip(problem.values, lay.factors(theta))]
+    V = [np.asfortranarray(vals @ Tt) for vals, Tt in zip(problem.values, lay.factors(theta))]
     mu = expit(eta)
     var = problem.weights * mu * (1 - mu)
     r = problem.weights * (problem.y - mu)
     R = _per_row_inverse(problem, factor_u, V)
     h = sum(np.einsum("ij,ij->i", Vt, Rt) for Vt, Rt in zip(V, R))
     s = var * (1 - 2 * mu) * h
-    Ms = np.concatenate([(problem.indicators[t] @ (s[:, None] * V[t])).ravel()
+    Ms = np.concatenate([sum_by_level(problem.codes[t], int(lay.n_levels[t]), s[:, None] * V[t],
+                                      problem.indicators[t]).ravel()
                          for t in range(lay.n_terms)])
     if joint_factor is None:
         v, Xv = factor_u.solve(Ms), 0.0
@@ -93,13 +95,16 @@ def _gradient(problem: GlmmProblem, theta, u, eta, factor_u, joint_factor=None):
         vv = joint_factor.solve(np.concatenate([Ms, problem.X.T @ s]))
         v, Xv = vv[:problem.q], problem.X @ vv[problem.q:]
     U, Vv = lay.split_by_term(u), lay.split_by_term(v)
-    Mv = sum(np.einsum("ij,ij->i", V[t], Vv[t][problem.codes[t]]) for t in range(lay.n_terms))
+    Mv = sum(rows_dot_levels(problem.codes[t], V[t], Vv[t]) for t in range(lay.n_terms))
     alpha = -2 * r + s - var * (Mv + Xv)
     grad_theta = []
     for t in range(lay.n_terms):
-        c = problem.codes[t]
-        inner = alpha[:, None] * U[t][c] + 2 * var[:, None] * R[t] + r[:, None] * Vv[t][c]
-        grad_theta.append(lay.tril_of(t, problem.values[t].T @ inner))   # (k, k): [a, b]
+        # Σ_i z_ia α_i û_{c(i) b} = Σ_j (Σ_{i in j} z_ia α_i) û_jb, likewise for r v: level sums
+        c, Zt, m_t = problem.codes[t], problem.values[t], int(lay.n_levels[t])
+        Za = sum_by_level(c, m_t, alpha[:, None] * Zt, problem.indicators[t])        # (n_t, k)
+        Zr = sum_by_level(c, m_t, r[:, None] * Zt, problem.indicators[t])
+        G = Za.T @ U[t] + Zr.T @ Vv[t] + 2.0 * (Zt.T @ (var[:, None] * R[t]))       # (k, k): [a, b]
+        grad_theta.append(lay.tril_of(t, G))
     return np.concatenate(grad_theta), problem.X.T @ alpha
 
 

@@ -41,7 +41,7 @@ from ..core.blockchol import BlockCholesky
 from .glmm_structure import ThetaLayout
 
 __all__ = ["GlmmProblem", "LaplaceState", "PirlsSystem", "laplace_deviance", "joint_laplace_deviance",
-           "PirlsError"]
+           "PirlsError", "sum_by_level", "rows_dot_levels"]
 
 
 class PirlsError(ArithmeticError):
@@ -49,7 +49,34 @@ class PirlsError(ArithmeticError):
 
 
 def _softplus(x):
-    return np.logaddexp(0.0, x)
+    """log(1 + eˣ) = max(x, 0) + log1p(e^−|x|) (as ``logaddexp(0, x)``, about twice as fast)."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+#: terms of up to this many columns are summed by level with ``bincount`` (else a sparse product)
+BINCOUNT_MAX_COLUMNS = 8
+
+
+def sum_by_level(codes, n_levels: int, values, indicator=None) -> np.ndarray:
+    """Σ over the rows of each level: (n_levels,) or (n_levels, j) from values (n,) or
+    (n, j) and each row's level ``codes`` (n,); ``bincount`` per column (faster than the
+    sparse indicator product for a few columns), ``indicator`` @ values for many."""
+    if values.ndim == 1:
+        return np.bincount(codes, values, minlength=n_levels)
+    if values.shape[1] > BINCOUNT_MAX_COLUMNS and indicator is not None:
+        return indicator @ values
+    out = np.empty((n_levels, values.shape[1]))
+    for a in range(values.shape[1]):
+        out[:, a] = np.bincount(codes, values[:, a], minlength=n_levels)
+    return out
+
+
+def rows_dot_levels(codes, V, U) -> np.ndarray:
+    """Σ_a V[i, a] U[codes[i], a] (n,): each row's values times its level's (k,) vector."""
+    out = V[:, 0] * np.take(U[:, 0], codes)
+    for a in range(1, V.shape[1]):
+        out += V[:, a] * np.take(U[:, a], codes)
+    return out
 
 
 class GlmmProblem:
@@ -159,7 +186,7 @@ class PirlsSystem:
     def __init__(self, problem: GlmmProblem, theta, joint: bool):
         self.pb, self.joint = problem, joint
         self.T = problem.layout.factors(theta)
-        self.V = [v @ T for v, T in zip(problem.values, self.T)]
+        self.V = [np.asfortranarray(v @ T) for v, T in zip(problem.values, self.T)]   # (n, k_t)
         lay = problem.layout
         self.rest_offsets = lay.column_offsets[1:] - problem.q1     # of terms 1.. in the rest
 
@@ -171,7 +198,7 @@ class PirlsSystem:
         pb = self.pb
         eta = pb.X @ beta + pb.offset
         for c, V, U in zip(pb.codes, self.V, self._split_u(u)):
-            eta = eta + np.einsum("ij,ij->i", V, U[c])
+            eta += rows_dot_levels(c, V, U)
         return eta
 
     def b(self, u) -> np.ndarray:
@@ -180,7 +207,8 @@ class PirlsSystem:
 
     def _by_level(self, t: int, values) -> np.ndarray:
         """Σ over the rows of each level of term t: (n_t, ...) from (n, ...)."""
-        return self.pb.indicators[t] @ values
+        pb = self.pb
+        return sum_by_level(pb.codes[t], int(pb.layout.n_levels[t]), values, pb.indicators[t])
 
     def gradient(self, u, mu) -> np.ndarray:
         """(Mᵀ m (y − μ) − u [, Xᵀ m (y − μ)]): minus half the gradient of pd."""
