@@ -100,6 +100,17 @@ def test_public_module_names_are_the_modules_in_subpackages():
     assert evaluate is real_evaluate
 
 
+def test_public_modules_are_attributes_of_the_package_in_a_fresh_process():
+    """``ll.metrics.accuracy``, ``ll.datasets.load_titanic`` without importing them."""
+    import subprocess
+    import sys
+    code = ("import logitlab as ll; print(ll.datasets.load_titanic().shape, "
+            "ll.metrics.accuracy([1, 0], [0.9, 0.2]), ll.io.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["(32,", "5)", "1.0", "logitlab.data.io"]
+
+
 def test_every_import_of_a_logitlab_module_names_one_that_exists():
     """Function-level imports too (an import run only on an error path must not
     be the one that fails)."""

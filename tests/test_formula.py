@@ -97,6 +97,22 @@ def test_formulaic_contr_treatment_is_patsys_treatment():
         ["C(race, Treatment(3))[T.1]", "C(race, Treatment(3))[T.2]", "age"]], rtol=RTOL)
 
 
+def test_r_factor_is_a_categorical_term_as_in_glm():
+    """R's ``factor(race)`` (what an R user types) is formulaic's ``C(race)``:
+    statsmodels' ``C(race)`` fit, names ``factor(race)[T.2]``, a factor for margins."""
+    df = birthwt()
+    ours = logitlab.fit("low ~ age + factor(race) + smoke", df, tol=TIGHT)
+    result = sm_logit("low ~ age + C(race) + smoke", df)
+    assert ours.design_.columns == ["age", "factor(race)[T.2]", "factor(race)[T.3]", "smoke"]
+    np.testing.assert_allclose(ours.coef_[0], result.params[
+        ["age", "C(race)[T.2]", "C(race)[T.3]", "smoke"]], rtol=RTOL)
+    ordered = logitlab.fit("low ~ factor(race, levels=[3, 1, 2])", df, tol=TIGHT)
+    assert ordered.design_.columns == ["factor(race, levels=[3, 1, 2])[T.1]",
+                                       "factor(race, levels=[3, 1, 2])[T.2]"]
+    contrasts = ours.margins(df)
+    assert list(contrasts.loc[contrasts.term == "race", "contrast"]) == ["2 - 1", "3 - 1"]
+
+
 def test_reference_level_changes_parameters_not_predictions():
     df = birthwt()
     a = logitlab.fit("low ~ C(race) + age", df, tol=TIGHT)
@@ -406,7 +422,7 @@ def test_disallowed_call_message_lists_the_allowed_functions():
     assert str(err.value) == (
         "the formula term 'np.load(age)' calls np.load(), which logitlab formulas do not "
         "allow; they may call C, Diff, Helmert, I, Poly, Q, Sum, Treatment, bs, cc, center, cr, "
-        "cs, exp, exp10, exp2, log, log10, log2, poly, scale, standardize, contr.*, and the "
+        "cs, exp, exp10, exp2, factor, log, log10, log2, poly, scale, standardize, contr.*, and the "
         "numpy functions listed in logitlab.data.formula.NUMPY_FUNCTIONS as np.<name>.")
 
 

@@ -625,6 +625,20 @@ def test_summary_text_contains_terms_and_lr_line():
     assert repr(m.summary()) == text
 
 
+def test_summary_text_in_a_notebook_is_text_only(monkeypatch):
+    """In Jupyter, ``print(summary)`` prints the text once: rendering it to a
+    string must not also display rich's HTML copy of the table."""
+    import rich.console
+    import rich.jupyter
+    X, y = spector()
+    plain = str(fit(X, y).summary())
+    shown = []
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    monkeypatch.setattr(rich.jupyter, "display", lambda *a, **k: shown.append(a))
+    assert str(fit(X, y).summary()) == plain
+    assert shown == []
+
+
 class _Cells(HTMLParser):
     def __init__(self):
         super().__init__()

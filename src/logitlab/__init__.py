@@ -40,6 +40,9 @@ _PUBLIC = {
 
 __all__ = [*_PUBLIC, "__version__"]
 
+#: public subpackages reachable as attributes (``ll.datasets.load_titanic()``)
+_SUBPACKAGES = ("datasets",)
+
 _aliases.install()      # logitlab.metrics, logitlab.io, ... (see logitlab.core.aliases)
 
 
@@ -51,7 +54,7 @@ def __getattr__(name):
         value = getattr(importlib.import_module(_PUBLIC[name]), name)
         globals()[name] = value            # later lookups skip this function
         return value
-    if f"logitlab.{name}" in _aliases.PUBLIC_MODULES:
+    if f"logitlab.{name}" in _aliases.PUBLIC_MODULES or name in _SUBPACKAGES:
         return importlib.import_module(f"logitlab.{name}")
     raise AttributeError(f"module 'logitlab' has no attribute {name!r}")
 

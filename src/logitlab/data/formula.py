@@ -48,7 +48,7 @@ from .io import (check_number_columns, describe_missing, missing_counts, missing
 
 #: formulaic transforms a formula may call (besides numpy functions and contr.*)
 FORMULA_FUNCTIONS = frozenset({
-    "C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr",
+    "C", "factor", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cs", "cc", "cr",
     "log", "log10", "log2", "exp", "exp10", "exp2",
     "Treatment", "Sum", "Helmert", "Diff", "Poly",
 })
@@ -81,10 +81,12 @@ QUOTED_NAME, PLACEHOLDER = _QUOTED, _PLACEHOLDER
 
 def formula_context():
     """Names formula terms see besides the data and formulaic's transforms:
-    numpy, and every Python builtin shadowed by None (defence in depth: the
-    expression check already refuses calls to them)."""
+    numpy, R's ``factor`` (formulaic's ``C``: treatment contrasts against the
+    first level, ``levels=`` to order them), and every Python builtin shadowed by
+    None (defence in depth: the expression check already refuses calls to them)."""
     shadow = {name: None for name in dir(builtins) if not name.startswith("_")}
-    return {**shadow, "np": np, "numpy": np}
+    from formulaic.transforms import C
+    return {**shadow, "np": np, "numpy": np, "factor": C}
 
 
 class FormulaError(ValueError):
@@ -316,7 +318,8 @@ def sorted_levels(values):
 
 def factor_column(expr: str, lookup: bool) -> str | None:
     """The raw column a categorical factor encodes: ``g`` for ``g`` and for
-    ``C(g, ...)`` (also with backticks); None for anything more complex."""
+    ``C(g, ...)`` or ``factor(g, ...)`` (also with backticks); None for anything
+    more complex."""
     if lookup:
         return expr
     quoted = {}
@@ -329,10 +332,37 @@ def factor_column(expr: str, lookup: bool) -> str | None:
         tree = ast.parse(_QUOTED.sub(sub, expr).strip(), mode="eval").body
     except SyntaxError:
         return None
-    if isinstance(tree, ast.Call) and _dotted(tree.func) == "C" and tree.args \
+    if isinstance(tree, ast.Call) and _dotted(tree.func) in ("C", "factor") and tree.args \
             and isinstance(tree.args[0], ast.Name):
         return quoted.get(tree.args[0].id, tree.args[0].id)
     return None
+
+
+def describe_spec(spec, parsed) -> tuple[list, dict, bool, dict]:
+    """``(columns, terms, intercept, factors)`` of a formulaic model spec: the
+    design's column names, each term's columns, whether it has an intercept, and
+    per factor expression its kind with, for a categorical one, its levels, its
+    reference level and the raw column it encodes. ``parsed``: the terms of
+    :func:`parse_rhs` for the same right side."""
+    from formulaic.parser.types import Factor
+    columns, terms, intercept = [], {}, False
+    for st in spec.structure:
+        if str(st.term) == "1":
+            intercept = True
+            continue
+        terms[str(st.term)] = list(st.columns)
+        columns += list(st.columns)
+    lookups = {f.expr for t in parsed for f in t.factors
+               if f.eval_method is Factor.EvalMethod.LOOKUP}
+    factors = {}
+    for expr, (kind, state) in spec.encoder_state.items():
+        entry = {"kind": kind.value}
+        if kind is Factor.Kind.CATEGORICAL:
+            levels = [python_value(v) for v in state["categories"]]
+            entry.update(levels=levels, reference=_reference_level(state, levels),
+                         column=factor_column(expr, expr in lookups))
+        factors[expr] = entry
+    return columns, terms, intercept, factors
 
 
 class Design:
@@ -398,7 +428,6 @@ class Design:
         expanded) on ``data``; returns the design and the numeric design matrix
         of ``data`` (a DataFrame, intercept excluded)."""
         from formulaic import model_matrix
-        from formulaic.parser.types import Factor
 
         parsed = parse_rhs(rhs)
         try:
@@ -408,27 +437,10 @@ class Design:
             raise FormulaError(f"cannot encode the formula terms {rhs!r}: "
                                f"{_first_sentence(err)}") from None
         spec = mm.model_spec
-        columns, terms, intercept = [], {}, False
-        for st in spec.structure:
-            if str(st.term) == "1":
-                intercept = True
-                continue
-            terms[str(st.term)] = list(st.columns)
-            columns += list(st.columns)
+        columns, terms, intercept, factors = describe_spec(spec, parsed)
         if not columns and not intercept:
             raise FormulaError(f"the formula terms {rhs!r} leave no column and no intercept; "
                                "a model needs at least one of them.")
-        lookups = {f.expr for t in parsed for f in t.factors
-                   if f.eval_method is Factor.EvalMethod.LOOKUP}
-        factors = {}
-        for expr, (kind, state) in spec.encoder_state.items():
-            entry = {"kind": kind.value}
-            if kind is Factor.Kind.CATEGORICAL:
-                levels = [python_value(v) for v in state["categories"]]
-                entry["levels"] = levels
-                entry["reference"] = _reference_level(state, levels)
-                entry["column"] = factor_column(expr, expr in lookups)
-            factors[expr] = entry
         needed = formula_variables(parsed, data.columns)
         variables = [c for c in data.columns if str(c) in needed]
         design = cls(formula=f"{quote_response(response)} ~ {rhs}", response=response,

@@ -72,31 +72,13 @@ def lhs_design(term, response: str, known_columns):
     spec's categorical levels and transform state), so that ``Design.to_dict``
     and ``Design.from_dict`` carry it. ``known_columns``: the data columns the
     model uses (to tell a column named like a formula function)."""
-    from formulaic.parser.types import Factor
-
-    from ..data.formula import (Design, factor_column, formula_variables, parse_rhs,
-                                python_value, quote_response)
+    from ..data.formula import (Design, describe_spec, formula_variables, parse_rhs,
+                                quote_response)
     spec = term.spec
     parsed = parse_rhs(term.lhs)
-    lookups = {f.expr for t in parsed for f in t.factors
-               if f.eval_method is Factor.EvalMethod.LOOKUP}
-    factors = {}
-    for expr, (kind, state) in spec.encoder_state.items():
-        entry = {"kind": kind.value}
-        if kind is Factor.Kind.CATEGORICAL:
-            levels = [python_value(v) for v in state["categories"]]
-            entry.update(levels=levels, reference=levels[0],
-                         column=factor_column(expr, expr in lookups))
-        factors[expr] = entry
-    terms, intercept = {}, False
-    for st in spec.structure:
-        if str(st.term) == "1":
-            intercept = True
-        else:
-            terms[str(st.term)] = list(st.columns)
+    columns, terms, intercept, factors = describe_spec(spec, parsed)
     return Design(formula=f"{quote_response(response)} ~ {term.lhs}", response=response,
-                  rhs=term.lhs, intercept=intercept,
-                  columns=[c for cs in terms.values() for c in cs], terms=terms,
+                  rhs=term.lhs, intercept=intercept, columns=columns, terms=terms,
                   variables=sorted(formula_variables(parsed, known_columns)), factors=factors,
                   transform_state=spec.transform_state, model_spec=spec)
 

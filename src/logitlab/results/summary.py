@@ -363,7 +363,8 @@ class Summary:
 
     def __str__(self) -> str:
         from rich.console import Console
-        console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
+        console = Console(width=120, record=True, file=io.StringIO(), color_system=None,
+                          force_jupyter=False)
         console.print(self)
         return console.export_text()
 
