@@ -183,11 +183,38 @@ def test_wald_intervals_are_lme4s(name):
     np.testing.assert_allclose(ci["high"], p["wald_upper"][nt:], rtol=0, atol=2e-4 * se.max())
 
 
-@pytest.mark.parametrize("name", ["cbpp", pytest.param("grouse", marks=pytest.mark.slow)])
+BOUNDARY = json.loads((DATA / "glmer_boundary.json").read_text())["bacteria_slope"]
+
+
+def bacteria():
+    df = pd.read_csv(DATA / "glmm_bacteria.csv")
+    df["trt"] = pd.Categorical(df["trt"], BOUNDARY["trt_levels"])          # R's factor levels
+    return df
+
+
+_BACTERIA: list = []
+
+
+def profiled(name):
+    """The fits of glmer_profile.json: three of CASES, and MASS::bacteria's
+    singular correlated slope."""
+    if name != "bacteria":
+        return fitted({"cbpp": "cbpp_laplace", "grouse": "grouse_nested",
+                       "slopes": "slopes_corr"}[name])[0]
+    if not _BACTERIA:
+        _BACTERIA.append(ll.fit(BOUNDARY["formula"], bacteria()))
+    return _BACTERIA[0]
+
+
+@pytest.mark.parametrize("name", ["cbpp", "slopes", pytest.param("grouse", marks=pytest.mark.slow),
+                                  pytest.param("bacteria", marks=pytest.mark.slow)])
 def test_profile_intervals_solve_the_profile_equation(name):
     """Our ends are roots of ζ(v) = ±z; lme4's (a spline through its profile)
-    agree with them to the accuracy its own residual shows."""
-    model, _ = fitted({"cbpp": "cbpp_laplace", "grouse": "grouse_nested"}[name])
+    agree with them to the accuracy its own residual shows. ``slopes`` has a
+    correlated random slope: its second SD and the correlation are profiled on
+    lme4's sd / correlation scale; ``bacteria`` is a singular fit (correlation
+    +1), whose SDs' lower ends are 0 and whose correlation's are ±1."""
+    model = profiled(name)
     p = PROFILE[name]
     ci = model.conf_int(method="profile")
     assert len(ci) == len(p["names"])
@@ -198,16 +225,18 @@ def test_profile_intervals_solve_the_profile_equation(name):
     width = theirs[:, 1] - theirs[:, 0]
     tol = 2 * residual * width[:, None] / (2 * norm.ppf(0.975)) + 1e-4 * np.abs(theirs) + 1e-6
     assert np.all(np.abs(ours - theirs) <= tol), (ours, theirs, tol)
-    if name != "cbpp":
+    if name == "grouse":
         return
     # and our own ends solve the profile equation: restricted refit at each end
     prof = model.results_.fit.deviance
     for (pname, i), (lo, hi) in zip(_params(model), ours):
-        for v, sign in ((lo, -1), (hi, 1)):
-            if v == 0 and i < len(model.theta_):
-                continue
-            d = _restricted(model, i, v) - prof
-            assert abs(np.sqrt(max(d, 0)) - norm.ppf(0.975)) < 1e-5, pname
+        for v in (lo, hi):
+            bound = pname.startswith("sd_") and v == 0 or pname.startswith("cor_") and abs(v) == 1
+            zeta = np.sqrt(max(_restricted(model, i, v * (1 - 1e-9) if bound else v) - prof, 0))
+            if bound:           # an end at the bound: the profile stays short of z up to it
+                assert zeta < norm.ppf(0.975) + 1e-5, pname
+            else:
+                assert abs(zeta - norm.ppf(0.975)) < 1e-5, pname
 
 
 def _params(model):
@@ -215,30 +244,103 @@ def _params(model):
     return profile_parameters(model.results_)
 
 
+def _sdcor(model):
+    """(φ̂, kinds): each term's SDs and correlations at θ's positions
+    (column-major lower triangle), from the fit's variance components."""
+    phi, kinds = [], []
+    for vc in model.results_.fit.varcorr:
+        k = len(vc.sd)
+        for c in range(k):
+            for r in range(c, k):
+                phi.append(vc.sd[r] if r == c else vc.corr[r, c])
+                kinds.append("sd" if r == c else "cor")
+    return np.array(phi), kinds
+
+
+def _theta(model, phi):
+    """θ of φ by Σ = D R D and its Cholesky factor, term by term."""
+    out, pos = [], 0
+    for vc in model.results_.fit.varcorr:
+        k = len(vc.sd)
+        D, R = np.zeros(k), np.eye(k)
+        for c in range(k):
+            for r in range(c, k):
+                if r == c:
+                    D[r] = phi[pos]
+                else:
+                    R[r, c] = R[c, r] = phi[pos]
+                pos += 1
+        T = np.linalg.cholesky(np.outer(D, D) * R + 1e-300 * np.eye(k))
+        out += [T[r, c] for c in range(k) for r in range(c, k)]
+    return np.array(out)
+
+
 def _restricted(model, i, v):
-    """min over the other parameters of the Laplace deviance with x_i = v, by
-    scipy's L-BFGS-B with finite-difference gradients from the optimum (not the
-    profile's optimizer, start or gradient)."""
+    """min over the other parameters of the Laplace deviance with x_i = v
+    (x = SDs and correlations, then β), by scipy's L-BFGS-B with
+    finite-difference gradients from the optimum (not the profile's optimizer,
+    map, start or gradient)."""
     from scipy.optimize import minimize
 
     from logitlab.families.glmm_laplace import laplace_deviance
     pb = model.problem_
-    nt = len(model.theta_)
-    x0 = np.concatenate([model.theta_, model.fixed_effects_.to_numpy()])
+    phi, kinds = _sdcor(model)
+    nt = len(phi)
+    x0 = np.concatenate([phi, model.fixed_effects_.to_numpy()])
 
     def f(z):
         x = np.insert(z, i, v)
-        return laplace_deviance(pb, x[:nt], x[nt:], u0=np.zeros(pb.q)).deviance
-    bounds = [(0, None) if j < nt else (None, None) for j in range(len(x0)) if j != i]
+        return laplace_deviance(pb, _theta(model, x[:nt]), x[nt:], u0=np.zeros(pb.q)).deviance
+    box = {"sd": (0, None), "cor": (-1 + 1e-9, 1 - 1e-9)}
+    bounds = [box[kinds[j]] if j < nt else (None, None) for j in range(len(x0)) if j != i]
     res = minimize(f, np.delete(x0, i), method="L-BFGS-B", bounds=bounds,
                    options={"ftol": 1e-15, "gtol": 1e-9, "eps": 1e-6, "maxiter": 500})
     return res.fun
 
 
-def test_profile_of_an_unprofiled_component_is_a_clear_error():
+def test_boundary_optimum_of_a_correlated_slope_as_glmer():
+    """MASS::bacteria, ``(week | ID)``: the optimum has the correlation at +1. A
+    bounded optimizer can stop at θ_11 = 0 (an intercept SD of 0: logLik −99.03),
+    a point of the box that is not a minimum of the likelihood (negating T's
+    column gives the same Σ and a descent direction); the fit leaves it and reaches
+    glmer's optimum (tests/r/glmer_boundary.R)."""
+    r = BOUNDARY
+    model = ll.fit(r["formula"], bacteria())
+    assert rel(model.loglik_, r["logLik"]) < 1e-8
+    assert model.singular_ and model.converged_
+    np.testing.assert_allclose(model.fixed_effects_.to_numpy(), r["fixef"], rtol=1e-4)
+    np.testing.assert_allclose(model.results_.bse, r["se"], rtol=1e-4)
+    vc = model.varcorr()
+    np.testing.assert_allclose(vc["sd"], r["sd"], rtol=1e-4)
+    assert vc["corr_(Intercept)"].iloc[1] == pytest.approx(r["corr"], abs=1e-6)
+
+
+def test_profile_summary_shows_the_variance_components_intervals():
+    """summary(ci="profile"): the fixed effects' intervals in the table, the
+    variance components' below the random effects, in the text and the document."""
     model, _ = fitted("slopes_corr")
-    with pytest.raises(ValueError, match="not profiled"):
-        model.conf_int(method="profile", parm="sd_x|g")
+    ci = model.conf_int(method="profile")
+    summary = model.summary(ci="profile")
+    doc = summary.to_dict()
+    variance = [r["name"] for r in doc["variance_intervals"]]
+    assert variance == ["sd_(Intercept)|g", "cor_x.(Intercept)|g", "sd_x|g", "sd_(Intercept)|h"]
+    for r in doc["variance_intervals"]:
+        assert (r["ci_low"], r["ci_high"]) == tuple(ci.loc[r["name"]])
+    for t in doc["terms"]:
+        assert (t["ci_low"], t["ci_high"]) == tuple(ci.loc[t["name"]])
+    text = str(summary)
+    assert "Profile intervals of the variance components (95%)" in text
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("cor_x.(Intercept)|g"))
+    assert line.split()[1:] == [f"{v:#.4g}" for v in ci.loc["cor_x.(Intercept)|g"]]
+
+
+def test_profile_names_are_lme4s_and_a_wrong_name_is_a_clear_error():
+    model, _ = fitted("slopes_corr")
+    names = [n for n, _ in _params(model)]
+    assert names[:4] == ["sd_(Intercept)|g", "cor_x.(Intercept)|g", "sd_x|g",
+                         "sd_(Intercept)|h"]
+    ci = model.conf_int(method="profile", parm=["cor_x.(Intercept)|g", "x"])
+    assert list(ci.index) == ["cor_x.(Intercept)|g", "x"]
     with pytest.raises(ValueError, match="not a parameter"):
         model.conf_int(method="profile", parm="nonsense")
 

@@ -93,8 +93,8 @@ def test_fit_json_document(cbpp_model):
     assert set(doc) == {"model", "family", "link", "method", "n_agq", "converged", "singular",
                         "level", "ci_method", "n_obs", "n_params", "df_resid", "groups",
                         "log_likelihood", "deviance", "conditional_deviance", "aic", "bic",
-                        "max_scaled_gradient", "terms", "random_effects", "theta",
-                        "conditional_modes", "notes", "formula", "n_dropped", "model_file"}
+                        "max_scaled_gradient", "terms", "random_effects", "variance_intervals",
+                        "theta", "conditional_modes", "notes", "formula", "n_dropped", "model_file"}
     assert doc["model"] == "mixed" and doc["method"] == "laplace" and doc["n_agq"] == 1
     assert doc["formula"] == CBPP_FORMULA and doc["n_dropped"] == 0
     assert doc["model_file"] == str(path) and path.exists()
@@ -153,6 +153,15 @@ def test_fit_ci_profile():
         # a likelihood interval is not the Wald one but of its size (cbpp: within 10 %)
         assert p["ci_low"] != w["ci_low"]
         assert rel(p["ci_high"] - p["ci_low"], w["ci_high"] - w["ci_low"]) < 0.1
+    # the profile document carries the variance components' intervals, lme4's .sig01
+    lme4 = json.loads((DATA / "glmer_profile.json").read_text())["cbpp"]
+    assert wald["variance_intervals"] == []
+    (sd,) = doc["variance_intervals"]
+    assert sd["name"] == "sd_(Intercept)|herd"
+    np.testing.assert_allclose([sd["ci_low"], sd["ci_high"]],
+                               [lme4["profile_lower"][0], lme4["profile_upper"][0]], rtol=1e-3)
+    np.testing.assert_allclose([t["ci_low"] for t in doc["terms"]], lme4["profile_lower"][1:],
+                               rtol=1e-3)
 
 
 # ------------------------------------------------------------------ predict

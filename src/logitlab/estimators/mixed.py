@@ -201,23 +201,29 @@ class MixedLogisticRegression:
     # ------------------------------------------------------------ inference
     def summary(self, level: float = 0.95, ci: str = "wald"):
         """glmer's summary (text; ``.to_dict()`` the JSON document); ``ci``:
-        "wald" or "profile" intervals in its table."""
+        "wald" or "profile" intervals in its table (profile: the variance
+        components' intervals too, below the random effects)."""
         self._check_fitted()
-        intervals = None
+        intervals = variance = None
         if ci == "profile":
             table = self.conf_int(level, method="profile")
-            intervals = table.loc[self.results_.fixed_names, ["low", "high"]].to_numpy()
+            fixed = self.results_.fixed_names
+            intervals = table.loc[fixed, ["low", "high"]].to_numpy()
+            variance = table.drop(index=fixed)
         elif ci != "wald":
             raise ValueError(f"ci must be 'wald' or 'profile'; got {ci!r}.")
-        return self.results_.summary(level, intervals, ci)
+        return self.results_.summary(level, intervals, ci, variance)
 
     def conf_int(self, level: float = 0.95, method: str = "wald", parm=None):
         """Intervals (a DataFrame, columns ``low``, ``high``): Wald for the fixed
         effects (``method="wald"``, lme4's ``confint(method = "Wald")``), or
-        profile-likelihood intervals (``"profile"``) for the fixed effects and
-        the standard deviations of the random effects' first columns
-        (``"sd_(Intercept)|herd"``; lme4's ``.sig01``, …), as
-        ``confint(fit, method = "profile")``. ``parm``: names to compute."""
+        profile-likelihood intervals (``"profile"``) for every variance
+        component — each term's standard deviations and correlations, in lme4's
+        order and names (``"sd_(Intercept)|g"``, ``"cor_x.(Intercept)|g"``,
+        ``"sd_x|g"``: its ``.sig01``, ``.sig02``, …) — and the fixed effects, as
+        ``confint(fit, method = "profile")``; an SD's lower end is 0 and a
+        correlation's end ±1 when the likelihood does not fall far enough before
+        that bound. ``parm``: names to compute."""
         from ..results.mixed_profile import profile_intervals, wald_table
         self._check_fitted()
         if not 0 < level < 1:

@@ -87,6 +87,13 @@ class ThetaLayout:
         """Inverse of :meth:`factors`."""
         return np.concatenate([T[self._column_major_tril(T.shape[0])] for T in factors])
 
+    def column_positions(self, t: int, j: int) -> tuple[int, np.ndarray]:
+        """Where column j of T_t sits in θ: (the diagonal entry's index, the
+        indices of the entries below it)."""
+        rows, cols = self._tril[t]
+        at = np.flatnonzero(cols == j) + self.offsets[t]
+        return int(at[0]), at[1:]
+
     def tril_of(self, t: int, matrix) -> np.ndarray:
         """Term t's k × k ``matrix`` at θ's positions (lower triangle, column-major)."""
         return matrix[self._tril[t]]
@@ -121,6 +128,29 @@ class ThetaLayout:
             out.append(VarCorr(sd=sd, corr=corr))
         return out
 
+    def sdcor_of(self, theta) -> np.ndarray:
+        """φ (n_theta,) at θ's positions: each term's standard deviations on the
+        diagonal places and correlations ρ_rc (r > c) on the others, lme4's
+        ``.sig01, .sig02, …`` of ``profile`` (sd and cor scale)."""
+        return np.concatenate([self.tril_of(t, vc.corr + np.diag(vc.sd - 1.0))
+                               for t, vc in enumerate(self.varcorr(theta))])
+
+    def theta_of_sdcor(self, phi):
+        """Inverse of :meth:`sdcor_of`: T_t = diag(|sd|) L with L the lower
+        Cholesky factor of the correlation matrix R (unit diagonal, ρ off it),
+        so T_t T_tᵀ = D R D. ``None`` when some R is not positive semidefinite."""
+        phi = np.asarray(phi, dtype=np.float64)
+        factors = []
+        for t, k in enumerate(self.n_columns):
+            P = np.zeros((k, k))
+            P[self._tril[t]] = phi[self.offsets[t]:self.offsets[t + 1]]
+            R = np.tril(P, -1) + np.tril(P, -1).T + np.eye(k)
+            L = _psd_cholesky(R)
+            if L is None:
+                return None
+            factors.append(np.abs(np.diag(P))[:, None] * L)
+        return self.theta_of(factors)
+
     def split_by_term(self, v) -> list:
         """A (q,) vector as per-term (n_t, k_t) arrays (e.g. b → per level)."""
         v = np.asarray(v)
@@ -130,3 +160,25 @@ class ThetaLayout:
     def is_singular(self, theta, tol: float = 1e-4) -> bool:
         """lme4's ``isSingular``: some diagonal element of θ below ``tol``."""
         return bool(np.any(np.asarray(theta)[self.lower] < tol))
+
+
+def _psd_cholesky(R, tol: float = 1e-12):
+    """Lower L with L Lᵀ = R for a positive semidefinite R (a zero pivot, as at
+    a correlation of ±1, gives a zero column); ``None`` if R is not PSD or has
+    an off-diagonal entry outside [−1, 1]."""
+    k = R.shape[0]
+    if not np.all(np.isfinite(R)) or np.any(np.abs(R) > 1.0):
+        return None
+    L = np.zeros_like(R)
+    for j in range(k):
+        pivot = R[j, j] - L[j, :j] @ L[j, :j]
+        if pivot < -tol:
+            return None
+        L[j, j] = np.sqrt(max(pivot, 0.0))
+        for i in range(j + 1, k):
+            rest = R[i, j] - L[i, :j] @ L[j, :j]
+            if L[j, j] > 0:
+                L[i, j] = rest / L[j, j]
+            elif abs(rest) > 1e-8:
+                return None
+    return L

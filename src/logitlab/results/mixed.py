@@ -145,8 +145,10 @@ class MixedResults:
             out[group] = frame
         return out
 
-    def summary(self, level: float = 0.95, intervals=None, ci_method: str = "wald"):
-        return MixedSummary(self, level=level, intervals=intervals, ci_method=ci_method)
+    def summary(self, level: float = 0.95, intervals=None, ci_method: str = "wald",
+                variance_intervals=None):
+        return MixedSummary(self, level=level, intervals=intervals, ci_method=ci_method,
+                            variance_intervals=variance_intervals)
 
 
 def _format_number(x, digits: int = 4) -> str:
@@ -183,9 +185,12 @@ class MixedSummary:
     """``summary()`` of a mixed-effects logit: text as glmer's, and a JSON document."""
 
     def __init__(self, results: MixedResults, level: float = 0.95, intervals=None,
-                 ci_method: str = "wald"):
+                 ci_method: str = "wald", variance_intervals=None):
         self.results, self.level, self.ci_method = results, level, ci_method
         self.table = results.coef_table(level, intervals)
+        #: profile intervals of the variance components (a DataFrame ``low``,
+        #: ``high`` by lme4's names ``sd_…|g``, ``cor_…|g``), or None
+        self.variance_intervals = variance_intervals
 
     def notes(self) -> list:
         r, fit = self.results, self.results.fit
@@ -235,7 +240,18 @@ class MixedSummary:
         lines = ["Random effects:", *_columns_text(header, rows, align_left=(0, 1, 4))]
         groups = "; ".join(f"{g}, {n}" for g, n in r.groups.items())
         lines.append(f"Number of obs: {r.fit.nobs}, groups:  {groups}")
-        return lines
+        return lines + self.variance_interval_lines()
+
+    def variance_interval_lines(self) -> list:
+        """The profile intervals of the variance components, as lme4's
+        ``confint(fit, method = "profile")`` prints their rows."""
+        vi = self.variance_intervals
+        if vi is None or not len(vi):
+            return []
+        low, high = f"{50 * (1 - self.level):.3g} %", f"{100 - 50 * (1 - self.level):.3g} %"
+        rows = [[name, f"{row.low:#.4g}", f"{row.high:#.4g}"] for name, row in vi.iterrows()]
+        return ["", f"Profile intervals of the variance components ({100 * self.level:.3g}%):",
+                *_columns_text(["", low, high], rows, align_left=(0,))]
 
     def fixed_lines(self) -> list:
         t = self.table
@@ -297,6 +313,9 @@ class MixedSummary:
             "random_effects": [{**row, "variance": _plain(row["variance"]), "sd": _plain(row["sd"]),
                                 "corr": {k: _plain(v) for k, v in row["corr"].items()}}
                                for row in r.varcorr_rows()],
+            "variance_intervals": [] if self.variance_intervals is None else [
+                {"name": str(name), "ci_low": _plain(row.low), "ci_high": _plain(row.high)}
+                for name, row in self.variance_intervals.iterrows()],
             "theta": {name: _plain(v) for name, v in zip(r.theta_names, fit.theta)},
             "conditional_modes": modes,
             "notes": self.notes(),

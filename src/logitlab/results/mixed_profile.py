@@ -1,19 +1,22 @@
 """Intervals of a mixed-effects logit: Wald, and profile likelihood as lme4's ``confint``.
 
-The profile of parameter i of x = (θ, β) is the deviance minimized over the
-other parameters with x_i held at v, D_i(v) = min_{x_{−i}} dev(x), and its
-signed square root ζ_i(v) = sign(v − x̂_i) √(D_i(v) − dev(x̂)). The level-L
-interval is {v : |ζ_i(v)| ≤ z_{(1+L)/2}}; its ends are found by bracketing
-(steps of the parameter's standard error) and Brent's method on ζ_i(v) ∓ z,
-each evaluation an inner L-BFGS-B fit warm-started at the last one.
+Profiles are taken in lme4's coordinates x = (φ, β): φ holds, for each
+random-effects term, the standard deviations σ_r and the correlations ρ_rc
+(r > c) of its columns, at θ's positions (column-major lower triangle; lme4's
+``.sig01, .sig02, …``), mapped to θ by T_t = diag(σ) chol(R) so that
+T_t T_tᵀ = D R D (:meth:`ThetaLayout.theta_of_sdcor`).
 
-Parameters profiled (lme4's ``confint(fit, method = "profile")``): every fixed
-effect, and the standard deviation of each term's first column, which is θ's
-diagonal element there (σ_t1 = T_t[0, 0] for the binomial, whose scale is 1);
-a lower end below which the deviance never rises by z² is 0 (the boundary).
-The other SDs and the correlations of vector terms are functions of several
-θ and are not profiled (their Wald-free intervals need lme4's reparameterized
-profile); ask for them by name and a ``ValueError`` says so.
+The profile of parameter i is the deviance minimized over the other
+parameters with x_i held at v, D_i(v) = min_{x_{−i}} dev(x), and its signed
+square root ζ_i(v) = sign(v − x̂_i) √(D_i(v) − dev(x̂)). The level-L interval is
+{v : |ζ_i(v)| ≤ z_{(1+L)/2}}; its ends are found by secant steps from the Wald
+end and, once bracketed, regula falsi or Brent's method on ζ_i(v) ∓ z, each
+evaluation an inner BFGS fit warm-started on the optimum's tangent line.
+
+Every parameter of lme4's ``confint(fit, method = "profile")`` is profiled:
+each SD and correlation of every term, then the fixed effects. An SD's interval
+stops at 0 and a correlation's at ±1 when the deviance does not rise by z²
+before the bound (the bound is then the end, as lme4 reports it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from scipy.stats import norm
 from ..core.lazy import pandas as pd
 from ..families.glmm_agq import agq_deviance
 from ..families.glmm_gradient import gradient_is_cheap, laplace_gradient
+from ..families.glmm_laplace import PirlsError
 
 __all__ = ["wald_table", "profile_intervals", "profile_parameters", "ProfileError"]
 
@@ -56,41 +60,94 @@ def _check_names(parm, names) -> list:
 
 
 def profile_parameters(results) -> list:
-    """``(name, index in x = (θ, β))`` of the profiled parameters: the first SD of
-    every term (``"sd_(Intercept)|herd"``), then the fixed effects."""
+    """``(name, index in x = (φ, β))`` of the profiled parameters, in lme4's
+    order: per term its SDs and correlations at θ's positions
+    (``"sd_(Intercept)|g"``, ``"cor_x.(Intercept)|g"``, ``"sd_x|g"``), then the
+    fixed effects."""
     out, offset = [], 0
     for group, columns, _ in results.terms:
         k = len(columns)
-        out.append((f"sd_{columns[0]}|{group}", offset))
-        offset += k * (k + 1) // 2
+        rows, cols = np.tril_indices(k)
+        for r, c in sorted(zip(rows, cols), key=lambda rc: (rc[1], rc[0])):
+            name = f"sd_{columns[r]}|{group}" if r == c else \
+                f"cor_{columns[r]}.{columns[c]}|{group}"
+            out.append((name, offset))
+            offset += 1
     nt = len(results.fit.theta)
     return out + [(name, nt + j) for j, name in enumerate(results.fixed_names)]
 
 
 class _Profile:
-    """D_i(v) by restricted refits, warm-started on the line z(v) ≈ ẑ + (v − x̂_i) dz/dv,
-    dz/dv = −H_zz⁻¹ H_zi from the fit's Hessian (the optimum's tangent)."""
+    """D_i(v) by restricted refits in x = (φ, β), warm-started on the line
+    z(v) ≈ ẑ + (v − x̂_i) dz/dv, dz/dv = −H_zz⁻¹ H_zi, with H = Jᵀ H_θβ J the fit's
+    Hessian carried to φ by the Jacobian J = ∂(θ, β)/∂(φ, β) at the optimum."""
 
     def __init__(self, problem, results):
         self.pb, self.fit = problem, results.fit
+        self.layout = problem.layout
         self.nt = len(self.fit.theta)
-        self.x_hat = np.concatenate([self.fit.theta, self.fit.beta])
+        self.x_hat = np.concatenate([self.layout.sdcor_of(self.fit.theta), self.fit.beta])
         self.dev_hat = self.fit.deviance
         self.n_agq = self.fit.n_agq
         self.analytic = self.n_agq == 1 and gradient_is_cheap(problem)
-        self.lower = np.concatenate([problem.layout.bounds_lower, np.full(problem.p, -np.inf)])
-        self.H = results.fit.hessian
+        diag = self.layout.lower
+        self.lower = np.concatenate([np.where(diag, 0.0, -1.0), np.full(problem.p, -np.inf)])
+        self.upper = np.concatenate([np.where(diag, np.inf, 1.0), np.full(problem.p, np.inf)])
+        J = self._jacobian(self.x_hat[:self.nt])
+        H = results.fit.hessian.copy()
+        H[:, :self.nt] = H[:, :self.nt] @ J
+        H[:self.nt, :] = J.T @ H[:self.nt, :]
+        self.H = H
+        #: an SD at 0 or a correlation at ±1: the restricted optima may lie on
+        #: the bounds, which only a bounded optimizer follows
+        self.on_boundary = bool(np.any(self.x_hat[:self.nt] <= self.lower[:self.nt] + 1e-8)
+                                or np.any(self.x_hat[:self.nt] >= self.upper[:self.nt] - 1e-8))
         self.n_fits = 0
 
+    def _theta(self, phi):
+        return self.layout.theta_of_sdcor(phi)
+
+    def _jacobian(self, phi, h: float = 1e-7) -> np.ndarray:
+        """∂θ/∂φ (n_theta × n_theta) by central differences of the map (exact
+        to ~1e-9; the map is a few small Cholesky factors); one-sided within
+        [lower, upper] where a central difference would cross a bound (an SD
+        at 0, where the map's |σ| has a kink; a correlation near ±1)."""
+        J = np.zeros((self.nt, self.nt))
+        here = self._theta(phi)
+        for j in range(self.nt):
+            e = np.zeros(self.nt)
+            e[j] = h
+            up = self._theta(phi + e) if phi[j] + h <= self.upper[j] else None
+            down = self._theta(phi - e) if phi[j] - h >= self.lower[j] else None
+            if up is not None and down is not None:
+                J[:, j] = (up - down) / (2 * h)
+            elif up is not None:
+                J[:, j] = (up - here) / h
+            elif down is not None:
+                J[:, j] = (here - down) / h
+        return J
+
     def _dev(self, x):
-        return agq_deviance(self.pb, x[:self.nt], x[self.nt:], self.n_agq)
+        """``(deviance, state)`` at x = (φ, β); ``(inf, None)`` outside the domain."""
+        theta = self._theta(x[:self.nt])
+        if theta is None:
+            return np.inf, None
+        try:
+            return agq_deviance(self.pb, theta, x[self.nt:], self.n_agq)
+        except PirlsError:                  # no mode found there: outside the usable domain
+            self.pb.warm_u = self.fit.u.copy()
+            return np.inf, None
 
     def _value_grad(self, z, i, v):
         x = np.insert(z, i, v)
         dev, state = self._dev(x)
+        if state is None:
+            return np.inf, np.zeros_like(z)
         self.pb.warm_u = state.u
         if self.analytic:
-            g = laplace_gradient(self.pb, x[:self.nt], x[self.nt:], state)
+            theta = self._theta(x[:self.nt])
+            g = laplace_gradient(self.pb, theta, x[self.nt:], state)
+            g[:self.nt] = self._jacobian(x[:self.nt]).T @ g[:self.nt]
             return dev, np.delete(g, i)
         g = np.empty_like(z)
         for j in range(len(z)):
@@ -110,14 +167,19 @@ class _Profile:
             slope = -np.linalg.solve(Hzz, Hzi)
         except np.linalg.LinAlgError:
             slope = np.zeros_like(z_hat)
-        return np.maximum(z_hat + (v - self.x_hat[i]) * slope, np.delete(self.lower, i))
+        if not np.all(np.isfinite(slope)):
+            slope = np.zeros_like(z_hat)
+        return np.clip(z_hat + (v - self.x_hat[i]) * slope, np.delete(self.lower, i),
+                       np.delete(self.upper, i))
 
     def deviance_at(self, i: int, v: float) -> float:
         """D_i(v) = min over the others of the deviance with x_i = v: BFGS started
         at :meth:`start` with the fit's H_zz⁻¹ as its first inverse Hessian,
-        unconstrained (every real T_t gives a covariance T_t T_tᵀ, and the
-        deviance is the same for T_t and T_t with a column's sign flipped), or
-        L-BFGS-B on the bounds when H_zz is not positive definite (a fit on the boundary)."""
+        unconstrained in the SDs (the map uses |σ|, so the deviance is even in
+        each) and kept inside the correlations' domain by backtracking from
+        points where R is not positive semidefinite (deviance +∞); L-BFGS-B on
+        the bounds when the fit is on the boundary (an SD at 0, a correlation at
+        ±1) or H_zz is not positive definite."""
         self.n_fits += 1
         z0 = self.start(i, v)
         self.pb.warm_u = self.fit.u.copy()
@@ -125,13 +187,19 @@ class _Profile:
             return float(self._dev(np.array([v]))[0])
         Hzz = np.delete(np.delete(self.H, i, 0), i, 1)
         try:
+            if self.on_boundary:
+                raise ArithmeticError("the optimum is on the boundary")
             np.linalg.cholesky(Hzz)
             return _bfgs(lambda z: self._value_grad(z, i, v), z0, np.linalg.inv(Hzz))
         except (np.linalg.LinAlgError, ArithmeticError):
             pass
-        bounds = [(lo if np.isfinite(lo) else None, None) for lo in np.delete(self.lower, i)]
+        bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+                  for lo, hi in zip(np.delete(self.lower, i), np.delete(self.upper, i))]
         res = minimize(self._value_grad, z0, args=(i, v), jac=True, method="L-BFGS-B",
                        bounds=bounds, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-7})
+        if not np.isfinite(res.fun):
+            raise ProfileError(f"the deviance cannot be evaluated with parameter {i} at {v:.6g} "
+                               "(no conditional mode of the random effects there).")
         return float(res.fun)
 
     def zeta(self, i: int, v: float) -> float:
@@ -170,9 +238,8 @@ def _bfgs(value_grad, z, Hinv, gtol: float = 1e-7, max_iter: int = 200) -> float
     return float(f)
 
 
-def _standard_errors(results) -> np.ndarray:
-    """SEs of x = (θ, β) from 2 H⁻¹ (θ at a bound: its curvature alone)."""
-    H = results.fit.hessian
+def _standard_errors(H) -> np.ndarray:
+    """SEs of x = (φ, β) from 2 H⁻¹ (a parameter at a bound: its curvature alone)."""
     try:
         cov = 2.0 * np.linalg.inv(H)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -183,29 +250,33 @@ def _standard_errors(results) -> np.ndarray:
     return np.where(bad, curv, se)
 
 
-def _end(prof: _Profile, i: int, side: int, target: float, se: float, lower: float):
+def _end(prof: _Profile, i: int, side: int, target: float, se: float, bound: float):
     """The end of the interval on ``side`` (−1 lower, +1 upper): secant steps on
     ζ(v) = side · target from the Wald end (ζ is nearly linear in v), falling back
-    to bracketing and Brent's method when a step leaves the bracket."""
+    to bracketing and Brent's method when a step leaves the bracket. ``bound``:
+    the parameter's bound on that side (0 for an SD's lower end, ±1 for a
+    correlation, else ±∞), returned when ζ stays short of the target there."""
     x0 = prof.x_hat[i]
     tol = END_XTOL * se
+    clip = (lambda v: max(v, bound)) if side < 0 else (lambda v: min(v, bound))  # noqa: E731
     a, za = x0, 0.0                             # the bracket's inner end: ζ short of the target
-    b = max(x0 + side * target * se, lower) if side < 0 else x0 + side * target * se
-    for _ in range(40):
+    b = clip(x0 + side * target * se)
+    for k in range(40):
         zb = prof.zeta(i, b)
-        if side < 0 and b <= lower and side * zb < target:
-            return lower                        # the deviance never rises enough: the bound
+        if b == bound and side * zb < target:
+            return bound                        # the deviance never rises enough: the bound
         if abs(zb - side * target) < ZETA_TOL:
             return b
         if side * zb > target:                  # bracketed: secant inside [a, b]
             return _bracketed(prof, i, side, target, a, za, b, zb, tol)
         slope = (zb - za) / (b - a)
         a, za = b, zb
-        step = (side * target - zb) / slope if side * slope > 0 else side * 2 * se
-        step = side * min(max(side * step, 0.1 * se), 4 * se * (1 + abs(zb)))
-        b = a + step
-        if side < 0:
-            b = max(b, lower)
+        step = (side * target - zb) / slope if slope > 0 else side * 2 * se
+        # at most 4 SEs (more as ζ grows), doubling from the 4th step on so that a
+        # profile that flattens (a variance going to 0 takes a correlation's role
+        # away) still reaches its bound or shows that it is unbounded
+        step = side * min(max(side * step, 0.1 * se), 4 * se * (1 + abs(zb)) * 2.0 ** max(k - 2, 0))
+        b = clip(a + step)
     raise ProfileError(f"the profile of parameter {i} does not reach the interval's level; "
                        "the likelihood is flat in that direction (separation?).")
 
@@ -231,19 +302,15 @@ def _bracketed(prof, i, side, target, a, za, b, zb, tol):
 
 def profile_intervals(problem, results, level: float = 0.95, parm=None, verbose=0):
     """Profile-likelihood intervals (a DataFrame ``low``, ``high`` indexed by
-    parameter name); see the module docstring. ``verbose``: progress over the
+    parameter name; see :func:`profile_parameters` and the module docstring).
+    ``parm``: names to compute (all by default). ``verbose``: progress over the
     parameters (:func:`logitlab.core.progress.steps`)."""
     from ..core.progress import steps
     params = profile_parameters(results)
     names = [n for n, _ in params]
-    wanted = names if parm is None else _check_names(parm, names + _unprofiled(results))
-    unprofiled = [p for p in wanted if p not in names]
-    if unprofiled:
-        raise ValueError(f"{unprofiled[0]!r} is not profiled: only the first standard deviation "
-                         "of each random-effects term and the fixed effects are (the other "
-                         "variance components are functions of several θ).")
+    wanted = names if parm is None else _check_names(parm, names)
     prof = _Profile(problem, results)
-    se = _standard_errors(results)
+    se = _standard_errors(prof.H)
     target = norm.ppf(0.5 + level / 2)
     saved = problem.warm_u.copy()
     rows = {}
@@ -252,23 +319,12 @@ def profile_intervals(problem, results, level: float = 0.95, parm=None, verbose=
             for name, i in params:
                 if name not in wanted:
                     continue
-                lower = 0.0 if i < prof.nt else -np.inf
                 step = se[i] if np.isfinite(se[i]) and se[i] > 0 else \
                     0.1 * max(1, abs(prof.x_hat[i]))
-                rows[name] = (_end(prof, i, -1, target, step, lower),
-                              _end(prof, i, +1, target, step, lower))
+                rows[name] = (_end(prof, i, -1, target, step, prof.lower[i]),
+                              _end(prof, i, +1, target, step, prof.upper[i]))
                 progress.advance(name)
     finally:
         problem.warm_u = saved
     return pd.DataFrame(rows.values(), columns=["low", "high"],
                         index=pd.Index(list(rows), name="parameter"))
-
-
-def _unprofiled(results) -> list:
-    """Names of the variance components that are not profiled."""
-    out = []
-    for group, columns, _ in results.terms:
-        out += [f"sd_{c}|{group}" for c in columns[1:]]
-        out += [f"cor_{columns[j]}.{columns[i]}|{group}" for i in range(len(columns))
-                for j in range(i)]
-    return out

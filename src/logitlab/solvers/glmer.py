@@ -183,6 +183,26 @@ def _free(x, g, lower) -> np.ndarray:
     return ~(at_bound & (g >= 0))
 
 
+def mirror_boundary_columns(layout, x, g, tol: float = 1e-6):
+    """x with column j of T_t negated for every diagonal θ_jj at its bound 0
+    whose gradient g_jj > ``tol`` pushes outward while the column has entries
+    below the diagonal; None when there is no such column.
+
+    Negating a column of T_t leaves Σ_t = T_t T_tᵀ and so the deviance unchanged,
+    and at θ_jj = 0 it maps D(ε, θ_{·j}) to D(−ε, −θ_{·j}): the one-sided slope
+    into the interior at the mirrored point is −g_jj < 0. A bounded optimizer
+    stops at such a point (a minimum of the box, not of the likelihood: lme4
+    reaches a better optimum from its start), so the fit restarts from the mirror."""
+    out, changed = x.copy(), False
+    for t, k in enumerate(layout.n_columns):
+        for j in range(int(k) - 1):
+            diag, below = layout.column_positions(t, j)
+            if x[diag] <= 1e-12 and g[diag] > tol and np.any(x[below] != 0):
+                out[below] = -x[below]
+                changed = True
+    return out if changed else None
+
+
 def _newton_polish(obj: _Objective, x, g, H, lower, max_steps: int = 4):
     """Projected Newton steps on the free parameters while the deviance falls."""
     f = obj.stage2(x)
@@ -299,6 +319,18 @@ def _fit(problem, n_agq, theta_start, beta_start, max_iter, gradient, callback=N
     grad_fn = obj.gradient2 if (gradient is not None and n_agq == 1) else None
     H = deviance_hessian(obj.stage2, x, grad_fn)
     x, g = _newton_polish(obj, x, g, H, lower)
+    for _ in range(lay.n_theta):                # leave boundary points that are not minima
+        mirrored = mirror_boundary_columns(lay, x, g)
+        if mirrored is None:
+            break
+        res = _stage2(obj, mirrored, lower, max_iter, callback)
+        if not obj.stage2(res.x) < obj.stage2(x) - 1e-10:
+            obj.accept2(x)
+            break
+        res2, x = res, res.x
+        g = obj.gradient2(x)
+        H = deviance_hessian(obj.stage2, x, grad_fn)
+        x, g = _newton_polish(obj, x, g, H, lower)
     messages = [] if res2.success else [f"L-BFGS-B: {res2.message}"]
     return _result(problem, obj, x, g, H, n_agq, lower, messages, (nit1, int(res2.nit)), stage1)
 
