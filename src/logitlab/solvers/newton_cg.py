@@ -17,7 +17,8 @@ gradient is predicted to be small — below :data:`CHORD_START` after a CG
 step (by the CG residual, the model's gradient after the step, or by the
 quadratic-convergence estimate ``‖g‖ ρ²`` from the last contraction rate ρ
 when that is larger), or below the tolerance (after a chord step: ``‖g‖ ρ``)
-— also forms the Hessian there, in the same pass. From
+— also forms the Hessian there, in the same pass (the first with float32
+sums, half the flops: a model for steps; the last in float64). From
 a Hessian ``H_a`` at ``w_a`` the steps are chord steps ``d = -H_a⁻¹ g`` (flag
 ``"chord_steps"``): one value-and-gradient pass each, no products. Near the
 optimum they contract the gradient by ``ρ ≈ ‖I - H_a⁻¹ H(w)‖ = O(‖w_a - ŵ‖)``
@@ -109,30 +110,34 @@ class _Chord:
         self.rate = 1.0
         self.ended = False                # chord steps stalled (or H not positive definite)
 
-    def wants_hessian(self, predicted: float) -> bool:
-        """Whether to form the Hessian at a candidate whose gradient (max-norm)
-        is predicted to be ``predicted``: below :data:`CHORD_START` to start
-        chord steps, below the tolerance for the information at the end."""
+    def wants_hessian(self, predicted: float):
+        """Which Hessian to form at a candidate whose gradient (max-norm) is
+        predicted to be ``predicted``: the float64 one (True) when below the
+        tolerance (the information at the end), else one with float32 sums
+        (``"float32"``, half the flops) when below :data:`CHORD_START` and no
+        chord steps were taken yet, else none (False)."""
         if not self.enabled:
             return False
-        if self.factor is None and not self.ended and predicted <= CHORD_START:
+        if predicted <= self.rec.effective_tol():
             return True
-        return predicted <= self.rec.effective_tol()
+        if self.factor is None and not self.ended and predicted <= CHORD_START:
+            return "float32"
+        return False
 
     def direction(self, g):
         """The chord step ``-H_a⁻¹ g`` and the gradient it is predicted to leave."""
         self.rec.flags.add("chord_steps")
         return -linalg.cho_solve(self.factor, g, check_finite=False), self.rate * max_abs(g)
 
-    def update(self, H, gnorm_old: float, gnorm_new: float, M):
+    def update(self, H, exact: bool, gnorm_old: float, gnorm_new: float, M):
         """After a step from gradient ``gnorm_old`` to ``gnorm_new``, ``H`` the
-        Hessian at the new point (or None): the preconditioner for CG (``H_a``
-        once chord steps stall, else ``M``)."""
+        Hessian at the new point (or None; ``exact``: float64): the
+        preconditioner for CG (``H_a`` once chord steps stall, else ``M``)."""
         self.rate = gnorm_new / gnorm_old if gnorm_old > 0 else 1.0
         if self.factor is not None and self.rate > CHORD_MAX_RATE:
             M = precondition.Preconditioner("sample", factor=self.factor)
             self.factor, self.ended = None, True
-        self.hessian = H
+        self.hessian = H if exact else None
         if H is not None:
             try:
                 self.factor = linalg.cho_factor(H, lower=True, check_finite=False)
@@ -185,7 +190,8 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
         hess = chord.wants_hessian(predicted)
 
         def evaluate(t, d=d, hess=hess):
-            fv, gv, Hv = objective.smooth(w + t * d, curvature=True, hess=hess and t == 1.0)
+            fv, gv, Hv = objective.smooth(w + t * d, curvature=True,
+                                          hess=hess if t == 1.0 else False)
             return fv, max_abs(gv), (gv, Hv)
 
         step = backtrack(evaluate, f, float(g @ d), gnorm,
@@ -195,6 +201,6 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
             return chord.result(w)
         t, f, (g, H) = step
         w = w + t * d
-        M = chord.update(H, gnorm, max_abs(g), M)
+        M = chord.update(H, hess is True, gnorm, max_abs(g), M)
     rec.record(f, max_abs(g))
     return chord.result(w)
