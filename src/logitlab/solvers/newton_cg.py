@@ -12,22 +12,27 @@ needs a few products per outer iteration instead of tens.
 
 ``information=True`` (unpenalized fits with inference, whose standard errors
 need the float64 Hessian ``H(ŵ)`` at the solution anyway — a pass that costs
-several gradient passes at a hundred coefficients): an evaluation whose
-gradient is predicted to be small — below :data:`CHORD_START` after a CG
-step (by the CG residual, the model's gradient after the step, or by the
-quadratic-convergence estimate ``‖g‖ ρ²`` from the last contraction rate ρ
-when that is larger), or below the tolerance (after a chord step: ``‖g‖ ρ``)
-— also forms the Hessian there, in the same pass (the first with float32
-sums, half the flops: a model for steps; the last in float64). From
-a Hessian ``H_a`` at ``w_a`` the steps are chord steps ``d = -H_a⁻¹ g`` (flag
-``"chord_steps"``): one value-and-gradient pass each, no products. Near the
-optimum they contract the gradient by ``ρ ≈ ‖I - H_a⁻¹ H(w)‖ = O(‖w_a - ŵ‖)``
-per step, the first being an exact Newton step. A step that contracts by
-less than :data:`CHORD_MAX_RATE` ends them (CG resumes, preconditioned by
-``H_a``). When the run ends at a point whose Hessian was formed, it is
-returned as ``SolverResult.hessian`` (the information there, over the
-objective's scaling), so the fit needs no further pass for it; any other
-outcome leaves it None.
+several gradient passes at a hundred coefficients). Each step predicts the
+gradient it leaves (max-norm): after CG, the CG residual (the model's
+gradient) or, when larger, the quadratic-convergence estimate ``‖g‖ ρ²``
+from the last contraction rate ρ; after a chord step, ``‖g‖ ρ``. Predicted
+below :data:`FINAL_MARGIN` times the tolerance, the evaluation there also
+forms the float64 Hessian (same pass); else, predicted below
+:data:`CHORD_START` before any chord step, a Hessian with float32 sums (half
+the flops; a model for steps only). From a Hessian ``H_a`` formed at ``w_a``
+the steps are chord steps ``d = -H_a⁻¹ g`` (flag ``"chord_steps"``): one
+value-and-gradient pass each, no products. Near the optimum they contract
+the gradient by ``ρ ≈ ‖I - H_a⁻¹ H(w)‖ = O(‖w_a - ŵ‖)`` per step (the first
+is a Newton step with the model Hessian). A step that contracts by less than
+:data:`CHORD_MAX_RATE` ends them (CG resumes, preconditioned by ``H_a``).
+
+A run that ends at a point where the float64 Hessian was formed returns it
+as ``SolverResult.hessian`` (over the objective's scaling): the information
+there, so the fit needs no further pass for it. One that meets the
+tolerance elsewhere while chord steps are on takes one more chord step,
+evaluated with the float64 Hessian and kept if no worse (no line search:
+near the optimum the value changes by rounding alone); any other outcome
+leaves ``hessian`` None (the fit forms the information itself).
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ TOL_MARGIN = 0.3
 CHORD_START = 1e-3
 #: chord steps end when one shrinks the gradient by less than this factor
 CHORD_MAX_RATE = 0.25
+#: the float64 Hessian (the information) is formed at a point whose gradient
+#: is predicted below this fraction of the tolerance: the estimates there are
+#: well inside it, so the standard errors do not carry the tolerance's error
+FINAL_MARGIN = 0.1
 
 
 def forcing(gnorm2: float, tol: float) -> float:
@@ -118,7 +127,7 @@ class _Chord:
         chord steps were taken yet, else none (False)."""
         if not self.enabled:
             return False
-        if predicted <= self.rec.effective_tol():
+        if predicted <= FINAL_MARGIN * self.rec.effective_tol():
             return True
         if self.factor is None and not self.ended and predicted <= CHORD_START:
             return "float32"
@@ -144,6 +153,22 @@ class _Chord:
             except linalg.LinAlgError:
                 self.factor, self.ended = None, True
         return M
+
+    def final_step(self, objective, w, f: float, g, gnorm: float):
+        """At a converged point without its Hessian, while chord steps are on:
+        one more chord step, evaluated with the float64 Hessian (one pass) and
+        kept if it is no worse (value within rounding, gradient not larger;
+        no line search). Returns the point kept."""
+        if not self.enabled or self.factor is None or self.hessian is not None:
+            return w
+        d, _ = self.direction(g)
+        f_new, g_new, H = objective.smooth(w + d, curvature=True, hess=True)
+        g_norm_new = max_abs(g_new)
+        if f_new <= f + value_rounding(objective, f) and g_norm_new <= gnorm:
+            self.rec.record(f_new, g_norm_new)
+            self.hessian = H
+            return w + d
+        return w
 
     def result(self, w):
         """The recorder's result at ``w``, with the Hessian there if it was formed."""
@@ -172,7 +197,7 @@ def solve(objective, w0, *, tol, max_iter=200, callback=None, cg_max_iter=None,
     for it in range(max_iter):
         gnorm = max_abs(g)
         if rec.record(f, gnorm):
-            return chord.result(w)
+            return chord.result(chord.final_step(objective, w, f, g, gnorm))
         if chord.factor is not None:
             d, predicted = chord.direction(g)
         else:
