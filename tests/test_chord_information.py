@@ -87,3 +87,35 @@ def test_penalized_fit_forms_no_hessian():
     X, y = _data(seed=3)
     m = LogisticRegression(solver="newton-cg", alpha=1e-3).fit(X, y)
     assert "chord_steps" not in m.results_.solver.flags
+
+
+@pytest.mark.parametrize("weights", ["unit", "varied"])
+def test_weight_ratio_bits_from_the_kept_curvature(weights):
+    """The aliasing certificate's spread of ``log₂(v / ĥ)`` read from the
+    curvature kept by the last pass equals the exact range over the rows
+    (computed here from the fitted probabilities), and lies within the
+    histogram pass's bound (its bits plus the binary slack of 2)."""
+    from scipy.special import expit
+
+    from logitlab.fitting import fitstats
+    X, y = _data(seed=4)
+    n = len(y)
+    rng = np.random.default_rng(0)
+    s = np.broadcast_to(1.0, n) if weights == "unit" else rng.integers(0, 4, n).astype(float)
+    layout = Layout(X.shape[1], 2, (1,), True)
+    data = InMemoryData(X, y.astype(np.int8), s, None, layout)
+    w = rng.normal(0, 0.3, layout.size)
+    Objective(data).smooth(w, curvature=True)
+    W = layout.matrix(w)
+    bits, n_obs = fitstats._ratio_bits_from_curvature(data, W)
+    z = X @ w[:-1] + w[-1]
+    pos = s > 0
+    v = fitstats.glm_start_weights(s[pos])
+    exact = np.log2(v / (s[pos] * expit(z[pos]) * expit(-z[pos])))
+    assert n_obs == int(pos.sum())
+    assert bits == int(np.floor(exact.max())) + 1 - int(np.floor(exact.min()))
+    counts = data.reduce_chunks(fitstats._weight_ratio_histogram, W, data.family)
+    used = np.flatnonzero(counts)
+    assert bits <= used[-1] + 1 - used[0] + fitstats._BINARY_SLACK
+    # at another point nothing is kept: the histogram pass decides
+    assert fitstats._ratio_bits_from_curvature(data, layout.matrix(w + 1e-3)) is None
