@@ -121,10 +121,10 @@ class _Chord:
 
     def wants_hessian(self, predicted: float):
         """Which Hessian to form at a candidate whose gradient (max-norm) is
-        predicted to be ``predicted``: the float64 one (True) when below the
-        tolerance (the information at the end), else one with float32 sums
-        (``"float32"``, half the flops) when below :data:`CHORD_START` and no
-        chord steps were taken yet, else none (False)."""
+        predicted to be ``predicted``: the float64 one (True) when below
+        :data:`FINAL_MARGIN` times the tolerance (the information at the end),
+        else one with float32 sums (``"float32"``, half the flops) when below
+        :data:`CHORD_START` and no chord steps were taken yet, else none (False)."""
         if not self.enabled:
             return False
         if predicted <= FINAL_MARGIN * self.rec.effective_tol():
