@@ -19,6 +19,7 @@ one test suite run against each, ``tests/test_backend_contract.py``):
 ``hessian_sample(W, max_rows,``     (H, weight) over spread-out rows (preconditioners);
 ``blocks)``                           ``blocks``: only the diagonal class blocks
 ``curvature_floor(W)``              min p(1-p) from the kept curvature, or None
+``kept_curvature(W)``               the kept curvature itself, per block, or None
 ``reduce_chunks(fn, *args)``        Σ over chunks of any chunk statistic
 ``local_rows()``                    all rows as arrays when they are in this process, else None
 ``release()``                       drop what the backend holds on workers
@@ -180,6 +181,12 @@ class DataBackend:
 
     def hessian_sample(self, W, max_rows: int, blocks: bool = False) -> tuple:
         raise NotImplementedError
+
+    def kept_curvature(self, W):
+        """``[(s, h), ...]`` per chunk, the weights and the per-row curvature
+        ``h = s p (1 - p)`` at ``W`` when kept in this process (binary models),
+        or None (then a pass is needed)."""
+        return None
 
     def curvature_floor(self, W):
         """``min p (1 - p)`` over the rows, from the kept curvature, or None

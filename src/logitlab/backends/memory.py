@@ -267,6 +267,15 @@ class InMemoryData(DataBackend):
                 floor = min(floor, float(np.min(curv.h[pos] / s[pos])))
         return floor
 
+    def kept_curvature(self, W):
+        """``[(s, h), ...]`` per block: the weights and the curvature ``h = s p
+        (1 - p)`` kept by the last ``stats(curvature=True)`` call if that was at
+        ``W`` (binary models); else None. No pass."""
+        at = getattr(self, "_curvature_at", None)
+        if at is None or self._curvature[0].h is None or not _same_point(at, W):
+            return None
+        return [(self.s[sl], curv.h) for sl, curv in zip(self.blocks, self._curvature)]
+
     def _curvature_pass(self, kernel, *args, accumulate=False, **kwargs):
         """Σ over blocks of ``kernel(X, curvature, *args, **kwargs)``; with
         ``accumulate`` (a kernel taking ``out=``) by groups when

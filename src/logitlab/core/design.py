@@ -121,12 +121,18 @@ class GramAccumulator:
         if self._buf is None or self._buf.shape[0] < rows:
             self._buf = np.empty((rows, self.upper.shape[0]), self.dtype)
         root = np.sqrt(c, dtype=np.float64).astype(self.dtype, copy=False)
+        scaled_rows = None
+        if compiled_path(X):            # numba's loop: half the time of the broadcast
+            from .fused import scaled_rows
         for a in range(0, n, rows):
             b = min(a + rows, n)
             A = self._buf[:b - a]
-            np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
-            if self.fit_intercept:
-                A[:, d] = root[a:b]
+            if scaled_rows is not None:
+                scaled_rows(X, root, A, a, self.fit_intercept)
+            else:
+                np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
+                if self.fit_intercept:
+                    A[:, d] = root[a:b]
             # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
             self.upper = self._syrk(1.0, A.T, beta=1.0, c=self.upper, trans=0, lower=0,
                                     overwrite_c=1)

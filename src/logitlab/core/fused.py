@@ -431,3 +431,21 @@ def csr_sq_weighted(data, indices, indptr, c, out):
             j = _U(indices[k])
             for col in range(C):
                 out[j, col] += c[i, col] * x2
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def scaled_rows(X, root, out, a, fit_intercept):
+    """``out[k, :d] = X[a + k] · root[a + k]`` (and ``out[k, d] = root[a + k]``
+    with an intercept) for the rows of ``out``: the products of numpy's
+    broadcast multiply, in half its time (its inner loop per row of a hundred
+    columns is mostly overhead); :class:`logitlab.core.design.GramAccumulator`'s
+    rows of ``√c [X, 1]``."""
+    d = X.shape[1]
+    for k in range(out.shape[0]):
+        r = root[a + k]
+        x = X[a + k]
+        o = out[k]
+        for j in range(d):
+            o[j] = x[j] * r
+        if fit_intercept:
+            o[d] = r

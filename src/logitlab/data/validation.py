@@ -112,12 +112,13 @@ def _bad_entries(X, bad_values):
     return rows, X.indices[positions], X.data[positions]
 
 
-def check_magnitude(X, names=None) -> None:
+def check_magnitude(X, names=None, screen=None) -> None:
     """Raise ValueError naming the columns and rows of a design to fit whose
     values exceed :data:`MAX_ABS_X` in magnitude (finite X assumed; a sparse X
-    as canonical CSR)."""
+    as canonical CSR). ``screen``: :func:`_scan_exponents` of the values when
+    already taken (no second read of X)."""
     values = X.data if sp.issparse(X) else X
-    if values.size == 0 or not _scan_exponents(values)[1]:
+    if values.size == 0 or not (screen or _scan_exponents(values))[1]:
         return
     rows, cols, vals = _bad_entries(X, lambda v: np.abs(v) > MAX_ABS_X)
     if rows.size == 0:
@@ -140,12 +141,13 @@ def check_magnitude(X, names=None) -> None:
         f"(e.g. divide by {scale:.0e}, or take a logarithm) before fitting.")
 
 
-def check_finite_matrix(X, names=None, what="X", fix="before fitting") -> None:
+def check_finite_matrix(X, names=None, what="X", fix="before fitting", screen=None) -> None:
     """Raise ValueError naming the row and column of the first NaN or inf (in
     row-major order) and the columns (and counts of rows) holding them. A
-    sparse X (canonical CSR) is checked on its stored values ``X.data``."""
+    sparse X (canonical CSR) is checked on its stored values ``X.data``.
+    ``screen``: :func:`_scan_exponents` of the values when already taken."""
     values = X.data if sp.issparse(X) else X
-    if values.size == 0 or _all_finite(values):
+    if values.size == 0 or (screen[0] if screen else _all_finite(values)):
         return
     rows, cols, bad = _bad_entries(X, lambda v: ~np.isfinite(v))
     parts = []
@@ -185,9 +187,12 @@ def check_X(estimator, X, *, reset: bool, dtype=None, min_features: int = 1):
             _sklearn_validate(estimator, X, reset, target, min_features)
         if sp.issparse(X):               # e.g. a DataFrame of pandas sparse columns
             X = canonical_csr(X, target)
-    check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting")
+    values = X.data if sp.issparse(X) else X
+    screen = _scan_exponents(values) if values.size else None     # one read for both checks
+    check_finite_matrix(X, names, fix="before fitting" if reset else "before predicting",
+                        screen=screen)
     if reset:
-        check_magnitude(X, names)
+        check_magnitude(X, names, screen=screen)
     return X
 
 

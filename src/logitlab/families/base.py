@@ -105,7 +105,9 @@ class Family:
                     single=False, h_out=None):
         """``(loss, grad, hess, curvature)``: Σ s·nll (float), the gradient
         (n_rows, n_cols) or None, the Hessian (size, size) or None and the
-        per-row :class:`Curvature` or None."""
+        per-row :class:`Curvature` or None. ``hess="float32"`` allows float32
+        sums for the Hessian (a model Hessian for steps, never inference);
+        families without them form it in float64."""
         raise NotImplementedError
 
     def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:

@@ -78,7 +78,8 @@ class BinaryLogit(Family):
     def chunk_stats(self, X, y, s, offset, W, *, grad=True, hess=False, curvature=False,
                     single=False, h_out=None, out=None):
         """See :meth:`Family.chunk_stats`; ``out``: the gradient is added into
-        this accumulator (:meth:`new_accumulator`), a view of which is returned."""
+        this accumulator (:meth:`new_accumulator`), a view of which is returned;
+        ``hess="float32"``: the Hessian's sums in float32 (dense X)."""
         if compiled_path(X):
             return self._fused_stats(X, y, s, offset, W, grad, hess, curvature, single, h_out,
                                      out)
@@ -93,7 +94,8 @@ class BinaryLogit(Family):
             if hess or curvature:
                 h = s * p * q
                 if hess:
-                    H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True)
+                    H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True,
+                                      single=hess == "float32")
                 if curvature:
                     curv = Curvature(h=h)
         return loss, g, H, curv
@@ -109,7 +111,8 @@ class BinaryLogit(Family):
                                         curvature=want_hess or want_curv, single=single,
                                         h_out=h_out, g=out)
         grad = None if g is None else (g if fit_intercept else g[:d])[:, None]
-        hess = weighted_gram(X, h, fit_intercept, nonneg=True) if want_hess else None
+        hess = (weighted_gram(X, h, fit_intercept, nonneg=True, single=want_hess == "float32")
+                if want_hess else None)
         return loss, grad, hess, (Curvature(h=h) if want_curv else None)
 
     def chunk_hessp(self, X, curv: Curvature, V, single=False, out=None) -> np.ndarray:

@@ -296,14 +296,48 @@ def aliased_after_fit(objective: Objective, info: np.ndarray, w_full) -> list:
     block = np.asarray(info).reshape(m, C, m, C)[:, 0, :, 0]
     W = layout.matrix(w_full)
     if np.all(np.isfinite(W)):
-        counts = data.reduce_chunks(_weight_ratio_histogram, W, data.family)
-        used = np.flatnonzero(counts)
-        if used.size and used[0] > 0 and used[-1] < _RATIO_BINS - 1:
-            bits = used[-1] + 1 - used[0] + (0 if layout.multinomial else _BINARY_SLACK)
-            spread = 2.0 ** (0.5 * bits)
-            if certifies_full_rank(block, int(counts.sum()), spread):
+        kept = None if layout.multinomial else _ratio_bits_from_curvature(data, W)
+        if kept is not None:
+            bits, n_obs = kept
+        else:
+            counts = data.reduce_chunks(_weight_ratio_histogram, W, data.family)
+            used = np.flatnonzero(counts)
+            ok = used.size and used[0] > 0 and used[-1] < _RATIO_BINS - 1
+            bits, n_obs = (used[-1] + 1 - used[0], int(counts.sum())) if ok else (None, 0)
+        if bits is not None:
+            spread = 2.0 ** (0.5 * (bits + (0 if layout.multinomial else _BINARY_SLACK)))
+            if certifies_full_rank(block, n_obs, spread):
                 return []
     return aliased_by_qr(data, layout)
+
+
+def _ratio_bits_from_curvature(data, W):
+    """``(bits, n_obs)`` as :func:`_weight_ratio_histogram`'s counts give them
+    (``⌊max⌋ + 1 - ⌊min⌋`` of ``log₂(v / ĥ)`` over the ``n_obs`` rows of
+    positive weight), from the curvature ``ĥ`` the backend kept at ``W``
+    (binary models: the fit's last pass), exactly (no ``|z|`` bound) and
+    without a pass; None when none is kept, or a ratio is not finite or is
+    beyond the histogram's ±1000 bits."""
+    kept = data.kept_curvature(W)
+    if kept is None:
+        return None
+    lo, hi, n_obs = np.inf, -np.inf, 0
+    for s, h in kept:
+        if s.strides == (0,) and s.size:          # one weight for every row
+            if not s[0] > 0:
+                continue
+            v, h_lo, h_hi = glm_start_weights(s[:1])[0], float(h.min()), float(h.max())
+            if not h_lo > 0:
+                return None
+            ratios, n = np.log2([v / h_hi, v / h_lo]), h.size
+        else:
+            pos = s > 0
+            ratios, n = np.log2(glm_start_weights(s[pos])) - np.log2(h[pos]), int(pos.sum())
+        if n:
+            lo, hi, n_obs = min(lo, float(ratios.min())), max(hi, float(ratios.max())), n_obs + n
+    if not (n_obs and np.isfinite(lo) and np.isfinite(hi) and lo >= -1000 and hi < 1000):
+        return None
+    return int(np.floor(hi)) + 1 - int(np.floor(lo)), n_obs
 
 
 def null_objective(objective: Objective) -> Objective:

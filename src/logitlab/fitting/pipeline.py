@@ -145,15 +145,19 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
                if with_inference and not defer else [])
+    information = with_inference and spec.kind == "none"
     objective, result = _solve_with(spec, data, w0, resume, aliased, problem_id,
-                                    warm.solver_state if warm_ok else None)
-    info = n_sat = None
+                                    warm.solver_state if warm_ok else None, information)
+    info, n_sat = _solver_information(objective, result), None
     if defer:
-        info, n_sat = _information_and_saturation(objective, result.coef)
+        if info is None:
+            info, n_sat = _information_and_saturation(objective, result.coef)
         aliased = fitstats.aliased_after_fit(objective, info, result.coef)
         if aliased:
             info = n_sat = None
-            objective, result = _solve_with(spec, data, w0, None, aliased, problem_id)
+            objective, result = _solve_with(spec, data, w0, None, aliased, problem_id,
+                                            information=information)
+            info = _solver_information(objective, result)
     if aliased:
         w0 = np.where(layout.row_mask(aliased), 0.0, w0)
     findings = _aliasing_findings(names, aliased, conditional=layout.conditional)
@@ -171,11 +175,14 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
 
 
 # ------------------------------------------------------------------ solving
-def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None):
+def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None,
+                information=False):
     """The objective (aliased columns held at 0, or the family's pinned
     coordinates) and the solver's result from ``resume`` or ``w0``; the float64
     polish after a float32 fit when asked for; ``warm_state``: a previous
-    run's solver state, for the solvers that take one."""
+    run's solver state, for the solvers that take one; ``information``: the
+    fit needs the information at the optimum (solvers that can end with it
+    are asked to: ``result.hessian``)."""
     layout = data.layout
     fixed = layout.row_mask(aliased) if aliased else data.family.pinned()
     if aliased:
@@ -186,7 +193,7 @@ def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None):
                  if spec.checkpoint else
                  Objective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0))
     callback = _callback(spec, objective, problem_id)
-    result = _solve(spec, objective, start, callback, warm_state)
+    result = _solve(spec, objective, start, callback, warm_state, information)
     if spec.polish and getattr(data, "single", False):
         data.single = False
         result = _chain(result, _solve(spec, objective, result.coef, callback))
@@ -207,9 +214,10 @@ def _callback(spec, objective, problem_id):
     return callback
 
 
-def _solve(spec, objective, w_full, callback, warm_state=None):
+def _solve(spec, objective, w_full, callback, warm_state=None, information=False):
     """Run the chosen solver from the full vector ``w_full``; the result's
-    ``coef`` is the full canonical vector."""
+    ``coef`` is the full canonical vector (``hessian`` dropped unless it is
+    the Hessian there)."""
     data = objective.data
     if spec.solver != "auto":
         name = spec.solver
@@ -225,9 +233,14 @@ def _solve(spec, objective, w_full, callback, warm_state=None):
         options["penalty_coords"] = objective.free
     if warm_state is not None and name == "cd":
         options["warm_state"] = warm_state
+    if information and name == "newton-cg":
+        options["information"] = True
     result = solvers.run(name, objective, objective.restrict(w_full, copy=False), tol=tol,
                          max_iter=max_iter, callback=callback, **options)
-    result.coef = data.family.canonical(objective.expand(result.coef))
+    full = objective.expand(result.coef)
+    result.coef = data.family.canonical(full)
+    if result.hessian is not None and not np.array_equal(result.coef, full):
+        result.hessian = None
     return result
 
 
@@ -243,6 +256,17 @@ def _chain(first, second):
 
 
 # --------------------------------------------------------------- inference
+def _solver_information(objective, result):
+    """The information (size, size) at ``result.coef`` from the Hessian the
+    solver formed there (``result.hessian``, of the mean NLL: ``S`` times
+    it), or None when it has none, some coordinates are fixed or there is a
+    penalty."""
+    H, result.hessian = result.hessian, None          # not kept with the fitted model
+    if H is None or objective.size != objective.layout.size or objective.l2 != 0.0:
+        return None
+    return H / objective.scale
+
+
 def _information_and_saturation(objective, w_full):
     """The information (size, size) at ``w_full`` and the saturated row count, in one
     pass (non-finite coefficients: the information alone, no saturation)."""

@@ -117,7 +117,8 @@ def solver_options_of(solver: str) -> list:
     """The keyword options ``solver`` accepts in ``solver_options``."""
     return [p.name for p in inspect.signature(SOLVERS[solver]).parameters.values()
             if p.kind == p.KEYWORD_ONLY
-            and p.name not in ("tol", "max_iter", "callback", "penalty_coords", "warm_state")]
+            and p.name not in ("tol", "max_iter", "callback", "penalty_coords", "warm_state",
+                               "information")]
 
 
 def check_options(solver: str, options, penalty_kind: str | None = None) -> dict:

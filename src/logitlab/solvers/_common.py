@@ -28,6 +28,9 @@ class SolverResult:
     state : what a solver can reuse when the next fit starts from this one (a
         warm start): ``cd``'s last quadratic model; None for the others. Never
         part of a fitted model (not pickled, not saved).
+    hessian : the float64 Hessian (size, size) of the smooth objective at
+        ``coef`` when the solver formed it there (``newton-cg`` with
+        ``information=True``), else None; like ``state``, never saved.
     """
 
     coef: np.ndarray
@@ -42,6 +45,7 @@ class SolverResult:
     n_passes: int = 0
     flags: set = field(default_factory=set)
     state: object = None
+    hessian: object = None
 
 
 class Recorder:

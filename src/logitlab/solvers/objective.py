@@ -116,7 +116,9 @@ class Objective:
 
     def smooth(self, w, *, grad=True, hess=False, curvature=False):
         """Smooth part at ``w``: ``(f, g, H)``; ``g`` (size,) and ``H`` (size, size)
-        are None unless asked for. One pass over the data."""
+        are None unless asked for. One pass over the data. ``hess="float32"``:
+        a Hessian whose sums may be float32 (binary models on dense X; for
+        steps only, never inference), float64 in value."""
         full = self.expand(w)
         st = self.data.stats(self.layout.matrix(full), grad=grad, hess=hess,
                              curvature=curvature)
