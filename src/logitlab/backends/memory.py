@@ -256,15 +256,14 @@ class InMemoryData(DataBackend):
         curvature kept by the last ``stats(curvature=True)`` call if that was
         at ``W`` (binary models); else None. A floor above ε proves no row's
         fitted probability of its class is within ε of 1, without a pass."""
-        at = getattr(self, "_curvature_at", None)
-        if at is None or self._curvature[0].h is None or not _same_point(at, W):
+        kept = self.kept_curvature(W)
+        if kept is None:
             return None
         floor = np.inf
-        for sl, curv in zip(self.blocks, self._curvature):
-            s = self.s[sl]
+        for s, h in kept:
             pos = s > 0
             if np.any(pos):
-                floor = min(floor, float(np.min(curv.h[pos] / s[pos])))
+                floor = min(floor, float(np.min(h[pos] / s[pos])))
         return floor
 
     def kept_curvature(self, W):
