@@ -106,3 +106,37 @@ def test_a_small_fit_and_summary_do_not_load_sklearn_scipy_stats_or_pandas():
     assert loaded == "[]"
     assert float(err) <= 1e-15
     assert cloned == "True True"
+
+
+@pytest.mark.parametrize("d, dtype", [(50, np.float64), (7, np.float64), (333, np.float64),
+                                      (50, np.float32), (1001, np.float32)])
+def test_blocks_of_a_large_design_run_the_compiled_kernels(d, dtype):
+    """The in-memory backend's row blocks (2 MiB of X) hold at least
+    COMPILED_MIN_ENTRIES entries, so a large design runs compiled in every
+    block (a block of 5,242 × 50 = 262,100 float64 entries, just under 2¹⁸, ran
+    the multinomial softmax through NumPy)."""
+    from logitlab.backends.memory import _BLOCK_BYTES, block_slices
+    n = 3 * _BLOCK_BYTES // (d * np.dtype(dtype).itemsize) + 17
+    blocks = block_slices(n, d * np.dtype(dtype).itemsize)
+    assert sum(sl.stop - sl.start for sl in blocks) == n
+    full = [sl for sl in blocks if sl.stop != n]
+    assert full and all((sl.stop - sl.start) * d >= design.COMPILED_MIN_ENTRIES
+                        for sl in full)
+
+
+def test_multinomial_blocks_of_a_large_design_use_the_compiled_softmax(monkeypatch):
+    from logitlab.backends.memory import InMemoryData
+    from logitlab.core import fused
+    calls = []
+    original = fused.softmax_rows
+    monkeypatch.setattr(fused, "softmax_rows",
+                        lambda *a: calls.append(a[0].shape) or original(*a))
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12_000, 50))
+    y = rng.integers(0, 3, len(X))
+    family = logit_family(50, 3, fit_intercept=True)
+    data = InMemoryData(X, y, np.ones(len(X)), None, family)
+    full = [sl for sl in data.blocks if (sl.stop - sl.start) * 50 >= design.COMPILED_MIN_ENTRIES]
+    assert len(full) >= 2
+    data.stats(np.zeros((51, family.layout.n_cols)))
+    assert sorted(calls) == sorted((sl.stop - sl.start, 3) for sl in full)

@@ -58,7 +58,9 @@ def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BY
     """Contiguous row ranges of about ``block_bytes`` each; with ``cuts`` (the
     increasing row positions where a block may start, e.g. the first row of each
     stratum) every range starts at a cut and holds whole groups."""
-    rows = int(min(max(block_bytes // max(bytes_per_row, 1), 256), 1 << 16))
+    # rounded up: a block of ``block_bytes`` holds at least that many bytes, so a
+    # 2 MiB float64 block reaches COMPILED_MIN_ENTRIES (its kernels run compiled)
+    rows = int(min(max(-(-block_bytes // max(bytes_per_row, 1)), 256), 1 << 16))
     if cuts is None:
         return [slice(i, min(i + rows, n_rows)) for i in range(0, n_rows, rows)] or [slice(0, 0)]
     cuts = np.append(np.asarray(cuts, dtype=np.intp), n_rows)
@@ -336,15 +338,16 @@ class InMemoryData(DataBackend):
         return symmetric_from_upper(upper), sum(p[1] for p in parts)
 
     def _sample_hessian(self, sl, W, blocks: bool = False):
-        """(Hessian, weight) of rows ``sl`` at ``W`` (float64, any layout), or
-        (its diagonal class blocks, weight) if ``blocks``."""
+        """(Hessian, weight) of rows ``sl`` at ``W`` (any layout), or (its
+        diagonal class blocks, weight) if ``blocks``; summed in float32 where
+        the family can (a preconditioner needs no more)."""
         off = None if self.offset is None else self.offset[sl]
         if blocks:
             H = self.family.chunk_hess_blocks(self.X[sl], self.y[sl], self.s[sl], off, W,
-                                              single=self.single)
+                                              single=True)
         else:
             H = self.family.chunk_stats(self.X[sl], self.y[sl], self.s[sl], off, W,
-                                        grad=False, hess=True)[2]
+                                        grad=False, hess="float32")[2]
         return H, float(np.sum(self.s[sl]))
 
     def _sample_gram(self, slices, W):

@@ -19,6 +19,7 @@ and glmnet), one intercept pinned, intercepts reported centred.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from scipy.linalg import blas
 
@@ -79,9 +80,9 @@ class MultinomialLogit(Family):
         """Logits (n, K), float64; the reference class's column is the offset only."""
         lay = self.layout
         d = lay.n_features
-        z = np.asarray(xdot(X, W[:d]), dtype=np.float64)
+        z = np.asarray(xdot(X, W[:d]), dtype=np.float64)    # a new array
         if lay.fit_intercept:
-            z = z + W[d]
+            z += W[d]
         if not lay.symmetric:
             full = np.zeros((z.shape[0], lay.n_classes))
             full[:, list(lay.free_classes)] = z
@@ -99,43 +100,46 @@ class MultinomialLogit(Family):
         loss = softmax_rows(np.ascontiguousarray(Z, dtype=np.float64),
                             np.ascontiguousarray(y, dtype=np.int64),
                             np.ascontiguousarray(s, dtype=np.float64),
-                            np.asarray(lay.free_classes, dtype=np.int64), P, R)
+                            np.asarray(lay.free_classes, dtype=np.int64), P, R,
+                            compiled=_compiled_rows(X, Z))
         g = design_t_residuals(X, R, lay.fit_intercept) if grad else None
-        H = self._hessian(X, P, s, lay) if hess else None
+        H = self._hessian(X, P, s, lay, single=hess == "float32") if hess else None
         curv = Curvature(p=P, s=s) if curvature else None
         return float(loss), g, H, curv
 
     @staticmethod
-    def _hessian(X, P, s, layout: Layout, rows: int = 1024) -> np.ndarray:
+    def _hessian(X, P, s, layout: Layout, rows: int = 1024, single: bool = False) -> np.ndarray:
         """Hessian (size, size) from free-class probabilities ``P`` (n, C).
 
         The ``p pᵀ`` part for all class pairs is one symmetric rank-k update of
         ``Y = √s (x ⊗ p)`` (n, size); the diagonal class blocks are then set
-        from ``s p_k (1 - p_k)`` directly (no cancellation).
+        from ``s p_k (1 - p_k)`` directly (no cancellation). ``single``: both
+        in float32 arithmetic (BLAS ssyrk: twice as fast; for preconditioners
+        only, never for inference).
         """
         C, m = layout.n_cols, layout.n_rows
+        syrk, dtype = (blas.ssyrk, np.float32) if single else (blas.dsyrk, np.float64)
         out = np.zeros((layout.size, layout.size))
         for i in range(0, max(X.shape[0], 1), rows):
             Xa = augmented_dense(X[i:i + rows], layout.fit_intercept)
             Pb, sb = P[i:i + rows], s[i:i + rows]
             Y = (Xa[:, :, None] * (np.sqrt(sb)[:, None] * Pb)[:, None, :]).reshape(Xa.shape[0], -1)
-            out -= blas.dsyrk(1.0, np.ascontiguousarray(Y).T, trans=0, lower=0)
+            out -= syrk(1.0, np.ascontiguousarray(Y, dtype=dtype).T, trans=0, lower=0)
         out = np.triu(out) + np.triu(out, 1).T
         H4 = out.reshape(m, C, m, C)
         for k in range(C):
             H4[:, k, :, k] = weighted_gram(X, s * P[:, k] * (1.0 - P[:, k]),
-                                           layout.fit_intercept, nonneg=True)
+                                           layout.fit_intercept, nonneg=True, single=single)
         return out
 
     def chunk_hessp(self, X, curv: Curvature, V, single=False) -> np.ndarray:
         """``[X, 1]ᵀ T`` with ``T_i = s_i (diag p_i - p_i p_iᵀ) [x_i, 1]ᵀ V``."""
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
-        U = np.asarray(xdot(X, V[:d]), dtype=np.float64)
+        T = np.ascontiguousarray(xdot(X, V[:d]), dtype=np.float64)   # U, then T in place
         if fit_intercept:
-            U = U + V[d]
-        T = np.empty_like(U)
-        softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64),
-                           np.ascontiguousarray(U), T)
+            T += V[d]
+        softmax_hessp_rows(curv.p, np.ascontiguousarray(curv.s, dtype=np.float64), T, T,
+                           compiled=_compiled_rows(X, T))
         return design_t_residuals(X, T, fit_intercept)
 
     def chunk_hess_diag(self, X, curv: Curvature) -> np.ndarray:
@@ -255,13 +259,23 @@ class MultinomialLogit(Family):
 
 
 # ------------------------------------------------------------ per-row terms
-def softmax_rows(Z, y, s, free, P, R) -> float:
+def _compiled_rows(X, Z) -> bool:
+    """Whether the per-row softmax terms of a chunk run compiled: from
+    :data:`~logitlab.core.design.COMPILED_MIN_ENTRIES` stored entries of the
+    chunk's X (the size that decides for every kernel, so large data runs
+    compiled in every block) or of its logits ``Z`` on."""
+    stored = X.nnz if sp.issparse(X) else X.size
+    return max(stored, Z.size) >= COMPILED_MIN_ENTRIES
+
+
+def softmax_rows(Z, y, s, free, P, R, compiled: bool | None = None) -> float:
     """Σ_i s_i (logsumexp(z_i) − z_{i, y_i}) from full logits ``Z`` (n, K); writes
     the free classes' probabilities into ``P`` (n, C) and the weighted residuals
     ``s (p − [y = k])`` into ``R`` (n, C) when they have n rows (``free`` (C,)
     the free classes). Compiled rows (:func:`logitlab.core.fused.softmax_rows`)
-    from :data:`~logitlab.core.design.COMPILED_MIN_ENTRIES` logits on; NumPy below."""
-    if Z.size >= COMPILED_MIN_ENTRIES:
+    if ``compiled`` (default: from :data:`~logitlab.core.design.COMPILED_MIN_ENTRIES`
+    logits on); NumPy otherwise."""
+    if Z.size >= COMPILED_MIN_ENTRIES if compiled is None else compiled:
         from ..core import fused
         return fused.softmax_rows(Z, y, s, free, P, R)
     n = Z.shape[0]
@@ -278,10 +292,11 @@ def softmax_rows(Z, y, s, free, P, R) -> float:
     return loss
 
 
-def softmax_hessp_rows(P, s, U, T) -> None:
-    """``T = s (P∘U − P Σ_c P∘U)`` (all (n, C)): the multinomial curvature applied
-    to ``U = [X, 1] V``; compiled from :data:`COMPILED_MIN_ENTRIES` entries on."""
-    if P.size >= COMPILED_MIN_ENTRIES:
+def softmax_hessp_rows(P, s, U, T, compiled: bool | None = None) -> None:
+    """``T = s (P∘U − P Σ_c P∘U)`` (all (n, C); ``T`` may be ``U``): the
+    multinomial curvature applied to ``U = [X, 1] V``; compiled if ``compiled``
+    (default: from :data:`COMPILED_MIN_ENTRIES` entries on)."""
+    if P.size >= COMPILED_MIN_ENTRIES if compiled is None else compiled:
         from ..core import fused
         fused.softmax_hessp_rows(P, s, U, T)
         return

@@ -10,7 +10,9 @@ Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
   for p coefficients, so with ``m ≥ 10 p`` the preconditioned system has
   condition number ~2 and CG gains a digit every two or three products. It
   costs ``m p²`` flops, which the row budget keeps to a few passes' worth
-  (binary models build it with a float32 syrk, so their budget is larger);
+  (summed in float32 by BLAS syrk; a binary model's Hessian is one syrk,
+  so its budget is larger than a multinomial model's, whose class pairs each
+  cost a Gram matrix);
 * ``"blocks"`` — multinomial models with many classes: only the diagonal class
   blocks ``Σ s p_c (1 - p_c) x̃ x̃ᵀ`` of the sampled Hessian (block Jacobi),
   one Cholesky factor of (d+1) × (d+1) per class. The whole sampled Hessian
@@ -37,7 +39,7 @@ SAMPLE_MAX_SIZE = 4000
 #: flop budget of the sampled Hessian in units of ``n·p`` (one pass's
 #: multiply-adds): binary models use a float32 syrk on a buffer in cache, about
 #: 4× a pass's speed per flop and half the cost of float64, so 64 is ~8 passes
-#: of time; multinomial Hessians are float64 and per class pair
+#: of time; multinomial Hessians (also float32 sums) cost per class pair
 SAMPLE_BUDGET = {False: 64, True: 8}
 
 
