@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import blas
 
 
 _UPCAST_ROWS = 1 << 14  # float32 rows converted to float64 at a time
@@ -92,23 +91,26 @@ _GRAM_BYTES = 1 << 20
 
 
 class GramAccumulator:
-    """The upper triangle of ``Σ [X, 1]ᵀ diag(c) [X, 1]`` over the row ranges
-    passed to :meth:`add` (dense X, ``c >= 0``), in ``upper`` (m, m),
-    Fortran-ordered, float32 if ``single`` else float64 (the lower triangle is
-    not referenced).
+    """``Σ [X, 1]ᵀ diag(c) [X, 1]`` over the row ranges passed to :meth:`add`
+    (dense X, ``c >= 0``), in ``upper`` (m, m), float32 if ``single`` else
+    float64 (symmetric; callers read its upper triangle).
 
-    Symmetric rank-k updates (BLAS syrk) of ``√c [X, 1]`` built a few rows at a
+    Symmetric rank-k updates ``AᵀA`` of ``A = √c [X, 1]`` built a few rows at a
     time in one ~1 MiB buffer, kept across :meth:`add` calls: the intercept
     comes out of the same update, and nothing X-sized (nor a new buffer per
-    range: each was ~256 page faults) is allocated.
+    range: each was ~256 page faults) is allocated. The products go through
+    NumPy's matmul, which calls BLAS syrk for ``AᵀA`` *and releases the GIL*
+    (SciPy's ``blas.dsyrk`` holds it, so the backends' threads formed their
+    Hessians one at a time).
     """
 
     def __init__(self, n_features: int, fit_intercept: bool, single: bool = False):
         self.d = n_features
         self.fit_intercept = fit_intercept
         m = n_features + int(fit_intercept)
-        self.dtype, self._syrk = (np.float32, blas.ssyrk) if single else (np.float64, blas.dsyrk)
-        self.upper = np.zeros((m, m), self.dtype, order="F")
+        self.dtype = np.float32 if single else np.float64
+        self.upper = np.zeros((m, m), self.dtype)
+        self._product = np.empty((m, m), self.dtype)
         self._rows = max(64, _GRAM_BYTES // (m * np.dtype(self.dtype).itemsize))
         self._buf = None
 
@@ -133,9 +135,8 @@ class GramAccumulator:
                 np.multiply(X[a:b], root[a:b, None], out=A[:, :d])
                 if self.fit_intercept:
                     A[:, d] = root[a:b]
-            # Aᵀ of the C-ordered A is Fortran-ordered: syrk reads it in place
-            self.upper = self._syrk(1.0, A.T, beta=1.0, c=self.upper, trans=0, lower=0,
-                                    overwrite_c=1)
+            np.matmul(A.T, A, out=self._product)    # syrk (same buffer, transposed)
+            self.upper += self._product
         return self
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from scipy.linalg import blas
 
 from ..core.design import (COMPILED_MIN_ENTRIES, augmented_dense, dense_or_csr_sq_weighted,
                            design_t_residuals, weighted_gram, xdot)
@@ -114,18 +113,20 @@ class MultinomialLogit(Family):
         The ``p pᵀ`` part for all class pairs is one symmetric rank-k update of
         ``Y = √s (x ⊗ p)`` (n, size); the diagonal class blocks are then set
         from ``s p_k (1 - p_k)`` directly (no cancellation). ``single``: both
-        in float32 arithmetic (BLAS ssyrk: twice as fast; for preconditioners
-        only, never for inference).
+        in float32 arithmetic (twice as fast; for preconditioners only, never
+        for inference). ``YᵀY`` goes through NumPy's matmul (BLAS syrk, the GIL
+        released: see :class:`~logitlab.core.design.GramAccumulator`).
         """
         C, m = layout.n_cols, layout.n_rows
-        syrk, dtype = (blas.ssyrk, np.float32) if single else (blas.dsyrk, np.float64)
+        dtype = np.float32 if single else np.float64
         out = np.zeros((layout.size, layout.size))
+        product = np.empty((layout.size, layout.size), dtype)
         for i in range(0, max(X.shape[0], 1), rows):
             Xa = augmented_dense(X[i:i + rows], layout.fit_intercept)
             Pb, sb = P[i:i + rows], s[i:i + rows]
             Y = (Xa[:, :, None] * (np.sqrt(sb)[:, None] * Pb)[:, None, :]).reshape(Xa.shape[0], -1)
-            out -= syrk(1.0, np.ascontiguousarray(Y, dtype=dtype).T, trans=0, lower=0)
-        out = np.triu(out) + np.triu(out, 1).T
+            Y = np.ascontiguousarray(Y, dtype=dtype)
+            out -= np.matmul(Y.T, Y, out=product)
         H4 = out.reshape(m, C, m, C)
         for k in range(C):
             H4[:, k, :, k] = weighted_gram(X, s * P[:, k] * (1.0 - P[:, k]),
