@@ -88,6 +88,24 @@ def test_binary_chunk_matches_the_formulas(kind, n, scale):
     np.testing.assert_allclose(h, ref_h, rtol=1e-12, atol=1e-300)
 
 
+@pytest.mark.parametrize("kind", ["dense", "f32"])
+@pytest.mark.parametrize("d", [700, 3000])
+def test_wide_rows_take_shorter_tiles_with_the_same_sums(kind, d):
+    """Rows of 700 and 3,000 columns: tiles of fewer than TILE rows (at most
+    TILE_BYTES of X), still a multiple of SUB; the loss, gradient and curvature
+    as the formulas give them."""
+    itemsize = 4 if kind == "f32" else 8
+    rows = _fused._tile_rows(d, itemsize)
+    assert rows < _fused.TILE and rows % _fused.SUB == 0
+    assert rows * d * itemsize <= max(_fused.TILE_BYTES, _fused.SUB * d * itemsize)
+    X, X64, y, s, off, w, b = _problem(3 * rows + 5, d, kind, 0.05, seed=d)
+    loss, g, h = _fused.binary_chunk(X, y, s, off, w, b, grad=True, curvature=True)
+    ref_loss, ref_g, ref_h = _reference(X64, y, s, off, w, b)
+    assert loss == pytest.approx(ref_loss, rel=1e-13)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-12 * np.abs(ref_g).max())
+    np.testing.assert_allclose(h, ref_h, rtol=1e-12, atol=1e-300)
+
+
 @pytest.mark.parametrize("kind", ["dense", "f32", "csr"])
 @pytest.mark.parametrize("n", [1, 5, 1031])
 def test_binary_hessp_matches_the_formula(kind, n):

@@ -6,7 +6,8 @@ their logits ``z = x·w + b (+ offset)``, weighted log-losses, residuals
 gradient instead of two (``X w`` then ``Xᵀ r``). The Hessian-vector product
 ``Σ h (x·v) x`` is fused the same way.
 
-The loss passes take rows in tiles of ``TILE``: the tile's logits first,
+The loss passes take rows in tiles of ``TILE`` (dense X: fewer when wide
+rows would make a tile larger than ``TILE_BYTES``): the tile's logits first,
 then the per-row terms as one SIMD loop (:mod:`logitlab.core.vmath`'s
 ``exp``/``log1p``; libm's scalar calls cost more than the read of X), then
 the tile's gradient while its rows are still in L2.
@@ -55,6 +56,10 @@ _CSR_OPTS = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 _U = np.uint64
 #: rows per tile: the tile's buffers stay in L1
 TILE = 256
+#: ... and at most this many bytes of X per tile, so that the scatter re-reads
+#: the tile's rows from L2 (at d = 2,000 a tile of 256 float64 rows is 4 MB:
+#: the pass read X twice from memory)
+TILE_BYTES = 1 << 18
 #: rows whose gradient terms are summed in the arithmetic dtype before being
 #: added into float64 (bounds the growth of float32 rounding in single mode)
 SUB = 32
@@ -165,6 +170,15 @@ def _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits):
 
 
 @njit(**_OPTS)
+def _tile_rows(d, itemsize):
+    """Rows per tile of dense X with ``d`` columns: ``TILE``, or fewer so the
+    tile holds at most ``TILE_BYTES`` of X; a multiple of ``SUB`` (the
+    scatter's partial sums then group the rows as with full tiles)."""
+    fit = TILE_BYTES // max(d * itemsize, 1)
+    return max(SUB, min(TILE, fit - fit % SUB))
+
+
+@njit(**_OPTS)
 def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     """Σ s·nll over the rows of dense ``X`` (n, d); adds the gradient into
     ``g`` (d + 1,) when ``want_grad`` and writes ``h`` (n,) = s p (1 - p) when
@@ -177,8 +191,9 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     gs = np.empty(d, w.dtype)
     loss = 0.0
     gi = 0.0
-    for i0 in range(0, n, TILE):
-        m = min(TILE, n - i0)
+    rows = _tile_rows(d, X.itemsize)
+    for i0 in range(0, n, rows):
+        m = min(rows, n - i0)
         _dense_dots(X, w, b, i0, m, z)
         loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
         if want_grad:
