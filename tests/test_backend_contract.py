@@ -122,6 +122,27 @@ def test_stats_hessp_hess_rows_and_diag_match_the_closed_form(case):
     assert no_grad.loss == pytest.approx(loss, rel=1e-12)
 
 
+def test_column_blocks_are_the_hessians_diagonal_blocks(case):
+    """Binary models: the Hessian on blocks of 2 adjacent coordinates (the
+    slopes in column order, then the intercept), float32 sums; other families
+    have none."""
+    _, data, (X, y, s, offset, groups, family, W) = case
+    data.stats(W, curvature=True)
+    if family.layout.n_classes != 2:
+        with pytest.raises(NotImplementedError):
+            data.hess_column_blocks(2)
+        return
+    _, _, H, _, _ = reference(X, y, s, offset, family, W)
+    blocks = data.hess_column_blocks(2)
+    m = family.layout.n_rows                      # D slopes and the intercept
+    assert blocks.shape == (-(-m // 2), 2, 2)
+    for k in range(blocks.shape[0]):
+        J = np.arange(2 * k, min(2 * k + 2, m))
+        np.testing.assert_allclose(blocks[k][:J.size, :J.size], H[np.ix_(J, J)], rtol=1e-5,
+                                   atol=1e-5 * np.abs(H).max())
+        assert not blocks[k][J.size:].any()
+
+
 def test_hessian_sample_of_every_row_is_the_hessian(case):
     kind, data, (X, y, s, offset, groups, family, W) = case
     _, _, H, _, _ = reference(X, y, s, offset, family, W)

@@ -16,6 +16,8 @@ one test suite run against each, ``tests/test_backend_contract.py``):
 ``hessp(V)``                        Hessian at the last ``curvature=True`` point · V
 ``hess_rows(rows)``                 that Hessian on some rows of W (working sets)
 ``hess_diag()``                     its diagonal (preconditioners)
+``hess_column_blocks(width)``       its diagonal blocks over adjacent columns
+                                    (binary, dense X: preconditioners)
 ``hessian_sample(W, max_rows,``     (H, weight) over spread-out rows (preconditioners);
 ``blocks)``                           ``blocks``: only the diagonal class blocks
 ``curvature_floor(W)``              min p(1-p) from the kept curvature, or None
@@ -177,6 +179,9 @@ class DataBackend:
         raise NotImplementedError
 
     def hess_diag(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def hess_column_blocks(self, width: int) -> np.ndarray:
         raise NotImplementedError
 
     def hessian_sample(self, W, max_rows: int, blocks: bool = False) -> tuple:

@@ -107,6 +107,10 @@ def _block_hess_diag(block: Block, with_curvature, family):
     return family.chunk_hess_diag(aligned(block.X), with_curvature[1])
 
 
+def _block_hess_column_blocks(block: Block, with_curvature, width, family):
+    return family.chunk_hess_column_blocks(aligned(block.X), with_curvature[1], width)
+
+
 def _block_sample_hessian(block: Block, W, family, share: float, blocks: bool = False):
     """(Hessian, weight) of about ``share`` of the partition's rows, evenly
     spaced; only the diagonal class blocks if ``blocks``."""
@@ -234,6 +238,16 @@ class DaskData(DataBackend):
             raise RuntimeError("hess_diag needs a prior stats(..., curvature=True) call")
         task = delayed(_block_hess_diag, pure=True)
         return self._run([task(b, c, self.family) for b, c in zip(self.blocks, self._curvature)])
+
+    def hess_column_blocks(self, width: int) -> np.ndarray:
+        """The Hessian's diagonal blocks over ``width`` adjacent columns
+        (binary models, dense partitions; one pass)."""
+        from dask import delayed
+        if self._curvature is None:
+            raise RuntimeError("hess_column_blocks needs a prior stats(..., curvature=True) call")
+        task = delayed(_block_hess_column_blocks, pure=True)
+        return self._run([task(b, c, width, self.family)
+                          for b, c in zip(self.blocks, self._curvature)])
 
     def hessian_sample(self, W, max_rows: int, blocks: bool = False):
         """``(H, weight)``: the Hessian of Σ s·nll at ``W`` over about ``max_rows``

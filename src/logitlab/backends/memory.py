@@ -311,6 +311,13 @@ class InMemoryData(DataBackend):
         shaped like ``W``. One pass; used by diagonal preconditioners."""
         return self._curvature_pass(self.family.chunk_hess_diag, accumulate=True)
 
+    def hess_column_blocks(self, width: int) -> np.ndarray:
+        """The diagonal blocks of the Hessian (at the last ``stats(curvature=True)``
+        point) over ``width`` adjacent columns at a time, (n_blocks, width,
+        width), float32 sums (the family's ``chunk_hess_column_blocks``). One
+        pass; used by the column-block preconditioner."""
+        return self._curvature_pass(self.family.chunk_hess_column_blocks, width)
+
     def hessian_sample(self, W, max_rows: int, blocks: bool = False):
         """Hessian of Σ s·nll over an evenly spread subset of rows.
 

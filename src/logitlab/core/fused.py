@@ -418,6 +418,40 @@ def softmax_hessp_rows(P, s, U, T):
 
 
 @njit(**_OPTS)
+def dense_column_blocks(X, h, width, intercept, out):
+    """Adds ``Σ_i h_i x̃_iJ x̃_iJᵀ`` into ``out[k]`` (width, width) for every block
+    ``J = [k·width, (k+1)·width)`` of adjacent columns of ``x̃ = [x, 1]``
+    (``x`` alone without ``intercept``) for dense ``X`` (n, d); the last
+    block's entries beyond the last column stay as they are. Rows are taken
+    a tile at a time (a tile of X stays in L2 while every block reads it),
+    and each tile's sums are made in float32 (a preconditioner needs no
+    more) before being added into float64 ``out``."""
+    n, d = X.shape
+    nb = out.shape[0]
+    cols = d + 1 if intercept else d
+    tile = _tile_rows(d, X.itemsize)
+    acc = np.empty((width, width), np.float32)
+    row = np.empty(width, np.float32)
+    for i0 in range(0, n, tile):
+        i1 = min(i0 + tile, n)
+        for k in range(nb):
+            a = k * width
+            w = min(width, cols - a)
+            acc[:, :] = 0.0
+            for i in range(i0, i1):
+                hi = np.float32(h[i])
+                for q in range(w):
+                    row[q] = np.float32(X[i, a + q]) if a + q < d else np.float32(1.0)
+                for p in range(w):
+                    t = hi * row[p]
+                    for q in range(w):
+                        acc[p, q] += t * row[q]
+            for p in range(w):
+                for q in range(w):
+                    out[k, p, q] += acc[p, q]
+
+
+@njit(**_OPTS)
 def dense_sq_weighted(X, c, out):
     """Adds ``Σ_i c_ik x_ij²`` into ``out`` (d, C) for dense X (n, d) and weights
     c (n, C), in float64 (no squared copy of X)."""

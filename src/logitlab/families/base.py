@@ -118,6 +118,13 @@ class Family:
         """Diagonal of the chunk's Hessian (at ``curv``), shaped like ``W``."""
         raise NotImplementedError
 
+    def chunk_hess_column_blocks(self, X, curv: Curvature, width: int) -> np.ndarray:
+        """Binary models on dense X: the diagonal blocks of the chunk's Hessian
+        over ``width`` adjacent feature columns at a time, (n_blocks, width,
+        width), from the kept curvature (the column-block preconditioner of
+        truncated Newton; float32 sums). Not available elsewhere."""
+        raise NotImplementedError(f"{type(self).__name__} has no column blocks")
+
     def chunk_hess_blocks(self, X, y, s, offset, W, single: bool = False) -> np.ndarray:
         """The diagonal class blocks of the chunk's Hessian at ``W``:
         (n_cols, n_rows, n_rows), block ``c`` over the coordinates

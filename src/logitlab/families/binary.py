@@ -19,6 +19,7 @@ arithmetic in ``single`` mode); smaller chunks and other inputs through NumPy/BL
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg, special
 
 from ..core.design import (augmented_dense, compiled_path, design_t_residuals, xdot,
@@ -134,6 +135,30 @@ class BinaryLogit(Family):
         the accumulator ``out`` when given, a view of which is returned)."""
         return dense_or_csr_sq_weighted(X, curv.h[:, None], self.layout.fit_intercept,
                                         out=None if out is None else out[:, None])
+
+    def chunk_hess_column_blocks(self, X, curv: Curvature, width: int) -> np.ndarray:
+        """Block ``k`` is ``Σ_i h_i x̃_iJ x̃_iJᵀ`` over the columns ``J = [k·width,
+        (k+1)·width)`` of ``x̃ = [x, 1]`` (the intercept is the last column; the
+        last block zero-padded beyond it), summed in float32 (a
+        preconditioner); dense X only. (n_blocks, width, width) float64."""
+        if sp.issparse(X):
+            raise NotImplementedError("column blocks are for dense X")
+        d, intercept = X.shape[1], self.layout.fit_intercept
+        nb = -(-(d + int(intercept)) // width)
+        out = np.zeros((nb, width, width))
+        if compiled_path(X):
+            from ..core import fused
+            fused.dense_column_blocks(X, np.ascontiguousarray(curv.h, dtype=np.float64),
+                                      width, intercept, out)
+            return out
+        A = np.zeros((X.shape[0], nb * width), np.float32)
+        root = np.sqrt(curv.h)
+        np.multiply(X, root[:, None], out=A[:, :d], casting="unsafe")
+        if intercept:
+            A[:, d] = root
+        A3 = np.ascontiguousarray(A.reshape(X.shape[0], nb, width).transpose(1, 0, 2))
+        out += np.matmul(A3.transpose(0, 2, 1), A3)
+        return out
 
     def chunk_hess_rows(self, X, curv: Curvature, rows, single: bool = False) -> np.ndarray:
         """``Σ h x_J x_Jᵀ`` over the columns ``J = rows`` (the intercept is row d);

@@ -192,6 +192,28 @@ class Objective:
         D = np.asarray(self.data.hess_diag()).ravel() * self.scale + self.l2 * self._penalized_full
         return D if self._all_free else D[self._free]
 
+    def hess_column_blocks(self, width: int):
+        """The smooth part's Hessian (at the last curvature point) on blocks of
+        ``width`` adjacent coordinates (the slopes in column order, then the
+        intercept; binary models on dense X; one pass): a list of ``(coords,
+        B)``, ``coords`` the positions in ``w`` of the block's free coordinates
+        and ``B`` the Hessian there (float32 sums, for a preconditioner)."""
+        lay = self.layout
+        d = lay.n_rows                    # the slopes and the intercept
+        raw = np.asarray(self.data.hess_column_blocks(width), dtype=np.float64)
+        where = np.full(lay.size, -1, dtype=np.intp)       # full coordinate -> position in w
+        where[self.free] = np.arange(self.free.size)
+        out = []
+        for k in range(raw.shape[0]):
+            full = np.arange(k * width, min((k + 1) * width, d))
+            keep = where[full] >= 0
+            if not keep.any():
+                continue
+            block = raw[k][:full.size, :full.size][np.ix_(keep, keep)] * self.scale
+            block[np.diag_indices_from(block)] += self.l2 * self._penalized_full[full[keep]]
+            out.append((where[full[keep]], block))
+        return out
+
     def sampled_hessian(self, w, max_rows: int):
         """Hessian (size, size) of the smooth part at ``w`` estimated from about
         ``max_rows`` spread-out rows, or None when the sample has no weight."""

@@ -20,6 +20,16 @@ Conjugate gradients on ``H d = -g`` needs about ``√κ`` products per digit,
   cubic in the number of classes — while the blocks cost ``m C d²`` with
   ``m ≥ 10 d``; the cross-class terms ``-p_c p_k`` they leave out shrink as
   the probabilities spread over more classes;
+* ``"columns"`` — binary models on dense X too wide for a sample (``10 p``
+  rows would cost dozens of passes): block Jacobi over ``COLUMN_BLOCK``
+  adjacent columns, ``Σ h x_J x_Jᵀ`` over every row (one pass of
+  ``n·p·COLUMN_BLOCK`` multiply-adds in float32, one small Cholesky factor per
+  block). It holds the diagonal and the correlations between neighbouring
+  columns (features made in order — measurements along a sequence or a grid,
+  lagged or expanded terms — are most correlated with their neighbours), so
+  it is never a worse model of H than the diagonal: on AR(1) features at
+  20,000 × 2,000 conjugate gradients needed 26 products instead of 47 (with
+  blocks of 8, 16, 32 or 64 columns: 27, 26, 26, 26);
 * ``"diag"`` — the Hessian's diagonal (Jacobi), one pass; for sparse or very
   wide X where no p × p matrix fits.
 
@@ -108,7 +118,10 @@ class Preconditioner:
 IDENTITY = Preconditioner("none")
 
 
-KINDS = ("auto", "sample", "blocks", "diag", "none")
+KINDS = ("auto", "sample", "blocks", "columns", "diag", "none")
+
+#: columns per block of the ``"columns"`` preconditioner
+COLUMN_BLOCK = 16
 
 #: ``auto`` takes the class blocks when the whole sampled Hessian would cost more
 #: than this many times its flop budget
@@ -127,13 +140,17 @@ def _blocks_pay_off(n_rows: int, size: int, n_cols: int) -> bool:
 
 def choose_kind(objective, requested: str) -> str:
     """The preconditioner to use for ``requested`` (one of ``KINDS``):
-    ``"auto"`` is ``"sample"`` for dense data of moderate size, else ``"diag"``."""
+    ``"auto"`` is ``"sample"`` for dense data of moderate size, ``"columns"``
+    for wider dense data of binary models, else ``"diag"``."""
     if requested not in KINDS:
-        raise ValueError("preconditioner must be 'auto', 'sample', 'diag' or 'none'; "
-                         f"got {requested!r}")
+        raise ValueError("preconditioner must be 'auto', 'sample', 'blocks', 'columns', "
+                         f"'diag' or 'none'; got {requested!r}")
     lay, n = objective.layout, objective.data.n_rows
     if requested == "blocks" and not lay.multinomial:
         return "sample"                   # one class column: its block is the Hessian
+    if requested == "columns" and (objective.data.is_sparse or lay.n_cols != 1
+                                   or lay.ordinal or lay.conditional):
+        return "diag"                     # column blocks: binary models on dense X
     if requested != "auto":
         return requested
     if objective.data.is_sparse:
@@ -143,6 +160,8 @@ def choose_kind(objective, requested: str) -> str:
     if objective.size <= SAMPLE_MAX_SIZE and _sample_affordable(n, objective.size,
                                                                 lay.multinomial):
         return "sample"
+    if lay.n_cols == 1 and not (lay.ordinal or lay.conditional):
+        return "columns"
     return "diag"
 
 
@@ -179,6 +198,11 @@ def build(objective, w, kind: str) -> Preconditioner:
         if pre is not None:
             return pre
         kind = "diag"
+    if kind == "columns":
+        pre = _factored_blocks(objective.hess_column_blocks(COLUMN_BLOCK))
+        if pre is not None:
+            return pre
+        kind = "diag"
     if kind == "diag":
         D = objective.hess_diag()
         if D is not None:
@@ -195,6 +219,16 @@ def _class_blocks(objective, w) -> Preconditioner | None:
     blocks = objective.sampled_hessian_blocks(w, m)
     if blocks is None:
         return None
+    pre = _factored_blocks(blocks)
+    if pre is not None:
+        pre.flat = _flat_rows(objective)
+    return pre
+
+
+def _factored_blocks(blocks) -> Preconditioner | None:
+    """Block Jacobi from ``[(coords, B), ...]`` (each ``B`` factored by
+    Cholesky, with a 1e-10 relative jitter); None if one is not positive
+    definite."""
     factors = []
     for coords, B in blocks:
         B[np.diag_indices_from(B)] += 1e-10 * max(float(np.max(np.diag(B))), 1e-300)
@@ -203,7 +237,7 @@ def _class_blocks(objective, w) -> Preconditioner | None:
                                                       check_finite=False)))
         except linalg.LinAlgError:
             return None
-    return Preconditioner("blocks", blocks=factors, flat=_flat_rows(objective))
+    return Preconditioner("blocks", blocks=factors)
 
 
 def _flat_rows(objective):
