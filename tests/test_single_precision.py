@@ -90,15 +90,16 @@ def test_single_loss_rounding_within_the_bound_at_the_optimum(scale):
 
 def test_wide_binary_data_gets_the_column_block_preconditioner():
     """A sampled Hessian needs 10 rows per coefficient; when those cost more than
-    the budget (10 p² > 64 n) the column blocks are used instead."""
+    the budget (10 p² > SAMPLE_BUDGET · n) the column blocks are used instead."""
     from logitlab.solvers.objective import Objective
     from logitlab.solvers import precondition
     rng = np.random.default_rng(0)
+    budget = precondition.SAMPLE_BUDGET[False]
     for n, d, kind in [(2000, 300, "columns"), (20_000, 50, "sample")]:
         X = rng.normal(size=(n, d))
         layout = Layout(n_features=d, n_classes=2, free_classes=(1,), fit_intercept=True)
         data = InMemoryData(X, (rng.random(n) < 0.5).astype(float), np.ones(n), None, layout)
-        assert (10 * (d + 1) ** 2 > 64 * n) == (kind == "columns")
+        assert (10 * (d + 1) ** 2 > budget * n) == (kind == "columns")
         assert precondition.choose_kind(Objective(data), "auto") == kind
 
 

@@ -47,10 +47,12 @@ SAMPLE_MAX_SIZE = 4000
 
 
 #: flop budget of the sampled Hessian in units of ``n·p`` (one pass's
-#: multiply-adds): binary models use a float32 syrk on a buffer in cache, about
-#: 4× a pass's speed per flop and half the cost of float64, so 64 is ~8 passes
-#: of time; multinomial Hessians (also float32 sums) cost per class pair
-SAMPLE_BUDGET = {False: 64, True: 8}
+#: multiply-adds): binary models use a float32 syrk on a buffer in cache, on
+#: every thread (NumPy's matmul releases the GIL), many times a pass's speed
+#: per flop, so 128 is a few passes of time (at 100,000 × 500: 25,548 rows,
+#: 13 products in 5 Newton steps against 16 in 6 with 64); multinomial
+#: Hessians (also float32 sums) cost per class pair
+SAMPLE_BUDGET = {False: 128, True: 8}
 
 
 def sample_rows(n_rows: int, size: int, budget: int = SAMPLE_BUDGET[True]) -> int:
@@ -62,7 +64,8 @@ def sample_rows(n_rows: int, size: int, budget: int = SAMPLE_BUDGET[True]) -> in
 
 def _sample_affordable(n_rows: int, size: int, multinomial: bool) -> bool:
     """Whether 10 rows per coefficient fit the budget (binary; wider data gets
-    the diagonal: its sampled Hessian would cost dozens of passes)."""
+    the column blocks or the diagonal: its sampled Hessian would cost dozens
+    of passes)."""
     return multinomial or 10 * size * size <= SAMPLE_BUDGET[False] * n_rows
 
 
