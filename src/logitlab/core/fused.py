@@ -437,11 +437,14 @@ def dense_column_blocks(X, h, width, intercept, out):
         for k in range(nb):
             a = k * width
             w = min(width, cols - a)
+            wx = min(w, d - a)                      # columns of X; then the intercept's 1
             acc[:, :] = 0.0
             for i in range(i0, i1):
                 hi = np.float32(h[i])
-                for q in range(w):
-                    row[q] = np.float32(X[i, a + q]) if a + q < d else np.float32(1.0)
+                for q in range(wx):
+                    row[q] = X[i, a + q]
+                for q in range(wx, w):
+                    row[q] = 1.0
                 for p in range(w):
                     t = hi * row[p]
                     for q in range(w):

@@ -172,13 +172,15 @@ def refresh_iterations(objective, kind: str) -> int:
     """The last iteration (from 0) at which ``M`` is rebuilt unconditionally:
     multinomial 2 (its curvature moves most from the start point); binary 1,
     or 0 when one sampled Hessian costs more than a pass (``m·p > n``: its
-    larger sample keeps it good enough)."""
+    larger sample keeps it good enough) and for the column blocks."""
     if objective.layout.multinomial:
         return 2
     if kind == "sample":
         n = objective.data.n_rows
         m = sample_rows(n, objective.size, SAMPLE_BUDGET[False])
         return 1 if m * objective.size <= n else 0
+    if kind == "columns":     # its blocks hold the correlations, which the curvature
+        return 0              # barely moves (wide shape: 26 products built once or twice)
     return 1
 
 
