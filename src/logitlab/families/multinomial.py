@@ -127,6 +127,7 @@ class MultinomialLogit(Family):
             Y = (Xa[:, :, None] * (np.sqrt(sb)[:, None] * Pb)[:, None, :]).reshape(Xa.shape[0], -1)
             Y = np.ascontiguousarray(Y, dtype=dtype)
             out -= np.matmul(Y.T, Y, out=product)
+        out = np.triu(out) + np.triu(out, 1).T          # exactly symmetric
         H4 = out.reshape(m, C, m, C)
         for k in range(C):
             H4[:, k, :, k] = weighted_gram(X, s * P[:, k] * (1.0 - P[:, k]),
