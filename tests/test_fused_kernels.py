@@ -92,8 +92,9 @@ def test_binary_chunk_matches_the_formulas(kind, n, scale):
 @pytest.mark.parametrize("d", [700, 3000])
 def test_wide_rows_take_shorter_tiles_with_the_same_sums(kind, d):
     """Rows of 700 and 3,000 columns: tiles of fewer than TILE rows (at most
-    TILE_BYTES of X), still a multiple of SUB; the loss, gradient and curvature
-    as the formulas give them."""
+    TILE_BYTES of X), still a multiple of SUB, taken four rows at a time
+    (d >= QUAD_MIN_COLS; three tiles and five rows left over); the loss,
+    gradient and curvature as the formulas give them."""
     itemsize = 4 if kind == "f32" else 8
     rows = _fused._tile_rows(d, itemsize)
     assert rows < _fused.TILE and rows % _fused.SUB == 0
@@ -108,10 +109,13 @@ def test_wide_rows_take_shorter_tiles_with_the_same_sums(kind, d):
 
 @pytest.mark.parametrize("kind", ["dense", "f32", "csr"])
 @pytest.mark.parametrize("n", [1, 5, 1031])
-def test_binary_hessp_matches_the_formula(kind, n):
-    X, X64, y, s, off, w, b = _problem(n, 6, kind, 0.5, seed=100 + n)
+@pytest.mark.parametrize("d", [6, _fused.QUAD_MIN_COLS + 3])
+def test_binary_hessp_matches_the_formula(kind, n, d):
+    """Narrow rows one at a time, wide rows four at a time (with the rows
+    left over in each group of SUB)."""
+    X, X64, y, s, off, w, b = _problem(n, d, kind, 0.5 if d < 20 else 0.05, seed=100 + n)
     _, _, h = _reference(X64, y, s, off, w, b)
-    v = np.random.default_rng(n).normal(size=6)
+    v = np.random.default_rng(n).normal(size=d)
     got = _fused.binary_hessp(X, h, v, 0.7)
     u = h * (X64 @ v + 0.7)
     np.testing.assert_allclose(got, np.append(X64.T @ u, u.sum()), rtol=1e-12,
