@@ -131,6 +131,28 @@ def _dense_dots(X, w, b, i0, m, z):
         z[k] = zk + b
 
 
+@njit(inline="always", **_OPTS)
+def _four_dots(X, w, i):
+    """``(x_i·w, x_{i+1}·w, x_{i+2}·w, x_{i+3}·w)`` in the dtype of ``w``: four
+    dots sharing each load of ``w``."""
+    z0 = z1 = z2 = z3 = w.dtype.type(0.0)
+    for j in range(X.shape[1]):
+        wj = w[j]
+        z0 += X[i, j] * wj
+        z1 += X[i + 1, j] * wj
+        z2 += X[i + 2, j] * wj
+        z3 += X[i + 3, j] * wj
+    return z0, z1, z2, z3
+
+
+@njit(inline="always", **_OPTS)
+def _four_scatter(X, i, r0, r1, r2, r3, gs):
+    """``gs += r0 x_i + r1 x_{i+1} + r2 x_{i+2} + r3 x_{i+3}``: one load and store
+    of ``gs`` per four rows."""
+    for j in range(X.shape[1]):
+        gs[j] += r0 * X[i, j] + r1 * X[i + 1, j] + r2 * X[i + 2, j] + r3 * X[i + 3, j]
+
+
 @njit(**_OPTS)
 def _dense_dots_quad(X, w, b, i0, m, z):
     """:func:`_dense_dots` four rows at a time (four dots share each load of ``w``)."""
@@ -138,17 +160,7 @@ def _dense_dots_quad(X, w, b, i0, m, z):
     zero = w.dtype.type(0.0)
     k = 0
     while k + 4 <= m:
-        i = i0 + k
-        z0 = zero
-        z1 = zero
-        z2 = zero
-        z3 = zero
-        for j in range(d):
-            wj = w[j]
-            z0 += X[i, j] * wj
-            z1 += X[i + 1, j] * wj
-            z2 += X[i + 2, j] * wj
-            z3 += X[i + 3, j] * wj
+        z0, z1, z2, z3 = _four_dots(X, w, i0 + k)
         z[k] = z0 + b
         z[k + 1] = z1 + b
         z[k + 2] = z2 + b
@@ -172,13 +184,8 @@ def _dense_scatter_quad(X, r, i0, m, gs, g):
         k1 = min(k0 + SUB, m)
         k = k0
         while k + 4 <= k1:
-            i = i0 + k
-            r0 = gs.dtype.type(r[k])
-            r1 = gs.dtype.type(r[k + 1])
-            r2 = gs.dtype.type(r[k + 2])
-            r3 = gs.dtype.type(r[k + 3])
-            for j in range(d):
-                gs[j] += r0 * X[i, j] + r1 * X[i + 1, j] + r2 * X[i + 2, j] + r3 * X[i + 3, j]
+            f = gs.dtype.type
+            _four_scatter(X, i0 + k, f(r[k]), f(r[k + 1]), f(r[k + 2]), f(r[k + 3]), gs)
             total += r[k] + r[k + 1] + r[k + 2] + r[k + 3]
             k += 4
         for k in range(k, k1):
@@ -316,26 +323,13 @@ def dense_hessp_quad(X, h, v, bv, g):
         i1 = min(i0 + SUB, n)
         i = i0
         while i + 4 <= i1:
-            u0 = zero
-            u1 = zero
-            u2 = zero
-            u3 = zero
-            for j in range(d):
-                vj = v[j]
-                u0 += X[i, j] * vj
-                u1 += X[i + 1, j] * vj
-                u2 += X[i + 2, j] * vj
-                u3 += X[i + 3, j] * vj
+            u0, u1, u2, u3 = _four_dots(X, v, i)
             t0 = h[i] * (u0 + bv)
             t1 = h[i + 1] * (u1 + bv)
             t2 = h[i + 2] * (u2 + bv)
             t3 = h[i + 3] * (u3 + bv)
-            s0 = v.dtype.type(t0)
-            s1 = v.dtype.type(t1)
-            s2 = v.dtype.type(t2)
-            s3 = v.dtype.type(t3)
-            for j in range(d):
-                gs[j] += s0 * X[i, j] + s1 * X[i + 1, j] + s2 * X[i + 2, j] + s3 * X[i + 3, j]
+            f = v.dtype.type
+            _four_scatter(X, i, f(t0), f(t1), f(t2), f(t3), gs)
             gi += t0 + t1 + t2 + t3
             i += 4
         while i < i1:
