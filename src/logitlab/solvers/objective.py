@@ -198,21 +198,24 @@ class Objective:
         intercept; binary models on dense X; one pass): a list of ``(coords,
         B)``, ``coords`` the positions in ``w`` of the block's free coordinates
         and ``B`` the Hessian there (float32 sums, for a preconditioner)."""
-        lay = self.layout
-        d = lay.n_rows                    # the slopes and the intercept
-        raw = np.asarray(self.data.hess_column_blocks(width), dtype=np.float64)
-        where = np.full(lay.size, -1, dtype=np.intp)       # full coordinate -> position in w
-        where[self.free] = np.arange(self.free.size)
-        out = []
-        for k in range(raw.shape[0]):
-            full = np.arange(k * width, min((k + 1) * width, d))
-            keep = where[full] >= 0
-            if not keep.any():
-                continue
-            block = raw[k][:full.size, :full.size][np.ix_(keep, keep)] * self.scale
-            block[np.diag_indices_from(block)] += self.l2 * self._penalized_full[full[keep]]
-            out.append((where[full[keep]], block))
-        return out
+        raw = self.data.hess_column_blocks(width)
+        m = self.layout.n_rows                     # the slopes and the intercept
+        blocks = (self._free_block(np.arange(k * width, min((k + 1) * width, m)),
+                                   raw[k], self.scale)
+                  for k in range(raw.shape[0]))
+        return [b for b in blocks if b is not None]
+
+    def _free_block(self, full, B, scale: float):
+        """``(coords, block)``: the Hessian block ``B`` over the full-vector
+        coordinates ``full`` (its first ``full.size`` rows and columns) times
+        ``scale``, restricted to the free ones (``coords``: their positions in
+        ``w``), with the L2 term on its penalized diagonal; None if none is free."""
+        keep = np.isin(full, self.free) if not self._all_free else np.ones(full.size, bool)
+        if not keep.any():
+            return None
+        block = np.asarray(B, dtype=np.float64)[:full.size, :full.size][np.ix_(keep, keep)] * scale
+        block[np.diag_indices_from(block)] += self.l2 * self._penalized_full[full[keep]]
+        return np.searchsorted(self.free, full[keep]), block
 
     def sampled_hessian(self, w, max_rows: int):
         """Hessian (size, size) of the smooth part at ``w`` estimated from about
@@ -235,16 +238,9 @@ class Objective:
         if B is None or weight <= 0:
             return None
         C = self.layout.n_cols
-        out = []
-        for c in range(C):
-            full = np.arange(c, self.layout.size, C)          # coordinates of W[:, c]
-            keep = np.isin(full, self.free) if not self._all_free else np.ones(full.size, bool)
-            if not keep.any():
-                continue
-            block = np.asarray(B[c], dtype=np.float64)[np.ix_(keep, keep)] / weight
-            block[np.diag_indices_from(block)] += self.l2 * self._penalized_full[full[keep]]
-            out.append((np.searchsorted(self.free, full[keep]), block))
-        return out
+        blocks = (self._free_block(np.arange(c, self.layout.size, C), B[c], 1.0 / weight)
+                  for c in range(C))                      # the coordinates of W[:, c]
+        return [b for b in blocks if b is not None]
 
     def hat_correction(self, w, chol) -> np.ndarray:
         """Firth's correction of the score at free ``w``, over the free coordinates;
