@@ -120,17 +120,6 @@ def _scale_terms(sk, m, lt, rt, ht):
         ht[k] *= sk
 
 
-@njit(**_OPTS)
-def _dense_dots(X, w, b, i0, m, z):
-    """``z[k] = X[i0 + k]·w + b`` for k < m (the dot in the dtype of ``w``)."""
-    d = X.shape[1]
-    for k in range(m):
-        zk = w.dtype.type(0.0)
-        for j in range(d):
-            zk += X[i0 + k, j] * w[j]
-        z[k] = zk + b
-
-
 @njit(inline="always", **_OPTS)
 def _four_dots(X, w, i):
     """``(x_i·w, x_{i+1}·w, x_{i+2}·w, x_{i+3}·w)`` in the dtype of ``w``: four
@@ -154,12 +143,12 @@ def _four_scatter(X, i, r0, r1, r2, r3, gs):
 
 
 @njit(**_OPTS)
-def _dense_dots_quad(X, w, b, i0, m, z):
-    """:func:`_dense_dots` four rows at a time (four dots share each load of ``w``)."""
+def _dense_dots(X, w, b, i0, m, z, quad):
+    """``z[k] = X[i0 + k]·w + b`` for k < m (the dot in the dtype of ``w``);
+    four rows at a time if ``quad`` (four dots share each load of ``w``)."""
     d = X.shape[1]
-    zero = w.dtype.type(0.0)
     k = 0
-    while k + 4 <= m:
+    while quad and k + 4 <= m:
         z0, z1, z2, z3 = _four_dots(X, w, i0 + k)
         z[k] = z0 + b
         z[k + 1] = z1 + b
@@ -167,48 +156,31 @@ def _dense_dots_quad(X, w, b, i0, m, z):
         z[k + 3] = z3 + b
         k += 4
     for k in range(k, m):
-        zk = zero
+        zk = w.dtype.type(0.0)
         for j in range(d):
             zk += X[i0 + k, j] * w[j]
         z[k] = zk + b
 
 
 @njit(**_OPTS)
-def _dense_scatter_quad(X, r, i0, m, gs, g):
-    """:func:`_dense_scatter` four rows at a time (one update of ``gs`` per four
-    rows); the same ``SUB``-row groups."""
+def _dense_scatter(X, r, i0, m, gs, g, quad):
+    """``g[:d] += Σ_k r[k] X[i0 + k]`` for k < m, summed ``SUB`` rows at a time in
+    ``gs`` (d,) (the dtype of the arithmetic) and then added into float64 ``g``;
+    four rows at a time if ``quad`` (one update of ``gs`` per four rows).
+    Returns ``Σ_k r[k]``."""
     d = X.shape[1]
+    f = gs.dtype.type
     total = 0.0
     for k0 in range(0, m, SUB):
         gs[:] = 0.0
         k1 = min(k0 + SUB, m)
         k = k0
-        while k + 4 <= k1:
-            f = gs.dtype.type
+        while quad and k + 4 <= k1:
             _four_scatter(X, i0 + k, f(r[k]), f(r[k + 1]), f(r[k + 2]), f(r[k + 3]), gs)
             total += r[k] + r[k + 1] + r[k + 2] + r[k + 3]
             k += 4
         for k in range(k, k1):
-            rk = gs.dtype.type(r[k])
-            for j in range(d):
-                gs[j] += rk * X[i0 + k, j]
-            total += r[k]
-        for j in range(d):
-            g[j] += gs[j]
-    return total
-
-
-@njit(**_OPTS)
-def _dense_scatter(X, r, i0, m, gs, g):
-    """``g[:d] += Σ_k r[k] X[i0 + k]`` for k < m, summed ``SUB`` rows at a time in
-    ``gs`` (d,) (the dtype of the arithmetic) and then added into float64 ``g``.
-    Returns ``Σ_k r[k]``."""
-    d = X.shape[1]
-    total = 0.0
-    for k0 in range(0, m, SUB):
-        gs[:] = 0.0
-        for k in range(k0, min(k0 + SUB, m)):
-            rk = gs.dtype.type(r[k])
+            rk = f(r[k])
             for j in range(d):
                 gs[j] += rk * X[i0 + k, j]
             total += r[k]
@@ -269,79 +241,48 @@ def dense_binary(X, y, s, off, w, b, want_grad, g, h):
     quad = d >= QUAD_MIN_COLS
     for i0 in range(0, n, rows):
         m = min(rows, n - i0)
-        if quad:
-            _dense_dots_quad(X, w, b, i0, m, z)
-        else:
-            _dense_dots(X, w, b, i0, m, z)
+        _dense_dots(X, w, b, i0, m, z, quad)
         loss += _tile_loss(z, y, s, off, i0, m, keep_h, h, e, lt, rt, ht, bits)
         if want_grad:
-            if quad:
-                gi += _dense_scatter_quad(X, rt, i0, m, gs, g)
-            else:
-                gi += _dense_scatter(X, rt, i0, m, gs, g)
+            gi += _dense_scatter(X, rt, i0, m, gs, g, quad)
     if want_grad:
         g[d] += gi
     return loss
 
 
 @njit(**_OPTS)
-def dense_hessp(X, h, v, bv, g):
+def dense_hessp(X, h, v, bv, g, quad):
     """Adds ``Σ_i h_i (x_i·v + bv) [x_i, 1]`` into ``g`` (d + 1,): each row
     once, while it is in L1 (no tiles: there is nothing to vectorize across
-    rows). Arithmetic in the dtype of ``v``; partial sums over ``SUB`` rows
-    are added into float64 ``g``."""
+    rows); four rows at a time if ``quad`` (four dots share each load of
+    ``v``, the partial sums are updated once per four rows). Arithmetic in the
+    dtype of ``v``; partial sums over ``SUB`` rows are added into float64 ``g``."""
     n, d = X.shape
-    gs = np.empty(d, v.dtype)
-    gi = 0.0
-    for i0 in range(0, n, SUB):
-        gs[:] = 0.0
-        for i in range(i0, min(i0 + SUB, n)):
-            u = v.dtype.type(0.0)
-            for j in range(d):
-                u += X[i, j] * v[j]
-            t = h[i] * (u + bv)
-            tt = v.dtype.type(t)
-            for j in range(d):
-                gs[j] += tt * X[i, j]
-            gi += t
-        for j in range(d):
-            g[j] += gs[j]
-    g[d] += gi
-
-
-@njit(**_OPTS)
-def dense_hessp_quad(X, h, v, bv, g):
-    """:func:`dense_hessp` four rows at a time: four dots share each load of
-    ``v``, and the partial sums are updated once per four rows (a third of the
-    loads and stores), so the loop keeps closer to the memory on wide rows."""
-    n, d = X.shape
-    zero = v.dtype.type(0.0)
+    f = v.dtype.type
     gs = np.empty(d, v.dtype)
     gi = 0.0
     for i0 in range(0, n, SUB):
         gs[:] = 0.0
         i1 = min(i0 + SUB, n)
         i = i0
-        while i + 4 <= i1:
+        while quad and i + 4 <= i1:
             u0, u1, u2, u3 = _four_dots(X, v, i)
             t0 = h[i] * (u0 + bv)
             t1 = h[i + 1] * (u1 + bv)
             t2 = h[i + 2] * (u2 + bv)
             t3 = h[i + 3] * (u3 + bv)
-            f = v.dtype.type
             _four_scatter(X, i, f(t0), f(t1), f(t2), f(t3), gs)
             gi += t0 + t1 + t2 + t3
             i += 4
-        while i < i1:
-            u = zero
+        for i in range(i, i1):
+            u = f(0.0)
             for j in range(d):
                 u += X[i, j] * v[j]
             t = h[i] * (u + bv)
-            tt = v.dtype.type(t)
+            tt = f(t)
             for j in range(d):
                 gs[j] += tt * X[i, j]
             gi += t
-            i += 1
         for j in range(d):
             g[j] += gs[j]
     g[d] += gi
@@ -477,10 +418,8 @@ def binary_hessp(X, h, v, bv, g=None, single: bool = False):
     v = _arith(X, v, single)
     if hasattr(X, "indptr"):
         csr_hessp(X.data, X.indices, X.indptr, h, v, float(bv), g)
-    elif X.shape[1] >= QUAD_MIN_COLS:
-        dense_hessp_quad(X, h, v, float(bv), g)
     else:
-        dense_hessp(X, h, v, float(bv), g)
+        dense_hessp(X, h, v, float(bv), g, X.shape[1] >= QUAD_MIN_COLS)
     return g
 
 
