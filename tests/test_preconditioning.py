@@ -83,6 +83,31 @@ def test_sampled_hessian_is_the_hessian_of_the_sampled_rows(n_threads):
     np.testing.assert_allclose(H, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("block_bytes", [1 << 16, 1 << 22])   # NumPy / compiled blocks
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_sampled_hessian_reuses_only_the_curvature_of_its_point(block_bytes, n_threads):
+    """After a pass at W1, the sampled Hessian at W1 takes the curvature that
+    pass kept, and the one at W2 its own: both against the float64 Hessian of
+    the sampled rows computed by numpy at that point."""
+    X, y = _data(n=40000, d=10, seed=5)
+    layout = Layout(10, 2, (1,), True)
+    data = InMemoryData(X, y.astype(float), np.ones(len(y)), None, layout,
+                        block_bytes=block_bytes, n_threads=n_threads)
+    rng = np.random.default_rng(6)
+    w1, w2 = rng.normal(0, 0.3, layout.size), rng.normal(0, 0.3, layout.size)
+    m = precondition.sample_rows(data.n_rows, layout.size)
+    rows = np.concatenate([np.arange(sl.start, sl.stop) for sl in data.sample_slices(m)])
+    assert rows.size == np.unique(rows).size and abs(rows.size - m) < 64
+    X1 = np.column_stack([X[rows], np.ones(rows.size)])
+    data.stats(layout.matrix(w1), grad=True, curvature=True)
+    for w in (w1, w2, w1):
+        H, weight = data.hessian_sample(layout.matrix(w), m)
+        p = 1.0 / (1.0 + np.exp(-(X1 @ w)))
+        ref = X1.T @ ((p * (1 - p))[:, None] * X1)
+        assert weight == rows.size
+        np.testing.assert_allclose(H, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+
+
 @pytest.mark.parametrize("solver", ["newton-cg", "trust-ncg"])
 def test_unknown_preconditioner_is_a_clear_error(solver):
     X, y = _data(n=200, d=3)

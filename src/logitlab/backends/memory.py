@@ -133,6 +133,7 @@ class InMemoryData(DataBackend):
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))
         self._curvature: list[Curvature] | None = None
+        self._curvature_at = self._curvature_rows = None
         self._fused = fused
         self._h_buffers: dict = {}
         self.single = bool(single and fused and not sp.issparse(X) and X.dtype == np.float32
@@ -186,15 +187,16 @@ class InMemoryData(DataBackend):
         """Σ over all rows of nll, gradient and Hessian at ``W`` (one pass)."""
         self.n_passes += 1
         single = self.single
-        h = self._curvature_buffer(single and not hess) if curvature else None
+        h_rows = self._curvature_buffer(single and not hess) if curvature else None
         if curvature:                           # its buffer is about to be overwritten
-            self._curvature = self._curvature_at = None
+            self._curvature = self._curvature_at = self._curvature_rows = None
 
         def block(i, acc=None):
             extra = {} if acc is None else {"out": acc}
             return self.family.chunk_stats(
                 *self._chunk(i), W, grad=grad, hess=hess, curvature=curvature,
-                single=single, h_out=None if h is None else h[self.blocks[i]], **extra)
+                single=single, h_out=None if h_rows is None else h_rows[self.blocks[i]],
+                **extra)
         if grad and not hess and self._accumulates():
             parts, lasts = self._grouped(block)
             loss = parts[0][0]
@@ -209,6 +211,7 @@ class InMemoryData(DataBackend):
         if curvature:
             self._curvature = [p[3] for p in parts]
             self._curvature_at = _point_key(W)
+            self._curvature_rows = h_rows
         self.grad_noise, self.loss_noise = self._rounding_bounds(W) if single else (0.0, 0.0)
         return total
 
@@ -268,11 +271,21 @@ class InMemoryData(DataBackend):
                 floor = min(floor, float(np.min(h[pos] / s[pos])))
         return floor
 
+    def _kept_curvature_buffer(self, W):
+        """The (n,) curvature of every row written into the buffer of
+        :meth:`_curvature_buffer` by the last ``stats(curvature=True)`` call,
+        if that was at ``W`` (binary models; the sampled Hessian at the point
+        just evaluated then needs no curvature of its own); else None."""
+        h = self._curvature_rows
+        if h is None or not _same_point(self._curvature_at, W):
+            return None
+        return h
+
     def kept_curvature(self, W):
         """``[(s, h), ...]`` per block: the weights and the curvature ``h = s p
         (1 - p)`` kept by the last ``stats(curvature=True)`` call if that was at
         ``W`` (binary models); else None. No pass."""
-        at = getattr(self, "_curvature_at", None)
+        at = self._curvature_at
         if at is None or self._curvature[0].h is None or not _same_point(at, W):
             return None
         return [(self.s[sl], curv.h) for sl, curv in zip(self.blocks, self._curvature)]
@@ -362,22 +375,32 @@ class InMemoryData(DataBackend):
         ranges ``slices`` of a binary model on dense X, in one float32 accumulator."""
         gram, weight = GramAccumulator(self.layout.n_features, self.layout.fit_intercept,
                                        single=True), 0.0
+        kept = self._kept_curvature_buffer(W)
         for sl in slices:
-            off = None if self.offset is None else self.offset[sl]
             X, s = self.X[sl], self.s[sl]
-            h = self.family.chunk_stats(X, self.y[sl], s, off, W, grad=False,
-                                        curvature=True, single=self.single)[3].h
+            if kept is not None:
+                h = kept[sl]
+            else:
+                off = None if self.offset is None else self.offset[sl]
+                h = self.family.chunk_stats(X, self.y[sl], s, off, W, grad=False,
+                                            curvature=True, single=self.single)[3].h
             gram.add(X, h)
             weight += float(np.sum(s))
         return gram.upper, weight
 
     def sample_slices(self, max_rows: int) -> list:
-        """Evenly spaced row ranges holding about ``max_rows`` rows in all."""
+        """Evenly spaced row ranges of equal length holding about ``max_rows``
+        rows in all (at most 63 more): at least 8 of them, none longer than a
+        block, and as many as a multiple of the threads (each thread sums the
+        same number of rows)."""
         if max_rows >= self.n_rows:
             return list(self.blocks)
         rows = max(self.blocks[0].stop - self.blocks[0].start, 1)
-        size = max(min(rows, max_rows // 8), 64)          # at least 8 pieces
-        count = -(-max_rows // size)
+        count = max(8, -(-max_rows // rows))
+        count = -(-count // self.n_threads) * self.n_threads
+        size = min(max(-(-max_rows // count), 64), self.n_rows // count)
+        if size < 1:
+            return list(self.blocks)
         starts = np.linspace(0, self.n_rows - size, count).astype(np.int64)
         return [slice(int(a), int(a) + size) for a in np.unique(starts)]
 

@@ -86,8 +86,9 @@ def weighted_gram(X, c, fit_intercept: bool, nonneg: bool, single: bool = False)
     return G
 
 
-#: bytes of the row buffer of :class:`GramAccumulator` (it stays in cache)
-_GRAM_BYTES = 1 << 20
+#: bytes of the row buffer of :class:`GramAccumulator` (it stays in L2; at
+#: 100,000 × 500 a float32 sampled Hessian took 51 ms with 1 MiB, 47.5 with 2)
+_GRAM_BYTES = 1 << 21
 
 
 class GramAccumulator:

@@ -98,6 +98,9 @@ class BinaryLogit(Family):
                     H = weighted_gram(X, h, self.layout.fit_intercept, nonneg=True,
                                       single=hess == "float32")
                 if curvature:
+                    if h_out is not None:        # the caller's buffer, as the kernels do
+                        h_out[...] = h
+                        h = h_out
                     curv = Curvature(h=h)
         return loss, g, H, curv
 
