@@ -124,6 +124,29 @@ def test_blocks_of_a_large_design_run_the_compiled_kernels(d, dtype):
                         for sl in full)
 
 
+@pytest.mark.parametrize("n", [1, 999, 10_000, 123_457])
+@pytest.mark.parametrize("multiple", [1, 2, 3])
+def test_block_counts_are_a_multiple_of_the_threads(n, multiple):
+    """From ``multiple`` full blocks on, their number is a multiple of it, the
+    rows are shared out evenly, and no block is smaller than a full one
+    without the rounding (so every block still reaches the compiled kernels'
+    size)."""
+    from logitlab.backends.memory import block_slices
+    row_bytes, block_bytes = 400, 1 << 20
+    plain = block_slices(n, row_bytes, block_bytes)
+    blocks = block_slices(n, row_bytes, block_bytes, multiple=multiple)
+    rows = np.concatenate([np.arange(sl.start, sl.stop) for sl in blocks])
+    np.testing.assert_array_equal(rows, np.arange(n))
+    full = n // (plain[0].stop - plain[0].start)
+    if multiple > 1 and full >= multiple:
+        assert len(blocks) % multiple == 0
+        sizes = [sl.stop - sl.start for sl in blocks]
+        assert max(sizes) - min(sizes) <= 1
+        assert min(sizes) >= plain[0].stop - plain[0].start
+    else:
+        assert blocks == plain
+
+
 def test_multinomial_blocks_of_a_large_design_use_the_compiled_softmax(monkeypatch):
     from logitlab.backends.memory import InMemoryData
     from logitlab.core import fused
