@@ -83,6 +83,24 @@ def test_sampled_hessian_is_the_hessian_of_the_sampled_rows(n_threads):
     np.testing.assert_allclose(H, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("n, size", [(50_000, 501), (100_000, 501), (40_000, 301),
+                                     (1_000_000, 51), (20_000, 2_001)])
+@pytest.mark.parametrize("stretch", [1, 2])
+def test_sample_rows_stay_within_the_stretched_budget(n, size, stretch):
+    """10–100 rows per coefficient; the flop budget ``m p ≤ budget n`` unless
+    stretched, then at most ``stretch`` budgets and only to reach
+    SAMPLE_GOOD_ROWS per coefficient; never fewer rows than the plain budget."""
+    budget = precondition.SAMPLE_BUDGET[False]
+    plain = precondition.sample_rows(n, size, budget)
+    m = precondition.sample_rows(n, size, budget, stretch=stretch)
+    assert min(n, 10 * size) <= m <= min(n, 100 * size)
+    assert m >= plain
+    if m > max(plain, 10 * size):
+        assert stretch > 1
+        assert m * size <= stretch * budget * n
+        assert m <= precondition.SAMPLE_GOOD_ROWS * size
+
+
 @pytest.mark.parametrize("block_bytes", [1 << 16, 1 << 22])   # NumPy / compiled blocks
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_sampled_hessian_reuses_only_the_curvature_of_its_point(block_bytes, n_threads):

@@ -416,9 +416,10 @@ class InMemoryData(DataBackend):
 
     def sample_slices(self, max_rows: int) -> list:
         """Evenly spaced row ranges of equal length holding about ``max_rows``
-        rows in all (at most 63 more): at least 8 of them, none longer than a
-        block, and as many as a multiple of the threads (each thread sums the
-        same number of rows)."""
+        rows in all (less than one row more per range, unless the ranges' floor
+        of 64 rows adds more): at least 8 of them, none longer than a block,
+        and as many as a multiple of the threads (each thread sums the same
+        number of rows)."""
         if max_rows >= self.n_rows:
             return list(self.blocks)
         rows = max(self.blocks[0].stop - self.blocks[0].start, 1)
