@@ -1,6 +1,6 @@
-"""Truncated Newton for inference fits (``newton-cg`` with ``information=True``):
-chord steps from the Hessians it forms, and the information at the optimum
-taken from its last pass.
+"""Solvers for inference fits (``information=True``): truncated Newton's
+chord steps from the Hessians it forms, and for it and exact Newton the
+information at the optimum taken from the last pass.
 
 References: statsmodels ``Logit`` (coefficients and standard errors, fitted in
 the test) and the Hessian recomputed at the returned coefficients.
@@ -119,3 +119,38 @@ def test_weight_ratio_bits_from_the_kept_curvature(weights):
     assert bits <= used[-1] + 1 - used[0] + fitstats._BINARY_SLACK
     # at another point nothing is kept: the histogram pass decides
     assert fitstats._ratio_bits_from_curvature(data, layout.matrix(w + 1e-3)) is None
+
+
+def test_newton_returns_the_information_and_curvature_at_its_coefficients():
+    """Exact Newton with ``information=True``: its polishing pass forms the
+    Hessian at the point it returns (the same bits as a pass there) and keeps
+    the rows' curvature there (what the aliasing and saturation checks read)."""
+    from logitlab.solvers import newton
+    X, y = _data(n=5000, d=6, seed=5)
+    layout = Layout(X.shape[1], 2, (1,), True)
+    data = InMemoryData(X, y.astype(np.int8), np.ones(len(y)), None, layout)
+    objective = Objective(data)
+    result = newton.solve(objective, np.zeros(layout.size), tol=1e-10, information=True)
+    assert result.converged and "polished" in result.flags
+    assert data.kept_curvature(layout.matrix(result.coef)) is not None
+    _, _, H = objective.smooth(result.coef, hess=True)
+    np.testing.assert_array_equal(result.hessian, H)
+    plain = newton.solve(objective, np.zeros(layout.size), tol=1e-10)
+    assert plain.hessian is None
+    np.testing.assert_array_equal(plain.coef, result.coef)
+
+
+def test_binary_inference_fit_reads_the_data_only_in_its_newton_steps():
+    """The default fit with standard errors of a narrow binary design: aliasing,
+    saturation and the information come from the solver's last pass, so the
+    data are read only by the solver's passes (and the class totals of the null
+    deviance); the table is statsmodels'."""
+    X, y = _data(n=20000, d=5, seed=6)
+    m = LogisticRegression().fit(X, y)
+    frame = m.summary().to_frame()
+    data = m.results_.objective.data
+    assert m.solver_ == "newton"
+    assert data.n_passes <= m.n_passes_ + 1
+    params, bse = _statsmodels(X, y)
+    np.testing.assert_allclose(frame["coef"].to_numpy(), params, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(frame["std_err"].to_numpy(), bse, rtol=1e-9)

@@ -148,3 +148,40 @@ def test_loss_only_pass_equals_the_full_pass():
     full = _fused.binary_chunk(X, y, s, off, w, b, grad=True, curvature=True)[0]
     only = _fused.binary_chunk(X, y, s, off, w, b, grad=False, curvature=False)
     assert only[0] == full and only[1] is None and only[2] is None
+
+
+@pytest.mark.parametrize("kind", ["dense", "f32"])
+@pytest.mark.parametrize("n", [1, 63, 1031])
+@pytest.mark.parametrize("d, intercept", [(1, True), (6, True), (6, False), (9, True),
+                                          (_fused.FUSED_HESS_MAX_COLS - 1, True),
+                                          (_fused.FUSED_HESS_MAX_COLS, False)])
+def test_hessian_summed_in_the_loss_pass_matches_the_formula(kind, n, d, intercept):
+    """The loss pass's own Hessian ``[X, 1]ᵀ diag(s p (1 - p)) [X, 1]`` (upper
+    triangle, float64 whatever X's dtype), for an odd and even number of
+    columns, with and without the intercept's, row counts that leave partial
+    blocks of GRAM_ROWS and partial tiles, offsets and zero weights; the loss
+    and gradient of the same pass unchanged."""
+    X, X64, y, s, off, w, b = _problem(n, d, kind, 0.5, seed=200 + n + d)
+    c = d + int(intercept)
+    upper = np.zeros((c, c))
+    loss, g, h = _fused.binary_chunk(X, y, s, off, w, b, grad=True, curvature=True,
+                                     hess_out=upper)
+    ref_loss, ref_g, ref_h = _reference(X64, y, s, off, w, b)
+    A = np.column_stack([X64, np.ones(n)])[:, :c]
+    H = A.T @ (A * ref_h[:, None])
+    iu = np.triu_indices(c)
+    np.testing.assert_allclose(upper[iu], H[iu], rtol=1e-12, atol=1e-13 * np.abs(H).max())
+    assert loss == pytest.approx(ref_loss, rel=1e-13)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-12 * np.abs(ref_g).max())
+    np.testing.assert_allclose(h, ref_h, rtol=1e-12, atol=1e-300)
+    # the weights-only kernel (R's start weights, the information) gives the same sums
+    alone = np.zeros((c, c))
+    _fused.dense_gram(X, ref_h, alone)
+    np.testing.assert_allclose(alone[iu], H[iu], rtol=1e-12, atol=1e-13 * np.abs(H).max())
+
+
+def test_only_narrow_dense_rows_sum_their_hessian_in_the_pass():
+    X = np.zeros((10, _fused.FUSED_HESS_MAX_COLS))
+    assert _fused.fused_hessian(X[:, :-1], True) and _fused.fused_hessian(X, False)
+    assert not _fused.fused_hessian(X, True)
+    assert not _fused.fused_hessian(sp.csr_matrix(X[:, :3]), True)

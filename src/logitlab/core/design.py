@@ -162,7 +162,15 @@ _MIRROR_BLOCK = 64
 
 def gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
     """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
-    arithmetic if ``single``)."""
+    arithmetic if ``single``). Narrow X on the compiled path goes through
+    :func:`logitlab.core.fused.dense_gram` (float64 whatever ``single``), wider
+    through BLAS syrk."""
+    if compiled_path(X):
+        from . import fused
+        if fused.fused_hessian(X, fit_intercept):
+            upper = np.zeros((X.shape[1] + int(fit_intercept),) * 2)
+            fused.dense_gram(X, np.ascontiguousarray(c, dtype=np.float64), upper)
+            return symmetric_from_upper(upper)
     gram = GramAccumulator(X.shape[1], fit_intercept, single).add(X, c)
     return symmetric_from_upper(gram.upper)
 

@@ -92,6 +92,11 @@ class Family:
     #: one array (very wide data, where each would be d-sized)
     accumulates = False
 
+    #: whether the per-row curvature a pass keeps (``curvature=True``) lets the
+    #: fit's checks at that point skip their own passes (the spread of the
+    #: weights for aliasing, the count of saturated rows): binary models
+    curvature_serves_checks = False
+
     def new_accumulator(self) -> np.ndarray:
         """A zeroed accumulator for ``out=`` (families that accumulate)."""
         raise NotImplementedError

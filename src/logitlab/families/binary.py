@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy import linalg, special
 
 from ..core.design import (augmented_dense, compiled_path, design_t_residuals, xdot,
-                           weighted_gram, dense_or_csr_sq_weighted)
+                           symmetric_from_upper, weighted_gram, dense_or_csr_sq_weighted)
 from ..core.layout import Layout
 from ..core.links import log_sigmoid, logit, sigmoid
 from ..core.losses import binary_nll_from_logits
@@ -50,6 +50,7 @@ class BinaryLogit(Family):
 
     # ------------------------------------------------------ chunk statistics
     accumulates = True
+    curvature_serves_checks = True
 
     def new_accumulator(self) -> np.ndarray:
         """(d + 1,) zeros: the slopes' sums, then the intercept's (there even
@@ -111,12 +112,18 @@ class BinaryLogit(Family):
         from ..core import fused
         d, fit_intercept = self.layout.n_features, self.layout.fit_intercept
         b = W[d, 0] if fit_intercept else 0.0
+        in_pass = want_hess and fused.fused_hessian(X, fit_intercept)
+        upper = np.zeros((d + int(fit_intercept),) * 2) if in_pass else None
         loss, g, h = fused.binary_chunk(X, y, s, offset, W[:d, 0], b, grad=want_grad,
-                                        curvature=want_hess or want_curv, single=single,
-                                        h_out=h_out, g=out)
+                                        curvature=(want_hess and not in_pass) or want_curv,
+                                        single=single, h_out=h_out, g=out, hess_out=upper)
         grad = None if g is None else (g if fit_intercept else g[:d])[:, None]
-        hess = (weighted_gram(X, h, fit_intercept, nonneg=True, single=want_hess == "float32")
-                if want_hess else None)
+        if in_pass:
+            hess = symmetric_from_upper(upper)
+        elif want_hess:
+            hess = weighted_gram(X, h, fit_intercept, nonneg=True, single=want_hess == "float32")
+        else:
+            hess = None
         return loss, grad, hess, (Curvature(h=h) if want_curv else None)
 
     def chunk_hessp(self, X, curv: Curvature, V, single=False, out=None) -> np.ndarray:

@@ -136,12 +136,14 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     w0 = np.array(warm.coef, dtype=np.float64) if warm_ok else family.start(totals)
     resume = load_checkpoint(spec.checkpoint, problem_id) if spec.checkpoint else None
     # Aliasing by R's rule, before the fit; when a Hessian is dear (a big
-    # in-memory design, or a backend whose passes are dear), after it instead,
-    # from the information at the optimum that inference needs anyway (one cheap
-    # pass proves full rank, or the QR decides), refitting only if columns alias.
+    # in-memory design, or a backend whose passes are dear) or the fit's last
+    # pass leaves what the check needs (binary models: the information and the
+    # rows' curvature at the optimum), after it instead, from the information
+    # that inference needs anyway (usually no pass proves full rank, or the QR
+    # decides), refitting only if columns alias.
     defer = with_inference and spec.kind == "none" and not (layout.ordinal or
                                                             layout.conditional) and (
-        data.newton_max_size is not None
+        data.newton_max_size is not None or not layout.multinomial
         or data.n_rows * layout.size ** 2 > solvers.NEWTON_MAX_FLOPS)
     aliased = (fitstats.aliased_features(data, layout)
                if with_inference and not defer else [])
@@ -233,7 +235,7 @@ def _solve(spec, objective, w_full, callback, warm_state=None, information=False
         options["penalty_coords"] = objective.free
     if warm_state is not None and name == "cd":
         options["warm_state"] = warm_state
-    if information and name == "newton-cg":
+    if information and name in ("newton", "newton-cg"):
         options["information"] = True
     result = solvers.run(name, objective, objective.restrict(w_full, copy=False), tol=tol,
                          max_iter=max_iter, callback=callback, **options)

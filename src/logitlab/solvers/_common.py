@@ -29,8 +29,8 @@ class SolverResult:
         warm start): ``cd``'s last quadratic model; None for the others. Never
         part of a fitted model (not pickled, not saved).
     hessian : the float64 Hessian (size, size) of the smooth objective at
-        ``coef`` when the solver formed it there (``newton-cg`` with
-        ``information=True``), else None; like ``state``, never saved.
+        ``coef`` when the solver formed it there (``newton`` and ``newton-cg``
+        with ``information=True``), else None; like ``state``, never saved.
     """
 
     coef: np.ndarray

@@ -14,7 +14,11 @@ Once the gradient meets ``tol`` the Newton step from the gradient and
 Hessian already in hand is taken once more (flag ``"polished"``), checked by
 one value-and-gradient pass (no Hessian) and recorded as the last iteration:
 by quadratic convergence it brings the coefficients from ~``tol`` to rounding
-level, so default fits reproduce printed tables to their last digit.
+level, so default fits reproduce printed tables to their last digit. With
+``information=True`` (fits with inference) that pass forms the Hessian too
+and keeps the rows' curvature: the information at the returned point is
+``SolverResult.hessian``, and the fit's aliasing and saturation checks need
+no pass of their own.
 
 Nearly collinear columns (flag ``"qr_steps"``): when the Hessian at the start,
 scaled to unit diagonal, has a condition number above :data:`QR_CONDITION`
@@ -60,15 +64,21 @@ def newton_direction(H, g):
     return d, True
 
 
-def _polish(objective, rec, w, d, f, gnorm):
-    """One more Newton step from a converged point, kept if it is no worse."""
-    f_new, g_new, _ = objective.smooth(w + d)
+def _polish(objective, rec, w, d, f, gnorm, H=None):
+    """One more Newton step from a converged point, kept if it is no worse:
+    ``(point, Hessian there)``. With ``H`` (the Hessian at ``w``) the pass at
+    ``w + d`` forms the Hessian too, so either point's is known, and keeps the
+    per-row curvature where the fit's checks of aliasing and saturation read
+    it instead of passing over the data; else None."""
+    information = H is not None
+    keep = information and objective.data.family.curvature_serves_checks
+    f_new, g_new, H_new = objective.smooth(w + d, hess=information, curvature=keep)
     g_norm_new = float(np.max(np.abs(g_new)))
     if f_new <= f + 64 * np.finfo(float).eps * abs(f) and g_norm_new <= gnorm:
         rec.flags.add("polished")
         rec.record(f_new, g_norm_new)
-        return w + d
-    return w
+        return w + d, H_new
+    return w, H
 
 
 def ill_conditioned(H) -> bool:
@@ -89,8 +99,10 @@ def ill_conditioned(H) -> bool:
     return info != 0 or not rcond * QR_CONDITION > 1.0
 
 
-def solve(objective, w0, *, tol, max_iter=100, callback=None):
-    """Minimize the smooth ``objective`` from ``w0`` (L2 or no penalty)."""
+def solve(objective, w0, *, tol, max_iter=100, callback=None, information=False):
+    """Minimize the smooth ``objective`` from ``w0`` (L2 or no penalty).
+    ``information``: return the Hessian at the solution (``result.hessian``;
+    the polishing pass forms it), which a fit with inference needs."""
     rec = Recorder("newton", objective, tol, callback, max_iter)
     w = np.array(w0, dtype=np.float64)
     f, g, H = objective.smooth(w, hess=True)
@@ -100,7 +112,12 @@ def solve(objective, w0, *, tol, max_iter=100, callback=None):
         gnorm = float(np.max(np.abs(g)))
         d, singular = newton_direction(H, g)
         if rec.record(f, gnorm):
-            return rec.result(w if singular else _polish(objective, rec, w, d, f, gnorm))
+            if singular:
+                return rec.result(w)
+            w, H = _polish(objective, rec, w, d, f, gnorm, H if information else None)
+            result = rec.result(w)
+            result.hessian = H
+            return result
         if singular:
             rec.flags.add("singular_hessian")
 
@@ -137,7 +154,7 @@ def _solve_qr(objective, rec, w, f, g, max_iter):
             rounding = max(value_rounding(objective, f), bounds.value(w))
             settled = 0.5 * decrement <= rounding
             if settled or singular or extra >= _EXTRA_STEPS or decrement > _SHRINK * last:
-                return rec.result(w if singular else _polish(objective, rec, w, d, f, gnorm))
+                return rec.result(w if singular else _polish(objective, rec, w, d, f, gnorm)[0])
             extra += 1
         last = decrement
 
