@@ -165,6 +165,44 @@ def test_check_names_the_terms_of_the_definition(seed, monkeypatch):
     assert large.checked and large.separated == bool(expected) and large.infinite == expected
 
 
+#: the binary designs among the random problems
+BINARY_SEEDS = [seed for seed in range(60) if random_problem(seed)[2] == 2]
+
+
+@pytest.mark.parametrize("seed", BINARY_SEEDS)
+def test_the_information_certificate_agrees_with_the_definition(seed):
+    """Step 0 of the check, from the fit's information and gradient alone: it
+    never clears separated data (the definition's LPs find a direction), and
+    it clears every one of these data sets that is not separated, so the fit
+    needs no constraint matrix for them."""
+    X, y, K, w, offset = random_problem(seed)
+    kwargs = {k: v for k, v in (("sample_weight", w), ("offset", offset)) if v is not None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LogisticRegression().fit(X, y, **kwargs)
+    s = np.ones(len(y)) if w is None else w
+    state = m.inference_state_
+    certified = separation.information_certifies_no_separation(
+        X, s, True, np.asarray(state["information"]), m.grad_norm_)
+    expected = definition(constraint_rows(X[s > 0], y[s > 0], K))
+    assert certified == (not expected)
+
+
+def test_the_information_certificate_needs_every_column_informative():
+    """A column of zeros (no information on its coefficient) or a gradient
+    that is not small certifies nothing."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 3))
+    y = (rng.random(400) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    m = LogisticRegression().fit(X, y)
+    info, s = np.asarray(m.inference_state_["information"]), np.ones(400)
+    assert separation.information_certifies_no_separation(X, s, True, info, m.grad_norm_)
+    assert not separation.information_certifies_no_separation(X, s, True, info, 1.0)
+    Z = X.copy()
+    Z[:, 1] = 0.0
+    assert not separation.information_certifies_no_separation(Z, s, True, info, m.grad_norm_)
+
+
 # ---------------------------------------------------------------- real data
 def anes96():
     df = pd.read_csv(DATA / "anes96.csv", dtype=float)

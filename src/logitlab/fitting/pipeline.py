@@ -163,8 +163,10 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
     if aliased:
         w0 = np.where(layout.row_mask(aliased), 0.0, w0)
     findings = _aliasing_findings(names, aliased, conditional=layout.conditional)
+    if with_inference and info is None:
+        info = fitstats.information(objective, result.coef)
     separation, n_sat, sep_findings = _separation(spec, data, objective, result, aliased,
-                                                  with_inference, n_sat, names)
+                                                  with_inference, n_sat, info)
     inference, more = (_inference(spec, summary, objective, result, w0, aliased, separation,
                                   info, names) if with_inference else (None, []))
     findings += sep_findings + more + explain_fit(objective, result, names, n_saturated=n_sat,
@@ -297,10 +299,11 @@ def _aliasing_findings(names, aliased, conditional: bool = False) -> list:
              "this.")]
 
 
-def _separation(spec, data, objective, result, aliased, with_inference, n_sat, names=()):
+def _separation(spec, data, objective, result, aliased, with_inference, n_sat, info=None):
     """``(separation, n_saturated, findings)``: the linear-programming check for
     unpenalized likelihood fits when the rows are in this process (cheap, or
-    suggested by saturated rows); otherwise the count of saturated rows, with a
+    suggested by saturated rows; ``info``, the information at the fit, usually
+    settles it at once); otherwise the count of saturated rows, with a
     warning when there are some. Fits without inference: nothing (the
     diagnostics count saturated rows themselves); Firth fits: none saturate."""
     if not with_inference:
@@ -320,7 +323,9 @@ def _separation(spec, data, objective, result, aliased, with_inference, n_sat, n
         separation = None
         if separation_check_is_cheap(rows.X, layout) or objective.data.count_saturated(W):
             separation = detect_separation(rows.X, rows.y, rows.s, layout, aliased, W=W,
-                                           offset=rows.offset)
+                                           offset=rows.offset, information=info,
+                                           grad_norm=result.grad_norm if result.converged
+                                           else None)
             separation = separation if separation.checked else None
         return separation, 0 if separation is None else None, []
     if n_sat is None:

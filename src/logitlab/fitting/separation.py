@@ -22,6 +22,17 @@ coordinate's projection on E lies in the cone spanned by the projected S rows.
 How it is computed (a constant number of small problems instead of two linear
 programs per coefficient):
 
+0. **No separation, from the information** (binary models; no constraint
+   matrix). With the information ``I`` and the score ``u`` at the fit, and
+   the Newton step ``δ = I⁻¹ u`` from there, the weights
+   ``λ*_i = λ̂_i (1 - P̂_i(y_i) σ_i x̃_iᵀ δ)`` (σ = ±1 for y = 1 / 0) satisfy
+   ``Aᵀλ* = u - I δ = 0`` exactly, and are positive when the step moves no
+   logit by ``|x̃_iᵀ δ| ≥ 1``. :func:`information_certifies_no_separation`
+   bounds ``max |x̃ᵀδ|`` from ``I``, the gradient's max-norm and the columns'
+   largest values, rounding of the n-term sums included; a converged fit
+   moves no logit by more than ~1e-9, so the common case is settled without
+   a pass over the constraints. Separated data leave a direction of vanishing
+   information, a large step and no certificate: the steps below decide.
 1. **The split, from the fit.** At a fitted ``Ŵ`` the weights
    ``λ̂ = s · P̂(other class)`` satisfy ``Aᵀλ̂ =`` the score, ≈ 0 at a converged
    fit. Its projection on the null space of ``Aᵀ`` (an SVD of the dense
@@ -188,6 +199,50 @@ def _fitted_weights(X, codes, s, layout, W, offset, con: _Constraints):
 
 
 # --------------------------------------------------------------- certificates
+def _column_max_abs(X) -> np.ndarray:
+    """``max_i |x_ij|`` per column (d,), dense or sparse (no copy of X)."""
+    if sp.issparse(X):
+        X = sp.csc_matrix(X)
+        return np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    return np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
+
+
+def information_certifies_no_separation(X, s, fit_intercept: bool, information,
+                                        grad_norm: float) -> bool:
+    """Whether the binary fit's information ``information`` (p, p) over its
+    estimated coefficients (features, then the intercept) and the max-norm of
+    its mean gradient ``grad_norm`` prove the data are not separated (module
+    docstring, step 0); X (n, d) and weights ``s`` are the rows, ``X``'s
+    columns the estimated ones.
+
+    In the columns scaled by their largest values ``D`` (the intercept's is 1)
+    every ``|x̃_ij| ≤ 1``, so ``max_i |x̃_iᵀ δ| ≤ √p ‖δ_s‖₂ ≤ √p ‖u_s‖₂ / λ_min(I_s)``
+    with ``u_s = D⁻¹ u``, ``I_s = D⁻¹ I D⁻¹``. The exact ``|u_j| ≤ S (grad_norm
+    + γ D_j)`` (``S = Σ s``; ``γ = 2 (n + 16) ε`` covers the n-term sums and the
+    per-row terms), and the exact ``λ_min(I_s) ≥`` the computed one less
+    ``γ p S / 4`` (each scaled term is at most ``s_i / 4``) and the eigensolver's
+    ``8 p ε ‖I_s‖``. The bound must stay under ½."""
+    info = np.asarray(information, dtype=np.float64)
+    p = info.shape[0]
+    S = float(np.sum(s))
+    scale = _column_max_abs(X)
+    if fit_intercept:
+        scale = np.append(scale, 1.0)
+    if p == 0 or scale.size != p or not (S > 0 and np.all(scale > 0)
+                                         and np.all(np.isfinite(info)) and grad_norm >= 0):
+        return False
+    gamma = 2.0 * (X.shape[0] + 16) * _EPS
+    info_s = info / scale[:, None] / scale[None, :]
+    low = float(linalg.eigvalsh(info_s, check_finite=False)[0])
+    low -= gamma * p * S / 4 + 8 * p * _EPS * float(np.trace(info_s))
+    if not low > 0:
+        return False
+    score = S * (grad_norm / scale + gamma)
+    return bool(np.sqrt(p) * float(np.linalg.norm(score)) / low <= 0.5)
+
+
 def _factor(A: np.ndarray, size: float = 0.0):
     """``(V, sv, rank)``: right singular vectors (p, p), singular values
     (descending, length ≤ p) and numerical rank of ``A`` (m, p), counting
@@ -482,22 +537,35 @@ def _signs(split: _Split, variables, deadline: float):
 
 # ---------------------------------------------------------------------- entry
 def detect_separation(X, codes, s, layout: Layout, aliased=(), W=None, offset=None,
-                      budget: float | None = None) -> SeparationResult:
+                      budget: float | None = None, information=None,
+                      grad_norm: float | None = None) -> SeparationResult:
     """Test for separation and name the infinite coefficients (module
     docstring); ``aliased`` feature rows are left out. ``W``: the fitted
     coefficients (layout.matrix of the full vector) and ``offset`` the fit's
     offsets, which let the fit certify the answer without an LP; ``budget``:
-    seconds (default from the problem size)."""
+    seconds (default from the problem size). ``information`` (size, size) and
+    ``grad_norm`` (the max-norm of the mean gradient) at ``W``: a binary fit's,
+    which usually certify no separation at once (step 0)."""
     with blas_one_thread():          # small dense problems: threads only contend
-        return _detect(X, codes, s, layout, aliased, W, offset, budget)
+        return _detect(X, codes, s, layout, aliased, W, offset, budget, information,
+                       grad_norm)
 
 
-def _detect(X, codes, s, layout, aliased, W, offset, budget) -> SeparationResult:
+def _detect(X, codes, s, layout, aliased, W, offset, budget, information=None,
+            grad_norm=None) -> SeparationResult:
     fixed_rows = set(aliased)
     variables = np.array([j * layout.n_cols + c for j in range(layout.n_rows)
                           for c in range(layout.n_cols) if j not in fixed_rows], dtype=np.intp)
     if variables.size == 0:
         return SeparationResult(False)
+    if (information is not None and grad_norm is not None and not layout.multinomial
+            and W is not None and np.all(np.isfinite(W))):
+        features = variables[variables < layout.n_features]
+        cols = X[:, features] if features.size < X.shape[1] else X
+        intercept = bool(layout.fit_intercept and layout.n_features in variables)
+        info = np.asarray(information)[np.ix_(variables, variables)]
+        if information_certifies_no_separation(cols, s, intercept, info, grad_norm):
+            return SeparationResult(False)
     nonzeros = _constraint_nonzeros(X, layout)
     if nonzeros > MAX_LP_NONZEROS:
         return SeparationResult(False, checked=False)
