@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from scipy import optimize
 from sklearn.datasets import load_breast_cancer
 
@@ -201,6 +202,21 @@ def test_the_information_certificate_needs_every_column_informative():
     Z = X.copy()
     Z[:, 1] = 0.0
     assert not separation.information_certifies_no_separation(Z, s, True, info, m.grad_norm_)
+
+
+@pytest.mark.parametrize("kind", ["float64", "float32", "csr"])
+def test_column_scales_are_the_largest_magnitudes(kind):
+    """The certificate's column scales, on the compiled scan (a large dense X),
+    NumPy's path and CSR: ``max_i |x_ij|`` as NumPy computes it."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40_000, 9))
+    X[123, 4], X[7, 0] = -55.0, 31.0
+    X[:, 8] = 0.0
+    Xk = {"float64": X, "float32": X.astype(np.float32), "csr": sp.csr_matrix(X)}[kind]
+    ref = np.abs(X.astype(np.float32) if kind == "float32" else X).max(axis=0)
+    np.testing.assert_array_equal(separation._column_max_abs(Xk), ref)
+    np.testing.assert_array_equal(separation._column_max_abs(Xk[:50]), np.abs(X[:50]).max(axis=0)
+                                  if kind != "float32" else np.abs(X[:50].astype(np.float32)).max(axis=0))
 
 
 # ---------------------------------------------------------------- real data

@@ -63,6 +63,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg, special
 
+from ..core.design import compiled_path
 from ..core.layout import Layout
 from ..core.threads import blas_one_thread
 from ..families import family_from_layout
@@ -206,6 +207,11 @@ def _column_max_abs(X) -> np.ndarray:
         return np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
     if X.shape[0] == 0:
         return np.zeros(X.shape[1])
+    if compiled_path(X):
+        from ..core.bits import column_max_abs
+        out = np.zeros(X.shape[1])
+        column_max_abs(X, out)
+        return out
     return np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
 
 
