@@ -124,6 +124,29 @@ def test_blocks_of_a_large_design_run_the_compiled_kernels(d, dtype):
                         for sl in full)
 
 
+@pytest.mark.parametrize("d, dtype, sparse", [(1, np.float64, False), (3, np.float64, False),
+                                              (3, np.float32, False), (7, np.float32, False),
+                                              (40, np.float64, True)])
+def test_narrow_rows_get_blocks_long_enough_for_the_compiled_kernels(d, dtype, sparse):
+    """Blocks of the in-memory backend are capped in rows, but never below the
+    rows that hold COMPILED_MIN_ENTRIES entries: 2,000,000 × 3 float64 rows (and
+    CSR with two stored entries a row) run compiled in every block, not on
+    NumPy's path (65,536 rows × 3 columns = 196,608 entries did)."""
+    from logitlab.backends.memory import InMemoryData
+    n = 1_000_003 if d < 10 else 400_000
+    rng = np.random.default_rng(d)
+    if sparse:
+        cols = rng.integers(0, d, (n, 2))
+        X = sp.csr_matrix((np.ones(2 * n), cols.ravel(), np.arange(0, 2 * n + 1, 2)),
+                          shape=(n, d))
+    else:
+        X = np.zeros((n, d), dtype)
+    data = InMemoryData(X, np.zeros(n, np.int8), np.ones(n), None,
+                        logit_family(d, 2, fit_intercept=True))
+    assert sum(sl.stop - sl.start for sl in data.blocks) == n
+    assert all(design.compiled_path(data._x(i)) for i in range(len(data.blocks)))
+
+
 @pytest.mark.parametrize("n", [1, 999, 10_000, 123_457])
 @pytest.mark.parametrize("multiple", [1, 2, 3])
 def test_block_counts_are_a_multiple_of_the_threads(n, multiple):

@@ -206,6 +206,11 @@ class DataBackend:
     def local_rows(self) -> LocalRows | None:
         return None
 
+    def subsample(self, max_rows: int) -> "DataBackend | None":
+        """About ``max_rows`` rows spread over the data, as a backend of their
+        own (a start for the full fit), or None when the backend has none."""
+        return None
+
     def release(self) -> None:
         """Drop what the backend holds (on workers); nothing by default."""
 

@@ -33,13 +33,18 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.design import GramAccumulator, symmetric_from_upper
+from ..core.design import COMPILED_MIN_ENTRIES, GramAccumulator, symmetric_from_upper
 from ..core.layout import Layout
 from ..core.threads import blas_one_thread, default_threads, pool
 from ..families import Curvature, Family, family_from_layout
 from .base import DataBackend, LocalRows, Stats, add_up
 
 _BLOCK_BYTES = 1 << 21  # ~2 MiB of X per block: stays in L2/L3 between reads
+#: rows per block at most (bounds the n-sized temporaries of NumPy's path),
+#: unless fewer would keep the block off the compiled kernels: at three float64
+#: columns 65,536 rows were 196,608 entries, below COMPILED_MIN_ENTRIES, and a
+#: pass over 2,000,000 × 3 took 26 ms on NumPy's path against 9 compiled
+_MAX_BLOCK_ROWS = 1 << 16
 #: the fused binary kernels finish each row while it is in L1, so their blocks
 #: only amortize per-block overhead and balance the threads (at 100,000 × 500
 #: float64 a product took 17.1 ms with blocks of 16 MiB, 16.5 with 32 MiB)
@@ -56,10 +61,12 @@ ACCUMULATE_MIN_BYTES = 1 << 24
 
 
 def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BYTES,
-                 cuts=None, multiple: int = 1):
-    """Contiguous row ranges of about ``block_bytes`` each; with ``cuts`` (the
-    increasing row positions where a block may start, e.g. the first row of each
-    stratum) every range starts at a cut and holds whole groups.
+                 cuts=None, multiple: int = 1, min_rows: int = 0):
+    """Contiguous row ranges of about ``block_bytes`` each (at most
+    :data:`_MAX_BLOCK_ROWS` rows, or ``min_rows`` when more: the rows a block
+    needs to run the compiled kernels); with ``cuts`` (the increasing row
+    positions where a block may start, e.g. the first row of each stratum)
+    every range starts at a cut and holds whole groups.
 
     Without cuts, when at least ``multiple`` (the machine's threads) full
     blocks fit, their number is rounded down to a multiple of it and the rows
@@ -67,7 +74,8 @@ def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BY
     the same rows, and no block has fewer rows than a full one would."""
     # rounded up: a block of ``block_bytes`` holds at least that many bytes, so a
     # 2 MiB float64 block reaches COMPILED_MIN_ENTRIES (its kernels run compiled)
-    rows = int(min(max(-(-block_bytes // max(bytes_per_row, 1)), 256), 1 << 16))
+    rows = int(min(max(-(-block_bytes // max(bytes_per_row, 1)), 256),
+                   max(_MAX_BLOCK_ROWS, min_rows)))
     if cuts is None:
         full = n_rows // rows                   # blocks of at least ``rows`` rows
         if multiple > 1 and full >= multiple:
@@ -81,6 +89,13 @@ def block_slices(n_rows: int, bytes_per_row: float, block_bytes: int = _BLOCK_BY
         out.append(slice(start, end))
         start = end
     return out or [slice(0, 0)]
+
+
+def _compiled_rows(X) -> int:
+    """Rows of ``X`` that hold :data:`COMPILED_MIN_ENTRIES` entries (stored
+    entries of CSR, on average)."""
+    per_row = X.nnz / max(X.shape[0], 1) if sp.issparse(X) else X.shape[1]
+    return int(np.ceil(COMPILED_MIN_ENTRIES / max(per_row, 1e-3)))
 
 
 def _csr_view(X, sl):
@@ -138,8 +153,10 @@ class InMemoryData(DataBackend):
             per_row = X.shape[1] * X.dtype.itemsize
         fused = self.family.fused_kernels(X)
         block_bytes = block_bytes or (_FUSED_BLOCK_BYTES if fused else _BLOCK_BYTES)
+        self._cuts = cuts
         self.blocks = block_slices(self.n_rows, per_row, block_bytes, cuts,
-                                   multiple=default_threads())
+                                   multiple=default_threads(),
+                                   min_rows=_compiled_rows(X) if fused else 0)
         self._views = ([_csr_view(X, sl) for sl in self.blocks]
                        if sp.issparse(X) and X.format == "csr" else None)
         self.n_threads = min(n_threads or default_threads(), len(self.blocks))
@@ -452,6 +469,27 @@ class InMemoryData(DataBackend):
     def local_rows(self) -> LocalRows:
         """All rows, as held (no copies)."""
         return LocalRows(self.X, self.y, self.s, self.offset)
+
+    def subsample(self, max_rows: int) -> "InMemoryData | None":
+        """The rows of :meth:`sample_slices` (about ``max_rows`` in evenly spaced
+        ranges: every part of data sorted by any column or class is there) as a
+        backend of their own, copied (that fraction of X); None when that
+        would be every row, the rows form groups (cuts) a range may split, or
+        they are too few for the compiled kernels (NumPy's passes over them
+        would cost what the start saves)."""
+        if (max_rows >= self.n_rows or self._cuts is not None
+                or (self._fused and max_rows < _compiled_rows(self.X))):
+            return None
+        pieces = self.sample_slices(max_rows)
+
+        def take(a):
+            return None if a is None else np.concatenate([a[sl] for sl in pieces])
+        X = (sp.vstack([self.X[sl] for sl in pieces], format="csr") if self.is_sparse
+             else np.concatenate([self.X[sl] for sl in pieces]))
+        s = (np.broadcast_to(self.s[0], (X.shape[0],)) if self.s.strides == (0,)
+             else take(self.s))
+        return InMemoryData(X, take(self.y), s, take(self.offset), self.family,
+                            n_threads=self.n_threads, single=self.single)
 
 
 def _even_bounds(n: int, parts: int):

@@ -43,7 +43,7 @@ from ..core.threads import blas_one_thread
 from ..data.validation import listing
 from ..families import logit_family
 from ..solvers.objective import Objective
-from . import fitstats
+from . import fitstats, substart
 from .checkpoint import CheckpointingObjective, fingerprint, load_checkpoint, save_checkpoint
 from .diagnostics import explain_fit
 from .outcome import FitOutcome, InferenceState
@@ -149,7 +149,8 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
                if with_inference and not defer else [])
     information = with_inference and spec.kind == "none"
     objective, result = _solve_with(spec, data, w0, resume, aliased, problem_id,
-                                    warm.solver_state if warm_ok else None, information)
+                                    warm.solver_state if warm_ok else None, information,
+                                    cold=not warm_ok)
     info, n_sat = _solver_information(objective, result), None
     if defer:
         if info is None:
@@ -158,7 +159,7 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
         if aliased:
             info = n_sat = None
             objective, result = _solve_with(spec, data, w0, None, aliased, problem_id,
-                                            information=information)
+                                            information=information, cold=not warm_ok)
             info = _solver_information(objective, result)
     if aliased:
         w0 = np.where(layout.row_mask(aliased), 0.0, w0)
@@ -180,13 +181,15 @@ def _fit_data(spec, source, summary, family, data, totals, with_inference, warm)
 
 # ------------------------------------------------------------------ solving
 def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None,
-                information=False):
+                information=False, cold=False):
     """The objective (aliased columns held at 0, or the family's pinned
     coordinates) and the solver's result from ``resume`` or ``w0``; the float64
     polish after a float32 fit when asked for; ``warm_state``: a previous
     run's solver state, for the solvers that take one; ``information``: the
     fit needs the information at the optimum (solvers that can end with it
-    are asked to: ``result.hessian``)."""
+    are asked to: ``result.hessian``); ``cold``: ``w0`` is the family's start
+    (exact Newton on many rows may start from a subsample's optimum instead,
+    :mod:`logitlab.fitting.substart`)."""
     layout = data.layout
     fixed = layout.row_mask(aliased) if aliased else data.family.pinned()
     if aliased:
@@ -197,7 +200,8 @@ def _solve_with(spec, data, w0, resume, aliased, problem_id, warm_state=None,
                  if spec.checkpoint else
                  Objective(data, spec.alpha, spec.l1_ratio, fixed, fixed_values=w0))
     callback = _callback(spec, objective, problem_id)
-    result = _solve(spec, objective, start, callback, warm_state, information)
+    result = _solve(spec, objective, start, callback, warm_state, information,
+                    cold and resume is None)
     if spec.polish and getattr(data, "single", False):
         data.single = False
         result = _chain(result, _solve(spec, objective, result.coef, callback))
@@ -218,10 +222,12 @@ def _callback(spec, objective, problem_id):
     return callback
 
 
-def _solve(spec, objective, w_full, callback, warm_state=None, information=False):
-    """Run the chosen solver from the full vector ``w_full``; the result's
-    ``coef`` is the full canonical vector (``hessian`` dropped unless it is
-    the Hessian there)."""
+def _solve(spec, objective, w_full, callback, warm_state=None, information=False,
+           cold=False):
+    """Run the chosen solver from the full vector ``w_full`` (``cold``: the
+    family's start, which a subsample may improve on); the result's ``coef``
+    is the full canonical vector (``hessian`` dropped unless it is the Hessian
+    there)."""
     data = objective.data
     if spec.solver != "auto":
         name = spec.solver
@@ -239,8 +245,15 @@ def _solve(spec, objective, w_full, callback, warm_state=None, information=False
         options["warm_state"] = warm_state
     if information and name in ("newton", "newton-cg"):
         options["information"] = True
-    result = solvers.run(name, objective, objective.restrict(w_full, copy=False), tol=tol,
-                         max_iter=max_iter, callback=callback, **options)
+    start, sub_passes = None, 0.0
+    if cold and substart.applies(objective, name):
+        start, sub_passes = substart.subsample_start(objective, w_full)
+    result = solvers.run(name, objective,
+                         objective.restrict(w_full if start is None else start, copy=False),
+                         tol=tol, max_iter=max_iter, callback=callback, **options)
+    result.n_passes += sub_passes
+    if start is not None:
+        result.flags.add("subsample_start")
     full = objective.expand(result.coef)
     result.coef = data.family.canonical(full)
     if result.hessian is not None and not np.array_equal(result.coef, full):

@@ -98,6 +98,15 @@ class Objective:
         full[self._free] = w
         return full
 
+    def on(self, data: DataBackend) -> "Objective":
+        """The same objective (penalty, fixed coordinates and their values) over
+        other rows ``data`` of the same family (a subsample: its own mean)."""
+        fixed = None
+        if not self._all_free:
+            fixed = np.ones(self.layout.size, dtype=bool)
+            fixed[self._free] = False
+        return Objective(data, self.alpha, self.l1_ratio, fixed, self._base)
+
     def restrict(self, w_full, copy: bool = True) -> np.ndarray:
         """The free coordinates of a full vector (``copy=False``: ``w_full``
         itself, as float64, when every coordinate is free — for a solver's
