@@ -283,6 +283,7 @@ def test_deferred_check_after_the_fit_matches_r(name, monkeypatch):
     """Large data: the fit runs first (newton-cg), the aliasing is read at its
     optimum or by the QR, and a refit drops the aliased columns."""
     monkeypatch.setattr(logitlab.solvers, "NEWTON_MAX_FLOPS", 0)
+    monkeypatch.setattr(logitlab.solvers, "NEWTON_ANY_ROWS_SIZE", 0)
     ref = DESIGNS[name]
     X, y, w = design(ref)
     m = fit_quietly(X, y, w)

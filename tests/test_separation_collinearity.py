@@ -378,6 +378,7 @@ def alias_check(request, monkeypatch):
     newton-cg fit, then a refit without the aliased columns."""
     if request.param == "deferred":
         monkeypatch.setattr(logitlab.solvers, "NEWTON_MAX_FLOPS", 0)
+        monkeypatch.setattr(logitlab.solvers, "NEWTON_ANY_ROWS_SIZE", 0)
     return request.param
 
 

@@ -36,8 +36,10 @@ def _without_subsample(monkeypatch, X, y, **kw):
 
 
 @pytest.mark.parametrize("n, d, alpha", [(600_000, 5, 0.0), (900_000, 3, 0.0),
-                                         (600_000, 5, 1e-4)])
+                                         (600_000, 5, 1e-4), (2_000_000, 6, 0.0)])
 def test_the_subsample_start_gives_the_full_fit_in_fewer_passes(monkeypatch, n, d, alpha):
+    """2,000,000 × 6: n·p² is above Newton's budget, but seven coefficients
+    (NEWTON_ANY_ROWS_SIZE) take Newton whatever the rows."""
     X, y = _data(n, d, seed=d)
     fit = LogisticRegression(alpha=alpha).fit(X, y)
     plain = _without_subsample(monkeypatch, X, y, alpha=alpha)
