@@ -163,9 +163,9 @@ _MIRROR_BLOCK = 64
 def gram_syrk(X, c, fit_intercept: bool, single: bool = False) -> np.ndarray:
     """``[X, 1]ᵀ diag(c) [X, 1]`` for dense X and ``c >= 0``: float64 (float32
     arithmetic if ``single``). Narrow X on the compiled path goes through
-    :func:`logitlab.core.fused.dense_gram` (float64 whatever ``single``), wider
-    through BLAS syrk."""
-    if compiled_path(X):
+    :func:`logitlab.core.fused.dense_gram` in float64, wider X and float32
+    sums through BLAS syrk."""
+    if not single and compiled_path(X):
         from . import fused
         if fused.fused_hessian(X, fit_intercept):
             upper = np.zeros((X.shape[1] + int(fit_intercept),) * 2)
