@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark logitlab against scikit-learn, glum and statsmodels (issue 5).
 
-    python benchmarks/run.py [--shape dense1|...|wide|classes|infer1|infer2|vsparse|issue5|issue20|all]
+    python benchmarks/run.py [--shape dense1|...|wide|classes|infer1..infer4|vsparse|issue5|issue20|all]
                              [--scale 0.1] [--repeat 1]
 
 Every tool minimizes the same objective, mean log loss + lambda/2 ||beta||^2 with
@@ -44,6 +44,9 @@ SHAPES = {  # the four shapes of issue 5 (n is multiplied by --scale)
                     sk=["lbfgs", "newton-cholesky", "saga"], glum=[]),
     "infer1": dict(n=200_000, d=100, K=2, sparse=False, inference_only=True),
     "infer2": dict(n=1_000_000, d=20, K=2, sparse=False, inference_only=True),
+    # narrow designs, where statsmodels' n·p² per step is small against its n·p reads
+    "infer3": dict(n=2_000_000, d=5, K=2, sparse=False, inference_only=True),
+    "infer4": dict(n=300_000, d=10, K=2, sparse=False, inference_only=True),
     "vsparse": dict(n=500_000, d=1_000_000, K=2, sparse=True, nnz_row=31,
                     ll=["auto", "newton-cg", "trust-ncg"], sk=["newton-cg", "lbfgs"], glum=[],
                     # issue 20: peak memory over the data <= 100 MB; logitlab's fits are
@@ -51,8 +54,8 @@ SHAPES = {  # the four shapes of issue 5 (n is multiplied by --scale)
                     mem_target_mb=100, trace_memory=["logitlab"]),
 }
 GROUPS = {"all": list(SHAPES), "issue5": ["dense1", "dense2", "multi", "sparse"],
-          "issue20": ["wide", "classes", "infer1", "infer2", "vsparse"],
-          "inference": ["infer1", "infer2"]}
+          "issue20": ["wide", "classes", "infer1", "infer2", "infer3", "infer4", "vsparse"],
+          "inference": ["infer1", "infer2", "infer3", "infer4"]}
 RHO = 0.5            # AR(1) correlation of neighbouring features
 TARGET_AUC = 0.8     # population AUC of the true model
 GAP_TOL = 1e-9       # converged: relative objective gap to the best fit <= GAP_TOL
