@@ -96,3 +96,16 @@ def test_small_problems_and_truncated_newton_keep_the_family_start():
         X, y = _data(n, d, seed=n % 7)
         fit = LogisticRegression().fit(X, y)
         assert "subsample_start" not in fit.results_.solver.flags
+
+
+def test_the_subsample_keeps_aliased_columns_at_zero(monkeypatch):
+    """A column that repeats another is aliased (R's rule) and held at 0: the
+    subsample's fit holds it too (the same objective over other rows), and the
+    refit gives the fit of the other columns."""
+    X, y = _data(600_000, 5, seed=9)
+    Xa = np.column_stack([X, X[:, 1]])
+    fit = LogisticRegression().fit(Xa, y)
+    reduced = _without_subsample(monkeypatch, X, y)
+    assert fit.aliased_ == ["x5"] and "subsample_start" in fit.results_.solver.flags
+    assert fit.coef_[0, 5] == 0.0
+    np.testing.assert_allclose(fit.coef_[0, :5], reduced.coef_[0], rtol=1e-9, atol=1e-12)

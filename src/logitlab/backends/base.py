@@ -97,6 +97,12 @@ def chunk_class_totals(X, y, s, offset, n_classes):
         s = np.broadcast_to(s, y.shape)
         one = float(np.dot(s, y))
         return np.array([float(np.sum(s)) - one, one])
+    s = np.asarray(s)
+    if s.ndim == 1 and s.strides == (0,) and s.size:       # one weight for every row
+        if n_classes == 2 and y.dtype.kind in "iub":
+            ones = np.count_nonzero(y)
+            return np.array([y.size - ones, ones], dtype=np.float64) * float(s[0])
+        return np.bincount(np.asarray(y, dtype=np.intp), minlength=n_classes) * float(s[0])
     return np.bincount(np.asarray(y, dtype=np.intp), weights=s, minlength=n_classes)
 
 

@@ -309,6 +309,10 @@ class InMemoryData(DataBackend):
             return None
         floor = np.inf
         for s, h in kept:
+            if s.strides == (0,) and s.size:          # one weight for every row
+                if s[0] > 0:
+                    floor = min(floor, float(h.min()) / float(s[0]))
+                continue
             pos = s > 0
             if np.any(pos):
                 floor = min(floor, float(np.min(h[pos] / s[pos])))
