@@ -2,7 +2,7 @@
 
 The public API: :class:`LogisticRegression`, :class:`LogisticRegressionCV`,
 :func:`fit` (formulas), :func:`save` / :func:`load` (model files),
-:func:`read_table`, the tests :func:`lr_test` and :func:`wald_test`, the warnings,
+:func:`read_table`, :func:`compile_kernels`, the tests :func:`lr_test` and :func:`wald_test`, the warnings,
 the link functions of :mod:`logitlab.core.links` and the losses of
 :mod:`logitlab.core.losses`.
 
@@ -26,6 +26,7 @@ _PUBLIC = {
     "save": "logitlab.persist",
     "load": "logitlab.persist",
     "read_table": "logitlab.data.io",
+    "compile_kernels": "logitlab.estimators.warmup",
     "lr_test": "logitlab.results.inference",
     "wald_test": "logitlab.results.inference",
     "ConvergenceWarning": "logitlab.core.exceptions",

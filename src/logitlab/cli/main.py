@@ -625,6 +625,21 @@ def demo(
         console.print(f"report written to {demo_report(report)}: open it in a web browser")
 
 
+@app.command("compile", cls=OnceCommand)
+def compile_command() -> None:
+    """Compile and cache the kernels of common fits, so no later fit waits for the compiler."""
+    from ..core import fused
+    from ..estimators.warmup import compile_kernels
+
+    total = 0.0
+    for label, seconds in compile_kernels():
+        total += seconds
+        console.print(f"{label}: {seconds:.1f} s", highlight=False)
+    cache = fused.dense_binary.stats.cache_path
+    console.print(f"compiled in {total:.1f} s; cache: {cache or 'none (compiled in memory)'}",
+                  highlight=False)
+
+
 # ----------------------------------------------------------------- report (logitlab.cli.report)
 from .report import register_report  # noqa: E402
 register_report(app, fit, fit_model, OnceCommand)
