@@ -203,7 +203,6 @@ def _fitted_weights(X, codes, s, layout, W, offset, con: _Constraints):
 def _column_max_abs(X) -> np.ndarray:
     """``max_i |x_ij|`` per column (d,), dense or sparse (no copy of X)."""
     if sp.issparse(X):
-        X = sp.csc_matrix(X)
         return np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
     if X.shape[0] == 0:
         return np.zeros(X.shape[1])
@@ -216,12 +215,12 @@ def _column_max_abs(X) -> np.ndarray:
 
 
 def information_certifies_no_separation(X, s, fit_intercept: bool, information,
-                                        grad_norm: float) -> bool:
+                                        grad_norm: float, columns=None) -> bool:
     """Whether the binary fit's information ``information`` (p, p) over its
     estimated coefficients (features, then the intercept) and the max-norm of
     its mean gradient ``grad_norm`` prove the data are not separated (module
-    docstring, step 0); X (n, d) and weights ``s`` are the rows, ``X``'s
-    columns the estimated ones.
+    docstring, step 0); X (n, d) and weights ``s`` are the rows, ``columns``
+    the estimated columns of X (default all).
 
     In the columns scaled by their largest values ``D`` (the intercept's is 1)
     every ``|x̃_ij| ≤ 1``, so ``max_i |x̃_iᵀ δ| ≤ √p ‖δ_s‖₂ ≤ √p ‖u_s‖₂ / λ_min(I_s)``
@@ -234,6 +233,8 @@ def information_certifies_no_separation(X, s, fit_intercept: bool, information,
     p = info.shape[0]
     S = float(np.sum(s))
     scale = _column_max_abs(X)
+    if columns is not None:
+        scale = scale[columns]
     if fit_intercept:
         scale = np.append(scale, 1.0)
     if p == 0 or scale.size != p or not (S > 0 and np.all(scale > 0)
@@ -566,11 +567,10 @@ def _detect(X, codes, s, layout, aliased, W, offset, budget, information=None,
         return SeparationResult(False)
     if (information is not None and grad_norm is not None and not layout.multinomial
             and W is not None and np.all(np.isfinite(W))):
-        features = variables[variables < layout.n_features]
-        cols = X[:, features] if features.size < X.shape[1] else X
         intercept = bool(layout.fit_intercept and layout.n_features in variables)
         info = np.asarray(information)[np.ix_(variables, variables)]
-        if information_certifies_no_separation(cols, s, intercept, info, grad_norm):
+        if information_certifies_no_separation(X, s, intercept, info, grad_norm,
+                                                columns=variables[variables < layout.n_features]):
             return SeparationResult(False)
     nonzeros = _constraint_nonzeros(X, layout)
     if nonzeros > MAX_LP_NONZEROS:

@@ -37,7 +37,7 @@ SUBSAMPLE_TOL = 1e-6
 #: models) gives no start
 SATURATION_FLOOR = 1e-8
 #: solver flags that disqualify the subsample's fit
-_DOUBTFUL = frozenset({"singular_hessian", "line_search_failed", "qr_steps", "diverging"})
+_DOUBTFUL = frozenset({"singular_hessian", "line_search_failed", "qr_steps"})
 
 
 def applies(objective, solver: str) -> bool:
